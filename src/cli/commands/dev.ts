@@ -1,0 +1,39 @@
+import { startAzurite } from '../../dev/index.js';
+import { ExitCode, type CliIo } from '../io.js';
+
+/** Options of `gossipless dev`. */
+export interface DevCommandOptions {
+  blobPort?: number;
+  tablePort?: number;
+  json?: boolean;
+}
+
+/** Starts Azurite, prints how to reach it, and keeps it up until the signal aborts. */
+export async function run(options: DevCommandOptions, io: CliIo): Promise<number> {
+  const azurite = await startAzurite({ blobPort: options.blobPort, tablePort: options.tablePort });
+  try {
+    if (options.json) {
+      io.stdout(
+        JSON.stringify({
+          connectionString: azurite.connectionString,
+          blobEndpoint: azurite.blobEndpoint,
+          tableEndpoint: azurite.tableEndpoint,
+        }) + '\n',
+      );
+    } else {
+      io.stdout(
+        `Azurite is running in memory (blob ${azurite.blobEndpoint}, table ${azurite.tableEndpoint}).\n` +
+          `Its account key is Azurite's public development key, so printing it is safe:\n\n` +
+          `export AZURE_STORAGE_CONNECTION_STRING='${azurite.connectionString}'\n\n` +
+          `Press Ctrl-C to stop; all data is lost when it stops.\n`,
+      );
+    }
+    await new Promise<void>((resolve) => {
+      if (io.signal.aborted) resolve();
+      else io.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    return ExitCode.Ok;
+  } finally {
+    await azurite.stop();
+  }
+}

@@ -1,0 +1,2 @@
+export { systemClock, skewedClock, serverTimeFromDateHeader } from './clock.js';
+export type { Clock } from './clock.js';

@@ -1,0 +1,170 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GossiplessError } from '../errors/index.js';
+
+/** Azurite's well-known development account. Public by design; it is not a secret. */
+export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1';
+/** Azurite's well-known development key (documented by Microsoft; not a secret). */
+export const AZURITE_ACCOUNT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+/** Options for {@link startAzurite}. */
+export interface StartAzuriteOptions {
+  /** Loopback host to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** Blob port; 0 picks a free one. @default 0 */
+  blobPort?: number;
+  /** Table port; 0 picks a free one. @default 0 */
+  tablePort?: number;
+  /** How long to wait for both services to accept connections. @default 30000 */
+  startTimeoutMs?: number;
+}
+
+/** A running Azurite child process. */
+export interface AzuriteInstance {
+  /** Connection string for the development account on this instance. */
+  readonly connectionString: string;
+  readonly blobEndpoint: string;
+  readonly tableEndpoint: string;
+  readonly blobPort: number;
+  readonly tablePort: number;
+  readonly pid: number | undefined;
+  /** Stops the process and removes its workspace. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Asks the OS for a free loopback port. */
+export async function findFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not read the port of a probe server'));
+      });
+    });
+  });
+}
+
+async function waitForPort(host: string, port: number, deadline: number): Promise<void> {
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host, port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) {
+      throw new GossiplessError('AZURITE_FAILED', `Azurite did not open ${host}:${port} in time`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Builds the connection string for Azurite's development account at the given endpoints. */
+export function azuriteConnectionString(blobEndpoint: string, tableEndpoint: string): string {
+  return (
+    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT_NAME};AccountKey=${AZURITE_ACCOUNT_KEY};` +
+    `BlobEndpoint=${blobEndpoint};TableEndpoint=${tableEndpoint};`
+  );
+}
+
+/**
+ * Starts an in-memory Azurite (blob + table) as a child process on free loopback ports.
+ * Telemetry is disabled and API version checks are skipped so a newer SDK can talk to it.
+ *
+ * @example
+ * ```ts
+ * const azurite = await startAzurite();
+ * const storage = await connectStorage({ connectionString: azurite.connectionString });
+ * // …
+ * await azurite.stop();
+ * ```
+ */
+export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteInstance> {
+  const host = options.host ?? '127.0.0.1';
+  const blobPort = options.blobPort || (await findFreePort(host));
+  const tablePort = options.tablePort || (await findFreePort(host));
+  const queuePort = await findFreePort(host);
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const require = createRequire(import.meta.url);
+  const entry = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/azurite.js');
+  // Azurite refuses --location with in-memory persistence but still writes small files to its cwd:
+  // run it in a temporary folder so nothing lands in the user's tree.
+  const workspace = await mkdtemp(path.join(tmpdir(), 'gossipless-azurite-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      entry,
+      '--inMemoryPersistence',
+      '--disableTelemetry',
+      '--skipApiVersionCheck',
+      '--loose',
+      '--silent',
+      '--blobHost',
+      host,
+      '--blobPort',
+      String(blobPort),
+      '--tableHost',
+      host,
+      '--tablePort',
+      String(tablePort),
+      '--queueHost',
+      host,
+      '--queuePort',
+      String(queuePort),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: workspace },
+  );
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(workspace, { recursive: true, force: true });
+  };
+  try {
+    const deadline = Date.now() + startTimeoutMs;
+    const earlyExit = exited.then(() => {
+      throw new GossiplessError('AZURITE_FAILED', `Azurite exited during start-up: ${output.trim()}`);
+    });
+    await Promise.race([
+      Promise.all([waitForPort(host, blobPort, deadline), waitForPort(host, tablePort, deadline)]),
+      earlyExit,
+    ]);
+    earlyExit.catch(() => undefined);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const blobEndpoint = `http://${host}:${blobPort}/${AZURITE_ACCOUNT_NAME}`;
+  const tableEndpoint = `http://${host}:${tablePort}/${AZURITE_ACCOUNT_NAME}`;
+  return {
+    connectionString: azuriteConnectionString(blobEndpoint, tableEndpoint),
+    blobEndpoint,
+    tableEndpoint,
+    blobPort,
+    tablePort,
+    pid: child.pid,
+    stop,
+  };
+}

@@ -1,0 +1,8 @@
+export {
+  startAzurite,
+  findFreePort,
+  azuriteConnectionString,
+  AZURITE_ACCOUNT_NAME,
+  AZURITE_ACCOUNT_KEY,
+} from './azurite.js';
+export type { StartAzuriteOptions, AzuriteInstance } from './azurite.js';

@@ -1,0 +1,1 @@
+export { redact, redactUnknown } from './redact.js';

@@ -1,0 +1,281 @@
+import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import {
+  AzureNamedKeyCredential,
+  AzureSASCredential,
+  TableClient,
+  TableServiceClient,
+  type TableServiceClientOptions,
+} from '@azure/data-tables';
+import type { TokenCredential } from '@azure/core-auth';
+import { DefaultAzureCredential } from '@azure/identity';
+import { GossiplessError } from '../errors/index.js';
+import { redactUnknown } from '../redact/index.js';
+import { isAlreadyExists } from './storage-errors.js';
+
+/** Name of the environment variable read when {@link connectStorage} gets no target. */
+export const CONNECTION_STRING_ENV = 'AZURE_STORAGE_CONNECTION_STRING';
+
+/** Connect with a connection string (Azurite's, or an account's with a key or SAS). */
+export interface ConnectionStringTarget {
+  connectionString: string;
+}
+
+/** Connect to an account by name; the credential defaults to `DefaultAzureCredential`. */
+export interface AccountNameTarget {
+  accountName: string;
+  /** @default new DefaultAzureCredential() */
+  credential?: TokenCredential;
+  /** @default 'core.windows.net' */
+  endpointSuffix?: string;
+}
+
+/** Connect to explicit endpoints, with a token credential, a SAS token, or an account key. */
+export interface EndpointsTarget {
+  blobEndpoint: string;
+  tableEndpoint: string;
+  /** A token credential; defaults to `DefaultAzureCredential` when neither `sas` nor `accountKey` is given. */
+  credential?: TokenCredential;
+  /** A SAS token (with or without the leading `?`) valid for both services. */
+  sas?: string;
+  /** Account name and key, for shared-key auth against explicit endpoints (e.g. Azurite). */
+  sharedKey?: { accountName: string; accountKey: string };
+}
+
+/** Where the storage account is. */
+export type StorageTarget = ConnectionStringTarget | AccountNameTarget | EndpointsTarget;
+
+/**
+ * One storage account, reached for blobs and tables. SDK retries are disabled on purpose: the
+ * lease logic needs each call to end by its own deadline, and every loop in gossipless retries
+ * on its own schedule.
+ */
+export interface StorageConnection {
+  /** A human-readable, secret-free description (account and endpoints). */
+  readonly description: string;
+  /** Account name, when known. */
+  readonly accountName: string | undefined;
+  readonly blobService: BlobServiceClient;
+  /** A container client (does not create the container). */
+  containerClient(containerName: string): ContainerClient;
+  /** A table client (does not create the table). */
+  tableClient(tableName: string): TableClient;
+  /** The table service client, for listing tables. */
+  readonly tableService: TableServiceClient;
+  /** Creates the container; an existing one is success. */
+  createContainerIfNotExists(
+    containerName: string,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<{ created: boolean }>;
+  /** Creates the table; an existing one is success. */
+  createTableIfNotExists(
+    tableName: string,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<{ created: boolean }>;
+}
+
+// One try per call: see StorageConnection. tryTimeoutInMs is a backstop; callers pass tighter deadlines.
+const BLOB_PIPELINE = { retryOptions: { maxTries: 1, tryTimeoutInMs: 30_000 } };
+const TABLE_PIPELINE: TableServiceClientOptions = { retryOptions: { maxRetries: 0 } };
+
+function parseConnectionString(connectionString: string): Map<string, string> {
+  const parts = new Map<string, string>();
+  for (const segment of connectionString.split(';')) {
+    const eq = segment.indexOf('=');
+    if (eq <= 0) continue;
+    parts.set(segment.slice(0, eq).trim().toLowerCase(), segment.slice(eq + 1).trim());
+  }
+  return parts;
+}
+
+function isInsecure(url: string): boolean {
+  return url.startsWith('http://');
+}
+
+function describeEndpoints(accountName: string | undefined, blobUrl: string, tableUrl: string): string {
+  const strip = (u: string): string => u.split('?')[0] ?? u;
+  return `account ${accountName ?? '(unknown)'} (blob ${strip(blobUrl)}, table ${strip(tableUrl)})`;
+}
+
+function fromConnectionString(connectionString: string): StorageConnection {
+  const parts = parseConnectionString(connectionString);
+  const accountName = parts.get('accountname');
+  if (connectionString.trim().toLowerCase() === 'usedevelopmentstorage=true') {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      'UseDevelopmentStorage=true assumes Azurite on its default ports; run `gossipless dev` and use the connection string it prints',
+    );
+  }
+  let blobService: BlobServiceClient;
+  try {
+    blobService = BlobServiceClient.fromConnectionString(connectionString, BLOB_PIPELINE);
+  } catch (error) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `the storage connection string could not be parsed (${redactUnknown(error)}); copy it again from the portal or from \`gossipless dev\``,
+    );
+  }
+  const tableUrl = parts.get('tableendpoint');
+  const allowInsecureConnection = tableUrl
+    ? isInsecure(tableUrl)
+    : parts.get('defaultendpointsprotocol') === 'http';
+  const tableOptions = { ...TABLE_PIPELINE, allowInsecureConnection };
+  let tableService: TableServiceClient;
+  try {
+    tableService = TableServiceClient.fromConnectionString(connectionString, tableOptions);
+  } catch (error) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `the storage connection string has no usable table endpoint (${redactUnknown(error)}); it needs TableEndpoint= or AccountName=`,
+    );
+  }
+  return makeConnection({
+    accountName,
+    blobService,
+    tableService,
+    tableClient: (name) => TableClient.fromConnectionString(connectionString, name, tableOptions),
+  });
+}
+
+function fromEndpoints(target: EndpointsTarget): StorageConnection {
+  const tableOptions = { ...TABLE_PIPELINE, allowInsecureConnection: isInsecure(target.tableEndpoint) };
+  if (target.sharedKey) {
+    const { accountName, accountKey } = target.sharedKey;
+    const blobService = new BlobServiceClient(
+      target.blobEndpoint,
+      new StorageSharedKeyCredential(accountName, accountKey),
+      BLOB_PIPELINE,
+    );
+    const credential = new AzureNamedKeyCredential(accountName, accountKey);
+    return makeConnection({
+      accountName,
+      blobService,
+      tableService: new TableServiceClient(target.tableEndpoint, credential, tableOptions),
+      tableClient: (name) => new TableClient(target.tableEndpoint, name, credential, tableOptions),
+    });
+  }
+  if (target.sas !== undefined) {
+    const sas = target.sas.startsWith('?') ? target.sas.slice(1) : target.sas;
+    const join = (url: string): string => `${url}${url.includes('?') ? '&' : '?'}${sas}`;
+    const blobService = new BlobServiceClient(join(target.blobEndpoint), undefined, BLOB_PIPELINE);
+    const credential = new AzureSASCredential(sas);
+    return makeConnection({
+      accountName: undefined,
+      blobService,
+      tableService: new TableServiceClient(target.tableEndpoint, credential, tableOptions),
+      tableClient: (name) => new TableClient(target.tableEndpoint, name, credential, tableOptions),
+      blobUrlForDescription: target.blobEndpoint,
+    });
+  }
+  const credential = target.credential ?? new DefaultAzureCredential();
+  return makeConnection({
+    accountName: undefined,
+    blobService: new BlobServiceClient(target.blobEndpoint, credential, BLOB_PIPELINE),
+    tableService: new TableServiceClient(target.tableEndpoint, credential, tableOptions),
+    tableClient: (name) => new TableClient(target.tableEndpoint, name, credential, tableOptions),
+  });
+}
+
+interface ConnectionParts {
+  accountName: string | undefined;
+  blobService: BlobServiceClient;
+  tableService: TableServiceClient;
+  tableClient(name: string): TableClient;
+  blobUrlForDescription?: string;
+}
+
+function makeConnection(parts: ConnectionParts): StorageConnection {
+  const { blobService, tableService } = parts;
+  const accountName = parts.accountName ?? (blobService.accountName || undefined);
+  return {
+    description: describeEndpoints(
+      accountName,
+      parts.blobUrlForDescription ?? blobService.url,
+      tableService.url,
+    ),
+    accountName,
+    blobService,
+    tableService,
+    containerClient: (name) => blobService.getContainerClient(name),
+    tableClient: parts.tableClient,
+    async createContainerIfNotExists(containerName, options = {}) {
+      try {
+        await blobService.getContainerClient(containerName).create({ abortSignal: options.abortSignal });
+        return { created: true };
+      } catch (error) {
+        if (isAlreadyExists(error)) return { created: false };
+        throw error;
+      }
+    },
+    async createTableIfNotExists(tableName, options = {}) {
+      // The tables SDK swallows 409 TableAlreadyExists itself, so the status tells us which it was.
+      let status: number | undefined;
+      try {
+        await tableService.createTable(tableName, {
+          abortSignal: options.abortSignal,
+          onResponse: (response) => (status = response.status),
+        });
+      } catch (error) {
+        if (isAlreadyExists(error)) return { created: false };
+        throw error;
+      }
+      return { created: status !== 409 };
+    },
+  };
+}
+
+/**
+ * Connects to a storage account. With no argument, reads `AZURE_STORAGE_CONNECTION_STRING`.
+ * Nothing is sent over the network until a client is used.
+ *
+ * @throws GossiplessError `STORAGE_NOT_CONFIGURED` when no target is given and the variable is unset.
+ * @example
+ * ```ts
+ * const storage = connectStorage();                                  // from the environment
+ * const storage = connectStorage({ accountName: 'myaccount' });      // DefaultAzureCredential
+ * const storage = connectStorage({ connectionString: process.env.AZURE_STORAGE_CONNECTION_STRING! });
+ * ```
+ */
+export function connectStorage(
+  target?: StorageTarget,
+  env: NodeJS.ProcessEnv = process.env,
+): StorageConnection {
+  if (target === undefined) {
+    const fromEnv = env[CONNECTION_STRING_ENV];
+    if (!fromEnv || fromEnv.trim() === '') {
+      throw new GossiplessError(
+        'STORAGE_NOT_CONFIGURED',
+        `no storage configured: set ${CONNECTION_STRING_ENV} (or pass { accountName } to use DefaultAzureCredential), ` +
+          'or run `gossipless dev` to start a local Azurite and print a connection string',
+      );
+    }
+    return fromConnectionString(fromEnv);
+  }
+  if ('connectionString' in target) {
+    if (!target.connectionString) {
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        'connectionString is empty; pass a storage connection string',
+      );
+    }
+    return fromConnectionString(target.connectionString);
+  }
+  if ('accountName' in target) {
+    if (!/^[a-z0-9]{3,24}$/.test(target.accountName)) {
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        `accountName "${target.accountName}" is not a storage account name (3–24 lowercase letters and digits)`,
+      );
+    }
+    const suffix = target.endpointSuffix ?? 'core.windows.net';
+    return fromEndpoints({
+      blobEndpoint: `https://${target.accountName}.blob.${suffix}`,
+      tableEndpoint: `https://${target.accountName}.table.${suffix}`,
+      credential: target.credential ?? new DefaultAzureCredential(),
+    });
+  }
+  if ('blobEndpoint' in target && 'tableEndpoint' in target) return fromEndpoints(target);
+  throw new GossiplessError(
+    'INVALID_OPTIONS',
+    'storage target must have connectionString, accountName, or blobEndpoint + tableEndpoint',
+  );
+}

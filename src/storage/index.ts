@@ -1,0 +1,19 @@
+export { connectStorage, CONNECTION_STRING_ENV } from './connect-storage.js';
+export type {
+  StorageConnection,
+  StorageTarget,
+  ConnectionStringTarget,
+  AccountNameTarget,
+  EndpointsTarget,
+} from './connect-storage.js';
+export {
+  isAlreadyExists,
+  isNotFound,
+  isLeaseLost,
+  isLeaseAlreadyPresent,
+  isPreconditionFailed,
+  isTransient,
+  storageErrorCode,
+  storageStatusCode,
+} from './storage-errors.js';
+export { deadlineSignal } from './deadline.js';
