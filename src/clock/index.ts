@@ -1,2 +1,3 @@
 export { systemClock, skewedClock, serverTimeFromDateHeader } from './clock.js';
 export type { Clock } from './clock.js';
+export { sleep } from './sleep.js';

@@ -1,0 +1,126 @@
+import type { Clock } from '../clock/index.js';
+import { systemClock } from '../clock/index.js';
+import { GossiplessError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import { redactingLogger } from '../log/index.js';
+import { defaultNodeId, isValidClusterName, isValidNodeId } from '../node-id/index.js';
+import type { StorageConnection } from '../storage/index.js';
+import type { LeaderAnnouncer } from './leader-announcer.js';
+
+/** Azure's lease limits (seconds 15–60); Azurite enforces the same. */
+export const MIN_LEASE_DURATION_MS = 15_000;
+/** Azure's longest finite lease. */
+export const MAX_LEASE_DURATION_MS = 60_000;
+
+/** Options of {@link LeaseElector}. */
+export interface LeaseElectorOptions {
+  /** Where the lease blob lives. */
+  storage: StorageConnection;
+  /** Cluster name: lowercase letters, digits and `-`. The lease blob is `<container>/<cluster>/leader`. */
+  cluster: string;
+  /** This node's id. @default host-pid-random */
+  nodeId?: string;
+  /** Blob container. @default 'gossipless' */
+  container?: string;
+  /** Lease duration L, 15000–60000 (Azure lease limits). @default 15000 */
+  leaseDurationMs?: number;
+  /** Renew period. @default leaseDurationMs / 3 */
+  renewIntervalMs?: number;
+  /** Follower acquire period, jittered ±25 %. @default 2000 */
+  retryIntervalMs?: number;
+  /** Leadership ends at t0 + L − safetyMarginMs, t0 taken before the last successful acquire/renew. @default 2000 */
+  safetyMarginMs?: number;
+  /** Deadline of each storage call; SDK retries are never relied on. @default 3000 */
+  callTimeoutMs?: number;
+  /** Wait before retrying a renew that failed transiently. @default 500 */
+  renewRetryDelayMs?: number;
+  /** Delay before the first acquire attempt (used to bias who campaigns first). @default 0 */
+  initialDelayMs?: number;
+  /** Whether this node campaigns at all; observers only watch. @default true */
+  campaign?: boolean;
+  /** Time source; tests inject one. @default systemClock */
+  clock?: Clock;
+  /** Announces elections and releases so followers react within one bus poll. */
+  announcer?: LeaderAnnouncer;
+  /** @default silent */
+  logger?: Logger;
+  /** Random source for jitter, in [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+/** {@link LeaseElectorOptions} with every default filled in. */
+export type ResolvedLeaseElectorOptions = Required<Omit<LeaseElectorOptions, 'announcer'>> & {
+  announcer: LeaderAnnouncer | undefined;
+};
+
+function invalid(message: string): never {
+  throw new GossiplessError('INVALID_OPTIONS', message);
+}
+
+function requireInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    invalid(`${name} must be an integer in ${min}–${max} ms, got ${String(value)}`);
+  }
+}
+
+/**
+ * Fills defaults and validates. Every combination that could let a renew attempt start too late
+ * to keep the lease is rejected with the numbers involved.
+ */
+export function resolveLeaseElectorOptions(options: LeaseElectorOptions): ResolvedLeaseElectorOptions {
+  if (!options || !options.storage) invalid('storage is required: pass connectStorage(...)');
+  if (!isValidClusterName(options.cluster ?? '')) {
+    invalid(`cluster "${String(options.cluster)}" must be 1–63 lowercase letters, digits or '-'`);
+  }
+  const nodeId = options.nodeId ?? defaultNodeId();
+  if (!isValidNodeId(nodeId)) invalid(`nodeId "${nodeId}" must be 1–100 letters, digits, '.', '_' or '-'`);
+  const container = options.container ?? 'gossipless';
+  if (!/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(container)) {
+    invalid(
+      `container "${container}" is not a valid blob container name (3–63 lowercase letters, digits, '-')`,
+    );
+  }
+  const leaseDurationMs = options.leaseDurationMs ?? 15_000;
+  if (!Number.isInteger(leaseDurationMs) || leaseDurationMs % 1000 !== 0) {
+    invalid(`leaseDurationMs must be whole seconds in ms, got ${String(leaseDurationMs)}`);
+  }
+  if (leaseDurationMs < MIN_LEASE_DURATION_MS || leaseDurationMs > MAX_LEASE_DURATION_MS) {
+    invalid(`leaseDurationMs must be 15000–60000 (Azure lease limits), got ${leaseDurationMs}`);
+  }
+  const renewIntervalMs = options.renewIntervalMs ?? Math.floor(leaseDurationMs / 3);
+  const retryIntervalMs = options.retryIntervalMs ?? 2000;
+  const safetyMarginMs = options.safetyMarginMs ?? 2000;
+  const callTimeoutMs = options.callTimeoutMs ?? 3000;
+  const renewRetryDelayMs = options.renewRetryDelayMs ?? 500;
+  const initialDelayMs = options.initialDelayMs ?? 0;
+  requireInteger('renewIntervalMs', renewIntervalMs, 100);
+  requireInteger('retryIntervalMs', retryIntervalMs, 50);
+  requireInteger('safetyMarginMs', safetyMarginMs, 0, leaseDurationMs / 2);
+  requireInteger('callTimeoutMs', callTimeoutMs, 100);
+  requireInteger('renewRetryDelayMs', renewRetryDelayMs, 10);
+  requireInteger('initialDelayMs', initialDelayMs, 0);
+  if (renewIntervalMs + callTimeoutMs >= leaseDurationMs - safetyMarginMs) {
+    invalid(
+      `renewIntervalMs (${renewIntervalMs}) + callTimeoutMs (${callTimeoutMs}) must be less than ` +
+        `leaseDurationMs − safetyMarginMs (${leaseDurationMs - safetyMarginMs}), or a slow renew could not complete before step-down`,
+    );
+  }
+  return {
+    storage: options.storage,
+    cluster: options.cluster,
+    nodeId,
+    container,
+    leaseDurationMs,
+    renewIntervalMs,
+    retryIntervalMs,
+    safetyMarginMs,
+    callTimeoutMs,
+    renewRetryDelayMs,
+    initialDelayMs,
+    campaign: options.campaign ?? true,
+    clock: options.clock ?? systemClock,
+    announcer: options.announcer,
+    logger: redactingLogger(options.logger),
+    random: options.random ?? Math.random,
+  };
+}

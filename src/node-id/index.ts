@@ -1,0 +1,1 @@
+export { defaultNodeId, isValidNodeId, isValidClusterName } from './node-id.js';

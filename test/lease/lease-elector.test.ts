@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LeaseElector, type LeaseElectorOptions } from '../../src/lease/index.js';
+import { GossiplessError } from '../../src/errors/index.js';
+import { testStorage, uniqueName } from '../helpers/storage.js';
+import { memoryAnnouncerHub, waitFor } from '../helpers/memory-announcer.js';
+
+const started: LeaseElector[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((e) => e.stop()));
+});
+
+function elector(options: Partial<LeaseElectorOptions> & { cluster: string }): LeaseElector {
+  const e = new LeaseElector({ storage: testStorage(), retryIntervalMs: 200, ...options });
+  started.push(e);
+  return e;
+}
+
+describe('LeaseElector options', () => {
+  it.each([
+    [{ leaseDurationMs: 5000 }, 'leaseDurationMs must be 15000–60000'],
+    [{ leaseDurationMs: 90_000 }, 'leaseDurationMs must be 15000–60000'],
+    [{ renewIntervalMs: 12_000 }, 'renewIntervalMs (12000) + callTimeoutMs (3000)'],
+    [{ cluster: 'Bad Name' }, 'cluster "Bad Name"'],
+    [{ nodeId: 'a/b' }, 'nodeId "a/b"'],
+  ])('rejects %o with a message that names the input', (bad, message) => {
+    const create = () => new LeaseElector({ storage: testStorage(), cluster: 'ok', ...bad });
+    expect(create).toThrow(GossiplessError);
+    expect(create).toThrow(message);
+  });
+});
+
+describe('LeaseElector on Azurite', () => {
+  it('elects exactly one of three nodes, with epoch 1, readable by anyone via leader()', async () => {
+    const cluster = uniqueName('c');
+    const nodes = ['a', 'b', 'c'].map((nodeId) => elector({ cluster, nodeId }));
+    await Promise.all(nodes.map((n) => n.start()));
+    await waitFor(() => nodes.some((n) => n.isLeader), 5000, 'a leader');
+    await new Promise((r) => setTimeout(r, 600));
+    const leaders = nodes.filter((n) => n.isLeader);
+    expect(leaders).toHaveLength(1);
+    expect(leaders[0]!.epoch).toBe(1);
+    const observer = elector({ cluster, nodeId: 'observer', campaign: false });
+    const info = await observer.leader();
+    expect(info).toMatchObject({ holder: leaders[0]!.nodeId, epoch: 1, isHeld: true, leaseState: 'leased' });
+  });
+
+  it('hands over on stop() within one announcement, with a strictly higher epoch', async () => {
+    const cluster = uniqueName('c');
+    const hub = memoryAnnouncerHub();
+    // Followers retry only every 10 s: a fast takeover can only come from the release announcement.
+    const a = elector({ cluster, nodeId: 'a', announcer: hub.announcer(), retryIntervalMs: 10_000 });
+    await a.start();
+    await waitFor(() => a.isLeader, 5000, 'a to lead');
+    const b = elector({ cluster, nodeId: 'b', announcer: hub.announcer(), retryIntervalMs: 10_000 });
+    const changes: Array<{ holder: string | undefined; epoch: number }> = [];
+    b.on('leader-changed', (e) => changes.push(e));
+    await b.start();
+    const demoted: string[] = [];
+    a.on('demoted', (e) => demoted.push(e.reason));
+    const stopAt = Date.now();
+    await a.stop();
+    await waitFor(() => b.isLeader, 3000, 'b to take over');
+    expect(Date.now() - stopAt).toBeLessThan(2000);
+    expect(demoted).toEqual(['stopped']);
+    expect(b.epoch).toBe(2);
+    expect(hub.announcements.map((x) => x.type)).toEqual(['elected', 'released', 'elected']);
+    expect(changes.at(-1)).toEqual({ holder: 'b', epoch: 2 });
+  });
+
+  it('aborts leader work on stop() and waits for it to settle before releasing', async () => {
+    const cluster = uniqueName('c');
+    const a = elector({ cluster, nodeId: 'a' });
+    await a.start();
+    await waitFor(() => a.isLeader, 5000, 'a to lead');
+    const signal = a.leaderSignal;
+    const events: string[] = [];
+    a.trackLeaderWork(
+      new Promise<void>((resolve) => {
+        signal.addEventListener('abort', () => {
+          events.push('job saw abort');
+          setTimeout(() => {
+            events.push('job settled');
+            resolve();
+          }, 200);
+        });
+      }),
+    );
+    a.on('demoted', () => events.push('demoted'));
+    await a.stop();
+    expect(events).toEqual(['job saw abort', 'job settled', 'demoted']);
+    const info = await a.leader();
+    expect(info.isHeld).toBe(false);
+  });
+
+  it('steps down at once when the store says the lease is gone (lease broken)', async () => {
+    const cluster = uniqueName('c');
+    const a = elector({ cluster, nodeId: 'a', renewIntervalMs: 500 });
+    await a.start();
+    await waitFor(() => a.isLeader, 5000, 'a to lead');
+    const demoted: string[] = [];
+    a.on('demoted', (e) => demoted.push(e.reason));
+    const signal = a.leaderSignal;
+    await testStorage()
+      .containerClient('gossipless')
+      .getBlobClient(`${cluster}/leader`)
+      .getBlobLeaseClient()
+      .breakLease(0);
+    await waitFor(() => demoted.length > 0, 3000, 'demotion');
+    expect(demoted[0]).toBe('lease-lost');
+    expect(signal.aborted).toBe(true);
+    // …and campaigns again: a new term with a higher epoch.
+    await waitFor(() => a.isLeader, 5000, 're-election');
+    expect(a.epoch).toBe(2);
+  });
+
+  it('start() and stop() are idempotent', async () => {
+    const a = elector({ cluster: uniqueName('c'), nodeId: 'a' });
+    await Promise.all([a.start(), a.start()]);
+    await waitFor(() => a.isLeader, 5000, 'a to lead');
+    await Promise.all([a.stop(), a.stop()]);
+    expect(a.isLeader).toBe(false);
+    await expect(a.start()).rejects.toThrow('stopped');
+  });
+});
