@@ -1,0 +1,163 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TableBus, type BusMessage, type TableBusOptions } from '../../src/bus/index.js';
+import { skewedClock } from '../../src/clock/index.js';
+import { GossiplessError } from '../../src/errors/index.js';
+import { testStorage, uniqueName } from '../helpers/storage.js';
+import { waitFor } from '../helpers/memory-announcer.js';
+
+const buses: TableBus[] = [];
+afterEach(async () => {
+  await Promise.all(buses.splice(0).map((b) => b.stop()));
+});
+
+function bus(options: Partial<TableBusOptions> & { cluster: string; nodeId: string }): TableBus {
+  const b = new TableBus({
+    storage: testStorage(),
+    pollIntervalMs: 100,
+    lookbackMs: 3000,
+    tablePrefix: 'bustest',
+    ...options,
+  });
+  buses.push(b);
+  return b;
+}
+
+describe('TableBus', () => {
+  it('delivers every message once, in order per publisher, with the sender and its epoch', async () => {
+    const cluster = uniqueName('b');
+    const consumer = bus({ cluster, nodeId: 'consumer' });
+    const received: BusMessage[] = [];
+    consumer.subscribe('jobs', (m) => void received.push(m));
+    await consumer.start();
+    const p1 = bus({ cluster, nodeId: 'p1', epoch: () => 7 });
+    const p2 = bus({ cluster, nodeId: 'p2' });
+    for (let i = 0; i < 20; i++) {
+      await Promise.all([p1.publish('jobs', { n: i }), p2.publish('jobs', { n: i })]);
+    }
+    await waitFor(() => received.length >= 40, 10_000, '40 messages');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(received).toHaveLength(40);
+    expect(new Set(received.map((m) => m.id)).size).toBe(40);
+    for (const from of ['p1', 'p2']) {
+      const mine = received.filter((m) => m.from === from).map((m) => (m.payload as { n: number }).n);
+      expect(mine).toEqual([...Array(20).keys()]);
+    }
+    expect(received.find((m) => m.from === 'p1')?.epoch).toBe(7);
+    expect(received.find((m) => m.from === 'p2')?.epoch).toBeUndefined();
+    expect(consumer.stats.delivered).toBe(40);
+  });
+
+  it('loses nothing from publishers whose clocks are 30 s ahead and 30 s behind', async () => {
+    const cluster = uniqueName('b');
+    const consumer = bus({ cluster, nodeId: 'consumer' });
+    const received: BusMessage[] = [];
+    consumer.subscribe('events', (m) => void received.push(m));
+    await consumer.start();
+    const ahead = bus({ cluster, nodeId: 'ahead', clock: skewedClock(30_000) });
+    const behind = bus({ cluster, nodeId: 'behind', clock: skewedClock(-30_000) });
+    for (let i = 0; i < 15; i++) {
+      await ahead.publish('events', { i });
+      await behind.publish('events', { i });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await waitFor(() => received.length >= 30, 10_000, '30 messages');
+    const order = (from: string) =>
+      received.filter((m) => m.from === from).map((m) => (m.payload as { i: number }).i);
+    expect(order('ahead')).toEqual([...Array(15).keys()]);
+    expect(order('behind')).toEqual([...Array(15).keys()]);
+  });
+
+  it('resumes a durable consumer after a restart mid-stream without losing a message', async () => {
+    const cluster = uniqueName('b');
+    const publisher = bus({ cluster, nodeId: 'pub' });
+    const seen = new Set<number>();
+    const first = bus({ cluster, nodeId: 'consumer-1', consumerName: 'audit' });
+    first.subscribe('audit', (m) => void seen.add((m.payload as { i: number }).i));
+    await first.start();
+    for (let i = 0; i < 10; i++) await publisher.publish('audit', { i });
+    await waitFor(() => seen.size >= 10, 10_000, 'first half');
+    await first.stop();
+    for (let i = 10; i < 25; i++) await publisher.publish('audit', { i });
+    const second = bus({ cluster, nodeId: 'consumer-2', consumerName: 'audit' });
+    second.subscribe('audit', (m) => void seen.add((m.payload as { i: number }).i));
+    await second.start();
+    await waitFor(() => seen.size >= 25, 10_000, 'all 25');
+    expect([...seen].sort((a, b) => a - b)).toEqual([...Array(25).keys()]);
+  });
+
+  it('skips and counts a malformed row without stopping delivery', async () => {
+    const cluster = uniqueName('b');
+    const consumer = bus({ cluster, nodeId: 'consumer' });
+    const received: unknown[] = [];
+    const malformed: string[] = [];
+    consumer.on('malformed', (e) => malformed.push(e.reason));
+    consumer.subscribe('jobs', (m) => void received.push(m.payload));
+    await consumer.start();
+    const publisher = bus({ cluster, nodeId: 'pub' });
+    await publisher.publish('jobs', 'before');
+    const table = testStorage().tableClient(publisher.tableName);
+    const key = `${String(Math.floor(publisher.serverNow())).padStart(15, '0')}_intruder_000000000001`;
+    await table.createEntity({
+      partitionKey: `c:${cluster}:jobs`,
+      rowKey: key,
+      channel: 'jobs',
+      nodeId: 'intruder',
+      seq: 1,
+      payload: '{not json',
+    });
+    await publisher.publish('jobs', 'after');
+    await waitFor(() => received.length >= 2 && malformed.length >= 1, 10_000, 'delivery past the bad row');
+    expect(received).toEqual(['before', 'after']);
+    expect(malformed).toEqual(['payload is not valid JSON']);
+    expect(consumer.stats.malformed).toBe(1);
+  });
+
+  it('refuses a payload over 64 KiB with a clear error, and a bad channel name', async () => {
+    const publisher = bus({ cluster: uniqueName('b'), nodeId: 'pub' });
+    const big = 'x'.repeat(40_000);
+    await expect(publisher.publish('jobs', big)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    await expect(publisher.publish('jobs', big)).rejects.toThrow(/limit is 65536/);
+    await expect(publisher.publish('no/slash', 1)).rejects.toThrow(GossiplessError);
+  });
+
+  it('writes a burst as entity-group transactions and delivers all of it', async () => {
+    const cluster = uniqueName('b');
+    const consumer = bus({ cluster, nodeId: 'consumer' });
+    let count = 0;
+    consumer.subscribe('burst', () => void count++);
+    await consumer.start();
+    const publisher = bus({ cluster, nodeId: 'pub' });
+    const ids = await Promise.all([...Array(250).keys()].map((i) => publisher.publish('burst', { i })));
+    expect(new Set(ids).size).toBe(250);
+    await waitFor(() => count >= 250, 15_000, '250 messages');
+    expect(publisher.stats.published).toBe(250);
+  });
+
+  it('deletes messages past retention when leader, and only then', async () => {
+    const cluster = uniqueName('b');
+    let leader = false;
+    const publisher = bus({
+      cluster,
+      nodeId: 'pub',
+      lookbackMs: 100,
+      retentionMs: 1000,
+      isLeader: () => leader,
+    });
+    await publisher.start();
+    await Promise.all([...Array(5).keys()].map((i) => publisher.publish('old', { i })));
+    await new Promise((r) => setTimeout(r, 1500));
+    const table = testStorage().tableClient(publisher.tableName);
+    const countRows = async () => {
+      let n = 0;
+      for await (const _ of table.listEntities({
+        queryOptions: { filter: `PartitionKey eq 'c:${cluster}:old'` },
+      }))
+        n++;
+      return n;
+    };
+    expect(await countRows()).toBe(5);
+    leader = true;
+    await waitFor(() => publisher.stats.retentionDeleted >= 5, 5000, 'retention');
+    expect(await countRows()).toBe(0);
+  });
+});
