@@ -1,0 +1,3 @@
+export { Membership } from './membership.js';
+export type { MembershipOptions, MembershipEvents } from './membership.js';
+export type { Member, MembershipView } from './member.js';

@@ -1,0 +1,358 @@
+import type { TableClient, TransactionAction } from '@azure/data-tables';
+import {
+  ServerTimeEstimate,
+  serverTimeFromDateHeader,
+  sleep,
+  systemClock,
+  type Clock,
+} from '../clock/index.js';
+import { busTableName, odataString } from '../bus/index.js';
+import { GossiplessError } from '../errors/index.js';
+import { TypedEmitter } from '../events/index.js';
+import { redactingLogger, type Logger } from '../log/index.js';
+import { defaultNodeId, isValidClusterName, isValidNodeId } from '../node-id/index.js';
+import { redactUnknown } from '../redact/index.js';
+import { deadlineSignal, isNotFound, isTransient, type StorageConnection } from '../storage/index.js';
+import { parseMemberRow, type Member, type MembershipView } from './member.js';
+
+/** Options of {@link Membership}. */
+export interface MembershipOptions {
+  storage: StorageConnection;
+  cluster: string;
+  /** @default host-pid-random */
+  nodeId?: string;
+  /** The table is `<tablePrefix>bus`. @default 'gossipless' */
+  tablePrefix?: string;
+  /** Advertised with the row (JSON, at most 32 KiB serialised). @default {} */
+  metadata?: Record<string, unknown>;
+  /** How often this node upserts its row and re-reads the list. @default 5000 */
+  heartbeatIntervalMs?: number;
+  /** A row is alive while serverNow − row.Timestamp < memberTtlMs. @default 15000 */
+  memberTtlMs?: number;
+  /** A member is `suspect` once its heartbeat is this late. @default 2 × heartbeatIntervalMs */
+  suspectAfterMs?: number;
+  /** The leader deletes rows dead for this long. @default 4 × memberTtlMs */
+  gcAfterMs?: number;
+  /** Deadline of each storage call. @default 5000 */
+  callTimeoutMs?: number;
+  /** Whether this node leads (it then garbage-collects dead rows). @default () => false */
+  isLeader?: () => boolean;
+  /** @default systemClock */
+  clock?: Clock;
+  serverTime?: ServerTimeEstimate;
+  /** @default silent */
+  logger?: Logger;
+}
+
+/** Events of {@link Membership}. */
+export interface MembershipEvents {
+  join: Member;
+  leave: Member;
+  /** A member's metadata or incarnation changed. */
+  update: Member;
+  /** A member's liveness state changed between alive and suspect. */
+  suspect: Member;
+  /** A fresh view was read. */
+  view: MembershipView;
+  error: { error: GossiplessError; during: 'heartbeat' | 'list' | 'leave' | 'gc' };
+}
+
+/**
+ * Membership on the table: each node upserts its own row; liveness is judged by the storage
+ * server's clock (the `Date` header of the list response against each row's `Timestamp`).
+ *
+ * @example
+ * ```ts
+ * const membership = new Membership({ storage, cluster: 'orders', metadata: { address: '10.0.0.7:8080' } });
+ * membership.on('join', (m) => console.log('joined', m.nodeId));
+ * await membership.start();
+ * ```
+ */
+export class Membership extends TypedEmitter<MembershipEvents> {
+  readonly nodeId: string;
+  readonly cluster: string;
+  readonly tableName: string;
+  readonly heartbeatIntervalMs: number;
+  readonly memberTtlMs: number;
+  readonly suspectAfterMs: number;
+  readonly gcAfterMs: number;
+  readonly #storage: StorageConnection;
+  readonly #table: TableClient;
+  readonly #callTimeoutMs: number;
+  readonly #isLeader: () => boolean;
+  readonly #clock: Clock;
+  readonly #serverTime: ServerTimeEstimate;
+  readonly #logger: Logger;
+  readonly #startedAt: string;
+  #metadata: Record<string, unknown>;
+  #incarnation = 0;
+  #view = new Map<string, Member>();
+  /** Every parseable row at the last read, dead ones included (for garbage collection). */
+  #allRows: Member[] = [];
+  #serverNow: number | undefined;
+  #loop: Promise<void> | undefined;
+  readonly #stop = new AbortController();
+  #wake = new AbortController();
+  #tableReady = false;
+  #stopping: Promise<void> | undefined;
+  /** Counters for status and tests. */
+  readonly stats = { heartbeats: 0, lists: 0, gcDeleted: 0, malformedRows: 0 };
+
+  constructor(options: MembershipOptions) {
+    super((error, event) => this.#logger.error(`a '${event}' listener threw: ${redactUnknown(error)}`));
+    if (!options?.storage)
+      throw new GossiplessError('INVALID_OPTIONS', 'storage is required: pass connectStorage(...)');
+    if (!isValidClusterName(options.cluster ?? '')) {
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        `cluster "${String(options.cluster)}" must be 1–63 lowercase letters, digits or '-'`,
+      );
+    }
+    this.nodeId = options.nodeId ?? defaultNodeId();
+    if (!isValidNodeId(this.nodeId)) {
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        `nodeId "${this.nodeId}" must be letters, digits, '.', '_' or '-'`,
+      );
+    }
+    this.cluster = options.cluster;
+    this.tableName = busTableName(options.tablePrefix);
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5000;
+    this.memberTtlMs = options.memberTtlMs ?? 15_000;
+    this.suspectAfterMs = options.suspectAfterMs ?? this.heartbeatIntervalMs * 2;
+    this.gcAfterMs = options.gcAfterMs ?? this.memberTtlMs * 4;
+    if (!(this.heartbeatIntervalMs > 0) || this.memberTtlMs <= this.heartbeatIntervalMs) {
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        `memberTtlMs (${this.memberTtlMs}) must exceed heartbeatIntervalMs (${this.heartbeatIntervalMs}), or live members would flap`,
+      );
+    }
+    if (this.gcAfterMs < this.memberTtlMs) {
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        `gcAfterMs (${this.gcAfterMs}) must be at least memberTtlMs (${this.memberTtlMs})`,
+      );
+    }
+    this.#storage = options.storage;
+    this.#table = options.storage.tableClient(this.tableName);
+    this.#callTimeoutMs = options.callTimeoutMs ?? 5000;
+    this.#isLeader = options.isLeader ?? (() => false);
+    this.#clock = options.clock ?? systemClock;
+    this.#serverTime = options.serverTime ?? new ServerTimeEstimate(this.#clock);
+    this.#logger = redactingLogger(options.logger);
+    this.#metadata = checkMetadata(options.metadata ?? {});
+    this.#startedAt = new Date(this.#clock.wallNow()).toISOString();
+  }
+
+  /** Live members at the last read (this node included once its row is written). */
+  members(): Member[] {
+    return [...this.#view.values()];
+  }
+
+  /** The last view with the server time it was judged at. */
+  view(): MembershipView | undefined {
+    return this.#serverNow === undefined
+      ? undefined
+      : { members: this.members(), serverNow: this.#serverNow };
+  }
+
+  /** This node's advertised metadata. */
+  get metadata(): Record<string, unknown> {
+    return this.#metadata;
+  }
+
+  /** Starts heartbeating. Idempotent; storage outages are retried and reported as `error` events. */
+  async start(): Promise<void> {
+    if (this.#stop.signal.aborted)
+      throw new GossiplessError('STOPPED', 'this membership was stopped; create a new one');
+    this.#loop ??= this.#run();
+  }
+
+  /** Replaces this node's metadata and heartbeats at once. */
+  async update(metadata: Record<string, unknown>): Promise<void> {
+    this.#metadata = checkMetadata(metadata);
+    this.#incarnation++;
+    this.#wake.abort();
+  }
+
+  /** Reads the table now and refreshes the view (also done every heartbeat). */
+  async refresh(options: { abortSignal?: AbortSignal } = {}): Promise<MembershipView> {
+    return this.#list(options.abortSignal);
+  }
+
+  /** Leaves gracefully: stops heartbeating and deletes this node's row. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#stop.abort();
+      this.#wake.abort();
+      await this.#loop;
+      try {
+        await this.#table.deleteEntity(this.#partition(), this.nodeId, {
+          abortSignal: deadlineSignal(this.#callTimeoutMs),
+        });
+      } catch (error) {
+        if (!isNotFound(error)) this.#report('leave', error);
+      }
+    })();
+    return this.#stopping;
+  }
+
+  #partition(): string {
+    return `m:${this.cluster}`;
+  }
+
+  async #run(): Promise<void> {
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
+      const startedAt = this.#clock.monotonicNow();
+      await this.#heartbeat(stop);
+      if (stop.aborted) break;
+      try {
+        await this.#list(stop);
+        if (this.#isLeader()) await this.#collectGarbage(stop);
+      } catch (error) {
+        if (stop.aborted) break;
+        this.#report('list', error);
+      }
+      if (this.#wake.signal.aborted) this.#wake = new AbortController();
+      await sleep(startedAt + this.heartbeatIntervalMs - this.#clock.monotonicNow(), stop, this.#wake.signal);
+    }
+  }
+
+  async #heartbeat(stop: AbortSignal): Promise<void> {
+    try {
+      if (!this.#tableReady) {
+        await this.#storage.createTableIfNotExists(this.tableName, {
+          abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
+        });
+        this.#tableReady = true;
+      }
+      await this.#table.upsertEntity(
+        {
+          partitionKey: this.#partition(),
+          rowKey: this.nodeId,
+          nodeId: this.nodeId,
+          metadata: JSON.stringify(this.#metadata),
+          startedAt: this.#startedAt,
+          incarnation: this.#incarnation,
+        },
+        'Replace',
+        {
+          abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
+          onResponse: (r) => this.#serverTime.observe(r.headers.get('date')),
+        },
+      );
+      this.stats.heartbeats++;
+    } catch (error) {
+      if (!stop.aborted) this.#report('heartbeat', error);
+    }
+  }
+
+  async #list(signal: AbortSignal | undefined): Promise<MembershipView> {
+    let dateHeader: string | undefined;
+    const rows: Array<Record<string, unknown>> = [];
+    const pages = this.#table
+      .listEntities<Record<string, unknown>>({
+        queryOptions: { filter: `PartitionKey eq ${odataString(this.#partition())}` },
+        abortSignal: deadlineSignal(this.#callTimeoutMs * 2, signal),
+        onResponse: (r) => {
+          dateHeader = r.headers.get('date') ?? dateHeader;
+          this.#serverTime.observe(dateHeader);
+        },
+      })
+      .byPage({ maxPageSize: 1000 });
+    for await (const page of pages) rows.push(...page);
+    this.stats.lists++;
+    // Liveness is judged by the server's clock only: never the local one.
+    const serverNow = serverTimeFromDateHeader(dateHeader);
+    if (serverNow === undefined) {
+      throw new GossiplessError(
+        'STORAGE_ERROR',
+        `the membership list response had no Date header; cannot judge liveness`,
+      );
+    }
+    const next = new Map<string, Member>();
+    this.#allRows = [];
+    for (const row of rows) {
+      const member = parseMemberRow(row, serverNow, this.suspectAfterMs);
+      if (!member) {
+        this.stats.malformedRows++;
+        continue;
+      }
+      this.#allRows.push(member);
+      if (member.ageMs < this.memberTtlMs) next.set(member.nodeId, member);
+    }
+    this.#applyView(next);
+    this.#serverNow = serverNow;
+    const view = { members: this.members(), serverNow };
+    this.emit('view', view);
+    return view;
+  }
+
+  #applyView(next: Map<string, Member>): void {
+    const previous = this.#view;
+    this.#view = next;
+    for (const [nodeId, member] of next) {
+      const before = previous.get(nodeId);
+      if (!before) this.emit('join', member);
+      else {
+        if (
+          before.incarnation !== member.incarnation ||
+          JSON.stringify(before.metadata) !== JSON.stringify(member.metadata)
+        ) {
+          this.emit('update', member);
+        }
+        if (before.state !== member.state) this.emit('suspect', member);
+      }
+    }
+    for (const [nodeId, member] of previous) if (!next.has(nodeId)) this.emit('leave', member);
+  }
+
+  async #collectGarbage(stop: AbortSignal): Promise<void> {
+    const dead = this.#allRows.filter((m) => m.ageMs > this.gcAfterMs && m.nodeId !== this.nodeId);
+    // Entity-group transactions take at most 100 operations. The SDK's batch delete carries no ETag
+    // (and Azurite would ignore If-Match in a batch, issue 1233): a node whose row is deleted just
+    // as it comes back re-creates it with its next heartbeat.
+    for (let i = 0; i < dead.length; i += 100) {
+      if (stop.aborted || !this.#isLeader()) return;
+      const actions: TransactionAction[] = dead
+        .slice(i, i + 100)
+        .map((r) => ['delete', { partitionKey: this.#partition(), rowKey: r.nodeId }]);
+      try {
+        await this.#table.submitTransaction(actions, {
+          abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
+        });
+        this.stats.gcDeleted += actions.length;
+      } catch (error) {
+        this.#report('gc', error);
+      }
+    }
+  }
+
+  #report(during: MembershipEvents['error']['during'], error: unknown): void {
+    const wrapped =
+      error instanceof GossiplessError
+        ? error
+        : new GossiplessError(
+            isTransient(error) ? 'STORAGE_UNAVAILABLE' : 'STORAGE_ERROR',
+            `membership ${during} on table ${this.tableName} failed: ${redactUnknown(error)}`,
+            { cause: error },
+          );
+    this.#logger.warn(wrapped.message);
+    this.emit('error', { error: wrapped, during });
+  }
+}
+
+function checkMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  const json = JSON.stringify(metadata);
+  if (json === undefined || typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new GossiplessError('INVALID_INPUT', 'member metadata must be a JSON object');
+  }
+  if (json.length * 2 > 64 * 1024) {
+    throw new GossiplessError(
+      'PAYLOAD_TOO_LARGE',
+      `member metadata is ${json.length * 2} bytes as stored; the limit is 65536 (Azure's 64 KiB per property)`,
+    );
+  }
+  return metadata;
+}

@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Membership, type MembershipOptions } from '../../src/membership/index.js';
+import { skewedClock } from '../../src/clock/index.js';
+import { testStorage, uniqueName } from '../helpers/storage.js';
+import { waitFor } from '../helpers/memory-announcer.js';
+
+const started: Membership[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((m) => m.stop()));
+});
+
+const FAST = { heartbeatIntervalMs: 200, memberTtlMs: 1500, tablePrefix: 'memtest' } as const;
+
+function member(options: Partial<MembershipOptions> & { cluster: string; nodeId: string }): Membership {
+  const m = new Membership({ storage: testStorage(), ...FAST, ...options });
+  started.push(m);
+  return m;
+}
+
+function ids(m: Membership): string[] {
+  return m
+    .members()
+    .map((x) => x.nodeId)
+    .sort();
+}
+
+describe('Membership', () => {
+  it('lets three nodes see each other with their metadata, and emits join', async () => {
+    const cluster = uniqueName('m');
+    const nodes = ['a', 'b', 'c'].map((nodeId) =>
+      member({ cluster, nodeId, metadata: { address: `${nodeId}:80` } }),
+    );
+    const joins: string[] = [];
+    nodes[0]!.on('join', (m) => joins.push(m.nodeId));
+    await Promise.all(nodes.map((n) => n.start()));
+    await waitFor(() => nodes.every((n) => n.members().length === 3), 5000, 'full views');
+    expect(ids(nodes[0]!)).toEqual(['a', 'b', 'c']);
+    expect(nodes[1]!.members().find((m) => m.nodeId === 'c')?.metadata).toEqual({ address: 'c:80' });
+    expect(joins.sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('sees a graceful leave at the next heartbeat (the row is deleted)', async () => {
+    const cluster = uniqueName('m');
+    const a = member({ cluster, nodeId: 'a' });
+    const b = member({ cluster, nodeId: 'b' });
+    await Promise.all([a.start(), b.start()]);
+    await waitFor(() => a.members().length === 2, 5000, 'b to join');
+    const left: string[] = [];
+    a.on('leave', (m) => left.push(m.nodeId));
+    const at = Date.now();
+    await b.stop();
+    await waitFor(() => left.includes('b'), 2000, 'leave');
+    expect(Date.now() - at).toBeLessThan(1000);
+  });
+
+  it('judges a silent node dead by the server clock, even when the observer clock is a minute off', async () => {
+    const cluster = uniqueName('m');
+    const observer = member({ cluster, nodeId: 'observer', clock: skewedClock(60_000) });
+    await observer.start();
+    // A node that wrote its row once and died (kill -9: no graceful delete).
+    await testStorage()
+      .tableClient(observer.tableName)
+      .upsertEntity({
+        partitionKey: `m:${cluster}`,
+        rowKey: 'ghost',
+        nodeId: 'ghost',
+        metadata: '{}',
+        startedAt: '',
+        incarnation: 0,
+      });
+    await waitFor(() => ids(observer).includes('ghost'), 3000, 'ghost visible');
+    const left: string[] = [];
+    observer.on('leave', (m) => left.push(m.nodeId));
+    await waitFor(() => left.includes('ghost'), 4000, 'ghost to leave');
+    expect(ids(observer)).toEqual(['observer']);
+  });
+
+  it('emits update when a member changes its metadata', async () => {
+    const cluster = uniqueName('m');
+    const a = member({ cluster, nodeId: 'a' });
+    const b = member({ cluster, nodeId: 'b', metadata: { v: 1 } });
+    await Promise.all([a.start(), b.start()]);
+    await waitFor(() => a.members().length === 2, 5000, 'b to join');
+    const updates: unknown[] = [];
+    a.on('update', (m) => updates.push(m.metadata));
+    await b.update({ v: 2 });
+    await waitFor(() => updates.length > 0, 3000, 'update');
+    expect(updates).toEqual([{ v: 2 }]);
+  });
+
+  it('has the leader delete long-dead rows in batches of at most 100, and skips malformed rows', async () => {
+    const cluster = uniqueName('m');
+    const table = testStorage().tableClient('memtestbus');
+    await testStorage().createTableIfNotExists('memtestbus');
+    for (let i = 0; i < 150; i += 50) {
+      await table.submitTransaction(
+        [...Array(50).keys()].map((j) => [
+          'upsert',
+          {
+            partitionKey: `m:${cluster}`,
+            rowKey: `dead-${i + j}`,
+            nodeId: `dead-${i + j}`,
+            metadata: '{}',
+            startedAt: '',
+            incarnation: 0,
+          },
+        ]),
+      );
+    }
+    await table.upsertEntity({
+      partitionKey: `m:${cluster}`,
+      rowKey: 'broken',
+      nodeId: 'broken',
+      metadata: '{oops',
+    });
+    let leader = false;
+    const a = member({ cluster, nodeId: 'a', gcAfterMs: 1500, isLeader: () => leader });
+    await a.start();
+    await waitFor(() => a.stats.lists > 0, 3000, 'first view');
+    expect(a.stats.gcDeleted).toBe(0);
+    expect(a.stats.malformedRows).toBeGreaterThan(0);
+    leader = true;
+    await waitFor(() => a.stats.gcDeleted >= 150, 6000, 'garbage collection');
+    expect(a.stats.gcDeleted).toBe(150);
+  });
+});
