@@ -7,9 +7,18 @@
 export { GossiplessError, isGossiplessError } from './errors/index.js';
 export type { GossiplessErrorCode, GossiplessErrorOptions } from './errors/index.js';
 export { redact } from './redact/index.js';
-export { systemClock, skewedClock } from './clock/index.js';
+export { silentLogger, lineLogger } from './log/index.js';
+export type { Logger, LogLevel } from './log/index.js';
+export { systemClock, skewedClock, ServerTimeEstimate } from './clock/index.js';
 export type { Clock } from './clock/index.js';
-export { connectStorage, CONNECTION_STRING_ENV } from './storage/index.js';
+export { defaultNodeId } from './node-id/index.js';
+export {
+  connectStorage,
+  CONNECTION_STRING_ENV,
+  isAlreadyExists,
+  isLeaseLost,
+  isTransient,
+} from './storage/index.js';
 export type {
   StorageConnection,
   StorageTarget,
@@ -17,5 +26,34 @@ export type {
   AccountNameTarget,
   EndpointsTarget,
 } from './storage/index.js';
-export { startAzurite } from './dev/index.js';
+export { startAzurite, findFreePort } from './dev/index.js';
 export type { StartAzuriteOptions, AzuriteInstance } from './dev/index.js';
+export {
+  LeaseElector,
+  resolveLeaseElectorOptions,
+  readLeaderInfo,
+  MIN_LEASE_DURATION_MS,
+  MAX_LEASE_DURATION_MS,
+} from './lease/index.js';
+export type {
+  LeaseElectorOptions,
+  ResolvedLeaseElectorOptions,
+  LeaseElectorEvents,
+  DemotionReason,
+  LeaderInfo,
+  LeaderAnnouncer,
+  LeaderAnnouncement,
+} from './lease/index.js';
+export { Membership } from './membership/index.js';
+export type { MembershipOptions, MembershipEvents, Member, MembershipView } from './membership/index.js';
+export { TableBus, MAX_PAYLOAD_BYTES, busTableName, DEFAULT_TABLE_PREFIX } from './bus/index.js';
+export type { TableBusOptions, TableBusStats, TableBusEvents, BusHandler, BusMessage } from './bus/index.js';
+export { Cluster, createCluster, handleShutdownSignals, LEADER_CHANNEL } from './cluster/index.js';
+export type {
+  ClusterOptions,
+  ClusterEvents,
+  SingletonContext,
+  SingletonJob,
+  SingletonOptions,
+  ShutdownSignalOptions,
+} from './cluster/index.js';

@@ -1,0 +1,352 @@
+import { ServerTimeEstimate, sleep, systemClock, type Clock } from '../clock/index.js';
+import { TableBus, type BusHandler, type TableBusOptions } from '../bus/index.js';
+import { GossiplessError } from '../errors/index.js';
+import { TypedEmitter } from '../events/index.js';
+import {
+  LeaseElector,
+  type DemotionReason,
+  type LeaderInfo,
+  type LeaseElectorOptions,
+} from '../lease/index.js';
+import { redactingLogger, type Logger } from '../log/index.js';
+import { Membership, type Member, type MembershipOptions } from '../membership/index.js';
+import { defaultNodeId } from '../node-id/index.js';
+import { redactUnknown } from '../redact/index.js';
+import { connectStorage, isTransient, type StorageConnection, type StorageTarget } from '../storage/index.js';
+import { busLeaderAnnouncer } from './bus-announcer.js';
+import { claimTick } from './singleton-claim.js';
+
+/** Options of {@link createCluster}. */
+export interface ClusterOptions {
+  /** Cluster name: lowercase letters, digits and `-`. */
+  cluster: string;
+  /** A connection, or where to connect. @default connectStorage() (AZURE_STORAGE_CONNECTION_STRING) */
+  storage?: StorageConnection | StorageTarget;
+  /** @default host-pid-random */
+  nodeId?: string;
+  /** Advertised in this node's member row. @default {} */
+  metadata?: Record<string, unknown>;
+  /** Table `<tablePrefix>bus`. @default 'gossipless' */
+  tablePrefix?: string;
+  /** Container of the lease blob. @default 'gossipless' */
+  container?: string;
+  /** Whether this node may lead. @default true */
+  campaign?: boolean;
+  /** Lease timings (see {@link LeaseElectorOptions}). */
+  lease?: Pick<
+    LeaseElectorOptions,
+    | 'leaseDurationMs'
+    | 'renewIntervalMs'
+    | 'retryIntervalMs'
+    | 'safetyMarginMs'
+    | 'callTimeoutMs'
+    | 'renewRetryDelayMs'
+    | 'initialDelayMs'
+  >;
+  /** Membership timings (see {@link MembershipOptions}). */
+  membership?: Pick<
+    MembershipOptions,
+    'heartbeatIntervalMs' | 'memberTtlMs' | 'suspectAfterMs' | 'gcAfterMs' | 'callTimeoutMs'
+  >;
+  /** Bus settings (see {@link TableBusOptions}). */
+  bus?: Pick<
+    TableBusOptions,
+    'pollIntervalMs' | 'lookbackMs' | 'retentionMs' | 'consumerName' | 'callTimeoutMs'
+  >;
+  /** @default systemClock */
+  clock?: Clock;
+  /** @default silent */
+  logger?: Logger;
+}
+
+/** What a singleton job is given on each run. */
+export interface SingletonContext {
+  /** Aborts the moment leadership is lost or the node stops: stop work and do not commit. */
+  signal: AbortSignal;
+  /** The leader's epoch: a fencing token to stamp on every write the job makes. */
+  epoch: number;
+  /** The tick being run: floor(serverTime / everyMs). Each tick runs at most once across the cluster. */
+  tick: number;
+  /** The job's name. */
+  name: string;
+}
+
+/** A singleton job: runs only on the leader, once per tick. */
+export type SingletonJob = (context: SingletonContext) => Promise<void> | void;
+
+/** Options of {@link Cluster.singleton}. */
+export interface SingletonOptions {
+  /** Run once per this period, aligned to the server clock. */
+  everyMs: number;
+}
+
+/** Events of {@link Cluster}. Names and payloads are part of the public API. */
+export interface ClusterEvents {
+  elected: { epoch: number };
+  demoted: { epoch: number; reason: DemotionReason };
+  'leader-changed': { holder: string | undefined; epoch: number };
+  join: Member;
+  leave: Member;
+  update: Member;
+  /** A singleton run began on this node. */
+  'job-start': { name: string; tick: number; epoch: number };
+  /** A singleton run ended: `aborted` when leadership ended during it. */
+  'job-end': {
+    name: string;
+    tick: number;
+    epoch: number;
+    outcome: 'ok' | 'aborted' | 'failed';
+    error?: GossiplessError;
+  };
+  /** A part failed; the cluster keeps going. `source` names the part. */
+  error: { error: GossiplessError; source: 'lease' | 'membership' | 'bus' | 'singleton' };
+}
+
+/**
+ * One node of a cluster: blob-lease leadership, table membership and the table bus together,
+ * plus singleton jobs that run only on the leader.
+ *
+ * @example
+ * ```ts
+ * const cluster = createCluster({ cluster: 'orders' });
+ * cluster.singleton('retention-sweep', { everyMs: 60_000 }, async ({ signal, epoch }) => {
+ *   await sweepOldRows({ signal, fencingToken: epoch });
+ * });
+ * await cluster.start();
+ * handleShutdownSignals(cluster);
+ * ```
+ */
+export class Cluster extends TypedEmitter<ClusterEvents> {
+  readonly nodeId: string;
+  readonly name: string;
+  readonly storage: StorageConnection;
+  readonly elector: LeaseElector;
+  readonly membership: Membership;
+  readonly bus: TableBus;
+  readonly #serverTime: ServerTimeEstimate;
+  readonly #logger: Logger;
+  readonly #singletons = new Map<string, { everyMs: number; job: SingletonJob; lastTick: number }>();
+  readonly #stop = new AbortController();
+  #started = false;
+  #stopping: Promise<void> | undefined;
+  readonly #loops = new Set<Promise<void>>();
+  readonly #callTimeoutMs: number;
+
+  constructor(options: ClusterOptions) {
+    super((error, event) => this.#logger.error(`a '${event}' listener threw: ${redactUnknown(error)}`));
+    this.#logger = redactingLogger(options.logger);
+    const storage = isConnection(options.storage) ? options.storage : connectStorage(options.storage);
+    const clock = options.clock ?? systemClock;
+    this.storage = storage;
+    this.name = options.cluster;
+    this.nodeId = options.nodeId ?? defaultNodeId();
+    this.#serverTime = new ServerTimeEstimate(clock);
+    this.#callTimeoutMs = options.lease?.callTimeoutMs ?? 3000;
+    const common = { storage, cluster: options.cluster, nodeId: this.nodeId, clock, logger: options.logger };
+    this.bus = new TableBus({
+      ...common,
+      ...options.bus,
+      tablePrefix: options.tablePrefix,
+      serverTime: this.#serverTime,
+      epoch: () => this.elector.epoch,
+      isLeader: () => this.elector.isLeader,
+    });
+    this.elector = new LeaseElector({
+      ...common,
+      ...options.lease,
+      container: options.container,
+      campaign: options.campaign,
+      announcer: busLeaderAnnouncer(this.bus),
+    });
+    this.membership = new Membership({
+      ...common,
+      ...options.membership,
+      tablePrefix: options.tablePrefix,
+      metadata: options.metadata,
+      serverTime: this.#serverTime,
+      isLeader: () => this.elector.isLeader,
+    });
+    this.elector.on('elected', (e) => {
+      this.emit('elected', e);
+      for (const name of this.#singletons.keys()) this.#startSingletonTerm(name, e.epoch);
+    });
+    this.elector.on('demoted', (e) => this.emit('demoted', e));
+    this.elector.on('leader-changed', (e) => this.emit('leader-changed', e));
+    this.elector.on('error', (e) => this.emit('error', { error: e.error, source: 'lease' }));
+    this.membership.on('join', (m) => this.emit('join', m));
+    this.membership.on('leave', (m) => this.emit('leave', m));
+    this.membership.on('update', (m) => this.emit('update', m));
+    this.membership.on('error', (e) => this.emit('error', { error: e.error, source: 'membership' }));
+    this.bus.on('error', (e) => this.emit('error', { error: e.error, source: 'bus' }));
+  }
+
+  /** True while this node leads (checked against the monotonic clock). */
+  get isLeader(): boolean {
+    return this.elector.isLeader;
+  }
+
+  /** The current term's epoch while leader. */
+  get epoch(): number | undefined {
+    return this.elector.epoch;
+  }
+
+  /** Live members at the last heartbeat. */
+  members(): Member[] {
+    return this.membership.members();
+  }
+
+  /** Who leads, read from the lease blob. */
+  leader(options: { abortSignal?: AbortSignal } = {}): Promise<LeaderInfo> {
+    return this.elector.leader(options);
+  }
+
+  /** Publishes on the bus (stamped with the epoch while leader). */
+  publish(channel: string, payload: unknown, options: { abortSignal?: AbortSignal } = {}): Promise<string> {
+    return this.bus.publish(channel, payload, options);
+  }
+
+  /** Subscribes to a bus channel; returns the unsubscribe function. */
+  subscribe<T = unknown>(channel: string, handler: BusHandler<T>): () => void {
+    return this.bus.subscribe(channel, handler);
+  }
+
+  /**
+   * Registers a job that runs only on the leader, once per `everyMs` tick of the server clock,
+   * never twice for one tick across leaders. Its signal aborts the moment leadership ends.
+   */
+  singleton(name: string, options: SingletonOptions, job: SingletonJob): void {
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) {
+      throw new GossiplessError(
+        'INVALID_INPUT',
+        `singleton name "${name}" must be 1–100 letters, digits, '.', '_' or '-'`,
+      );
+    }
+    if (!Number.isInteger(options?.everyMs) || options.everyMs < 100) {
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        `singleton "${name}": everyMs must be an integer ≥ 100, got ${String(options?.everyMs)}`,
+      );
+    }
+    if (this.#singletons.has(name))
+      throw new GossiplessError('INVALID_INPUT', `singleton "${name}" is already registered`);
+    this.#singletons.set(name, { everyMs: options.everyMs, job, lastTick: -1 });
+    const epoch = this.elector.epoch;
+    if (this.#started && epoch !== undefined) this.#startSingletonTerm(name, epoch);
+  }
+
+  /** Starts membership, the bus and the election. Idempotent; storage outages are retried, not thrown. */
+  async start(): Promise<void> {
+    if (this.#stop.signal.aborted)
+      throw new GossiplessError('STOPPED', 'this cluster node was stopped; create a new one');
+    if (this.#started) return;
+    this.#started = true;
+    await Promise.all([this.bus.start(), this.membership.start(), this.elector.start()]);
+  }
+
+  /**
+   * Leaves gracefully: aborts leader jobs and waits for them, releases the lease and announces it,
+   * deletes the member row, stops the bus. Idempotent; resolves when all has settled.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#stop.abort();
+      await this.elector.stop();
+      await Promise.allSettled([...this.#loops]);
+      await this.membership.stop();
+      await this.bus.stop();
+    })();
+    return this.#stopping;
+  }
+
+  #startSingletonTerm(name: string, epoch: number): void {
+    const loop = this.#runSingleton(name, epoch).catch((error: unknown) => {
+      this.#logger.error(`singleton ${name} loop failed: ${redactUnknown(error)}`);
+    });
+    this.#loops.add(loop);
+    void loop.finally(() => this.#loops.delete(loop));
+  }
+
+  async #runSingleton(name: string, epoch: number): Promise<void> {
+    const entry = this.#singletons.get(name);
+    if (!entry) return;
+    const signal = this.elector.leaderSignal;
+    const table = this.storage.tableClient(this.bus.tableName);
+    while (!signal.aborted && this.elector.epoch === epoch) {
+      const now = this.#serverTime.nowOrLocal();
+      const tick = Math.floor(now / entry.everyMs);
+      if (tick > entry.lastTick) {
+        let outcome;
+        try {
+          outcome = await claimTick(
+            table,
+            { cluster: this.name, name, nodeId: this.nodeId },
+            tick,
+            epoch,
+            this.#callTimeoutMs,
+            signal,
+          );
+        } catch (error) {
+          if (signal.aborted) break;
+          this.emit('error', {
+            error: this.#wrap(`claiming tick ${tick} of ${name}`, error),
+            source: 'singleton',
+          });
+          await sleep(500, signal);
+          continue;
+        }
+        entry.lastTick = tick;
+        if (outcome === 'claimed' && !signal.aborted && this.elector.isLeader) {
+          await this.#runOnce(name, entry.job, { signal, epoch, tick, name });
+        }
+      }
+      const nextTickAt = (Math.floor(this.#serverTime.nowOrLocal() / entry.everyMs) + 1) * entry.everyMs;
+      await sleep(nextTickAt - this.#serverTime.nowOrLocal(), signal);
+    }
+  }
+
+  async #runOnce(name: string, job: SingletonJob, context: SingletonContext): Promise<void> {
+    const { tick, epoch, signal } = context;
+    this.emit('job-start', { name, tick, epoch });
+    const run = (async () => job(context))();
+    this.elector.trackLeaderWork(run);
+    try {
+      await run;
+      this.emit('job-end', { name, tick, epoch, outcome: signal.aborted ? 'aborted' : 'ok' });
+    } catch (error) {
+      const wrapped = this.#wrap(`singleton ${name} (tick ${tick}, epoch ${epoch})`, error, 'INTERNAL');
+      this.emit('job-end', {
+        name,
+        tick,
+        epoch,
+        outcome: signal.aborted ? 'aborted' : 'failed',
+        error: wrapped,
+      });
+    }
+  }
+
+  #wrap(what: string, error: unknown, code?: 'INTERNAL'): GossiplessError {
+    if (error instanceof GossiplessError) return error;
+    return new GossiplessError(
+      code ?? (isTransient(error) ? 'STORAGE_UNAVAILABLE' : 'STORAGE_ERROR'),
+      `${what} failed: ${redactUnknown(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+function isConnection(value: StorageConnection | StorageTarget | undefined): value is StorageConnection {
+  return typeof value === 'object' && value !== null && 'blobService' in value && 'tableClient' in value;
+}
+
+/**
+ * Creates a cluster node. Nothing touches storage until `start()`.
+ *
+ * @example
+ * ```ts
+ * const cluster = createCluster({ cluster: 'orders', metadata: { address: process.env.POD_IP } });
+ * await cluster.start();
+ * ```
+ */
+export function createCluster(options: ClusterOptions): Cluster {
+  return new Cluster(options);
+}

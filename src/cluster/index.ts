@@ -1,0 +1,13 @@
+export { Cluster, createCluster } from './cluster.js';
+export type {
+  ClusterOptions,
+  ClusterEvents,
+  SingletonContext,
+  SingletonJob,
+  SingletonOptions,
+} from './cluster.js';
+export { handleShutdownSignals } from './shutdown-signals.js';
+export type { ShutdownSignalOptions } from './shutdown-signals.js';
+export { LEADER_CHANNEL, busLeaderAnnouncer } from './bus-announcer.js';
+export { claimTick } from './singleton-claim.js';
+export type { ClaimOutcome } from './singleton-claim.js';
