@@ -22,6 +22,11 @@ export interface StartAzuriteOptions {
   tablePort?: number;
   /** How long to wait for both services to accept connections. @default 30000 */
   startTimeoutMs?: number;
+  /**
+   * Keep data on disk in this folder instead of in memory, so a restarted Azurite on the same ports
+   * still has it (as Azure would). @default undefined (in memory)
+   */
+  location?: string;
 }
 
 /** A running Azurite child process. */
@@ -106,7 +111,7 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
     process.execPath,
     [
       entry,
-      '--inMemoryPersistence',
+      ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
       '--disableTelemetry',
       '--skipApiVersionCheck',
       '--loose',

@@ -1,0 +1,207 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { azuriteConnectionString, startAzurite } from '../../src/dev/index.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { uniqueName } from '../helpers/storage.js';
+import {
+  NodeProcess,
+  assertSafetyInvariant,
+  formatHistory,
+  waitForEvent,
+  type HistoryEvent,
+} from './harness.js';
+
+// Lease L = 15 s (the shortest Azure and Azurite allow), margin 2 s, follower retry 0.3 s.
+const L = 15_000;
+const MARGIN = 2_000;
+const RETRY = 300;
+
+const processes: NodeProcess[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.exit()));
+  for (const cleanup of cleanups) await cleanup();
+});
+
+function startCluster(
+  connectionString: string,
+  names = ['a', 'b', 'c'],
+  extraEnv: Record<string, Record<string, string>> = {},
+) {
+  const history: HistoryEvent[] = [];
+  const cluster = uniqueName('f');
+  const nodes: NodeProcess[] = [];
+  const startNode = (name: string, env: Record<string, string> = {}): NodeProcess => {
+    const node = new NodeProcess(name, history, {
+      CLUSTER: cluster,
+      CONNECTION_STRING: connectionString,
+      EVERY_MS: '500',
+      ...extraEnv[name],
+      ...env,
+    });
+    processes.push(node);
+    nodes.push(node);
+    return node;
+  };
+  names.forEach((name) => startNode(name));
+  return { history, nodes, startNode, byName: (name: string) => nodes.find((n) => n.nodeId === name)! };
+}
+
+async function firstLeader(history: HistoryEvent[]): Promise<HistoryEvent> {
+  return waitForEvent(history, (e) => e.type === 'elected', 30_000, 'a first leader');
+}
+
+describe.concurrent('leader election under faults (3 node processes each)', () => {
+  it('kill -9 of the leader: a new leader within L + retry, higher epoch, invariant holds', async () => {
+    const { history, byName } = startCluster(inject('azuriteConnectionString'));
+    const elected = await firstLeader(history);
+    await waitForEvent(history, (e) => e.type === 'job-start' && e.node === elected.node, 10_000, 'a sweep');
+    byName(elected.node).signal('SIGKILL', 'killed');
+    const killedAt = Date.now();
+    const next = await waitForEvent(
+      history,
+      (e) => e.type === 'elected' && e.node !== elected.node,
+      L + 10_000,
+      'failover',
+    );
+    expect(next.t - killedAt, formatHistory(history)).toBeLessThanOrEqual(L + RETRY * 1.25 + 1500);
+    expect(next.epoch).toBe(elected.epoch! + 1);
+    await waitForEvent(history, (e) => e.type === 'job-start' && e.node === next.node, 5000, 'sweeps resume');
+    assertSafetyInvariant(history);
+  });
+
+  it('SIGSTOP of the leader past L, then SIGCONT: it finds itself demoted and runs nothing stale', async () => {
+    const { history, byName } = startCluster(inject('azuriteConnectionString'));
+    const elected = await firstLeader(history);
+    await waitForEvent(history, (e) => e.type === 'job-start' && e.node === elected.node, 10_000, 'a sweep');
+    const paused = byName(elected.node);
+    paused.signal('SIGSTOP', 'paused');
+    const next = await waitForEvent(
+      history,
+      (e) => e.type === 'elected' && e.node !== elected.node,
+      L + 10_000,
+      'failover',
+    );
+    await waitForEvent(
+      history,
+      (e) => e.type === 'job-start' && e.node === next.node,
+      5000,
+      'sweeps on the new leader',
+    );
+    paused.signal('SIGCONT', 'resumed');
+    const resumedAt = Date.now();
+    const demoted = await waitForEvent(
+      history,
+      (e) => e.type === 'demoted' && e.node === elected.node,
+      5000,
+      'the paused node to notice',
+    );
+    expect(demoted.reason).toBe('renew-timeout');
+    expect(demoted.t - resumedAt).toBeLessThan(1000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const staleRuns = history.filter(
+      (e) => e.type === 'job-start' && e.node === elected.node && e.t >= resumedAt,
+    );
+    expect(staleRuns, formatHistory(history)).toEqual([]);
+    assertSafetyInvariant(history);
+  });
+
+  it('storage outage: the leader steps down before L; after storage returns a leader is re-elected with a higher epoch', async () => {
+    const location = await mkdtemp(path.join(tmpdir(), 'gossipless-faults-'));
+    let azurite = await startAzurite({ location });
+    const { blobPort, tablePort } = azurite;
+    cleanups.push(async () => {
+      await azurite.stop();
+      await rm(location, { recursive: true, force: true });
+    });
+    const { history } = startCluster(azurite.connectionString);
+    const elected = await firstLeader(history);
+    await waitForEvent(history, (e) => e.type === 'job-start', 10_000, 'a sweep');
+    const downAt = Date.now();
+    await azurite.stop();
+    const demoted = await waitForEvent(
+      history,
+      (e) => e.type === 'demoted' && e.node === elected.node,
+      L,
+      'step-down',
+    );
+    // Stepped down before the lease could expire at the server (last renew + L).
+    expect(demoted.t - downAt, formatHistory(history)).toBeLessThan(L - MARGIN + 500);
+    await new Promise((r) => setTimeout(r, 2000));
+    azurite = await startAzurite({ location, blobPort, tablePort });
+    const again = await waitForEvent(
+      history,
+      (e) => e.type === 'elected' && e.t > demoted.t,
+      L + 15_000,
+      're-election',
+    );
+    expect(again.epoch).toBeGreaterThan(elected.epoch!);
+    assertSafetyInvariant(history);
+  });
+
+  it('a proxy that drops one node from storage: that leader steps down, another takes over after L; latency alone keeps it', async () => {
+    const blobUrl = new URL(inject('azuriteBlobEndpoint'));
+    const tableUrl = new URL(inject('azuriteTableEndpoint'));
+    const blobProxy = new FaultProxy(blobUrl.hostname, Number(blobUrl.port));
+    const tableProxy = new FaultProxy(tableUrl.hostname, Number(tableUrl.port));
+    await Promise.all([blobProxy.listen(), tableProxy.listen()]);
+    cleanups.push(async () => {
+      await blobProxy.close();
+      await tableProxy.close();
+    });
+    const proxied = azuriteConnectionString(
+      `http://127.0.0.1:${blobProxy.port}/devstoreaccount1`,
+      `http://127.0.0.1:${tableProxy.port}/devstoreaccount1`,
+    );
+    // Node a talks to storage through the proxy and starts first, so it leads; b and c go direct.
+    const run = startCluster(proxied, ['a']);
+    const first = await firstLeader(run.history);
+    expect(first.node).toBe('a');
+    run.startNode('b', { CONNECTION_STRING: inject('azuriteConnectionString') });
+    run.startNode('c', { CONNECTION_STRING: inject('azuriteConnectionString') });
+    // Latency below the call deadline: renewals still succeed, leadership holds.
+    blobProxy.setMode({ kind: 'latency', ms: 400 });
+    tableProxy.setMode({ kind: 'latency', ms: 400 });
+    await new Promise((r) => setTimeout(r, 6000));
+    expect(run.history.filter((e) => e.type === 'demoted')).toEqual([]);
+    blobProxy.setMode({ kind: 'blackhole' });
+    tableProxy.setMode({ kind: 'blackhole' });
+    const cutAt = Date.now();
+    const demoted = await waitForEvent(
+      run.history,
+      (e) => e.type === 'demoted' && e.node === 'a',
+      L,
+      'step-down',
+    );
+    expect(demoted.t - cutAt).toBeLessThan(L - MARGIN + 500);
+    const next = await waitForEvent(
+      run.history,
+      (e) => e.type === 'elected' && e.node !== 'a',
+      L + 5000,
+      'takeover',
+    );
+    expect(next.epoch).toBe(first.epoch! + 1);
+    await waitForEvent(
+      run.history,
+      (e) => e.type === 'job-start' && e.node === next.node,
+      5000,
+      'sweeps resume',
+    );
+    assertSafetyInvariant(run.history);
+  });
+
+  it('one node with its clock 90 s ahead: one leader, one run per tick', async () => {
+    const { history } = startCluster(inject('azuriteConnectionString'), ['a', 'b', 'c'], {
+      b: { CLOCK_OFFSET_MS: '90000' },
+      c: { CLOCK_OFFSET_MS: '-90000' },
+    });
+    await firstLeader(history);
+    await new Promise((r) => setTimeout(r, 4000));
+    const leaders = new Set(history.filter((e) => e.type === 'elected').map((e) => e.node));
+    expect(leaders.size).toBe(1);
+    expect(history.filter((e) => e.type === 'job-start').length).toBeGreaterThanOrEqual(5);
+    assertSafetyInvariant(history);
+  });
+});
