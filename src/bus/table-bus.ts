@@ -335,6 +335,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         this.stats.published += batch.length;
         batch.forEach((p, i) => p.resolve(entities[i]!.rowKey));
       } catch (error) {
+        if (isNotFound(error)) this.#tableReady = undefined;
         const wrapped = this.#wrap('publish', error);
         this.emit('error', { error: wrapped, during: 'publish' });
         for (const p of batch) p.reject(wrapped);
@@ -391,6 +392,8 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
           if (this.#isLeader()) await this.#maybeRunRetention(stop);
         } catch (error) {
           if (stop.aborted) break;
+          // The table can vanish (deleted by hand, an emulator restarted in memory): recreate it.
+          if (isNotFound(error)) this.#tableReady = undefined;
           this.stats.pollErrors++;
           this.emit('error', { error: this.#wrap('poll', error), during: 'poll' });
         }

@@ -244,6 +244,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       );
       this.stats.heartbeats++;
     } catch (error) {
+      // The table can vanish (deleted by hand, an emulator restarted in memory): recreate it next time.
+      if (isNotFound(error)) this.#tableReady = false;
       if (!stop.aborted) this.#report('heartbeat', error);
     }
   }

@@ -161,3 +161,23 @@ describe('TableBus', () => {
     expect(await countRows()).toBe(0);
   });
 });
+
+describe('TableBus recovery', () => {
+  it('recreates its table when it disappears, and keeps publishing', async () => {
+    const cluster = uniqueName('b');
+    const storage = testStorage();
+    const b = new TableBus({
+      storage,
+      cluster,
+      nodeId: 'pub',
+      tablePrefix: uniqueName('gone'),
+      pollIntervalMs: 100,
+    });
+    buses.push(b);
+    await b.publish('x', 1);
+    await storage.tableService.deleteTable(b.tableName);
+    // The first publish after the deletion fails with 404 and forgets the table; the next recreates it.
+    await expect(b.publish('x', 2)).rejects.toMatchObject({ code: 'STORAGE_ERROR' });
+    await expect(b.publish('x', 3)).resolves.toMatch(/_pub_/);
+  });
+});

@@ -72,6 +72,43 @@ describe.concurrent('leader election under faults (3 node processes each)', () =
     assertSafetyInvariant(history);
   });
 
+  it('SIGTERM of the leader: it stops its jobs, releases the lease, and another node leads within a second', async () => {
+    const { history, byName } = startCluster(inject('azuriteConnectionString'));
+    const elected = await firstLeader(history);
+    await waitForEvent(
+      history,
+      (e) => e.type === 'ready' && e.node !== elected.node,
+      20_000,
+      'followers ready',
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const leader = byName(elected.node);
+    leader.signal('SIGTERM', 'terminated');
+    const sentAt = Date.now();
+    const stopped = await waitForEvent(
+      history,
+      (e) => e.type === 'stopped' && e.node === elected.node,
+      5000,
+      'graceful stop',
+    );
+    const next = await waitForEvent(
+      history,
+      (e) => e.type === 'elected' && e.node !== elected.node,
+      5000,
+      'handoff',
+    );
+    expect(next.t - stopped.t, formatHistory(history)).toBeLessThan(1000);
+    expect(next.t - sentAt).toBeLessThan(2000);
+    expect(next.epoch).toBe(elected.epoch! + 1);
+    await new Promise<void>((resolve) =>
+      leader.child.exitCode !== null || leader.child.signalCode !== null
+        ? resolve()
+        : leader.child.once('exit', () => resolve()),
+    );
+    expect(leader.child.signalCode).toBe('SIGTERM');
+    assertSafetyInvariant(history);
+  });
+
   it('SIGSTOP of the leader past L, then SIGCONT: it finds itself demoted and runs nothing stale', async () => {
     const { history, byName } = startCluster(inject('azuriteConnectionString'));
     const elected = await firstLeader(history);

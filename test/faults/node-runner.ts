@@ -3,7 +3,7 @@
  * stamped with the real wall clock of this machine (shared by every process of the test), so the
  * harness can check the history. Configured by environment variables.
  */
-import { createCluster } from '../../src/cluster/index.js';
+import { createCluster, handleShutdownSignals } from '../../src/cluster/index.js';
 import { skewedClock, systemClock } from '../../src/clock/index.js';
 import { connectStorage } from '../../src/storage/index.js';
 
@@ -34,11 +34,6 @@ cluster.singleton('sweep', { everyMs }, async ({ signal, tick, epoch }) => {
   await new Promise((r) => setTimeout(r, 10));
   record('job-end', { tick, epoch, aborted: signal.aborted });
 });
-process.on('SIGTERM', () => {
-  void cluster.stop().then(() => {
-    record('stopped');
-    process.exit(0);
-  });
-});
+handleShutdownSignals(cluster, { onStopped: (signal) => record('stopped', { reason: signal }) });
 await cluster.start();
 record('ready');
