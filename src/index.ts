@@ -57,3 +57,13 @@ export type {
   SingletonOptions,
   ShutdownSignalOptions,
 } from './cluster/index.js';
+export { readClusterStatus } from './status/index.js';
+export type {
+  ReadClusterStatusOptions,
+  ClusterStatus,
+  MemberStatus,
+  ChannelStatus,
+  LeaderChange,
+} from './status/index.js';
+export { transactionsPerNodeHour, estimateCost, DEFAULT_PRICES } from './cost/index.js';
+export type { CostTimings, CostEstimate, NodeHourTransactions, TransactionPrices } from './cost/index.js';

@@ -34,6 +34,30 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       setExitCode(await run(options, io));
     });
 
+  program
+    .command('status')
+    .description(
+      "show the cluster's mind: lease holder, epoch, time since the last renewal; members with liveness\n" +
+        'judged by the storage server clock; bus backlogs; recent leader changes.\n' +
+        'Storage: AZURE_STORAGE_CONNECTION_STRING, or --account-name (DefaultAzureCredential), or\n' +
+        '--blob-endpoint/--table-endpoint with AZURE_STORAGE_SAS. Exit 0 healthy, 1 no live leader, 2 error.',
+    )
+    .option('-c, --cluster <name>', 'cluster name (default: $GOSSIPLESS_CLUSTER)')
+    .option('--container <name>', 'lease blob container', 'gossipless')
+    .option('--table-prefix <prefix>', 'table prefix (the table is <prefix>bus)', 'gossipless')
+    .option('--account-name <name>', 'storage account, signed in with DefaultAzureCredential')
+    .option('--blob-endpoint <url>', 'blob endpoint (with --table-endpoint; SAS from AZURE_STORAGE_SAS)')
+    .option('--table-endpoint <url>', 'table endpoint (with --blob-endpoint)')
+    .option('--json', 'print one JSON document')
+    .option('-w, --watch [ms]', 'refresh every ms (default 2000) until Ctrl-C')
+    .option('--cost', 'add storage transactions per node-hour and a monthly estimate')
+    .option('--nodes <n>', 'node count for --cost (default: live members)')
+    .option('--prices <file>', 'JSON with tablePer10k, blobWritePer10k, blobReadPer10k (USD), source')
+    .action(async (options) => {
+      const { run } = await import('./commands/status.js');
+      setExitCode(await run(options, io));
+    });
+
   return program;
 }
 

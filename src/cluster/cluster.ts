@@ -165,6 +165,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
       metadata: options.metadata,
       serverTime: this.#serverTime,
       isLeader: () => this.elector.isLeader,
+      rowExtras: () => this.#leaderRowExtras(clock),
     });
     this.elector.on('elected', (e) => {
       this.emit('elected', e);
@@ -256,6 +257,17 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
       await this.bus.stop();
     })();
     return this.#stopping;
+  }
+
+  /** While leader, the member row carries the epoch and the last renewal by the server clock. */
+  #leaderRowExtras(clock: Clock): Record<string, number> {
+    const epoch = this.elector.epoch;
+    const confirmedAt = this.elector.leaseConfirmedAt;
+    if (epoch === undefined || confirmedAt === undefined) return {};
+    return {
+      leaderEpoch: epoch,
+      leaseRenewedAt: Math.round(this.#serverTime.nowOrLocal() - (clock.monotonicNow() - confirmedAt)),
+    };
   }
 
   #startSingletonTerm(name: string, epoch: number): void {

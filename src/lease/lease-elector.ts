@@ -44,6 +44,8 @@ interface Term {
   readonly epoch: number;
   /** Leadership ends at this monotonic time unless a renew moves it. */
   stepDownAt: number;
+  /** Monotonic time before the last successful acquire/renew was sent. */
+  confirmedAt: number;
   /** Aborted the moment leadership ends or stop() begins: the signal leader jobs get. */
   readonly jobs: AbortController;
   /** Ends the renew loop. */
@@ -260,6 +262,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     const term: Term = {
       epoch,
       stepDownAt,
+      confirmedAt: t0,
       jobs: new AbortController(),
       lease: new AbortController(),
       demoted: false,
@@ -335,6 +338,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
             });
             if (term.demoted) break;
             term.stepDownAt = t0 + leaseDurationMs - safetyMarginMs;
+            term.confirmedAt = t0;
             lastRenewStart = t0;
             arm();
             break;
@@ -405,6 +409,14 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
           );
     this.options.logger.warn(wrapped.message);
     this.emit('error', { error: wrapped, during });
+  }
+
+  /**
+   * Monotonic time taken before sending the last successful acquire or renew of the current term
+   * (undefined when not leader). Status uses it to show the time since the last renewal.
+   */
+  get leaseConfirmedAt(): number | undefined {
+    return this.isLeader ? this.#term?.confirmedAt : undefined;
   }
 
   /** Highest epoch this node has held (0 if none). */

@@ -37,6 +37,8 @@ export interface MembershipOptions {
   callTimeoutMs?: number;
   /** Whether this node leads (it then garbage-collects dead rows). @default () => false */
   isLeader?: () => boolean;
+  /** Extra properties written with each heartbeat (e.g. the leader's lease renewal time, for status). */
+  rowExtras?: () => Record<string, string | number | boolean>;
   /** @default systemClock */
   clock?: Clock;
   serverTime?: ServerTimeEstimate;
@@ -80,6 +82,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   readonly #table: TableClient;
   readonly #callTimeoutMs: number;
   readonly #isLeader: () => boolean;
+  readonly #rowExtras: () => Record<string, string | number | boolean>;
   readonly #clock: Clock;
   readonly #serverTime: ServerTimeEstimate;
   readonly #logger: Logger;
@@ -137,6 +140,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.#table = options.storage.tableClient(this.tableName);
     this.#callTimeoutMs = options.callTimeoutMs ?? 5000;
     this.#isLeader = options.isLeader ?? (() => false);
+    this.#rowExtras = options.rowExtras ?? (() => ({}));
     this.#clock = options.clock ?? systemClock;
     this.#serverTime = options.serverTime ?? new ServerTimeEstimate(this.#clock);
     this.#logger = redactingLogger(options.logger);
@@ -235,6 +239,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
           metadata: JSON.stringify(this.#metadata),
           startedAt: this.#startedAt,
           incarnation: this.#incarnation,
+          ...this.#rowExtras(),
         },
         'Replace',
         {

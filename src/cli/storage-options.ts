@@ -1,0 +1,34 @@
+import { GossiplessError } from '../errors/index.js';
+import { connectStorage, type StorageConnection } from '../storage/index.js';
+
+/** Storage flags shared by commands that talk to a cluster. Secrets come only from the environment. */
+export interface StorageCliOptions {
+  accountName?: string;
+  blobEndpoint?: string;
+  tableEndpoint?: string;
+}
+
+/** Name of the variable holding a SAS token for `--blob-endpoint/--table-endpoint`. */
+export const SAS_ENV = 'AZURE_STORAGE_SAS';
+
+/**
+ * Connects from CLI flags: `--account-name` (DefaultAzureCredential), explicit endpoints with a SAS
+ * from AZURE_STORAGE_SAS (or DefaultAzureCredential), else AZURE_STORAGE_CONNECTION_STRING.
+ */
+export function storageFromCli(options: StorageCliOptions, env: NodeJS.ProcessEnv): StorageConnection {
+  if (options.accountName) return connectStorage({ accountName: options.accountName }, env);
+  if (options.blobEndpoint || options.tableEndpoint) {
+    if (!options.blobEndpoint || !options.tableEndpoint) {
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        '--blob-endpoint and --table-endpoint go together: pass both',
+      );
+    }
+    const sas = env[SAS_ENV];
+    return connectStorage(
+      { blobEndpoint: options.blobEndpoint, tableEndpoint: options.tableEndpoint, ...(sas ? { sas } : {}) },
+      env,
+    );
+  }
+  return connectStorage(undefined, env);
+}

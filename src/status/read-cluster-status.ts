@@ -1,0 +1,206 @@
+import { serverTimeFromDateHeader } from '../clock/index.js';
+import { busTableName, odataString, parseBusRow, timeOfRowKey } from '../bus/index.js';
+import { LEADER_CHANNEL } from '../cluster/index.js';
+import { GossiplessError } from '../errors/index.js';
+import { readLeaderInfo, type LeaderInfo } from '../lease/index.js';
+import { parseMemberRow } from '../membership/index.js';
+import { deadlineSignal, isNotFound, type StorageConnection } from '../storage/index.js';
+
+/** Options of {@link readClusterStatus}. */
+export interface ReadClusterStatusOptions {
+  cluster: string;
+  /** @default 'gossipless' */
+  container?: string;
+  /** @default 'gossipless' */
+  tablePrefix?: string;
+  /** Liveness threshold, as the nodes use it. @default 15000 */
+  memberTtlMs?: number;
+  /** Heartbeat lateness that makes a member suspect. @default 10000 */
+  suspectAfterMs?: number;
+  /** How many leader changes to show. @default 10 */
+  recentLeaderChanges?: number;
+  abortSignal?: AbortSignal;
+}
+
+/** One member row as status shows it. */
+export interface MemberStatus {
+  nodeId: string;
+  /** alive / suspect (heartbeat late) / dead (past the TTL, row not yet collected). */
+  state: 'alive' | 'suspect' | 'dead';
+  ageMs: number;
+  startedAt: string;
+  metadata: Record<string, unknown>;
+  /** True for the lease holder. */
+  isLeader: boolean;
+}
+
+/** A bus channel's backlog (messages kept, within retention). */
+export interface ChannelStatus {
+  channel: string;
+  backlog: number;
+  /** Age of the oldest message by the server clock. */
+  oldestAgeMs: number;
+}
+
+/** A leadership announcement from the bus. */
+export interface LeaderChange {
+  type: 'elected' | 'released';
+  holder: string;
+  epoch: number;
+  /** Server time of the announcement, ISO 8601. */
+  at: string;
+}
+
+/** Everything `gossipless status` shows. */
+export interface ClusterStatus {
+  cluster: string;
+  /** The storage server's clock at the read, ISO 8601. */
+  serverTime: string;
+  leader: LeaderInfo & {
+    /** Time since the leader last renewed its lease (from its member row), if known. */
+    lastRenewalAgoMs: number | undefined;
+  };
+  members: MemberStatus[];
+  channels: ChannelStatus[];
+  leaderChanges: LeaderChange[];
+  /** Readings that need a person's attention, in words. */
+  warnings: string[];
+  /** True when a lease is held and its holder is a live member. */
+  healthy: boolean;
+}
+
+/**
+ * Reads a cluster's state from storage without joining it: the lease blob, the member rows (liveness
+ * judged by the server's `Date` header), bus backlogs and recent leader changes. Read access only.
+ */
+export async function readClusterStatus(
+  storage: StorageConnection,
+  options: ReadClusterStatusOptions,
+): Promise<ClusterStatus> {
+  const { cluster, abortSignal } = options;
+  const container = options.container ?? 'gossipless';
+  const table = storage.tableClient(busTableName(options.tablePrefix));
+  const memberTtlMs = options.memberTtlMs ?? 15_000;
+  const suspectAfterMs = options.suspectAfterMs ?? 10_000;
+  const leader = await readLeaderInfo(storage, { container, cluster }, { abortSignal });
+  let dateHeader: string | undefined;
+  const onResponse = (r: { headers: { get(name: string): string | undefined } }): void => {
+    dateHeader = r.headers.get('date') ?? dateHeader;
+  };
+  const list = async (filter: string, select?: string[]): Promise<Array<Record<string, unknown>>> => {
+    const rows: Array<Record<string, unknown>> = [];
+    try {
+      for await (const row of table.listEntities<Record<string, unknown>>({
+        queryOptions: { filter, ...(select ? { select } : {}) },
+        abortSignal: deadlineSignal(30_000, abortSignal),
+        onResponse,
+      })) {
+        rows.push(row);
+      }
+    } catch (error) {
+      // No table yet: no node has started. That is a reading, not a failure.
+      if (!isNotFound(error)) throw error;
+    }
+    return rows;
+  };
+  const memberRows = await list(`PartitionKey eq ${odataString(`m:${cluster}`)}`);
+  const channelRows = await list(
+    `PartitionKey ge ${odataString(`c:${cluster}:`)} and PartitionKey lt ${odataString(`c:${cluster};`)}`,
+    ['PartitionKey', 'RowKey'],
+  );
+  const leaderRows = await list(`PartitionKey eq ${odataString(`c:${cluster}:${LEADER_CHANNEL}`)}`);
+  const serverNow = serverTimeFromDateHeader(dateHeader) ?? leader.lastModified?.getTime();
+  if (serverNow === undefined) {
+    throw new GossiplessError(
+      'STORAGE_ERROR',
+      'storage responses carried no Date header; cannot judge liveness',
+    );
+  }
+
+  let lastRenewalAgoMs: number | undefined;
+  const members: MemberStatus[] = [];
+  for (const row of memberRows) {
+    const member = parseMemberRow(row, serverNow, suspectAfterMs);
+    if (!member) continue;
+    const isLeader = leader.isHeld && member.nodeId === leader.holder;
+    if (isLeader && typeof row['leaseRenewedAt'] === 'number') {
+      lastRenewalAgoMs = Math.max(0, serverNow - row['leaseRenewedAt']);
+    }
+    members.push({
+      nodeId: member.nodeId,
+      state: member.ageMs >= memberTtlMs ? 'dead' : member.state,
+      ageMs: member.ageMs,
+      startedAt: member.startedAt,
+      metadata: member.metadata,
+      isLeader,
+    });
+  }
+  members.sort((a, b) => Number(b.isLeader) - Number(a.isLeader) || a.nodeId.localeCompare(b.nodeId));
+
+  const byChannel = new Map<string, ChannelStatus>();
+  for (const row of channelRows) {
+    const channel = String(row['partitionKey']).slice(`c:${cluster}:`.length);
+    const time = timeOfRowKey(String(row['rowKey'])) ?? serverNow;
+    const entry = byChannel.get(channel) ?? { channel, backlog: 0, oldestAgeMs: 0 };
+    entry.backlog++;
+    entry.oldestAgeMs = Math.max(entry.oldestAgeMs, serverNow - time);
+    byChannel.set(channel, entry);
+  }
+
+  const leaderChanges: LeaderChange[] = [];
+  for (const row of leaderRows) {
+    const parsed = parseBusRow(row);
+    if (!('message' in parsed)) continue;
+    const p = parsed.message.payload as Partial<LeaderChange> | null;
+    if (
+      p &&
+      (p.type === 'elected' || p.type === 'released') &&
+      typeof p.holder === 'string' &&
+      typeof p.epoch === 'number'
+    ) {
+      leaderChanges.push({
+        type: p.type,
+        holder: p.holder,
+        epoch: p.epoch,
+        at: new Date(parsed.message.publishedAt).toISOString(),
+      });
+    }
+  }
+  leaderChanges.sort((a, b) => b.at.localeCompare(a.at));
+  leaderChanges.splice(options.recentLeaderChanges ?? 10);
+
+  const warnings: string[] = [];
+  const live = members.filter((m) => m.state !== 'dead');
+  const holderRow = members.find((m) => m.nodeId === leader.holder);
+  if (!leader.isHeld) {
+    warnings.push(
+      leader.leaseState === 'missing'
+        ? 'no lease blob: no node of this cluster has started (check the cluster name and container)'
+        : 'no node holds the lease: nobody is leader right now (a handover, or no node can reach storage)',
+    );
+  } else if (!holderRow || holderRow.state === 'dead') {
+    warnings.push(
+      `the lease holder ${leader.holder ?? '?'} has no live member row: it may be partitioned from the table; it steps down within the lease duration if it cannot renew`,
+    );
+  }
+  if (live.length === 0) warnings.push('no live members');
+  if (lastRenewalAgoMs !== undefined && lastRenewalAgoMs > 10_000) {
+    warnings.push(
+      `the leader last renewed ${Math.round(lastRenewalAgoMs / 1000)} s ago: renewals are failing`,
+    );
+  }
+  const dead = members.filter((m) => m.state === 'dead').length;
+  if (dead > 0)
+    warnings.push(`${dead} dead member row(s) not yet collected (the leader deletes them after gcAfterMs)`);
+
+  return {
+    cluster,
+    serverTime: new Date(serverNow).toISOString(),
+    leader: { ...leader, lastRenewalAgoMs },
+    members,
+    channels: [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel)),
+    leaderChanges,
+    warnings,
+    healthy: leader.isHeld && holderRow !== undefined && holderRow.state !== 'dead',
+  };
+}

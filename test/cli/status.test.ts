@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Cluster } from '../../src/cluster/index.js';
+import { runCli } from '../../src/cli/program.js';
+import { memoryIo } from '../../src/cli/io.js';
+import type { ClusterStatus } from '../../src/status/index.js';
+import { uniqueName } from '../helpers/storage.js';
+import { waitFor } from '../helpers/memory-announcer.js';
+import { testCluster } from '../helpers/cluster.js';
+
+const cluster = uniqueName('s');
+const nodes: Cluster[] = [];
+
+beforeAll(async () => {
+  for (const nodeId of ['alpha', 'beta', 'gamma']) {
+    nodes.push(testCluster({ cluster, nodeId, metadata: { address: `${nodeId}.svc:8080` } }));
+  }
+  await Promise.all(nodes.map((n) => n.start()));
+  await waitFor(
+    () => nodes.some((n) => n.isLeader) && nodes.every((n) => n.members().length === 3),
+    10_000,
+    'a settled cluster',
+  );
+  await nodes[0]!.publish('jobs', { queued: 1 });
+  // Let the leader heartbeat once more so its row carries the renewal time.
+  await new Promise((r) => setTimeout(r, 600));
+});
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+});
+
+function io() {
+  return memoryIo({ env: { AZURE_STORAGE_CONNECTION_STRING: inject('azuriteConnectionString') } });
+}
+
+describe('gossipless status', () => {
+  it('--json describes a live 3-node cluster: holder, epoch, members by server clock, channels, changes', async () => {
+    const out = io();
+    const code = await runCli(
+      ['status', '--cluster', cluster, '--table-prefix', 'clustertest', '--json'],
+      out,
+    );
+    expect(out.err).toBe('');
+    expect(code).toBe(0);
+    const status = JSON.parse(out.out) as ClusterStatus;
+    const leader = nodes.find((n) => n.isLeader)!;
+    expect(status.leader).toMatchObject({
+      holder: leader.nodeId,
+      epoch: 1,
+      isHeld: true,
+      leaseState: 'leased',
+    });
+    expect(status.leader.lastRenewalAgoMs).toBeGreaterThanOrEqual(0);
+    expect(status.leader.lastRenewalAgoMs).toBeLessThan(15_000);
+    expect(status.members.map((m) => m.nodeId).sort()).toEqual(['alpha', 'beta', 'gamma']);
+    expect(status.members.every((m) => m.state === 'alive')).toBe(true);
+    expect(status.members.find((m) => m.isLeader)?.nodeId).toBe(leader.nodeId);
+    expect(status.members.find((m) => m.nodeId === 'beta')?.metadata).toEqual({ address: 'beta.svc:8080' });
+    expect(status.channels.find((c) => c.channel === 'jobs')).toMatchObject({ backlog: 1 });
+    expect(status.leaderChanges[0]).toMatchObject({ type: 'elected', holder: leader.nodeId, epoch: 1 });
+    expect(status.healthy).toBe(true);
+    expect(status.warnings).toEqual([]);
+  });
+
+  it('prints a readable text view and a cost estimate labelled as such', async () => {
+    const out = io();
+    const code = await runCli(['status', '-c', cluster, '--table-prefix', 'clustertest', '--cost'], out);
+    expect(code).toBe(0);
+    expect(out.out).toMatch(/leader\s+\S+\s+epoch 1\s+lease leased/);
+    expect(out.out).toContain('3 alive, 0 suspect, 0 dead');
+    expect(out.out).toContain('(estimate)');
+    expect(out.out).toMatch(/follower\s+1800\s+5040\s+6840/);
+    expect(out.out).toContain('prices: Azure Storage pricing pages');
+  });
+
+  it('exits 1 with a warning for a cluster nobody runs, and 2 naming --cluster when none is given', async () => {
+    const out = io();
+    expect(await runCli(['status', '-c', 'nobody-here', '--json'], out)).toBe(1);
+    expect((JSON.parse(out.out) as ClusterStatus).warnings[0]).toContain('no lease blob');
+    const missing = io();
+    expect(await runCli(['status'], missing)).toBe(2);
+    expect(missing.err).toContain('--cluster');
+  });
+
+  it('names AZURE_STORAGE_CONNECTION_STRING and `gossipless dev` when storage is not configured', async () => {
+    const out = memoryIo({ env: {} });
+    expect(await runCli(['status', '-c', cluster], out)).toBe(2);
+    expect(out.err).toContain('AZURE_STORAGE_CONNECTION_STRING');
+    expect(out.err).toContain('gossipless dev');
+  });
+});
