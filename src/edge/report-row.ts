@@ -163,5 +163,5 @@ export function snakeIdentifier(name: string): string {
 
 /** Escapes a string for use inside a regular expression. */
 export function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -20,6 +20,9 @@ export const ENVOY_FILES = {
 // Envoy rejects token-bucket fill intervals below 50 ms.
 const MIN_FILL_MS = 50;
 const RULE_KEY = 'gossipless_rule';
+// Envoy reads YAML through yaml-cpp, where plain `yes` or `:path` can change meaning; quoting every
+// string value removes the doubt.
+const YAML_OPTIONS = { lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' } as const;
 const MATCH_KEY = 'gossipless_match';
 const UNITS = [
   { unit: 'second', ms: 1000 },
@@ -47,7 +50,7 @@ export function planEnvoy(rules: readonly RateLimitRule[], context: EdgeContext)
     const actions = descriptorActions(rule);
     const entries = [
       { key: RULE_KEY, value: rule.name },
-      ...(hasMatch(rule) ? [{ key: MATCH_KEY, value: 'yes' }] : []),
+      ...(hasMatch(rule) ? [{ key: MATCH_KEY, value: 'matched' }] : []),
       ...rule.key.map((part) => ({ key: entryKey(part) })),
     ];
     const keyNotes = [
@@ -197,7 +200,7 @@ export function planEnvoy(rules: readonly RateLimitRule[], context: EdgeContext)
         header +
         '# Envoy >= 1.34. Put these entries in the HttpConnectionManager http_filters list, before\n' +
         '# envoy.filters.http.router. Buckets are per Envoy instance: N instances allow N times the limit.\n' +
-        stringify({ http_filters: filters }, { lineWidth: 0 }),
+        stringify({ http_filters: filters }, YAML_OPTIONS),
     },
     {
       path: ENVOY_FILES.globalEnvoy,
@@ -224,7 +227,7 @@ export function planEnvoy(rules: readonly RateLimitRule[], context: EdgeContext)
             ],
             virtual_host: { rate_limits: globalActions },
           },
-          { lineWidth: 0 },
+          YAML_OPTIONS,
         ),
     },
     {
@@ -232,7 +235,7 @@ export function planEnvoy(rules: readonly RateLimitRule[], context: EdgeContext)
       content:
         header +
         '# Configuration for github.com/envoyproxy/ratelimit (counters in Redis, shared by every Envoy).\n' +
-        stringify({ domain: 'gossipless', descriptors: serviceDescriptors }, { lineWidth: 0 }),
+        stringify({ domain: 'gossipless', descriptors: serviceDescriptors }, YAML_OPTIONS),
     },
   ];
   return {
@@ -279,7 +282,7 @@ function descriptorActions(rule: RateLimitRule): object[] {
         string_match: { safe_regex: { regex: `^${escapeRegex(rule.match.host)}(:[0-9]+)?$` } },
       });
     actions.push({
-      header_value_match: { descriptor_key: MATCH_KEY, descriptor_value: 'yes', expect_match: true, headers },
+      header_value_match: { descriptor_key: MATCH_KEY, descriptor_value: 'matched', expect_match: true, headers },
     });
   }
   for (const part of rule.key) {
