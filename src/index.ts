@@ -19,3 +19,33 @@ export type {
 } from './storage/index.js';
 export { startAzurite } from './dev/index.js';
 export type { StartAzuriteOptions, AzuriteInstance } from './dev/index.js';
+export {
+  rateLimitRulesSchema,
+  rateLimitRuleSchema,
+  validateRateLimitRules,
+  parseRateLimitRules,
+  loadRateLimitRules,
+  planEdge,
+  renderEdgeReport,
+  hasRefusals,
+  parseEdgeTargets,
+  resolveEdgeContext,
+  EDGE_TARGETS,
+} from './edge/index.js';
+export type {
+  RateLimitRule,
+  RuleKeyPart,
+  RuleMatch,
+  RuleProblem,
+  RuleValidation,
+  EdgeTarget,
+  EdgePlan,
+  CounterScope,
+  Fidelity,
+  ReportRow,
+  EdgeFile,
+  TargetPlan,
+  TargetPlanner,
+  EdgeContext,
+  EdgeContextOptions,
+} from './edge/index.js';

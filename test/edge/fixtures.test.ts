@@ -12,15 +12,21 @@ const update = process.env.UPDATE_EDGE_FIXTURES === '1';
 describe.each(edgeCases())('edge fixture $name', ({ dir, plan }) => {
   const outputs = [...plan.files, { path: 'report.md', content: renderEdgeReport(plan) }];
 
-  it.each(outputs.map((file) => [file.path, file.content] as const))('writes %s as expected', (path, content) => {
-    const expectedPath = join(dir, 'expected', path);
-    if (update) {
-      mkdirSync(dirname(expectedPath), { recursive: true });
-      writeFileSync(expectedPath, content);
-    }
-    expect(existsSync(expectedPath), `${expectedPath} is missing; run with UPDATE_EDGE_FIXTURES=1 and review it`).toBe(true);
-    expect(content).toBe(readFileSync(expectedPath, 'utf8'));
-  });
+  it.each(outputs.map((file) => [file.path, file.content] as const))(
+    'writes %s as expected',
+    (path, content) => {
+      const expectedPath = join(dir, 'expected', path);
+      if (update) {
+        mkdirSync(dirname(expectedPath), { recursive: true });
+        writeFileSync(expectedPath, content);
+      }
+      expect(
+        existsSync(expectedPath),
+        `${expectedPath} is missing; run with UPDATE_EDGE_FIXTURES=1 and review it`,
+      ).toBe(true);
+      expect(content).toBe(readFileSync(expectedPath, 'utf8'));
+    },
+  );
 
   it('reports every rule for every target, refusing with a reason rather than dropping', () => {
     for (const rule of plan.rules) {
@@ -30,7 +36,10 @@ describe.each(edgeCases())('edge fixture $name', ({ dir, plan }) => {
         if (row.fidelity === 'exact') expect(row.reasons).toEqual([]);
         else expect(row.reasons.length).toBeGreaterThan(0);
         if (row.fidelity === 'refused') expect(row.worstCasePerWindow).toBeNull();
-        else expect(row.fleetBound).toBe(row.counterScope === 'global' ? row.worstCasePerWindow : row.worstCasePerWindow! * 3);
+        else
+          expect(row.fleetBound).toBe(
+            row.counterScope === 'global' ? row.worstCasePerWindow : row.worstCasePerWindow! * 3,
+          );
       }
     }
   });

@@ -3,7 +3,13 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NGINX_FILE, parseRateLimitRules, planEdge, type EdgePlan, type ReportRow } from '../../src/edge/index.js';
+import {
+  NGINX_FILE,
+  parseRateLimitRules,
+  planEdge,
+  type EdgePlan,
+  type ReportRow,
+} from '../../src/edge/index.js';
 import { nginxArgs, nginxPrefix, requireBinary } from './real-tools.js';
 
 // A real nginx, with the generated limits, in front of a tiny Node upstream on loopback. Bursts are
@@ -12,7 +18,14 @@ import { nginxArgs, nginxPrefix, requireBinary } from './real-tools.js';
 const rules = parseRateLimitRules(
   JSON.stringify([
     { name: 'api-burst', limit: 6, window: '1m', burst: 4, key: 'ip', match: { path: '/api' } },
-    { name: 'login-posts', limit: 1, window: '1m', burst: 1, key: 'ip', match: { path: '/login', methods: ['POST'] } },
+    {
+      name: 'login-posts',
+      limit: 1,
+      window: '1m',
+      burst: 1,
+      key: 'ip',
+      match: { path: '/login', methods: ['POST'] },
+    },
   ]),
   'loopback.json',
 );
@@ -42,17 +55,25 @@ async function waitForPort(port: number, deadlineMs: number): Promise<void> {
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > until) throw new Error(`nginx did not listen on 127.0.0.1:${port} within ${deadlineMs} ms`);
+    if (Date.now() > until)
+      throw new Error(`nginx did not listen on 127.0.0.1:${port} within ${deadlineMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-async function burst(method: string, path: string, count: number): Promise<{ allowed: number; denied: number; other: number[] }> {
+async function burst(
+  method: string,
+  path: string,
+  count: number,
+): Promise<{ allowed: number; denied: number; other: number[] }> {
   let allowed = 0;
   let denied = 0;
   const other: number[] = [];
   for (let i = 0; i < count; i += 1) {
-    const response = await fetch(`${baseUrl}${path}`, { method, ...(method === 'POST' ? { body: 'x' } : {}) });
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      ...(method === 'POST' ? { body: 'x' } : {}),
+    });
     await response.arrayBuffer();
     if (response.status === 200) allowed += 1;
     else if (response.status === 429) denied += 1;
@@ -78,7 +99,9 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${port}`;
   plan = planEdge(rules, ['nginx'], { listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${upstreamPort}` });
   const prefix = nginxPrefix(plan.files.find((f) => f.path === NGINX_FILE)!.content);
-  nginx = spawn(nginxBinary, [...nginxArgs(prefix), '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  nginx = spawn(nginxBinary, [...nginxArgs(prefix), '-g', 'daemon off;'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   nginx.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(nginx, 'exit').then(() => {

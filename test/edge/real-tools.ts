@@ -13,7 +13,10 @@ const INSTALL_HINT =
 export function requireBinary(name: 'nginx' | 'haproxy'): string {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
   const found = dirs.map((dir) => join(dir, name)).find((candidate) => candidate && existsSync(candidate));
-  if (!found) throw new Error(`${name} is not installed, so generated ${name} configuration cannot be checked: ${INSTALL_HINT}`);
+  if (!found)
+    throw new Error(
+      `${name} is not installed, so generated ${name} configuration cannot be checked: ${INSTALL_HINT}`,
+    );
   return found;
 }
 
@@ -40,7 +43,9 @@ export function nginxPrefix(include: string): NginxPrefix {
       'events { worker_connections 64; }',
       'http {',
       '    access_log off;',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${join(dir, 'tmp', t)};`),
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+        (t) => `    ${t}_temp_path ${join(dir, 'tmp', t)};`,
+      ),
       `    include ${join(dir, 'gossipless-rate-limits.conf')};`,
       '}',
       '',

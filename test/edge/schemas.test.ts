@@ -26,7 +26,12 @@ const validateAppGateway = ajv.compile(schema('app-gateway-waf-policy.schema.jso
 const apimSchema = schema('apim-policy.schema.json') as { definitions: { policyContract: object } };
 const validateApim = ajv.compile(apimSchema);
 const validatePolicyContract = ajv.compile(apimSchema.definitions.policyContract);
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseAttributeValue: false, commentPropName: false });
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseAttributeValue: false,
+  commentPropName: false,
+});
 
 function file(plan: EdgePlan, path: string): string {
   const found = plan.files.find((f) => f.path === path);
@@ -68,7 +73,9 @@ describe.each(edgeCases())('published schemas accept the $name outputs', ({ plan
     const resource = armResource(file(plan, FRONT_DOOR_FILES.arm));
     expect(validateFrontDoor(resource), ajv.errorsText(validateFrontDoor.errors)).toBe(true);
     const bicep = file(plan, FRONT_DOOR_FILES.bicep);
-    const rules = (resource.properties.customRules as { rules: Array<{ name: string; rateLimitThreshold: number }> }).rules;
+    const rules = (
+      resource.properties.customRules as { rules: Array<{ name: string; rateLimitThreshold: number }> }
+    ).rules;
     for (const rule of rules) {
       expect(bicep).toContain(`name: '${rule.name}'`);
       expect(bicep).toContain(`rateLimitThreshold: ${rule.rateLimitThreshold}\n`);
@@ -90,11 +97,18 @@ describe.each(edgeCases())('published schemas accept the $name outputs', ({ plan
 describe('the schema checks can fail', () => {
   const first = edgeCases().find((c) => c.name === 'per-ip-100-per-30s-with-burst');
   it('rejects a Traefik rateLimit with a non-integer average', () => {
-    expect(() => new Middleware({ metadata: { name: 'x' }, spec: { rateLimit: { average: 'fast' as never } } }).validate()).toThrow(/average/);
+    expect(() =>
+      new Middleware({
+        metadata: { name: 'x' },
+        spec: { rateLimit: { average: 'fast' as never } },
+      }).validate(),
+    ).toThrow(/average/);
   });
 
   it('rejects an Ingress annotation that is not a string', () => {
-    expect(() => new Ingress({ metadata: { name: 'x', annotations: { a: 5 as never } } }).validate()).toThrow(/annotations/);
+    expect(() => new Ingress({ metadata: { name: 'x', annotations: { a: 5 as never } } }).validate()).toThrow(
+      /annotations/,
+    );
   });
 
   it('rejects a Front Door rule with an unknown action or a misspelt property', () => {

@@ -282,7 +282,12 @@ function descriptorActions(rule: RateLimitRule): object[] {
         string_match: { safe_regex: { regex: `^${escapeRegex(rule.match.host)}(:[0-9]+)?$` } },
       });
     actions.push({
-      header_value_match: { descriptor_key: MATCH_KEY, descriptor_value: 'matched', expect_match: true, headers },
+      header_value_match: {
+        descriptor_key: MATCH_KEY,
+        descriptor_value: 'matched',
+        expect_match: true,
+        headers,
+      },
     });
   }
   for (const part of rule.key) {
