@@ -45,7 +45,10 @@ const rules = validated.rules;
 const anchor = time(() => void validateRateLimitRules(data));
 const rows: Array<[string, number]> = [['anchor: schema-validate the rules', anchor]];
 for (const target of EDGE_TARGETS) rows.push([`plan ${target}`, time(() => void planEdge(rules, [target]))]);
-rows.push(['plan all 8 targets + render report', time(() => void renderEdgeReport(planEdge(rules, EDGE_TARGETS)))]);
+rows.push([
+  'plan all 8 targets + render report',
+  time(() => void renderEdgeReport(planEdge(rules, EDGE_TARGETS))),
+]);
 
 console.log(`${RULES} rules, median of ${ROUNDS} rounds, Node ${process.version}\n`);
 console.log('| step | ms | × anchor |');
