@@ -165,3 +165,11 @@ export function snakeIdentifier(name: string): string {
 export function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/**
+ * `rate-limit-<name>` as a Kubernetes object name (DNS-1123: lower-case letters, digits and "-",
+ * ending in a letter or digit); rule names may hold "_" and end in "-".
+ */
+export function kubernetesName(name: string): string {
+  return `rate-limit-${name.replace(/_/g, '-')}`.replace(/-+$/, '');
+}

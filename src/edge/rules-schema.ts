@@ -6,7 +6,7 @@
 
 const keyPart = {
   type: 'string',
-  pattern: "^(ip|path|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|jwt:[A-Za-z0-9_.:-]+)$",
+  pattern: "^(ip|path|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|jwt:[^\\s\"'\\\\{}()]+)$",
 } as const;
 
 /** One rule. */
@@ -15,7 +15,7 @@ export const rateLimitRuleSchema = {
   additionalProperties: false,
   required: ['name', 'limit', 'window', 'key'],
   properties: {
-    name: { type: 'string', pattern: '^[a-z0-9_-]+$', minLength: 1, maxLength: 63 },
+    name: { type: 'string', pattern: '^[a-z0-9_-]+$', minLength: 1 },
     limit: { type: 'integer', minimum: 1 },
     window: { type: 'string', pattern: '^[1-9][0-9]*(ms|s|m|h)$' },
     burst: { type: 'integer', minimum: 0 },
@@ -26,7 +26,8 @@ export const rateLimitRuleSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        path: { type: 'string', pattern: '^/[^\\s"\'{};\\\\]*$' },
+        // No whitespace, quotes, braces, ";", "#" or "?": the prefix is written into proxy configs.
+        path: { type: 'string', pattern: '^/[^\\s"\'{};#?\\\\]*$' },
         methods: {
           type: 'array',
           minItems: 1,

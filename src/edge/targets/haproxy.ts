@@ -31,6 +31,15 @@ export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContex
       );
       continue;
     }
+    const oddClaim = rule.key.find((part) => part.kind === 'jwt' && !/^[A-Za-z0-9_]+$/.test(part.claim));
+    if (oddClaim) {
+      rows.push(
+        refusedRow(rule, 'haproxy', [
+          `claim ${describeKey(rule)} is not a plain name; HAProxy's jwt_payload_query is given $.<name> paths here`,
+        ]),
+      );
+      continue;
+    }
     const id = `gl_${snakeIdentifier(rule.name)}`;
     const period = formatDuration(rule.windowMs);
     const ipOnly = rule.key.length === 1 && rule.key[0]?.kind === 'ip';

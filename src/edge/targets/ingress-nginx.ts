@@ -1,6 +1,14 @@
 import { stringify } from 'yaml';
 import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
-import { describeKey, describeRate, isIpOnly, refusedRow, reportRow, worstCase } from '../report-row.js';
+import {
+  describeKey,
+  describeRate,
+  isIpOnly,
+  kubernetesName,
+  refusedRow,
+  reportRow,
+  worstCase,
+} from '../report-row.js';
 import { nginxRate } from './nginx.js';
 
 /** Output file of the ingress-nginx target, relative to `--out`. */
@@ -63,7 +71,7 @@ export function planIngressNginx(rules: readonly RateLimitRule[], context: EdgeC
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
       metadata: {
-        name: `rate-limit-${rule.name.replace(/_/g, '-')}`,
+        name: kubernetesName(rule.name),
         labels: { 'app.kubernetes.io/managed-by': 'gossipless' },
         annotations,
       },

@@ -1,3 +1,4 @@
+import { GossiplessError } from '../../errors/index.js';
 import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
 import {
   describeKey,
@@ -202,7 +203,7 @@ function keyExpression(rule: RateLimitRule): string {
       case 'header':
         return `$http_${part.name.replace(/-/g, '_')}`;
       case 'jwt':
-        throw new Error('jwt keys are refused before this point');
+        throw new GossiplessError('INTERNAL', 'nginx: jwt keys are refused before key expressions are built');
     }
   });
   return parts.length === 1 ? parts[0]! : `"${parts.join(':')}"`;

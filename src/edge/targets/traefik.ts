@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { formatDuration } from '../duration.js';
 import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
-import { describeKey, refusedRow, reportRow, statusReason } from '../report-row.js';
+import { describeKey, kubernetesName, refusedRow, reportRow, statusReason } from '../report-row.js';
 
 /** Output file of the Traefik target, relative to `--out`. */
 export const TRAEFIK_FILE = 'traefik/rate-limits.yaml';
@@ -106,7 +106,7 @@ function refusalReason(rule: RateLimitRule): string | undefined {
 }
 
 function middlewareName(rule: RateLimitRule): string {
-  return `rate-limit-${rule.name.replace(/_/g, '-')}`;
+  return kubernetesName(rule.name);
 }
 
 type Match = RateLimitRule['match'];
