@@ -76,4 +76,14 @@ describe('the report tells the truth per target', () => {
       ['haproxy', 'approximated', 200, 100],
     ]);
   });
+
+  it('accepts namespaced JWT claims where the edge can read them', () => {
+    const rows = planEdge(rule({ limit: 10, window: '1s', key: 'jwt:https://example.com/tenant' }), [
+      'haproxy',
+      'azure-apim',
+      'envoy',
+    ]).rows;
+    expect(rows.map((r) => r.fidelity)).toEqual(['refused', 'exact', 'exact', 'exact']);
+    expect(rows[0]!.reasons[0]).toMatch(/not a plain name/);
+  });
 });
