@@ -67,3 +67,33 @@ export type {
 } from './status/index.js';
 export { transactionsPerNodeHour, estimateCost, DEFAULT_PRICES } from './cost/index.js';
 export type { CostTimings, CostEstimate, NodeHourTransactions, TransactionPrices } from './cost/index.js';
+export {
+  rateLimitRulesSchema,
+  rateLimitRuleSchema,
+  validateRateLimitRules,
+  parseRateLimitRules,
+  loadRateLimitRules,
+  planEdge,
+  renderEdgeReport,
+  hasRefusals,
+  parseEdgeTargets,
+  resolveEdgeContext,
+  EDGE_TARGETS,
+} from './edge/index.js';
+export type {
+  RateLimitRule,
+  RuleKeyPart,
+  RuleMatch,
+  RuleProblem,
+  RuleValidation,
+  EdgeTarget,
+  EdgePlan,
+  CounterScope,
+  Fidelity,
+  ReportRow,
+  EdgeFile,
+  TargetPlan,
+  TargetPlanner,
+  EdgeContext,
+  EdgeContextOptions,
+} from './edge/index.js';

@@ -58,7 +58,48 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       setExitCode(await run(options, io));
     });
 
+  program
+    .command('edge')
+    .description(
+      'turn rate-limit rules (JSON or YAML) into edge configuration and report, per rule and target,\n' +
+        'what is exact, approximated or refused, the worst case per client and the fleet-wide bound',
+    )
+    .argument('<rules-file>', 'rules file, e.g. gossipless.rate-limits.json')
+    .requiredOption(
+      '--target <targets...>',
+      'one or more of: nginx, haproxy, traefik, envoy, azure-front-door, azure-app-gateway, azure-apim, ingress-nginx',
+    )
+    .option('--out <dir>', 'write one file per target plus report.md into this directory')
+    .option(
+      '--instances <n>',
+      'independent counters a client can reach (replicas, edge servers, regions)',
+      parsePositiveInt,
+    )
+    .option(
+      '--listen <address>',
+      'address the generated nginx/HAProxy front end listens on (default 0.0.0.0:8080)',
+    )
+    .option(
+      '--upstream <address>',
+      'upstream the generated nginx/HAProxy config forwards to (default 127.0.0.1:3000)',
+    )
+    .option('--service <name>', 'Kubernetes Service for generated Ingress/IngressRoute (default app)')
+    .option('--service-port <port>', 'its port (default 80)', parsePort)
+    .option('--json', 'print one JSON document with every report row')
+    .action(async (rulesFile: string, options) => {
+      const { run } = await import('./commands/edge.js');
+      setExitCode(await run(rulesFile, options, io));
+    });
+
   return program;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new GossiplessError('INVALID_OPTIONS', `"${value}" is not a whole number ≥ 1`);
+  }
+  return n;
 }
 
 function parsePort(value: string): number {

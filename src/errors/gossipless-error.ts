@@ -10,6 +10,7 @@ export type GossiplessErrorCode =
   | 'STORAGE_ERROR'
   | 'PAYLOAD_TOO_LARGE'
   | 'INVALID_INPUT'
+  | 'INVALID_RULES'
   | 'NOT_STARTED'
   | 'STOPPED'
   | 'AZURITE_FAILED'

@@ -1,0 +1,46 @@
+/**
+ * Edge rate-limit configuration generator: rules in, configuration for the edges people run out,
+ * with a report of what each edge can and cannot express. The only door into `src/edge`.
+ *
+ * @packageDocumentation
+ */
+export { rateLimitRulesSchema, rateLimitRuleSchema } from './rules-schema.js';
+export {
+  validateRateLimitRules,
+  parseRateLimitRules,
+  loadRateLimitRules,
+  formatProblems,
+} from './load-rules.js';
+export type { RuleProblem, RuleValidation } from './load-rules.js';
+export {
+  planEdge,
+  renderEdgeReport,
+  hasRefusals,
+  parseEdgeTargets,
+  resolveEdgeContext,
+  TARGET_PLANNERS,
+} from './plan-edge.js';
+export type { EdgePlan } from './plan-edge.js';
+export { EDGE_TARGETS } from './model.js';
+export type {
+  RateLimitRule,
+  RuleKeyPart,
+  RuleMatch,
+  EdgeTarget,
+  CounterScope,
+  Fidelity,
+  ReportRow,
+  EdgeFile,
+  TargetPlan,
+  TargetPlanner,
+  EdgeContext,
+  EdgeContextOptions,
+} from './model.js';
+export { nginxRate, NGINX_FILE } from './targets/nginx.js';
+export { HAPROXY_FILE } from './targets/haproxy.js';
+export { TRAEFIK_FILE } from './targets/traefik.js';
+export { ENVOY_FILES } from './targets/envoy.js';
+export { FRONT_DOOR_FILES, FRONT_DOOR_API_VERSION } from './targets/azure-front-door.js';
+export { APP_GATEWAY_FILES, APP_GATEWAY_API_VERSION } from './targets/azure-app-gateway.js';
+export { APIM_FILE } from './targets/azure-apim.js';
+export { INGRESS_NGINX_FILE, INGRESS_NGINX_RETIRED } from './targets/ingress-nginx.js';

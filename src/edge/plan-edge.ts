@@ -1,0 +1,172 @@
+import { GossiplessError } from '../errors/index.js';
+import { describeDuration } from './duration.js';
+import {
+  EDGE_TARGETS,
+  type EdgeContext,
+  type EdgeContextOptions,
+  type EdgeFile,
+  type EdgeTarget,
+  type RateLimitRule,
+  type ReportRow,
+  type TargetPlan,
+  type TargetPlanner,
+} from './model.js';
+import { describeKey, intendedPerWindow } from './report-row.js';
+import { planAzureApim } from './targets/azure-apim.js';
+import { planAzureAppGateway } from './targets/azure-app-gateway.js';
+import { planAzureFrontDoor } from './targets/azure-front-door.js';
+import { planEnvoy } from './targets/envoy.js';
+import { planHaproxy } from './targets/haproxy.js';
+import { planIngressNginx } from './targets/ingress-nginx.js';
+import { planNginx } from './targets/nginx.js';
+import { planTraefik } from './targets/traefik.js';
+
+/** Every target's planner, by name. */
+export const TARGET_PLANNERS: Readonly<Record<EdgeTarget, TargetPlanner>> = {
+  nginx: planNginx,
+  haproxy: planHaproxy,
+  traefik: planTraefik,
+  envoy: planEnvoy,
+  'azure-front-door': planAzureFrontDoor,
+  'azure-app-gateway': planAzureAppGateway,
+  'azure-apim': planAzureApim,
+  'ingress-nginx': planIngressNginx,
+};
+
+/** Fills defaults and validates {@link EdgeContextOptions}. */
+export function resolveEdgeContext(options: EdgeContextOptions = {}): EdgeContext {
+  const context: EdgeContext = {
+    instances: options.instances ?? 1,
+    listen: options.listen ?? '0.0.0.0:8080',
+    upstream: options.upstream ?? '127.0.0.1:3000',
+    serviceName: options.serviceName ?? 'app',
+    servicePort: options.servicePort ?? 80,
+  };
+  if (!Number.isInteger(context.instances) || context.instances < 1) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `instances must be a whole number ≥ 1, got ${String(options.instances)}`,
+    );
+  }
+  if (!Number.isInteger(context.servicePort) || context.servicePort < 1 || context.servicePort > 65535) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `servicePort must be 1–65535, got ${String(options.servicePort)}`,
+    );
+  }
+  return context;
+}
+
+/** Checks target names, e.g. from the command line. */
+export function parseEdgeTargets(names: readonly string[]): EdgeTarget[] {
+  const unknown = names.filter((name) => !(EDGE_TARGETS as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `unknown target ${unknown.map((n) => `"${n}"`).join(', ')}; choose from ${EDGE_TARGETS.join(', ')}`,
+    );
+  }
+  if (names.length === 0)
+    throw new GossiplessError('INVALID_OPTIONS', `name at least one target: ${EDGE_TARGETS.join(', ')}`);
+  return [...new Set(names)] as EdgeTarget[];
+}
+
+/** What {@link planEdge} returns: every target's files and report rows. */
+export interface EdgePlan {
+  readonly rules: readonly RateLimitRule[];
+  readonly context: EdgeContext;
+  readonly targets: readonly TargetPlan[];
+  readonly rows: readonly ReportRow[];
+  readonly files: readonly EdgeFile[];
+}
+
+/**
+ * Plans every requested target for the rules. Pure: nothing is written.
+ *
+ * @example
+ * ```ts
+ * const rules = parseRateLimitRules(text, 'rules.json');
+ * const plan = planEdge(rules, ['nginx', 'azure-front-door'], { instances: 3 });
+ * console.log(renderEdgeReport(plan));
+ * ```
+ */
+export function planEdge(
+  rules: readonly RateLimitRule[],
+  targets: readonly EdgeTarget[],
+  options: EdgeContextOptions = {},
+): EdgePlan {
+  const context = resolveEdgeContext(options);
+  const plans = targets.map((target) => TARGET_PLANNERS[target](rules, context));
+  return {
+    rules,
+    context,
+    targets: plans,
+    rows: plans.flatMap((plan) => plan.rows),
+    files: plans.flatMap((plan) => plan.files),
+  };
+}
+
+/** True when some rule was refused by some target (the CLI exits 1 then). */
+export function hasRefusals(plan: EdgePlan): boolean {
+  return plan.rows.some((row) => row.fidelity === 'refused');
+}
+
+/** The report as Markdown: one table per rule, reasons and notes under it, then target notes. */
+export function renderEdgeReport(plan: EdgePlan): string {
+  const n = plan.context.instances;
+  const out: string[] = [
+    '# gossipless edge report',
+    '',
+    `${plan.rules.length} rule${plan.rules.length === 1 ? '' : 's'} × ${plan.targets.length} target${plan.targets.length === 1 ? '' : 's'}; fleet bounds for --instances ${n}.`,
+    "Worst case: the most requests one client (one key value) gets through one counter within any span of the rule's window.",
+    'Fleet bound: the worst case times the number of independent counters (every scope but global multiplies by --instances).',
+    '',
+  ];
+  for (const rule of plan.rules) {
+    const window = describeDuration(rule.windowMs);
+    out.push(
+      `## ${rule.name}: ${rule.limit} per ${window}${rule.burst ? `, burst ${rule.burst}` : ''}, key ${describeKey(rule)}${describeMatch(rule)}, ${rule.action === 'log' ? 'log only' : `reject ${rule.status}`}`,
+      '',
+      `Intended: at most ${intendedPerWindow(rule)} per ${window} per client.${rule.source ? ` Found at ${rule.source}.` : ''}${rule.note ? ` Note: ${rule.note}` : ''}`,
+      '',
+      `| target | fidelity | setting | worst case per ${window} | at once | counter scope | fleet bound (N=${n}) |`,
+      '|---|---|---|---|---|---|---|',
+    );
+    const rows = plan.rows.filter((row) => row.rule === rule.name);
+    for (const row of rows) {
+      out.push(
+        `| ${targetLabel(row)} | ${row.fidelity} | ${row.setting ? `\`${cell(row.setting)}\`` : '—'} | ${row.worstCasePerWindow ?? '—'} | ${row.burstAtOnce ?? '—'} | ${row.counterScope ?? '—'} | ${row.fleetBound ?? '—'} |`,
+      );
+    }
+    out.push('');
+    for (const row of rows) {
+      for (const reason of row.reasons)
+        out.push(
+          `- ${targetLabel(row)} ${row.fidelity === 'refused' ? 'refused' : 'approximated'}: ${reason}`,
+        );
+      for (const note of row.notes) out.push(`- ${targetLabel(row)} note: ${note}`);
+    }
+    out.push('');
+  }
+  const targetNotes = plan.targets.flatMap((t) => t.notes.map((note) => `- ${t.target}: ${note}`));
+  if (targetNotes.length > 0) out.push('## Targets', '', ...targetNotes, '');
+  out.push('## Files', '', ...plan.files.map((file) => `- ${file.path}`), '');
+  return out.join('\n');
+}
+
+function targetLabel(row: ReportRow): string {
+  return row.variant ? `${row.target} (${row.variant})` : row.target;
+}
+
+function describeMatch(rule: RateLimitRule): string {
+  const { path, methods, host } = rule.match;
+  const parts = [methods?.join(',') ?? '', host ? `host ${host}` : '', path ? `path ${path}*` : ''].filter(
+    (p) => p,
+  );
+  return parts.length > 0 ? `, on ${parts.join(' ')}` : '';
+}
+
+// Markdown table cells cannot hold a bare pipe or a newline.
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}

@@ -1,0 +1,396 @@
+import { stringify } from 'yaml';
+import { describeDuration, formatDuration } from '../duration.js';
+import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
+import {
+  describeRate,
+  escapeRegex,
+  missingHeaderNote,
+  refusedRow,
+  reportRow,
+  worstCase,
+} from '../report-row.js';
+
+/** Output files of the Envoy target, relative to `--out`. */
+export const ENVOY_FILES = {
+  local: 'envoy/local-ratelimit-filters.yaml',
+  globalEnvoy: 'envoy/global-ratelimit-envoy.yaml',
+  service: 'envoy/ratelimit-service-config.yaml',
+} as const;
+
+// Envoy rejects token-bucket fill intervals below 50 ms.
+const MIN_FILL_MS = 50;
+const RULE_KEY = 'gossipless_rule';
+// Envoy reads YAML through yaml-cpp, where plain `yes` or `:path` can change meaning; quoting every
+// string value removes the doubt.
+const YAML_OPTIONS = { lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' } as const;
+const MATCH_KEY = 'gossipless_match';
+const UNITS = [
+  { unit: 'second', ms: 1000 },
+  { unit: 'minute', ms: 60_000 },
+  { unit: 'hour', ms: 3_600_000 },
+  { unit: 'day', ms: 86_400_000 },
+] as const;
+
+/**
+ * Envoy ≥ 1.34: per-client token buckets in the local rate limit filter (wildcard descriptors with
+ * `max_dynamic_descriptors`, one filter per action/status so log-only rules run unenforced), and
+ * for fleet-wide counters the envoyproxy/ratelimit service configuration plus the Envoy side that
+ * calls it.
+ */
+export function planEnvoy(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
+  const rows: ReportRow[] = [];
+  const groups = new Map<
+    string,
+    { action: 'reject' | 'log'; status: number; descriptors: object[]; rateLimits: object[] }
+  >();
+  const globalActions: object[] = [];
+  const serviceDescriptors: object[] = [];
+
+  for (const rule of rules) {
+    const actions = descriptorActions(rule);
+    const entries = [
+      { key: RULE_KEY, value: rule.name },
+      ...(hasMatch(rule) ? [{ key: MATCH_KEY, value: 'matched' }] : []),
+      ...rule.key.map((part) => ({ key: entryKey(part) })),
+    ];
+    const keyNotes = [
+      ...(rule.key.some((k) => k.kind === 'jwt')
+        ? [
+            'needs the jwt_authn filter before this one with payload_in_metadata: jwt_payload (the claim is read from verified tokens)',
+          ]
+        : []),
+      ...missingHeaderNote(rule).map((note) =>
+        note.replace('are not limited', 'produce no descriptor and are not limited'),
+      ),
+    ];
+    const pathReasons = rule.key.some((k) => k.kind === 'path')
+      ? ['key path is the :path header, which includes the query string']
+      : [];
+
+    // Local: token bucket per client.
+    const bucket = localBucket(rule);
+    if (!bucket) {
+      rows.push(
+        refusedRow(
+          rule,
+          'envoy',
+          [
+            `${describeRate(rule.limit, rule.windowMs)} needs a fill interval below Envoy's minimum of ${MIN_FILL_MS} ms`,
+          ],
+          'local',
+        ),
+      );
+    } else {
+      const groupKey = `${rule.action}-${rule.action === 'log' ? 0 : rule.status}`;
+      const group = groups.get(groupKey) ?? {
+        action: rule.action,
+        status: rule.status,
+        descriptors: [],
+        rateLimits: [],
+      };
+      groups.set(groupKey, group);
+      group.descriptors.push({
+        entries,
+        token_bucket: {
+          max_tokens: bucket.maxTokens,
+          tokens_per_fill: bucket.tokensPerFill,
+          fill_interval: `${bucket.fillMs / 1000}s`,
+        },
+      });
+      group.rateLimits.push({ actions });
+      rows.push(
+        reportRow(rule, 'envoy', context, {
+          variant: 'local',
+          setting: `descriptor ${RULE_KEY}=${rule.name}: token_bucket { max_tokens: ${bucket.maxTokens}, tokens_per_fill: ${bucket.tokensPerFill}, fill_interval: ${bucket.fillMs / 1000}s }${rule.action === 'log' ? ' (filter_enforced 0%)' : ''}`,
+          reasons: [...bucket.reasons, ...pathReasons],
+          notes: [
+            `token bucket refilled in steps of ${bucket.tokensPerFill} every ${describeDuration(bucket.fillMs)}; a span of one window can see a full bucket plus ${rule.limit} refilled tokens`,
+            ...(rule.action === 'log'
+              ? ["log-only: over-limit requests pass and are counted in the filter's rate_limited stats"]
+              : []),
+            ...keyNotes,
+          ],
+          worstCasePerWindow: worstCase.tokenBucket(
+            bucket.maxTokens,
+            bucket.tokensPerFill,
+            bucket.fillMs,
+            rule.windowMs,
+          ),
+          burstAtOnce: bucket.maxTokens,
+          counterScope: 'per instance',
+        }),
+      );
+    }
+
+    // Global: envoyproxy/ratelimit, fixed windows of one unit, counters in Redis.
+    const unit = serviceUnit(rule);
+    if (!unit) {
+      rows.push(
+        refusedRow(
+          rule,
+          'envoy',
+          [
+            `${describeRate(rule.limit, rule.windowMs)} is slower than 1 per day, the ratelimit service's longest unit`,
+          ],
+          'global',
+        ),
+      );
+      continue;
+    }
+    globalActions.push({ actions });
+    let leaf: Record<string, unknown> = {
+      key: entries.at(-1)!.key,
+      rate_limit: { unit: unit.unit, requests_per_unit: unit.requests },
+      ...(rule.action === 'log' ? { shadow_mode: true } : {}),
+    };
+    for (const entry of entries.slice(0, -1).reverse()) leaf = { ...entry, descriptors: [leaf] };
+    serviceDescriptors.push(leaf);
+    rows.push(
+      reportRow(rule, 'envoy', context, {
+        variant: 'global',
+        setting: `ratelimit service: ${RULE_KEY}=${rule.name} → ${unit.requests} per ${unit.unit}${rule.action === 'log' ? ', shadow_mode' : ''}`,
+        reasons: [
+          ...unit.reasons,
+          ...(rule.burst > 0
+            ? [
+                `no burst: the ratelimit service counts fixed windows, the burst of ${rule.burst} is not added`,
+              ]
+            : []),
+          ...statusReason429(rule),
+          ...pathReasons,
+        ],
+        notes: [
+          'fixed windows aligned to the unit: up to twice the limit across a boundary',
+          ...(rule.action === 'log' ? ['log-only: shadow_mode counts and reports without rejecting'] : []),
+          ...keyNotes,
+        ],
+        worstCasePerWindow: worstCase.fixedWindow(unit.requests, unit.ms, rule.windowMs),
+        burstAtOnce: unit.requests,
+        counterScope: 'global',
+      }),
+    );
+  }
+
+  const filters = [...groups.values()].map((group) => ({
+    name: 'envoy.filters.http.local_ratelimit',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+      stat_prefix: `gossipless_${group.action}_${group.action === 'log' ? 'only' : group.status}`,
+      // The filter-wide bucket is set far above any rule so that only the per-rule descriptors limit.
+      token_bucket: { max_tokens: 1_000_000_000, tokens_per_fill: 1_000_000_000, fill_interval: '1s' },
+      filter_enabled: {
+        runtime_key: 'gossipless_rate_limit_enabled',
+        default_value: { numerator: 100, denominator: 'HUNDRED' },
+      },
+      filter_enforced: {
+        runtime_key: `gossipless_rate_limit_enforced_${group.action}`,
+        default_value: { numerator: group.action === 'log' ? 0 : 100, denominator: 'HUNDRED' },
+      },
+      ...(group.action === 'reject' ? { status: { code: group.status } } : {}),
+      max_dynamic_descriptors: 10_000,
+      descriptors: group.descriptors,
+      rate_limits: group.rateLimits,
+    },
+  }));
+  const header = '# Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.\n';
+  const files = [
+    {
+      path: ENVOY_FILES.local,
+      content:
+        header +
+        '# Envoy >= 1.34. Put these entries in the HttpConnectionManager http_filters list, before\n' +
+        '# envoy.filters.http.router. Buckets are per Envoy instance: N instances allow N times the limit.\n' +
+        stringify({ http_filters: filters }, YAML_OPTIONS),
+    },
+    {
+      path: ENVOY_FILES.globalEnvoy,
+      content:
+        header +
+        '# Envoy side of the global limit: the ratelimit filter (in http_filters, before the router)\n' +
+        '# and the actions to add to your virtual host. Cluster "ratelimit" must point at the service (gRPC).\n' +
+        stringify(
+          {
+            http_filters: [
+              {
+                name: 'envoy.filters.http.ratelimit',
+                typed_config: {
+                  '@type': 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit',
+                  domain: 'gossipless',
+                  failure_mode_deny: false,
+                  enable_x_ratelimit_headers: 'DRAFT_VERSION_03',
+                  rate_limit_service: {
+                    grpc_service: { envoy_grpc: { cluster_name: 'ratelimit' } },
+                    transport_api_version: 'V3',
+                  },
+                },
+              },
+            ],
+            virtual_host: { rate_limits: globalActions },
+          },
+          YAML_OPTIONS,
+        ),
+    },
+    {
+      path: ENVOY_FILES.service,
+      content:
+        header +
+        '# Configuration for github.com/envoyproxy/ratelimit (counters in Redis, shared by every Envoy).\n' +
+        stringify({ domain: 'gossipless', descriptors: serviceDescriptors }, YAML_OPTIONS),
+    },
+  ];
+  return {
+    target: 'envoy',
+    files,
+    rows,
+    notes: [
+      'local limits need Envoy >= 1.34 (wildcard descriptors with max_dynamic_descriptors); older Envoy rejects the config',
+      'the ratelimit service answers 429 for every rule; set the status on the Envoy ratelimit filter if you need another',
+    ],
+  };
+}
+
+function hasMatch(rule: RateLimitRule): boolean {
+  return Boolean(rule.match.path || rule.match.methods || rule.match.host);
+}
+
+function entryKey(part: RateLimitRule['key'][number]): string {
+  switch (part.kind) {
+    case 'ip':
+      return 'remote_address';
+    case 'path':
+      return 'path';
+    case 'header':
+      return `header_${part.name}`;
+    case 'jwt':
+      return `jwt_${part.claim}`;
+  }
+}
+
+function descriptorActions(rule: RateLimitRule): object[] {
+  const actions: object[] = [{ generic_key: { descriptor_key: RULE_KEY, descriptor_value: rule.name } }];
+  if (hasMatch(rule)) {
+    const headers: object[] = [];
+    if (rule.match.path) headers.push({ name: ':path', string_match: { prefix: rule.match.path } });
+    if (rule.match.methods)
+      headers.push({
+        name: ':method',
+        string_match: { safe_regex: { regex: `^(${rule.match.methods.join('|')})$` } },
+      });
+    if (rule.match.host)
+      headers.push({
+        name: ':authority',
+        string_match: { safe_regex: { regex: `^${escapeRegex(rule.match.host)}(:[0-9]+)?$` } },
+      });
+    actions.push({
+      header_value_match: {
+        descriptor_key: MATCH_KEY,
+        descriptor_value: 'matched',
+        expect_match: true,
+        headers,
+      },
+    });
+  }
+  for (const part of rule.key) {
+    switch (part.kind) {
+      case 'ip':
+        actions.push({ remote_address: {} });
+        break;
+      case 'path':
+        actions.push({ request_headers: { header_name: ':path', descriptor_key: 'path' } });
+        break;
+      case 'header':
+        actions.push({ request_headers: { header_name: part.name, descriptor_key: entryKey(part) } });
+        break;
+      case 'jwt':
+        actions.push({
+          metadata: {
+            descriptor_key: entryKey(part),
+            metadata_key: {
+              key: 'envoy.filters.http.jwt_authn',
+              path: [{ key: 'jwt_payload' }, { key: part.claim }],
+            },
+            source: 'DYNAMIC',
+          },
+        });
+        break;
+    }
+  }
+  return actions;
+}
+
+interface LocalBucket {
+  maxTokens: number;
+  tokensPerFill: number;
+  fillMs: number;
+  reasons: string[];
+}
+
+// Refill one token every window/limit when Envoy allows it (the closest to a smooth rate); else
+// the finest whole split of the window whose interval is at least 50 ms.
+function localBucket(rule: RateLimitRule): LocalBucket | undefined {
+  for (let steps = rule.limit; steps >= 1; steps -= 1) {
+    if (rule.limit % steps !== 0 || rule.windowMs % steps !== 0) continue;
+    const fillMs = rule.windowMs / steps;
+    if (fillMs < MIN_FILL_MS) continue;
+    const tokensPerFill = rule.limit / steps;
+    return {
+      maxTokens: rule.burst + tokensPerFill,
+      tokensPerFill,
+      fillMs,
+      reasons:
+        tokensPerFill > 1
+          ? [
+              `refills ${tokensPerFill} tokens every ${describeDuration(fillMs)} instead of one every ${(rule.windowMs / rule.limit).toFixed(1)} ms (Envoy's minimum fill interval is ${MIN_FILL_MS} ms)`,
+            ]
+          : [],
+    };
+  }
+  return undefined;
+}
+
+interface ServiceUnit {
+  unit: string;
+  ms: number;
+  requests: number;
+  reasons: string[];
+}
+
+// Prefer the longest unit not longer than the window (narrowing is stricter); widen only when the
+// rule allows less than one request per that unit.
+function serviceUnit(rule: RateLimitRule): ServiceUnit | undefined {
+  const exact = UNITS.find((u) => u.ms === rule.windowMs);
+  if (exact) return { unit: exact.unit, ms: exact.ms, requests: rule.limit, reasons: [] };
+  const narrower = [...UNITS]
+    .reverse()
+    .find((u) => u.ms < rule.windowMs && Math.floor((rule.limit * u.ms) / rule.windowMs) >= 1);
+  if (narrower) {
+    const requests = Math.floor((rule.limit * narrower.ms) / rule.windowMs);
+    return {
+      unit: narrower.unit,
+      ms: narrower.ms,
+      requests,
+      reasons: [
+        `${describeRate(rule.limit, rule.windowMs)} → ${requests} per ${narrower.unit}: window narrowed (units are second, minute, hour, day)${(rule.limit * narrower.ms) % rule.windowMs !== 0 ? ', rounded down' : ''}`,
+      ],
+    };
+  }
+  const wider = UNITS.find((u) => u.ms > rule.windowMs);
+  if (!wider) return undefined;
+  const requests = Math.floor((rule.limit * wider.ms) / rule.windowMs);
+  return {
+    unit: wider.unit,
+    ms: wider.ms,
+    requests,
+    reasons: [
+      `${describeRate(rule.limit, rule.windowMs)} → ${requests} per ${wider.unit}: window widened to ${formatDuration(wider.ms)}`,
+    ],
+  };
+}
+
+function statusReason429(rule: RateLimitRule): string[] {
+  return rule.action === 'reject' && rule.status !== 429
+    ? [
+        `answers 429, not ${rule.status}: the ratelimit filter's status is set on the Envoy side (rate_limited_status)`,
+      ]
+    : [];
+}

@@ -1,0 +1,149 @@
+import { formatDuration } from '../duration.js';
+import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
+import { describeKey, missingHeaderNote, refusedRow, reportRow, snakeIdentifier } from '../report-row.js';
+
+/** Output file of the HAProxy target, relative to `--out`. */
+export const HAPROXY_FILE = 'haproxy/haproxy.cfg';
+
+// HAProxy before 2.8 (Debian 12 ships 2.6) tracks at most three stick counters per request.
+const STICK_COUNTER_SLOTS = 3;
+// Statuses HAProxy can answer with its built-in error pages; others need an explicit body.
+const DEFAULT_ERROR_STATUSES = new Set([
+  400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
+]);
+
+/**
+ * HAProxy: one stick table per rule storing `http_req_rate(<window>)`, tracked with `track-scN`
+ * under the rule's match, and a `deny` (or, for log-only, a `capture` into the log line) when the
+ * rate exceeds the limit. Writes a complete `haproxy.cfg` whose frontend binds `context.listen`.
+ */
+export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
+  const rows: ReportRow[] = [];
+  const tables: string[] = [];
+  const frontend: string[] = [];
+  let slot = 0;
+  for (const rule of rules) {
+    if (slot >= STICK_COUNTER_SLOTS) {
+      rows.push(
+        refusedRow(rule, 'haproxy', [
+          `HAProxy 2.6 tracks at most ${STICK_COUNTER_SLOTS} stick counters per request and earlier rules use them (HAProxy ≥ 2.8 raises this with tune.stick-counters)`,
+        ]),
+      );
+      continue;
+    }
+    const oddClaim = rule.key.find((part) => part.kind === 'jwt' && !/^[A-Za-z0-9_]+$/.test(part.claim));
+    if (oddClaim) {
+      rows.push(
+        refusedRow(rule, 'haproxy', [
+          `claim ${describeKey(rule)} is not a plain name; HAProxy's jwt_payload_query is given $.<name> paths here`,
+        ]),
+      );
+      continue;
+    }
+    const id = `gl_${snakeIdentifier(rule.name)}`;
+    const period = formatDuration(rule.windowMs);
+    const ipOnly = rule.key.length === 1 && rule.key[0]?.kind === 'ip';
+    tables.push(
+      `backend ${id}`,
+      `    # rule ${rule.name}: ${rule.limit} per ${period}, key ${describeKey(rule)}${rule.source ? ` (from ${rule.source})` : ''}`,
+      `    stick-table type ${ipOnly ? 'ipv6' : 'string len 256'} size 1m expire ${period} store http_req_rate(${period})`,
+      '',
+    );
+    frontend.push(`    # rule ${rule.name}`);
+    const fetches = rule.key.map((part) => {
+      switch (part.kind) {
+        case 'ip':
+          return 'src';
+        case 'path':
+          return 'path';
+        case 'header':
+          return `req.hdr(${part.name})`;
+        case 'jwt':
+          // The claim is read without verifying the token: verification belongs to the auth layer.
+          return `http_auth_bearer,jwt_payload_query('$.${part.claim}')`;
+      }
+    });
+    let sample = fetches[0]!;
+    fetches.slice(1).forEach((fetch, index) => {
+      const variable = `txn.${id}_k${index + 1}`;
+      frontend.push(`    http-request set-var(${variable}) ${fetch}`);
+      sample += `,concat(|,${variable})`;
+    });
+    const conditions = matchConditions(rule);
+    frontend.push(
+      `    http-request track-sc${slot} ${sample} table ${id}${conditions ? ` if ${conditions}` : ''}`,
+    );
+    const over = `{ sc_http_req_rate(${slot}) gt ${rule.limit} }`;
+    if (rule.action === 'log') {
+      frontend.push(`    http-request capture str(rate-limit:${rule.name}) len 64 if ${over}`);
+    } else if (DEFAULT_ERROR_STATUSES.has(rule.status)) {
+      frontend.push(`    http-request deny deny_status ${rule.status} if ${over}`);
+    } else {
+      frontend.push(
+        `    http-request deny status ${rule.status} content-type text/plain string "rate limit exceeded" if ${over}`,
+      );
+    }
+    frontend.push('');
+    rows.push(
+      reportRow(rule, 'haproxy', context, {
+        setting: `stick-table … store http_req_rate(${period}); track-sc${slot} ${sample}; ${rule.action === 'log' ? 'capture' : 'deny'} if sc_http_req_rate(${slot}) gt ${rule.limit}`,
+        reasons: [
+          `http_req_rate(${period}) is a sliding estimate over two fixed periods: up to ${2 * rule.limit} per ${period} across a period boundary`,
+          ...(rule.burst > 0
+            ? [`no separate burst: up to ${rule.limit} pass at once, the burst of ${rule.burst} is not added`]
+            : []),
+        ],
+        notes: [
+          'rejected requests count too, so a client that keeps sending stays limited',
+          ...(rule.action === 'log'
+            ? ['log-only: the rule name is captured into the log line (%hr) when over the limit']
+            : []),
+          ...(rule.key.some((k) => k.kind === 'jwt')
+            ? ['JWT claims are read without verifying the signature; verify tokens before this point']
+            : []),
+          ...missingHeaderNote(rule),
+        ],
+        worstCasePerWindow: 2 * rule.limit,
+        burstAtOnce: rule.limit,
+        counterScope: 'per instance',
+      }),
+    );
+    slot += 1;
+  }
+  const content = [
+    '# Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.',
+    '# Stick tables are local to each HAProxy process: N instances allow N times the limit.',
+    'defaults',
+    '    mode http',
+    '    timeout connect 5s',
+    '    timeout client 30s',
+    '    timeout server 30s',
+    '',
+    ...tables,
+    'frontend gossipless_edge',
+    `    bind ${context.listen}`,
+    ...frontend,
+    '    default_backend gossipless_upstream',
+    '',
+    'backend gossipless_upstream',
+    `    server app ${context.upstream}`,
+    '',
+  ].join('\n');
+  return {
+    target: 'haproxy',
+    files: [{ path: HAPROXY_FILE, content }],
+    rows,
+    notes: [`check with \`haproxy -c -f ${HAPROXY_FILE}\``],
+  };
+}
+
+function matchConditions(rule: RateLimitRule): string {
+  const { path, methods, host } = rule.match;
+  return [
+    path ? `{ path_beg ${path} }` : '',
+    methods ? `{ method ${methods.join(' ')} }` : '',
+    host ? `{ req.hdr(host),field(1,:) -m str -i ${host} }` : '',
+  ]
+    .filter((part) => part.length > 0)
+    .join(' ');
+}

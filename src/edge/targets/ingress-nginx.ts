@@ -1,0 +1,164 @@
+import { stringify } from 'yaml';
+import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
+import {
+  describeKey,
+  describeRate,
+  isIpOnly,
+  kubernetesName,
+  refusedRow,
+  reportRow,
+  worstCase,
+} from '../report-row.js';
+import { nginxRate } from './nginx.js';
+
+/** Output file of the ingress-nginx target, relative to `--out`. */
+export const INGRESS_NGINX_FILE = 'ingress-nginx/rate-limits.yaml';
+
+/** The warning every ingress-nginx output carries. */
+export const INGRESS_NGINX_RETIRED =
+  'ingress-nginx is a retired project (Kubernetes SIG Network announced its retirement in November 2025; best-effort maintenance ended March 2026): plan a move to Gateway API or another controller';
+
+/**
+ * ingress-nginx annotations (`limit-rps`/`limit-rpm`, `limit-burst-multiplier`) on one Ingress per
+ * rule, plus the controller ConfigMap key that sets the reject status (503 by default).
+ */
+export function planIngressNginx(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
+  const rows: ReportRow[] = [];
+  const manifests: object[] = [];
+  const accepted: RateLimitRule[] = [];
+  const routes = new Set<string>();
+  const firstReject = rules.find((rule) => rule.action === 'reject' && isIpOnly(rule));
+  const status = firstReject?.status ?? 429;
+  for (const rule of rules) {
+    const route = `${rule.match.host ?? '*'} ${rule.match.path ?? '/'}`;
+    const rate = nginxRate(rule.limit, rule.windowMs);
+    const refusals = [
+      ...(!isIpOnly(rule)
+        ? [
+            `ingress-nginx annotations always key by client address ($binary_remote_addr), not ${describeKey(rule)}`,
+          ]
+        : []),
+      ...(rule.action === 'log'
+        ? ['ingress-nginx rate-limit annotations have no log-only (dry-run) mode']
+        : []),
+      ...(!rate
+        ? [
+            `${describeRate(rule.limit, rule.windowMs)} is slower than 1 request per minute, the slowest annotation`,
+          ]
+        : []),
+    ];
+    if (refusals.length === 0 && routes.has(route)) {
+      refusals.push(
+        `an earlier rule already limits ${route}: ingress-nginx applies one set of rate-limit annotations per host and path`,
+      );
+    }
+    if (refusals.length > 0 || !rate) {
+      rows.push(refusedRow(rule, 'ingress-nginx', refusals));
+      continue;
+    }
+    routes.add(route);
+    accepted.push(rule);
+    const perSecond = rate.text.endsWith('r/s');
+    const rateValue = Number.parseInt(rate.text, 10);
+    // ingress-nginx sets burst = rate value × multiplier, and treats a multiplier below 1 as 5.
+    const multiplier = Math.max(1, Math.round(rule.burst / rateValue));
+    const burst = rateValue * multiplier;
+    const annotations: Record<string, string> = {
+      [`nginx.ingress.kubernetes.io/${perSecond ? 'limit-rps' : 'limit-rpm'}`]: String(rateValue),
+      'nginx.ingress.kubernetes.io/limit-burst-multiplier': String(multiplier),
+    };
+    manifests.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: {
+        name: kubernetesName(rule.name),
+        labels: { 'app.kubernetes.io/managed-by': 'gossipless' },
+        annotations,
+      },
+      spec: {
+        ingressClassName: 'nginx',
+        rules: [
+          {
+            ...(rule.match.host ? { host: rule.match.host } : {}),
+            http: {
+              paths: [
+                {
+                  path: rule.match.path ?? '/',
+                  pathType: 'Prefix',
+                  backend: { service: { name: context.serviceName, port: { number: context.servicePort } } },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    const shadowedBy = rules.filter(
+      (other) =>
+        other !== rule &&
+        isIpOnly(other) &&
+        other.match.path &&
+        other.match.path !== (rule.match.path ?? '/') &&
+        other.match.path.startsWith(rule.match.path ?? '/'),
+    );
+    rows.push(
+      reportRow(rule, 'ingress-nginx', context, {
+        setting: Object.entries(annotations)
+          .map(([k, v]) => `${k}: "${v}"`)
+          .join(', '),
+        reasons: [
+          ...rate.reasons,
+          ...(burst !== rule.burst
+            ? [
+                `burst ${burst} instead of ${rule.burst}: ingress-nginx sets burst = ${rateValue} × limit-burst-multiplier (at least 1)`,
+              ]
+            : []),
+          ...(rule.match.methods
+            ? [
+                `applies to every method, not only ${rule.match.methods.join(', ')} (stricter): annotations cannot match methods`,
+              ]
+            : []),
+          ...(rule.status !== status
+            ? [`answers ${status}, not ${rule.status}: limit-req-status-code is one per controller`]
+            : []),
+          ...(shadowedBy.length > 0
+            ? [
+                `requests under ${shadowedBy.map((o) => o.match.path).join(', ')} go to the more specific Ingress and are not counted by this rule`,
+              ]
+            : []),
+        ],
+        notes: [
+          'pathType Prefix matches whole path segments: /api covers /api/x but not /apiary',
+          'ingress-nginx adds a per-connection limit only if limit-connections is set; none is set here',
+        ],
+        worstCasePerWindow: worstCase.leakyBucket(rate.rateMilli, burst, rule.windowMs),
+        burstAtOnce: burst + 1,
+        counterScope: 'per instance',
+      }),
+    );
+  }
+  if (accepted.length > 0) {
+    manifests.unshift({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'ingress-nginx-controller', namespace: 'ingress-nginx' },
+      // Merge this key into the controller's existing ConfigMap: the default reject status is 503.
+      data: { 'limit-req-status-code': String(status) },
+    });
+  }
+  const content = [
+    '# Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.',
+    `# WARNING: ${INGRESS_NGINX_RETIRED}.`,
+    '# Counters are per controller pod: N replicas allow N times the limit.',
+    manifests.map((manifest) => stringify(manifest, { lineWidth: 0 })).join('---\n'),
+  ].join('\n');
+  return {
+    target: 'ingress-nginx',
+    files: [{ path: INGRESS_NGINX_FILE, content }],
+    rows,
+    notes: [
+      INGRESS_NGINX_RETIRED,
+      `apply with \`kubectl apply -f ${INGRESS_NGINX_FILE}\` (merge the ConfigMap key into the controller's ConfigMap)`,
+    ],
+  };
+}
