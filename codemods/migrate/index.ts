@@ -5,8 +5,15 @@
  *
  * @packageDocumentation
  */
-export { migrate, applyChanges } from './runner.js';
-export type { MigrateOptions, MigrateReport, FileOutcome, ReviewFinding } from './runner.js';
+export { migrate, migrateSourceText, applyChanges } from './runner.js';
+export type {
+  MigrateOptions,
+  MigrateReport,
+  FileOutcome,
+  ReviewFinding,
+  MigrateSourceOptions,
+  MigratedSource,
+} from './runner.js';
 export {
   loadMigrateConfig,
   resolveMigrateConfig,

@@ -66,11 +66,26 @@ export function rewriteModule(
   const shimName = (legacy: string): string => ownValue(mapping.exports, legacy) ?? legacy;
   const renamed = Object.entries(mapping.exports).filter(([legacy, shim]) => legacy !== shim);
   const describeRenames = (): string => renamed.map(([legacy, shim]) => `${legacy} → ${shim}`).join(', ');
+  // With an explicit export map (in-house modules), a name it does not list may not exist in the
+  // shim: such an import is left on the legacy module rather than broken.
+  const hasExportMap = Object.keys(mapping.exports).length > 0;
+  const unmapped = (names: readonly string[]): string[] =>
+    hasExportMap ? names.filter((name) => ownValue(mapping.exports, name) === undefined) : [];
+  const reportUnmapped = (node: Node, names: readonly string[]): void =>
+    review(
+      node,
+      `${names.map((name) => `\`${name}\``).join(', ')} ${names.length === 1 ? 'is' : 'are'} not in the export mapping of ` +
+        `${mapping.name} (gossipless.config.json), so the shim may not have ${names.length === 1 ? 'it' : 'them'}: ` +
+        `import left as is; add ${names.length === 1 ? 'it' : 'them'} to "exports" or move ${names.length === 1 ? 'it' : 'them'} to another import`,
+    );
 
   // Local names bound to the constructor export, and to the whole module (namespace), with the
   // declaration that bound them (for the shadowing check).
   const constructorLocals = new Map<string, Node>();
   const namespaceLocals = new Map<string, Node>();
+  // Namespaces bound by `require` / `import = require` hold module.exports itself: the shim's
+  // `default` is then the namespace, not a `.default` property.
+  const commonJsNamespaces = new Set<string>();
   const directConstructorCalls = new Set<Node>();
   const bind = (local: string, legacyExport: string, declaration: Node): void => {
     if (legacyExport === mapping.constructorExport) constructorLocals.set(local, declaration);
@@ -130,6 +145,17 @@ export function rewriteModule(
     const clause = declaration.getImportClause();
     const defaultImport = clause?.getDefaultImport();
     const namedBindings = clause?.getNamedBindings();
+    const names = [
+      ...(defaultImport === undefined ? [] : ['default']),
+      ...(namedBindings !== undefined && Node.isNamedImports(namedBindings)
+        ? namedBindings.getElements().map((specifier) => specifier.getName())
+        : []),
+    ];
+    const unknown = unmapped(names);
+    if (unknown.length > 0) {
+      reportUnmapped(declaration, unknown);
+      return;
+    }
     const defaultShim = shimName('default');
     if (defaultImport !== undefined && defaultShim !== 'default') {
       if (namedBindings !== undefined && Node.isNamespaceImport(namedBindings)) {
@@ -184,6 +210,13 @@ export function rewriteModule(
 
   function handleReExport(declaration: ExportDeclaration, literal: Node): void {
     if (declaration.hasNamedExports()) {
+      const unknown = unmapped(
+        declaration.getNamedExports().map((specifier) => specifier.getNameNode().getText()),
+      );
+      if (unknown.length > 0) {
+        reportUnmapped(declaration, unknown);
+        return;
+      }
       for (const specifier of declaration.getNamedExports()) renameSpecifier(specifier);
       swap(literal);
       return;
@@ -224,6 +257,7 @@ export function rewriteModule(
     }
     swap(literal);
     namespaceLocals.set(local, declaration);
+    commonJsNamespaces.add(local);
     bind(local, 'default', declaration);
   }
 
@@ -231,9 +265,13 @@ export function rewriteModule(
     const outer = outermostParentheses(call);
     const parent = outer.getParent();
     const defaultShim = shimName('default');
-    swap(literal);
     if (parent !== undefined && Node.isPropertyAccessExpression(parent) && parent.getExpression() === outer) {
       const legacy = parent.getName();
+      if (unmapped([legacy]).length > 0) {
+        reportUnmapped(parent, [legacy]);
+        return;
+      }
+      swap(literal);
       if (shimName(legacy) !== legacy) renameNode(parent.getNameNode(), shimName(legacy));
       const declaration = parent.getParent();
       if (Node.isVariableDeclaration(declaration) && Node.isIdentifier(declaration.getNameNode())) {
@@ -242,18 +280,26 @@ export function rewriteModule(
       if (legacy === mapping.constructorExport) markDirectCall(parent);
       return;
     }
+    const declaration =
+      parent !== undefined && Node.isVariableDeclaration(parent) && parent.getInitializer() === outer
+        ? parent
+        : undefined;
+    const name = declaration?.getNameNode();
+    if (declaration !== undefined && name !== undefined && Node.isObjectBindingPattern(name)) {
+      if (bindDestructured(name, declaration)) swap(literal);
+      return;
+    }
+    swap(literal);
     if (defaultShim !== 'default') {
       // module.exports was the constructor; the shim exports it by name.
       if (rewrite) changes.push({ start: call.getEnd(), end: call.getEnd(), text: `.${defaultShim}` });
     }
-    if (parent !== undefined && Node.isVariableDeclaration(parent) && parent.getInitializer() === outer) {
-      const name = parent.getNameNode();
-      if (Node.isIdentifier(name)) {
-        if (defaultShim === 'default') namespaceLocals.set(name.getText(), parent);
-        bind(name.getText(), 'default', parent);
-      } else if (Node.isObjectBindingPattern(name)) {
-        bindDestructured(name, parent);
+    if (declaration !== undefined && name !== undefined && Node.isIdentifier(name)) {
+      if (defaultShim === 'default') {
+        namespaceLocals.set(name.getText(), declaration);
+        commonJsNamespaces.add(name.getText());
       }
+      bind(name.getText(), 'default', declaration);
       return;
     }
     if (mapping.constructorExport === 'default') markDirectCall(outer);
@@ -268,8 +314,7 @@ export function rewriteModule(
         ? declaration.getNameNode()
         : undefined;
     if (pattern !== undefined && Node.isObjectBindingPattern(pattern)) {
-      bindDestructured(pattern, declaration!);
-      swap(literal);
+      if (bindDestructured(pattern, declaration!)) swap(literal);
       return;
     }
     if (renamed.length > 0) {
@@ -283,8 +328,21 @@ export function rewriteModule(
     swap(literal);
   }
 
-  function bindDestructured(pattern: Node, declaration: Node): void {
-    if (!Node.isObjectBindingPattern(pattern)) return;
+  /** Binds and renames `{ a, b: c }` taken from the module; false (and reported) when a name is unmapped. */
+  function bindDestructured(pattern: Node, declaration: Node): boolean {
+    if (!Node.isObjectBindingPattern(pattern)) return true;
+    const unknown = unmapped(
+      pattern.getElements().map((element) => element.getPropertyNameNode()?.getText() ?? element.getName()),
+    );
+    if (unknown.length > 0) {
+      reportUnmapped(declaration, unknown);
+      return false;
+    }
+    for (const element of pattern.getElements()) {
+      const nameNode = element.getNameNode();
+      if (!Node.isIdentifier(nameNode)) continue;
+      bind(nameNode.getText(), element.getPropertyNameNode()?.getText() ?? nameNode.getText(), declaration);
+    }
     for (const element of pattern.getElements()) {
       const nameNode = element.getNameNode();
       if (!Node.isIdentifier(nameNode)) continue;
@@ -295,8 +353,8 @@ export function rewriteModule(
         if (propertyNode !== undefined) renameNode(propertyNode, shim);
         else renameNode(nameNode, `${shim}: ${nameNode.getText()}`);
       }
-      bind(nameNode.getText(), legacy, declaration);
     }
+    return true;
   }
 
   function markDirectCall(callee: Node): void {
@@ -342,14 +400,25 @@ export function rewriteModule(
       const callee = call.getExpression();
       if (isConstructorReference(callee)) handleConstructorCall(call);
     }
-    if (renamed.length > 0 && namespaceLocals.size > 0) {
+    if ((renamed.length > 0 || hasExportMap) && namespaceLocals.size > 0) {
       for (const access of sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
         const target = access.getExpression();
         if (!Node.isIdentifier(target)) continue;
         const binding = namespaceLocals.get(target.getText());
         if (binding === undefined || isShadowed(access, target.getText(), binding)) continue;
         const legacy = access.getName();
-        if (shimName(legacy) !== legacy) renameNode(access.getNameNode(), shimName(legacy));
+        if (unmapped([legacy]).length > 0) {
+          review(
+            access,
+            `\`${access.getText()}\` is not in the export mapping of ${mapping.name}; the shim may not have it`,
+          );
+          continue;
+        }
+        const shim = shimName(legacy);
+        if (shim === legacy) continue;
+        if (shim === 'default' && commonJsNamespaces.has(target.getText()))
+          renameNode(access, target.getText());
+        else renameNode(access.getNameNode(), shim);
       }
     }
   }
@@ -401,5 +470,10 @@ export function removeStatement(sourceFile: SourceFile, statement: Node): TextCh
   let end = statement.getEnd();
   const newline = /^[ \t]*\r?\n/.exec(text.slice(end));
   if (newline !== null) end += newline[0].length;
+  // Removing a block between blank lines (or at the top) would leave two blank lines (or one on top).
+  if (start === 0 || /\n[ \t]*\r?\n$/.test(text.slice(0, start))) {
+    const blank = /^[ \t]*\r?\n/.exec(text.slice(end));
+    if (blank !== null) end += blank[0].length;
+  }
   return { start, end, text: '' };
 }

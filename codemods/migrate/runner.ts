@@ -4,7 +4,7 @@ import { createTwoFilesPatch } from 'diff';
 import { Project, ts, type SourceFile } from 'ts-morph';
 import { GossiplessError } from '../../src/errors/index.js';
 import { assertWritableInside, writeFileAtomic } from './atomic-write.js';
-import { loadMigrateConfig } from './config.js';
+import { builtInMappings, loadMigrateConfig } from './config.js';
 import {
   planRateLimitsFile,
   RATE_LIMITS_FILE_NAME,
@@ -15,7 +15,16 @@ import { crdtRateLimiterShimMapping, crdtRateLimiterTransform } from './transfor
 import { inHouseModuleTransform } from './transforms/in-house-module.js';
 import { nodeDiscoverMapping, nodeDiscoverTransform } from './transforms/node-discover.js';
 import { swimMapping, swimTransform } from './transforms/swim.js';
-import type { ModuleMapping, ReviewItem, TextChange, Transform, TransformResult } from './types.js';
+import type {
+  ExtractedRateLimit,
+  ModuleMapping,
+  ReviewItem,
+  TextChange,
+  Transform,
+  TransformResult,
+} from './types.js';
+
+const BUILT_IN_MAPPINGS: readonly ModuleMapping[] = builtInMappings();
 import { walkSourceFiles } from './walk.js';
 
 /** Options of {@link migrate}. */
@@ -145,6 +154,90 @@ function mergeResults(results: readonly TransformResult[]): TransformResult {
   };
 }
 
+/** Options of {@link migrateSourceText}. */
+export interface MigrateSourceOptions {
+  /** Absolute path the text is at (relative specifiers of in-house modules resolve from it). */
+  absolutePath: string;
+  /** Path for reports. @default the absolute path */
+  relativePath?: string;
+  /** @default the built-in mappings (node-discover, swim) */
+  mappings?: readonly ModuleMapping[];
+  /** A project to parse in, reused across files by the runner. @default a new in-memory project */
+  project?: Project;
+}
+
+/** The outcome of migrating one file's text. */
+export interface MigratedSource {
+  /** The new text; the same string when nothing changed. */
+  text: string;
+  reviews: ReviewItem[];
+  rateLimits: ExtractedRateLimit[];
+  /** Set when the file does not parse; nothing else is then computed. */
+  parseError?: string;
+  /** False when the pre-check found no legacy module named in the text (the file was not parsed). */
+  parsed: boolean;
+}
+
+const preparedTransforms = new WeakMap<
+  readonly ModuleMapping[],
+  { mapping: ModuleMapping; transform: Transform }[]
+>();
+
+function transformsFor(
+  mappings: readonly ModuleMapping[],
+): { mapping: ModuleMapping; transform: Transform }[] {
+  let prepared = preparedTransforms.get(mappings);
+  if (prepared === undefined) {
+    prepared = [...mappings, crdtRateLimiterShimMapping].map((mapping) => ({
+      mapping,
+      transform: transformFor(mapping),
+    }));
+    preparedTransforms.set(mappings, prepared);
+  }
+  return prepared;
+}
+
+/**
+ * Migrates one file's text in memory: the pre-check, the parse, every applicable transform, and the
+ * changes applied. Pure apart from parsing; used by the runner and by the fixture tests.
+ *
+ * @example
+ * ```ts
+ * const { text } = migrateSourceText("import D from 'node-discover';", { absolutePath: '/repo/a.ts' });
+ * // "import D from 'gossipless/shims/node-discover';"
+ * ```
+ */
+export function migrateSourceText(text: string, options: MigrateSourceOptions): MigratedSource {
+  const transforms = transformsFor(options.mappings ?? BUILT_IN_MAPPINGS);
+  // Cheap text pre-check: most files never mention a legacy module and are never parsed.
+  const applicable = transforms.filter(({ mapping }) =>
+    mapping.preCheck.some((needle) => text.includes(needle)),
+  );
+  if (applicable.length === 0) return { text, reviews: [], rateLimits: [], parsed: false };
+  const project =
+    options.project ?? new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
+  const relativePath = options.relativePath ?? options.absolutePath;
+  const sourceFile = project.createSourceFile(options.absolutePath, text, {
+    overwrite: true,
+    scriptKind: scriptKindOf(options.absolutePath),
+  });
+  try {
+    const parseError = firstParseError(sourceFile);
+    if (parseError !== undefined) return { text, reviews: [], rateLimits: [], parseError, parsed: true };
+    const context = {
+      absolutePath: options.absolutePath,
+      relativePath,
+      eol: text.includes('\r\n') ? '\r\n' : '\n',
+    };
+    const result = mergeResults(applicable.map(({ transform }) => transform(sourceFile, context)));
+    const reviews = [...result.reviews].sort((a, b) => a.line - b.line || a.column - b.column);
+    return { text: applyChanges(text, result.changes), reviews, rateLimits: result.rateLimits, parsed: true };
+  } finally {
+    // Each file is removed after use so a run's memory stays flat.
+    project.removeSourceFile(sourceFile);
+  }
+}
+
 /**
  * Migrates a tree onto the shims: every source file that mentions a legacy module is parsed and
  * rewritten in memory; with `write`, changed files are replaced atomically. Never prints.
@@ -165,9 +258,6 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     );
   }
   const { mappings, configPath } = await loadMigrateConfig(targetDir, options.configPath);
-  const allMappings = [...mappings, crdtRateLimiterShimMapping];
-  const transforms = allMappings.map((mapping) => ({ mapping, transform: transformFor(mapping) }));
-  const preChecks = [...new Set(allMappings.flatMap((mapping) => mapping.preCheck))];
 
   const walked = await walkSourceFiles(targetDir, options.signal);
   const root = walked.root;
@@ -177,7 +267,6 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   const rateLimits: LocatedRateLimit[] = [];
   let unchanged = 0;
 
-  // One in-memory project for the run; each file is removed after use so memory stays flat.
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
   const total = walked.files.length;
   for (const [index, relativePath] of walked.files.entries()) {
@@ -185,49 +274,31 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     const absolutePath = path.join(root, relativePath);
     try {
       const text = await readFile(absolutePath, 'utf8');
-      // Cheap text pre-check: most files never mention a legacy module and are never parsed.
-      if (!preChecks.some((needle) => text.includes(needle))) {
+      const migrated = migrateSourceText(text, { absolutePath, relativePath, mappings, project });
+      if (migrated.parseError !== undefined) {
+        outcomes.push({ path: relativePath, status: 'skipped', reason: migrated.parseError });
+        continue;
+      }
+      reviews.push(...migrated.reviews.map((item) => ({ file: relativePath, ...item })));
+      rateLimits.push(...migrated.rateLimits.map((limit) => ({ ...limit, file: relativePath })));
+      const updated = migrated.text;
+      if (updated === text) {
         unchanged++;
         continue;
       }
-      const applicable = transforms.filter(({ mapping }) =>
-        mapping.preCheck.some((needle) => text.includes(needle)),
-      );
-      const sourceFile = project.createSourceFile(`/${relativePath}`, text, {
-        overwrite: true,
-        scriptKind: scriptKindOf(relativePath),
-      });
-      try {
-        const parseError = firstParseError(sourceFile);
-        if (parseError !== undefined) {
-          outcomes.push({ path: relativePath, status: 'skipped', reason: parseError });
-          continue;
-        }
-        const context = { absolutePath, relativePath, eol: text.includes('\r\n') ? '\r\n' : '\n' };
-        const result = mergeResults(applicable.map(({ transform }) => transform(sourceFile, context)));
-        reviews.push(...result.reviews.map((item) => ({ file: relativePath, ...item })));
-        rateLimits.push(...result.rateLimits.map((limit) => ({ ...limit, file: relativePath })));
-        const updated = applyChanges(text, result.changes);
-        if (updated === text) {
-          unchanged++;
-          continue;
-        }
-        const fileStat = await stat(absolutePath);
-        const readStamp = { size: fileStat.size, mtimeMs: fileStat.mtimeMs };
-        // A declaration file that held only the legacy stub has nothing left to say.
-        if (relativePath.endsWith('.d.ts') && updated.trim() === '') {
-          const diff = createTwoFilesPatch(`a/${relativePath}`, '/dev/null', text, '');
-          const outcome: FileOutcome = { path: relativePath, status: 'deleted', diff };
-          outcomes.push(outcome);
-          planned.push({ outcome, absolutePath, text: undefined, mode: undefined, readStamp });
-        } else {
-          const diff = createTwoFilesPatch(`a/${relativePath}`, `b/${relativePath}`, text, updated);
-          const outcome: FileOutcome = { path: relativePath, status: 'changed', diff };
-          outcomes.push(outcome);
-          planned.push({ outcome, absolutePath, text: updated, mode: fileStat.mode & 0o7777, readStamp });
-        }
-      } finally {
-        project.removeSourceFile(sourceFile);
+      const fileStat = await stat(absolutePath);
+      const readStamp = { size: fileStat.size, mtimeMs: fileStat.mtimeMs };
+      // A declaration file that held only the legacy stub has nothing left to say.
+      if (relativePath.endsWith('.d.ts') && updated.trim() === '') {
+        const diff = createTwoFilesPatch(`a/${relativePath}`, '/dev/null', text, '');
+        const outcome: FileOutcome = { path: relativePath, status: 'deleted', diff };
+        outcomes.push(outcome);
+        planned.push({ outcome, absolutePath, text: undefined, mode: undefined, readStamp });
+      } else {
+        const diff = createTwoFilesPatch(`a/${relativePath}`, `b/${relativePath}`, text, updated);
+        const outcome: FileOutcome = { path: relativePath, status: 'changed', diff };
+        outcomes.push(outcome);
+        planned.push({ outcome, absolutePath, text: updated, mode: fileStat.mode & 0o7777, readStamp });
       }
     } catch (error) {
       if (error instanceof GossiplessError && error.code !== 'INTERNAL') throw error;
