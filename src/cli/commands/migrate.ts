@@ -43,7 +43,7 @@ export async function run(options: MigrateCommandOptions, io: CliIo): Promise<nu
       throw new GossiplessError('DIRTY_WORKTREE', `${warning}; or pass --force to write anyway`);
     }
     warnings.push(warning);
-    io.stderr(`${paint(io, pc.yellow, 'warning:')} ${warning}\n`);
+    io.stderr(`${paint(io, colours.yellow, 'warning:')} ${warning}\n`);
   }
 
   const bar = progressBar(io);
@@ -98,6 +98,9 @@ export async function run(options: MigrateCommandOptions, io: CliIo): Promise<nu
   return exitCode;
 }
 
+// picocolors detects colour support from the real process; the IO decides here (NO_COLOR, TTY, tests).
+const colours = pc.createColors(true);
+
 function paint(io: CliIo, colour: (text: string) => string, text: string): string {
   return io.color ? colour(text) : text;
 }
@@ -107,10 +110,11 @@ function colourDiff(io: CliIo, diff: string): string {
   return diff
     .split('\n')
     .map((line) => {
-      if (line.startsWith('+++') || line.startsWith('---') || line.startsWith('===')) return pc.bold(line);
-      if (line.startsWith('@@')) return pc.cyan(line);
-      if (line.startsWith('+')) return pc.green(line);
-      if (line.startsWith('-')) return pc.red(line);
+      if (line.startsWith('+++') || line.startsWith('---') || line.startsWith('==='))
+        return colours.bold(line);
+      if (line.startsWith('@@')) return colours.cyan(line);
+      if (line.startsWith('+')) return colours.green(line);
+      if (line.startsWith('-')) return colours.red(line);
       return line;
     })
     .join('\n');
@@ -128,16 +132,16 @@ function printHuman(
   }
   const skipped = report.files.filter((file) => file.status === 'skipped');
   if (skipped.length > 0) {
-    io.stdout(`${paint(io, pc.yellow, `Skipped (${skipped.length}):`)}\n`);
+    io.stdout(`${paint(io, colours.yellow, `Skipped (${skipped.length}):`)}\n`);
     for (const file of skipped) io.stdout(`  ${file.path}  ${file.reason ?? ''}\n`);
   }
   const errors = report.files.filter((file) => file.status === 'error');
   if (errors.length > 0) {
-    io.stdout(`${paint(io, pc.red, `Errors (${errors.length}):`)}\n`);
+    io.stdout(`${paint(io, colours.red, `Errors (${errors.length}):`)}\n`);
     for (const file of errors) io.stdout(`  ${file.path}  ${file.reason ?? ''}\n`);
   }
   if (report.reviews.length > 0) {
-    io.stdout(`${paint(io, pc.yellow, `Left as is, needs a human (${report.reviews.length}):`)}\n`);
+    io.stdout(`${paint(io, colours.yellow, `Left as is, needs a human (${report.reviews.length}):`)}\n`);
     for (const item of report.reviews)
       io.stdout(`  ${item.file}:${item.line}:${item.column}  ${item.reason}\n`);
   }
@@ -160,7 +164,7 @@ function printHuman(
       ? 'dry run, nothing written: run again with --write to apply.'
       : 'nothing to change.';
   io.stdout(
-    `${paint(io, pc.bold, 'migrate:')} ${changed} changed, ${unchanged} unchanged, ${skippedCount} skipped, ` +
+    `${paint(io, colours.bold, 'migrate:')} ${changed} changed, ${unchanged} unchanged, ${skippedCount} skipped, ` +
       `${errorCount} error${errorCount === 1 ? '' : 's'} in ${dir} — ${tail}\n`,
   );
   if (nextSteps.length > 0) {
