@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
@@ -273,7 +274,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     options.signal?.throwIfAborted();
     const absolutePath = path.join(root, relativePath);
     try {
-      const text = await readFile(absolutePath, 'utf8');
+      // Synchronous on purpose: promise-based reads cost ~0.3 ms of thread-pool round trips per
+      // file, more than the pre-check, and most files are only read and pre-checked.
+      const text = readFileSync(absolutePath, 'utf8');
       const migrated = migrateSourceText(text, { absolutePath, relativePath, mappings, project });
       if (migrated.parseError !== undefined) {
         outcomes.push({ path: relativePath, status: 'skipped', reason: migrated.parseError });
