@@ -168,5 +168,5 @@ function renameProperty(property: Node, renamed: string): TextChange {
 /** Review items point at a node's first token. */
 export function reviewAt(node: Node, reason: string): ReviewItem {
   const { line, column } = node.getSourceFile().getLineAndColumnAtPos(node.getStart());
-  return { line, column, reason };
+  return { line, column, reason, kind: 'call-site' };
 }

@@ -271,7 +271,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
   const total = walked.files.length;
   for (const [index, relativePath] of walked.files.entries()) {
-    options.signal?.throwIfAborted();
+    throwIfInterrupted(options.signal, 'nothing was written');
     const absolutePath = path.join(root, relativePath);
     try {
       // Synchronous on purpose: promise-based reads cost ~0.3 ms of thread-pool round trips per
@@ -305,7 +305,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
       }
     } catch (error) {
       if (error instanceof GossiplessError && error.code !== 'INTERNAL') throw error;
-      if (options.signal?.aborted) throw error;
+      throwIfInterrupted(options.signal, 'nothing was written');
       outcomes.push({ path: relativePath, status: 'error', reason: describeError(error) });
     } finally {
       options.onProgress?.(index + 1, total);
@@ -316,7 +316,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
 
   if (options.write) {
     for (const write of planned) {
-      options.signal?.throwIfAborted();
+      throwIfInterrupted(options.signal, 'files already written stay written; run again to finish');
       try {
         await applyPlannedWrite(root, write);
         write.outcome.written = true;
@@ -412,6 +412,10 @@ async function applyPlannedWrite(root: string, write: PlannedWrite): Promise<voi
   }
   const mode = write.mode ?? (await stat(write.absolutePath).catch(() => undefined))?.mode;
   await writeFileAtomic(root, write.absolutePath, write.text, mode === undefined ? undefined : mode & 0o7777);
+}
+
+function throwIfInterrupted(signal: AbortSignal | undefined, consequence: string): void {
+  if (signal?.aborted) throw new GossiplessError('ABORTED', `migrate was interrupted; ${consequence}`);
 }
 
 function describeError(error: unknown): string {

@@ -1,6 +1,7 @@
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { GossiplessError } from '../../src/errors/index.js';
 
 /** Extensions migrate reads. `.d.ts` is included: that is where `declare module` stubs live. */
 export const SOURCE_FILE = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/;
@@ -48,7 +49,11 @@ export async function walkSourceFiles(targetDir: string, signal?: AbortSignal): 
     });
 
   const visit = async (relativeDir: string, inherited: readonly IgnoreScope[]): Promise<void> => {
-    signal?.throwIfAborted();
+    if (signal?.aborted)
+      throw new GossiplessError(
+        'ABORTED',
+        'migrate was interrupted while listing files; nothing was written',
+      );
     const absoluteDir = path.join(root, relativeDir);
     let scopes = inherited;
     const gitignore = await readFile(path.join(absoluteDir, '.gitignore'), 'utf8').catch(() => undefined);

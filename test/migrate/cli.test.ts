@@ -109,6 +109,23 @@ describe('gossipless migrate', () => {
     );
   });
 
+  it('exits 1 when a file naming a legacy module does not parse, and lists it as skipped', async () => {
+    put('src/broken.ts', `import Discover from 'node-discover';\nconst = ;\n`);
+    const io = memoryIo({ cwd: root });
+    expect(await runCli(['migrate', '.', '--write'], io)).toBe(1);
+    expect(io.out).toMatch(/Skipped \(1\):\n {2}src\/broken\.ts {2}does not parse \(line 2: /);
+  });
+
+  it('exits 2 and says so when interrupted', async () => {
+    put('src/a.ts', LEGACY);
+    const controller = new AbortController();
+    controller.abort();
+    const io = memoryIo({ cwd: root, signal: controller.signal });
+    expect(await runCli(['migrate', '.', '--write'], io)).toBe(2);
+    expect(io.err).toContain('migrate was interrupted');
+    expect(readFileSync(path.join(root, 'src/a.ts'), 'utf8')).toBe(LEGACY);
+  });
+
   it('exits 0 on a tree with nothing to migrate', async () => {
     put('src/a.ts', 'export const a = 1;\n');
     const io = memoryIo({ cwd: root });

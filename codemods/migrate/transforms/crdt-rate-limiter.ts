@@ -173,7 +173,9 @@ function holderName(call: Node): string | undefined {
   if (Node.isPropertyDeclaration(parent) || Node.isPropertyAssignment(parent)) return parent.getName();
   if (Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
     const left = parent.getLeft();
-    if (Node.isPropertyAccessExpression(left)) return left.getName();
+    // `module.exports = new …` names the module, not the limiter: the file name says more.
+    if (Node.isPropertyAccessExpression(left))
+      return left.getText() === 'module.exports' ? undefined : left.getName();
     if (Node.isIdentifier(left)) return left.getText();
   }
   return undefined;
