@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { ts } from 'ts-morph';
 import { describe, expect, it } from 'vitest';
 import { discoverFixtures, migrateFixture } from './fixtures.js';
 
@@ -18,6 +19,21 @@ describe('migrate fixture pairs (test/fixtures/migrate/<case>.input.* → <case>
       const migrated = migrateFixture(fixture, input);
       expect(migrated.parseError).toBeUndefined();
       expect(migrated.text).toBe(output);
+    });
+
+    it('produces an output that parses', () => {
+      const kind = /\.tsx$/.test(fixture.outputPath)
+        ? ts.ScriptKind.TSX
+        : /\.(js|mjs|cjs)$/.test(fixture.outputPath)
+          ? ts.ScriptKind.JS
+          : ts.ScriptKind.TS;
+      const parsed = ts.createSourceFile(fixture.outputPath, output, ts.ScriptTarget.Latest, false, kind);
+      // parseDiagnostics is internal to TypeScript; it holds the syntax errors found while parsing.
+      const diagnostics = (parsed as unknown as { parseDiagnostics: readonly ts.Diagnostic[] })
+        .parseDiagnostics;
+      expect(
+        diagnostics.map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')),
+      ).toEqual([]);
     });
 
     it('reports exactly the expected call sites for a human', () => {
