@@ -90,11 +90,6 @@ export interface TransformResult {
 /** A transform is a pure function of a parsed file: no I/O, no printing. */
 export type Transform = (sourceFile: SourceFile, context: TransformContext) => TransformResult;
 
-/** An empty {@link TransformResult}. */
-export function emptyResult(): TransformResult {
-  return { changes: [], reviews: [], rateLimits: [] };
-}
-
 /**
  * `record[key]` only when it is the record's own entry: names come from user code and config, and
  * an option called `constructor` must not find `Object.prototype.constructor`.

@@ -1,4 +1,4 @@
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { GossiplessError } from '../../src/errors/index.js';
@@ -101,13 +101,4 @@ async function describeSymlink(root: string, linkPath: string): Promise<string |
 export function isInside(root: string, candidate: string): boolean {
   const relative = path.relative(root, candidate);
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
-
-/** True when the path exists and is a symbolic link (without following it). */
-export async function isSymlink(absolutePath: string): Promise<boolean> {
-  try {
-    return (await lstat(absolutePath)).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }
