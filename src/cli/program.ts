@@ -91,6 +91,22 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       setExitCode(await run(rulesFile, options, io));
     });
 
+  program
+    .command('migrate')
+    .description(
+      'rewrite a legacy repository onto the gossipless shims (node-discover, swim, in-house modules from\n' +
+        'gossipless.config.json), drop transport-only options and extract rate limits; dry run by default',
+    )
+    .argument('<dir>', 'the repository or folder to migrate')
+    .option('--write', 'apply the changes (default: print the diff and write nothing)')
+    .option('--json', 'print one JSON document with the diffs, findings and summary')
+    .option('--force', 'write even when the target has uncommitted changes')
+    .option('--config <file>', 'config file (default: gossipless.config.json in <dir>)')
+    .action(async (dir: string, options) => {
+      const { run } = await import('./commands/migrate.js');
+      setExitCode(await run({ ...options, dir }, io));
+    });
+
   return program;
 }
 

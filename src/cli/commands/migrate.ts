@@ -1,0 +1,224 @@
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import pc from 'picocolors';
+import { gitWorkingTreeStatus, migrate, type MigrateReport } from '../../../codemods/migrate/index.js';
+import { GossiplessError } from '../../errors/index.js';
+import { ExitCode, type CliIo } from '../io.js';
+
+/** Options of `gossipless migrate`. */
+export interface MigrateCommandOptions {
+  /** The repository or folder to migrate, relative to the IO's cwd. */
+  dir: string;
+  /** Apply the changes (default: dry run). */
+  write?: boolean;
+  /** Print one JSON document. */
+  json?: boolean;
+  /** Write even when the target has uncommitted changes. */
+  force?: boolean;
+  /** Config file (default: `gossipless.config.json` in the target). */
+  config?: string;
+}
+
+/** Below this many files a run takes well under a second, and a bar would only flicker. */
+const PROGRESS_MIN_FILES = 500;
+
+/**
+ * Runs `gossipless migrate <dir>`. Exit codes: 0 when nothing is left to do (no pending change, no
+ * call site for a human), 1 when a dry run has changes to apply or call sites, limiters or
+ * unparsable files need a human, 2 on usage or internal errors (including files that could not be
+ * written, and a refused write on a dirty tree).
+ */
+export async function run(options: MigrateCommandOptions, io: CliIo): Promise<number> {
+  const dir = options.dir;
+  const targetDir = path.resolve(io.cwd, dir);
+  const write = options.write ?? false;
+  const warnings: string[] = [];
+
+  const git = await gitWorkingTreeStatus(targetDir);
+  if (git.changes.length > 0) {
+    const warning =
+      `${dir} has uncommitted changes (${git.changes.length} path${git.changes.length === 1 ? '' : 's'}): ` +
+      'commit or stash them first, so the migration is one diff you can review and revert';
+    if (write && !options.force) {
+      throw new GossiplessError('DIRTY_WORKTREE', `${warning}; or pass --force to write anyway`);
+    }
+    warnings.push(warning);
+    io.stderr(`${paint(io, colours.yellow, 'warning:')} ${warning}\n`);
+  }
+
+  const bar = progressBar(io);
+  let report: MigrateReport;
+  try {
+    report = await migrate({
+      targetDir,
+      write,
+      ...(options.config === undefined ? {} : { configPath: path.resolve(io.cwd, options.config) }),
+      signal: io.signal,
+      onProgress: bar?.update,
+    });
+  } finally {
+    bar?.stop();
+  }
+
+  const parseFailures = report.files.filter(
+    (file) => file.status === 'skipped' && file.reason?.startsWith('does not parse'),
+  );
+  const needsHuman = report.reviews.length > 0 || parseFailures.length > 0;
+  const exitCode =
+    report.counts.errors > 0
+      ? ExitCode.Error
+      : needsHuman || (!write && report.counts.changed > 0)
+        ? ExitCode.Findings
+        : ExitCode.Ok;
+  const nextSteps = write ? nextStepsFor(dir, report) : [];
+
+  if (options.json) {
+    io.stdout(
+      JSON.stringify(
+        {
+          target: report.target,
+          mode: write ? 'write' : 'dry-run',
+          configPath: report.configPath ?? null,
+          counts: report.counts,
+          files: report.files,
+          reviews: report.reviews,
+          rateLimits: report.rateLimits,
+          warnings,
+          nextSteps,
+          exitCode,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+    return exitCode;
+  }
+
+  printHuman(io, dir, report, write, nextSteps);
+  return exitCode;
+}
+
+// picocolors detects colour support from the real process; the IO decides here (NO_COLOR, TTY, tests).
+const colours = pc.createColors(true);
+
+function paint(io: CliIo, colour: (text: string) => string, text: string): string {
+  return io.color ? colour(text) : text;
+}
+
+function colourDiff(io: CliIo, diff: string): string {
+  if (!io.color) return diff;
+  return diff
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('+++') || line.startsWith('---') || line.startsWith('==='))
+        return colours.bold(line);
+      if (line.startsWith('@@')) return colours.cyan(line);
+      if (line.startsWith('+')) return colours.green(line);
+      if (line.startsWith('-')) return colours.red(line);
+      return line;
+    })
+    .join('\n');
+}
+
+function printHuman(
+  io: CliIo,
+  dir: string,
+  report: MigrateReport,
+  write: boolean,
+  nextSteps: string[],
+): void {
+  for (const file of report.files) {
+    if (file.diff !== undefined && file.status !== 'error') io.stdout(colourDiff(io, file.diff) + '\n');
+  }
+  const skipped = report.files.filter((file) => file.status === 'skipped');
+  if (skipped.length > 0) {
+    io.stdout(`${paint(io, colours.yellow, `Skipped (${skipped.length}):`)}\n`);
+    for (const file of skipped) io.stdout(`  ${file.path}  ${file.reason ?? ''}\n`);
+  }
+  const errors = report.files.filter((file) => file.status === 'error');
+  if (errors.length > 0) {
+    io.stdout(`${paint(io, colours.red, `Errors (${errors.length}):`)}\n`);
+    for (const file of errors) io.stdout(`  ${file.path}  ${file.reason ?? ''}\n`);
+  }
+  if (report.reviews.length > 0) {
+    io.stdout(`${paint(io, colours.yellow, `Left as is, needs a human (${report.reviews.length}):`)}\n`);
+    for (const item of report.reviews)
+      io.stdout(`  ${item.file}:${item.line}:${item.column}  ${item.reason}\n`);
+  }
+  const limits = report.rateLimits;
+  if (limits.found > 0 || limits.added.length > 0) {
+    const verb = write ? 'added to' : 'to add to';
+    io.stdout(
+      `Rate limits: ${limits.found} limiter${limits.found === 1 ? '' : 's'} read; ${limits.added.length} rule` +
+        `${limits.added.length === 1 ? '' : 's'} ${verb} ${limits.file}` +
+        (limits.alreadyPresent > 0 ? `, ${limits.alreadyPresent} already there (left as they are)` : '') +
+        '\n',
+    );
+  }
+  const { changed, unchanged, skipped: skippedCount, errors: errorCount } = report.counts;
+  const tail = write
+    ? changed > 0
+      ? 'written.'
+      : 'nothing to write.'
+    : changed > 0
+      ? 'dry run, nothing written: run again with --write to apply.'
+      : 'nothing to change.';
+  io.stdout(
+    `${paint(io, colours.bold, 'migrate:')} ${changed} changed, ${unchanged} unchanged, ${skippedCount} skipped, ` +
+      `${errorCount} error${errorCount === 1 ? '' : 's'} in ${dir} — ${tail}\n`,
+  );
+  if (nextSteps.length > 0) {
+    io.stdout(`\nNext steps:\n${nextSteps.map((step, index) => `  ${index + 1}. ${step}`).join('\n')}\n`);
+  }
+}
+
+function nextStepsFor(dir: string, report: MigrateReport): string[] {
+  const steps = [
+    `gossipless lint ${dir}  — finds catch blocks that quietly turn discovery off or declare "I am the master"; those need a human`,
+  ];
+  if (report.reviews.length > 0) {
+    steps.push(
+      `review the ${report.reviews.length} call site${report.reviews.length === 1 ? '' : 's'} listed above, left as they were`,
+    );
+  }
+  if (report.rateLimits.found > 0) {
+    const rules = path.join(dir, report.rateLimits.file);
+    steps.push(
+      `gossipless edge ${rules} --target <target>  — generates the edge configuration for the extracted limits ` +
+        '(check each rule\'s "note" first; `gossipless edge --help` lists the targets)',
+    );
+  }
+  return steps;
+}
+
+interface ProgressBar {
+  update: (done: number, total: number) => void;
+  stop: () => void;
+}
+
+/** A bar on stderr, only on a terminal and only once the tree turns out to be large. */
+function progressBar(io: CliIo): ProgressBar | undefined {
+  if (!io.isTTY) return undefined;
+  let bar: cliProgress.SingleBar | undefined;
+  return {
+    update: (done, total) => {
+      if (total < PROGRESS_MIN_FILES) return;
+      if (bar === undefined) {
+        // cli-progress writes escape sequences to a stream; this one forwards them to the IO.
+        const stream = { write: (text: string) => (io.stderr(text), true), isTTY: true, columns: 80 };
+        bar = new cliProgress.SingleBar(
+          {
+            stream: stream as unknown as NodeJS.WritableStream,
+            format: 'migrate [{bar}] {value}/{total} files',
+            clearOnComplete: true,
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(total, 0);
+      }
+      bar.update(done);
+    },
+    stop: () => bar?.stop(),
+  };
+}
