@@ -42,6 +42,8 @@ function shutdown(): void {
   clearInterval(timer);
   cluster.stop();
   server.close();
+  // Give in-flight requests a second, then go.
+  setTimeout(() => process.exit(0), 1000).unref();
 }
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);

@@ -35,6 +35,13 @@ export function startDiscovery(replicaId: string, port: number): ClusterHandle {
     },
   );
 
+  discover.on('error', (error: Error) => {
+    // The multicast join fails on networks without a multicast route: carry on alone.
+    log.debug(`discovery error, switching discovery off: ${error.message}`);
+    discoveryEnabled = false;
+    isMaster = true;
+  });
+
   discover.on('promotion', () => {
     isMaster = true;
     log.info('promoted to master');
