@@ -86,7 +86,13 @@ export function namesDiscovery(name: string): boolean {
   const words = splitWords(name);
   if (words.some((word) => NOT_WORK_WORDS.has(word))) return false;
   if (words.some((word) => DISCOVERY_NOUNS.has(word))) return true;
-  return words.some((word) => GROUP_NOUNS.has(word)) && words.some((word) => GROUP_VERBS.has(word));
+  // Verb and group noun side by side (`joinCluster`, `clusterJoin`, `findPeers`): apart they are
+  // everywhere (`loadUserRing`), together they say discovery.
+  return words.some(
+    (word, index) =>
+      GROUP_NOUNS.has(word) &&
+      (GROUP_VERBS.has(words[index - 1] ?? '') || GROUP_VERBS.has(words[index + 1] ?? '')),
+  );
 }
 
 /** True when `name` contains a discovery noun (used for receivers: `this.gossip`, `membershipClient`). */
