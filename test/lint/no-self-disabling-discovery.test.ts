@@ -27,8 +27,12 @@ describe('no-self-disabling-discovery fixtures', () => {
     const expectations = cases.map(({ caseName }) => readExpected(caseName));
     expect(cases.length).toBeGreaterThanOrEqual(25);
     expect(expectations.filter((findings) => findings.length === 0).length).toBeGreaterThanOrEqual(10);
-    expect(expectations.filter((findings) => findings.some((f) => f.severity === 'error')).length).toBeGreaterThanOrEqual(8);
-    expect(expectations.filter((findings) => findings.some((f) => f.severity === 'warning')).length).toBeGreaterThanOrEqual(8);
+    expect(
+      expectations.filter((findings) => findings.some((f) => f.severity === 'error')).length,
+    ).toBeGreaterThanOrEqual(8);
+    expect(
+      expectations.filter((findings) => findings.some((f) => f.severity === 'warning')).length,
+    ).toBeGreaterThanOrEqual(8);
   });
 
   it.each(cases)('$caseName', ({ name, caseName }) => {
@@ -44,7 +48,9 @@ describe('no-self-disabling-discovery fixtures', () => {
       expect(finding.ruleId).toBe('no-self-disabling-discovery');
       // Every message says what to do, not only what is wrong.
       expect(finding.message).toContain('lease/bus');
-      expect(finding.endLine * 10_000 + finding.endColumn).toBeGreaterThan(finding.line * 10_000 + finding.column);
+      expect(finding.endLine * 10_000 + finding.endColumn).toBeGreaterThan(
+        finding.line * 10_000 + finding.column,
+      );
     });
   });
 });
