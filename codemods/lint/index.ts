@@ -4,7 +4,10 @@
  *
  * @packageDocumentation
  */
-export { noSelfDisablingDiscovery, noSelfDisablingDiscoveryMeta } from './rules/no-self-disabling-discovery.js';
+export {
+  noSelfDisablingDiscovery,
+  noSelfDisablingDiscoveryMeta,
+} from './rules/no-self-disabling-discovery.js';
 export type { Finding, FileFinding, RuleMeta, Severity } from './finding.js';
 export { lintFiles, lintSource } from './lint-files.js';
 export type { LintReport, LintFilesOptions, LintSourceResult, SkippedFile } from './lint-files.js';

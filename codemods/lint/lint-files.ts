@@ -3,7 +3,10 @@ import { relative, sep } from 'node:path';
 import type { FileFinding, Finding, RuleMeta } from './finding.js';
 import { parseSource } from './parse-source.js';
 import { mightContainDiscovery } from './prefilter.js';
-import { noSelfDisablingDiscovery, noSelfDisablingDiscoveryMeta } from './rules/no-self-disabling-discovery.js';
+import {
+  noSelfDisablingDiscovery,
+  noSelfDisablingDiscoveryMeta,
+} from './rules/no-self-disabling-discovery.js';
 import { applySuppressions } from './suppressions.js';
 import { listLintTargets } from './walk-files.js';
 
@@ -54,7 +57,8 @@ export type LintSourceResult =
 export function lintSource(fileName: string, text: string): LintSourceResult {
   if (!mightContainDiscovery(text)) return { parsed: false, findings: [], suppressedCount: 0 };
   const parsed = parseSource(fileName, text);
-  if (!parsed.ok) return { parsed: true, skipped: { reason: parsed.message, line: parsed.line, column: parsed.column } };
+  if (!parsed.ok)
+    return { parsed: true, skipped: { reason: parsed.message, line: parsed.line, column: parsed.column } };
   const { kept, suppressed } = applySuppressions(noSelfDisablingDiscovery(parsed.sourceFile), text);
   return { parsed: true, findings: kept, suppressedCount: suppressed.length };
 }

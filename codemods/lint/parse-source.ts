@@ -2,7 +2,16 @@ import { extname } from 'node:path';
 import { ts } from 'ts-morph';
 
 /** File extensions the lint reads. */
-export const LINTED_EXTENSIONS: readonly string[] = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
+export const LINTED_EXTENSIONS: readonly string[] = [
+  '.ts',
+  '.tsx',
+  '.mts',
+  '.cts',
+  '.js',
+  '.jsx',
+  '.mjs',
+  '.cjs',
+];
 
 /** A parsed file, or why it could not be parsed. */
 export type ParseResult =
@@ -32,10 +41,17 @@ function scriptKindOf(fileName: string): ts.ScriptKind {
  * half-recovered tree, where a missing brace could make a catch look empty.
  */
 export function parseSource(fileName: string, text: string): ParseResult {
-  const sourceFile = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, scriptKindOf(fileName));
+  const sourceFile = ts.createSourceFile(
+    fileName,
+    text,
+    ts.ScriptTarget.Latest,
+    true,
+    scriptKindOf(fileName),
+  );
   // `parseDiagnostics` is internal to the compiler API but stable; typescript-estree reads it the
   // same way to report syntax errors without building a Program.
-  const diagnostics = (sourceFile as unknown as { parseDiagnostics?: readonly ts.Diagnostic[] }).parseDiagnostics;
+  const diagnostics = (sourceFile as unknown as { parseDiagnostics?: readonly ts.Diagnostic[] })
+    .parseDiagnostics;
   const first = diagnostics?.[0];
   if (first === undefined) return { ok: true, sourceFile };
   const position = sourceFile.getLineAndCharacterOfPosition(first.start ?? 0);

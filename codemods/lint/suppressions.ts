@@ -1,7 +1,8 @@
 import type { Finding } from './finding.js';
 
 /** `// gossipless-disable-next-line <rule> -- reason` (also in a block comment). */
-const SUPPRESSION = /\/[/*]\s*gossipless-disable-next-line\s+([\w/@-]+(?:\s*,\s*[\w/@-]+)*)\s*(?:--\s*(\S.*?))?\s*(?:\*\/)?\s*$/;
+const SUPPRESSION =
+  /\/[/*]\s*gossipless-disable-next-line\s+([\w/@-]+(?:\s*,\s*[\w/@-]+)*)\s*(?:--\s*(\S.*?))?\s*(?:\*\/)?\s*$/;
 
 /** Result of applying suppression comments to one file's findings. */
 export interface SuppressionResult<T extends Finding> {
@@ -15,7 +16,10 @@ export interface SuppressionResult<T extends Finding> {
  * because "why is this catch allowed to swallow a discovery failure?" is exactly what a reviewer
  * needs to read next to it.
  */
-export function applySuppressions<T extends Finding>(findings: readonly T[], text: string): SuppressionResult<T> {
+export function applySuppressions<T extends Finding>(
+  findings: readonly T[],
+  text: string,
+): SuppressionResult<T> {
   if (!text.includes('gossipless-disable-next-line')) return { kept: [...findings], suppressed: [] };
   const lines = text.split(/\r?\n/);
   const kept: T[] = [];

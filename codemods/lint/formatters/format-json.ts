@@ -13,7 +13,11 @@ export function formatJson(report: LintReport): string {
     {
       version: LINT_JSON_VERSION,
       tool: 'gossipless',
-      rules: report.rules.map((rule) => ({ id: rule.id, description: rule.shortDescription, helpUri: rule.helpUri })),
+      rules: report.rules.map((rule) => ({
+        id: rule.id,
+        description: rule.shortDescription,
+        helpUri: rule.helpUri,
+      })),
       findings: report.findings.map((finding) => ({
         file: finding.file,
         line: finding.line,

@@ -39,9 +39,12 @@ export function formatText(report: LintReport, options: FormatTextOptions): stri
     }
   }
   if (report.skipped.length > 0) {
-    out.push(colors.yellow(`Skipped ${plural(report.skipped.length, 'file')} that could not be parsed or read:`));
+    out.push(
+      colors.yellow(`Skipped ${plural(report.skipped.length, 'file')} that could not be parsed or read:`),
+    );
     for (const skipped of report.skipped) {
-      const where = skipped.line === undefined ? skipped.file : `${skipped.file}:${skipped.line}:${skipped.column}`;
+      const where =
+        skipped.line === undefined ? skipped.file : `${skipped.file}:${skipped.line}:${skipped.column}`;
       out.push(`  ${where}  ${skipped.reason}`);
     }
     out.push('');
@@ -53,7 +56,9 @@ export function formatText(report: LintReport, options: FormatTextOptions): stri
       : `${total === 1 ? '1 problem' : `${total} problems`} (${plural(report.errorCount, 'error')}, ${plural(report.warningCount, 'warning')}) in ${plural(report.filesLinted, 'file')}.`;
   out.push(
     report.errorCount > 0 ? colors.red(colors.bold(summary)) : summary,
-    ...(report.suppressedCount > 0 ? [colors.dim(`${plural(report.suppressedCount, 'finding')} suppressed inline.`)] : []),
+    ...(report.suppressedCount > 0
+      ? [colors.dim(`${plural(report.suppressedCount, 'finding')} suppressed inline.`)]
+      : []),
   );
   return `${out.join('\n')}\n`;
 }
@@ -79,7 +84,10 @@ function codeFrame(
       frame.push(`${colors.red('>')} ${colors.dim(`${gutter} |`)} ${text}`);
       const original = lines[number - 1] ?? '';
       const endColumn = finding.endLine === finding.line ? finding.endColumn : original.length + 1;
-      const prefix = original.slice(0, finding.column - 1).replace(/\t/g, '  ').replace(/[^ ]/g, ' ');
+      const prefix = original
+        .slice(0, finding.column - 1)
+        .replace(/\t/g, '  ')
+        .replace(/[^ ]/g, ' ');
       const length = Math.max(1, Math.min(endColumn - finding.column, original.length - finding.column + 1));
       frame.push(`  ${' '.repeat(width)} ${colors.dim('|')} ${prefix}${colors.red('^'.repeat(length))}`);
     } else {

@@ -1,6 +1,10 @@
 import { ts } from 'ts-morph';
 import type { Finding, RuleMeta } from '../finding.js';
-import { buildContext, enclosingDiscoveryFunction, START_METHODS } from './no-self-disabling-discovery/context.js';
+import {
+  buildContext,
+  enclosingDiscoveryFunction,
+  START_METHODS,
+} from './no-self-disabling-discovery/context.js';
 import type { DiscoveryContext } from './no-self-disabling-discovery/context.js';
 import { analyzeHandler, resolveHandler } from './no-self-disabling-discovery/handler.js';
 import type { Fallback, FallbackKind, HandlerVerdict } from './no-self-disabling-discovery/handler.js';
@@ -14,7 +18,7 @@ export const noSelfDisablingDiscoveryMeta: RuleMeta = {
   shortDescription:
     'A failure handler around peer discovery swallows the failure, or switches discovery off and falls back to "I am alone / I am leader".',
   fullDescription:
-    'Flags try/catch, promise .catch()/.then(_, onRejected), \'error\' event handlers and error-first start callbacks ' +
+    "Flags try/catch, promise .catch()/.then(_, onRejected), 'error' event handlers and error-first start callbacks " +
     'around peer discovery (UDP multicast/broadcast, node-discover, swim, ringpop, mdns, gossip/membership joins) that ' +
     'neither propagate nor surface the failure. On a platform that does not carry multicast, such a handler makes every ' +
     'replica believe it is alone and leader: split brain by construction. Error when the handler disables discovery or ' +
@@ -73,7 +77,11 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
           checkPromiseHandler(node, callee, first, '`.catch()`', context, report);
         } else if (method === 'then' && second) {
           checkPromiseHandler(node, callee, second, 'The rejection handler of `.then()`', context, report);
-        } else if (/^(on|once|addListener|prependListener|prependOnceListener)$/.test(method) && first && second) {
+        } else if (
+          /^(on|once|addListener|prependListener|prependOnceListener)$/.test(method) &&
+          first &&
+          second
+        ) {
           if (isErrorEvent(first)) checkErrorEvent(node, callee, second, context, report);
         }
       }
@@ -87,7 +95,12 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
 
 type Report = (site: Site, verdict: HandlerVerdict, extra?: string) => void;
 
-function checkTry(node: ts.TryStatement, clause: ts.CatchClause, context: DiscoveryContext, report: Report): void {
+function checkTry(
+  node: ts.TryStatement,
+  clause: ts.CatchClause,
+  context: DiscoveryContext,
+  report: Report,
+): void {
   const work = findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node));
   if (!work) return;
   const declaration = clause.variableDeclaration;
@@ -108,7 +121,9 @@ function checkPromiseHandler(
   if (!work) return;
   const handler = resolveHandler(handlerExpression, context);
   if (!handler) return;
-  const subject = what.startsWith('`') ? `This ${what} on ${work.description}` : `${what} on ${work.description}`;
+  const subject = what.startsWith('`')
+    ? `This ${what} on ${work.description}`
+    : `${what} on ${work.description}`;
   report({ subject, node: siteFrom(callee.name, call) }, verdictOf(handler, context, call));
 }
 
@@ -124,7 +139,9 @@ function checkErrorEvent(
   const handler = resolveHandler(handlerExpression, context);
   if (!handler) return;
   const module = context.originOf(emitter);
-  const label = module ? ` (${module.kind === 'dgram' ? 'dgram socket used for multicast/peer discovery' : module.name})` : '';
+  const label = module
+    ? ` (${module.kind === 'dgram' ? 'dgram socket used for multicast/peer discovery' : module.name})`
+    : '';
   const text = emitter.getText(context.sourceFile).replace(/\s+/g, '');
   const shown = text.length > 50 ? `${text.slice(0, 49)}…` : text;
   report(
@@ -137,7 +154,11 @@ function checkErrorEvent(
  * Error-first start callbacks: `Discover(opts, (err) => …)`, `swim.bootstrap(hosts, cb)`,
  * `ringpop.bootstrap(nodes, cb)`, `gossip.start((err) => …)`.
  */
-function checkStartCallback(call: ts.CallExpression | ts.NewExpression, context: DiscoveryContext, report: Report): void {
+function checkStartCallback(
+  call: ts.CallExpression | ts.NewExpression,
+  context: DiscoveryContext,
+  report: Report,
+): void {
   const args = call.arguments ?? [];
   const callback = args[args.length - 1];
   if (!callback) return;
@@ -154,14 +175,22 @@ function checkStartCallback(call: ts.CallExpression | ts.NewExpression, context:
       knownErrorFirst = module.errorFirstStart;
     } else if (module?.kind === 'dgram') {
       return; // bind's callback is a 'listening' callback; failures arrive as 'error' events.
-    } else if (!namesDiscovery(method) && !(START_METHODS.has(method) && context.isDiscoveryObject(callee.expression))) {
+    } else if (
+      !namesDiscovery(method) &&
+      !(START_METHODS.has(method) && context.isDiscoveryObject(callee.expression))
+    ) {
       return;
     }
   } else if (ts.isIdentifier(callee)) {
     const binding = context.bindings.get(callee.text);
     if (module?.kind === 'membership' && binding) {
       // The module itself called or constructed: node-discover's `Discover(opts, cb)`.
-      if (binding.imported !== 'default' && binding.imported !== 'namespace' && binding.imported !== 'Discover') return;
+      if (
+        binding.imported !== 'default' &&
+        binding.imported !== 'namespace' &&
+        binding.imported !== 'Discover'
+      )
+        return;
       knownErrorFirst = module.errorFirstStart;
     } else if (!namesDiscovery(callee.text)) {
       return;
@@ -176,12 +205,14 @@ function checkStartCallback(call: ts.CallExpression | ts.NewExpression, context:
   const site: Site = { subject, node: fn };
   const [first] = fn.parameters;
   if (!first) {
-    if (knownErrorFirst) report(site, SILENT, 'declares no error parameter, so a failed start is ignored by omission');
+    if (knownErrorFirst)
+      report(site, SILENT, 'declares no error parameter, so a failed start is ignored by omission');
     return;
   }
   if (!ts.isIdentifier(first.name)) return;
   const errorName = first.name.text;
-  const looksLikeError = /^_?(e|er|err|error|ex|exception)$/i.test(errorName) || /(Err|Error)$/.test(errorName);
+  const looksLikeError =
+    /^_?(e|er|err|error|ex|exception)$/i.test(errorName) || /(Err|Error)$/.test(errorName);
   if (!knownErrorFirst && !looksLikeError) return;
   if (!mentionsIdentifier(fn.body, errorName)) {
     report(site, SILENT, `never reads its error parameter \`${errorName}\`, so a failed start is ignored`);
@@ -238,15 +269,22 @@ function testsError(condition: ts.Expression, errorName: string): 'present' | 'a
     }
     const nullish = (node: ts.Expression): boolean => {
       const inner = skipWrappers(node);
-      return inner.kind === ts.SyntaxKind.NullKeyword || (ts.isIdentifier(inner) && inner.text === 'undefined');
+      return (
+        inner.kind === ts.SyntaxKind.NullKeyword || (ts.isIdentifier(inner) && inner.text === 'undefined')
+      );
     };
     const comparesError =
-      (isError(expression.left) && nullish(expression.right)) || (isError(expression.right) && nullish(expression.left));
+      (isError(expression.left) && nullish(expression.right)) ||
+      (isError(expression.right) && nullish(expression.left));
     if (!comparesError) return undefined;
-    if (kind === ts.SyntaxKind.ExclamationEqualsToken || kind === ts.SyntaxKind.ExclamationEqualsEqualsToken) {
+    if (
+      kind === ts.SyntaxKind.ExclamationEqualsToken ||
+      kind === ts.SyntaxKind.ExclamationEqualsEqualsToken
+    ) {
       return 'present';
     }
-    if (kind === ts.SyntaxKind.EqualsEqualsToken || kind === ts.SyntaxKind.EqualsEqualsEqualsToken) return 'absent';
+    if (kind === ts.SyntaxKind.EqualsEqualsToken || kind === ts.SyntaxKind.EqualsEqualsEqualsToken)
+      return 'absent';
   }
   return undefined;
 }
@@ -296,7 +334,12 @@ function isErrorEvent(argument: ts.Expression): boolean {
   return false;
 }
 
-function judge(site: Site, verdict: HandlerVerdict, extra: string | undefined, sourceFile: ts.SourceFile): Finding | undefined {
+function judge(
+  site: Site,
+  verdict: HandlerVerdict,
+  extra: string | undefined,
+  sourceFile: ts.SourceFile,
+): Finding | undefined {
   const start = sourceFile.getLineAndCharacterOfPosition(site.node.getStart(sourceFile));
   const end = sourceFile.getLineAndCharacterOfPosition(site.node.getEnd());
   const at = {
@@ -314,11 +357,13 @@ function judge(site: Site, verdict: HandlerVerdict, extra: string | undefined, s
       message: `${site.subject} swallows the failure and ${describeFallback(fallback, sourceFile)}: every replica that cannot reach its peers will do the same, which is split brain. ${ADVICE}`,
     };
   }
-  if (extra !== undefined) return { ...at, severity: 'warning', message: `${site.subject} ${extra}. ${ADVICE}` };
+  if (extra !== undefined)
+    return { ...at, severity: 'warning', message: `${site.subject} ${extra}. ${ADVICE}` };
   if (verdict.propagates || verdict.doesOtherWork || verdict.retry === 'bounded') return undefined;
   let how: string;
   if (verdict.retry === 'unbounded') how = 'it retries without a bound and never surfaces it';
-  else if (verdict.logLevel === undefined) how = verdict.empty ? 'the handler is empty' : 'nothing is propagated';
+  else if (verdict.logLevel === undefined)
+    how = verdict.empty ? 'the handler is empty' : 'nothing is propagated';
   else if (verdict.logLevel === 'error') how = 'it only logs it and carries on';
   else how = `it only logs it at ${verdict.logLevel} level and carries on`;
   return { ...at, severity: 'warning', message: `${site.subject} swallows the failure: ${how}. ${ADVICE}` };
@@ -328,4 +373,3 @@ function describeFallback(fallback: Fallback, sourceFile: ts.SourceFile): string
   const line = sourceFile.getLineAndCharacterOfPosition(fallback.node.getStart(sourceFile)).line + 1;
   return `${FALLBACK_PHRASES[fallback.kind]} (\`${fallback.snippet}\`, line ${line})`;
 }
-

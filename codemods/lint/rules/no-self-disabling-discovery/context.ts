@@ -93,7 +93,7 @@ export function chainNames(node: ts.Expression): string[] {
 
 /** Builds the per-file context: module bindings, objects made from them, and local functions. */
 export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
-  const bindings = collectModuleBindings(sourceFile);
+  const { bindings, loadsDiscoveryModule } = collectModuleBindings(sourceFile);
   const objects = new Map<string, DiscoveryModule>();
   const functions = new Map<string, ts.FunctionLikeDeclaration>();
   const multicastKeys = new Set<string>();
@@ -101,9 +101,13 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
   const sendKeys = new Set<string>();
 
   const originOf = (node: ts.Expression): DiscoveryModule | undefined => {
+    // Most files that pass the text pre-filter load no discovery module at all (they only name
+    // things "discovery"); skip the receiver-chain walk for them.
+    if (!loadsDiscoveryModule) return undefined;
     let expression = skipWrappers(node);
     if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
-    if (ts.isIdentifier(expression)) return bindings.get(expression.text)?.module ?? objects.get(expression.text);
+    if (ts.isIdentifier(expression))
+      return bindings.get(expression.text)?.module ?? objects.get(expression.text);
     const key = keyOf(expression);
     if (key !== undefined && objects.has(key)) return objects.get(key);
     if (ts.isPropertyAccessExpression(expression)) return originOf(expression.expression);
@@ -122,57 +126,101 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     return ts.isCallExpression(expression) || ts.isNewExpression(expression);
   };
 
-  const remember = (key: string | undefined, initializer: ts.Expression): void => {
-    if (key === undefined || !isMadeByCall(initializer)) return;
+  /** Keys are built only once the value is known to come from a discovery module: most assignments do not. */
+  const remember = (key: () => string | undefined, initializer: ts.Expression): void => {
+    if (!loadsDiscoveryModule || !isMadeByCall(initializer)) return;
     let module = originOf(initializer);
     const call = skipWrappers(initializer);
     if (module === undefined && ts.isCallExpression(call)) {
       // A wrapper around a discovery function is that function: `promisify(ringpop.bootstrap.bind(ringpop))`.
-      module = call.arguments.map((argument) => originOf(argument)).find((origin) => origin?.kind === 'membership');
+      module = call.arguments
+        .map((argument) => originOf(argument))
+        .find((origin) => origin?.kind === 'membership');
     }
-    if (module !== undefined) objects.set(key, module);
+    const resolvedKey = module === undefined ? undefined : key();
+    if (module !== undefined && resolvedKey !== undefined) objects.set(resolvedKey, module);
   };
 
   /** `ringpop: RingPop`, `private swim: Swim` — a declared type imported from a discovery module. */
-  const rememberTyped = (key: string, type: ts.TypeNode | undefined): void => {
-    if (!type || !ts.isTypeReferenceNode(type)) return;
+  const rememberTyped = (key: () => string, type: ts.TypeNode | undefined): void => {
+    if (bindings.size === 0 || !type || !ts.isTypeReferenceNode(type)) return;
     let name: ts.EntityName = type.typeName;
     while (ts.isQualifiedName(name)) name = name.left;
     const module = bindings.get(name.text)?.module;
-    if (module !== undefined) objects.set(key, module);
+    if (module !== undefined) objects.set(key(), module);
   };
 
+  // One walk, dispatched on the node kind: this runs over every node of every file that passes
+  // the pre-filter, bundles of several megabytes included.
   const visit = (node: ts.Node): void => {
-    if (ts.isParameter(node) && ts.isIdentifier(node.name)) {
-      const isProperty = (ts.getModifiers(node)?.length ?? 0) > 0;
-      rememberTyped(isProperty ? `this.${node.name.text}` : node.name.text, node.type);
-    } else if (ts.isPropertyDeclaration(node) && ts.isIdentifier(node.name)) {
-      rememberTyped(`this.${node.name.text}`, node.type);
-    } else if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name)) {
-      rememberTyped(node.name.text, node.type);
-    }
-    if (ts.isVariableDeclaration(node) && node.initializer && ts.isIdentifier(node.name)) {
-      remember(node.name.text, node.initializer);
-      if (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer)) {
-        if (!functions.has(node.name.text)) functions.set(node.name.text, node.initializer);
+    switch (node.kind) {
+      case ts.SyntaxKind.Parameter: {
+        const parameter = node as ts.ParameterDeclaration;
+        const name = parameter.name;
+        if (ts.isIdentifier(name)) {
+          const isProperty = (ts.getModifiers(parameter)?.length ?? 0) > 0;
+          rememberTyped(() => (isProperty ? `this.${name.text}` : name.text), parameter.type);
+        }
+        break;
       }
-    } else if (ts.isFunctionDeclaration(node) && node.name && node.body) {
-      if (!functions.has(node.name.text)) functions.set(node.name.text, node);
-    } else if (ts.isPropertyDeclaration(node) && node.initializer && ts.isIdentifier(node.name)) {
-      remember(`this.${node.name.text}`, node.initializer);
-    } else if (
-      ts.isBinaryExpression(node) &&
-      node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
-      !ts.isObjectLiteralExpression(node.left)
-    ) {
-      remember(keyOf(node.left), node.right);
-    } else if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
-      const key = keyOf(node.expression.expression);
-      const method = node.expression.name.text;
-      if (key !== undefined) {
-        if (MULTICAST_METHODS.has(method)) multicastKeys.add(key);
-        if (method === 'bind') bindKeys.add(key);
-        if (method === 'send') sendKeys.add(key);
+      case ts.SyntaxKind.PropertyDeclaration: {
+        const property = node as ts.PropertyDeclaration;
+        const name = property.name;
+        if (ts.isIdentifier(name)) {
+          rememberTyped(() => `this.${name.text}`, property.type);
+          if (property.initializer) remember(() => `this.${name.text}`, property.initializer);
+        }
+        break;
+      }
+      case ts.SyntaxKind.VariableDeclaration: {
+        const declaration = node as ts.VariableDeclaration;
+        const name = declaration.name;
+        if (!ts.isIdentifier(name)) break;
+        rememberTyped(() => name.text, declaration.type);
+        const initializer = declaration.initializer;
+        if (initializer) {
+          remember(() => name.text, initializer);
+          if (
+            (ts.isArrowFunction(initializer) || ts.isFunctionExpression(initializer)) &&
+            !functions.has(name.text)
+          ) {
+            functions.set(name.text, initializer);
+          }
+        }
+        break;
+      }
+      case ts.SyntaxKind.FunctionDeclaration: {
+        const declaration = node as ts.FunctionDeclaration;
+        if (declaration.name && declaration.body && !functions.has(declaration.name.text)) {
+          functions.set(declaration.name.text, declaration);
+        }
+        break;
+      }
+      case ts.SyntaxKind.BinaryExpression: {
+        const binary = node as ts.BinaryExpression;
+        if (
+          binary.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+          !ts.isObjectLiteralExpression(binary.left)
+        ) {
+          remember(() => keyOf(binary.left), binary.right);
+        }
+        break;
+      }
+      case ts.SyntaxKind.CallExpression: {
+        const callee = (node as ts.CallExpression).expression;
+        if (ts.isPropertyAccessExpression(callee)) {
+          const method = callee.name.text;
+          const isMulticast = MULTICAST_METHODS.has(method);
+          if (isMulticast || method === 'bind' || method === 'send') {
+            const key = keyOf(callee.expression);
+            if (key !== undefined) {
+              if (isMulticast) multicastKeys.add(key);
+              else if (method === 'bind') bindKeys.add(key);
+              else sendKeys.add(key);
+            }
+          }
+        }
+        break;
       }
     }
     ts.forEachChild(node, visit);
@@ -200,7 +248,11 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     return undefined;
   };
 
-  const localFunction = (name: string, site: ts.Node, viaThis: boolean): ts.FunctionLikeDeclaration | undefined => {
+  const localFunction = (
+    name: string,
+    site: ts.Node,
+    viaThis: boolean,
+  ): ts.FunctionLikeDeclaration | undefined => {
     if (viaThis) {
       const owner = enclosingClass(site);
       const member = owner?.members.find(
@@ -219,7 +271,9 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     return functions.get(name);
   };
 
-  const localCallee = (call: ts.CallExpression | ts.NewExpression): ts.FunctionLikeDeclaration | undefined => {
+  const localCallee = (
+    call: ts.CallExpression | ts.NewExpression,
+  ): ts.FunctionLikeDeclaration | undefined => {
     const callee = skipWrappers(call.expression);
     if (ts.isIdentifier(callee)) return localFunction(callee.text, call, false);
     if (ts.isPropertyAccessExpression(callee) && callee.expression.kind === ts.SyntaxKind.ThisKeyword) {
@@ -233,12 +287,17 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
 
 /** The name a function is known by: its own, or the variable / property / method it is assigned to. */
 export function functionName(node: ts.FunctionLikeDeclaration): string | undefined {
-  if (node.name && (ts.isIdentifier(node.name) || ts.isPrivateIdentifier(node.name) || ts.isStringLiteral(node.name))) {
+  if (
+    node.name &&
+    (ts.isIdentifier(node.name) || ts.isPrivateIdentifier(node.name) || ts.isStringLiteral(node.name))
+  ) {
     return node.name.text;
   }
   const parent = node.parent;
   if (
-    (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) &&
+    (ts.isVariableDeclaration(parent) ||
+      ts.isPropertyAssignment(parent) ||
+      ts.isPropertyDeclaration(parent)) &&
     ts.isIdentifier(parent.name)
   ) {
     return parent.name.text;

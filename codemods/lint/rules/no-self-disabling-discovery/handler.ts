@@ -18,12 +18,7 @@ import {
 
 /** What a handler does instead of surfacing the failure, when that is switching discovery off. */
 export type FallbackKind =
-  | 'leader'
-  | 'disable-flag'
-  | 'null-discovery'
-  | 'clear-peers'
-  | 'close-discovery'
-  | 'single-node';
+  'leader' | 'disable-flag' | 'null-discovery' | 'clear-peers' | 'close-discovery' | 'single-node';
 
 /** One fallback found in a handler. */
 export interface Fallback {
@@ -91,12 +86,50 @@ const TELEMETRY_WORDS = new Set([
   'span',
   'sentry',
 ]);
-const PROPAGATING_CALLEES = new Set(['reject', 'callback', 'cb', 'done', 'next', 'fail', 'onError', 'onerror']);
+const PROPAGATING_CALLEES = new Set([
+  'reject',
+  'callback',
+  'cb',
+  'done',
+  'next',
+  'fail',
+  'onError',
+  'onerror',
+]);
 const SUCCESS_CALLEES = new Set(['resolve', 'callback', 'cb', 'done', 'next']);
-const PURE_ROOTS = new Set(['JSON', 'String', 'Number', 'Boolean', 'Object', 'Array', 'Math', 'Date', 'util', 'Symbol']);
-const CLOSE_METHODS = new Set(['close', 'stop', 'leave', 'destroy', 'shutdown', 'dropMembership', 'disconnect', 'end']);
+const PURE_ROOTS = new Set([
+  'JSON',
+  'String',
+  'Number',
+  'Boolean',
+  'Object',
+  'Array',
+  'Math',
+  'Date',
+  'util',
+  'Symbol',
+]);
+const CLOSE_METHODS = new Set([
+  'close',
+  'stop',
+  'leave',
+  'destroy',
+  'shutdown',
+  'dropMembership',
+  'disconnect',
+  'end',
+]);
 const CLEAR_METHODS = new Set(['clear', 'splice', 'reset']);
-const START_LIKE_CALLEES = new Set(['start', 'join', 'bootstrap', 'connect', 'init', 'initialize', 'listen', 'bind']);
+const START_LIKE_CALLEES = new Set([
+  'start',
+  'join',
+  'bootstrap',
+  'connect',
+  'init',
+  'initialize',
+  'listen',
+  'bind',
+]);
 
 /** The log level of a logging call (`logger.warn(…)`, `console.error(…)`, `debug(…)`), or undefined. */
 export function logLevelOf(call: ts.CallExpression): LogLevel | undefined {
@@ -105,13 +138,17 @@ export function logLevelOf(call: ts.CallExpression): LogLevel | undefined {
     const level = LEVELS[callee.name.text];
     if (level === undefined) return undefined;
     const receiver = chainNames(callee.expression);
-    return receiver.some((name) => splitWords(name).some((word) => LOGGER_WORDS.has(word))) ? level : undefined;
+    return receiver.some((name) => splitWords(name).some((word) => LOGGER_WORDS.has(word)))
+      ? level
+      : undefined;
   }
   if (ts.isIdentifier(callee)) {
     const words = splitWords(callee.text);
     if (words.length === 1 && words[0] === 'log') return 'info';
     if (words[0] === 'log' || words[0] === 'debug' || words.includes('logger')) {
-      return words.map((word) => LEVELS[word]).find((level) => level !== undefined && level !== 'info') ?? 'info';
+      return (
+        words.map((word) => LEVELS[word]).find((level) => level !== undefined && level !== 'info') ?? 'info'
+      );
     }
     if (words.length === 1 && (words[0] === 'warn' || words[0] === 'trace')) return LEVELS[words[0]];
   }
@@ -121,7 +158,11 @@ export function logLevelOf(call: ts.CallExpression): LogLevel | undefined {
 /** `console.warn`, `logger.debug`, `this.log.error.bind(this.log)` as a value → its level. */
 function logReferenceLevel(expression: ts.Expression): LogLevel | undefined {
   let node = skipWrappers(expression);
-  if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'bind') {
+  if (
+    ts.isCallExpression(node) &&
+    ts.isPropertyAccessExpression(node.expression) &&
+    node.expression.name.text === 'bind'
+  ) {
     node = skipWrappers(node.expression.expression);
   }
   if (!ts.isPropertyAccessExpression(node)) return undefined;
@@ -137,9 +178,16 @@ function logReferenceLevel(expression: ts.Expression): LogLevel | undefined {
  * logger method passed by reference, or a no-op. Anything else (an imported handler) is unknown
  * and never flagged — the rule prefers silence to a guess.
  */
-export function resolveHandler(expression: ts.Expression, context: DiscoveryContext): ResolvedHandler | undefined {
+export function resolveHandler(
+  expression: ts.Expression,
+  context: DiscoveryContext,
+): ResolvedHandler | undefined {
   let node = skipWrappers(expression);
-  if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'bind') {
+  if (
+    ts.isCallExpression(node) &&
+    ts.isPropertyAccessExpression(node.expression) &&
+    node.expression.name.text === 'bind'
+  ) {
     const bound = skipWrappers(node.expression.expression);
     if (!ts.isPropertyAccessExpression(bound) || logReferenceLevel(bound) === undefined) node = bound;
   }
@@ -193,7 +241,9 @@ function isEmptyOrSelfList(node: ts.Expression, sourceFile: ts.SourceFile): bool
     return (
       expression.elements.length === 1 &&
       only !== undefined &&
-      /\b(self|me|local\w*|own\w*|this\.(id|nodeId|address|node|host|identity|whoami))\b/i.test(only.getText(sourceFile))
+      /\b(self|me|local\w*|own\w*|this\.(id|nodeId|address|node|host|identity|whoami))\b/i.test(
+        only.getText(sourceFile),
+      )
     );
   }
   if (ts.isNewExpression(expression) && ts.isIdentifier(expression.expression)) {
@@ -250,7 +300,8 @@ export function analyzeHandler(
     fallbacks.push({ kind, node, snippet: shorten(node, sourceFile) });
   };
   const log = (level: LogLevel): void => {
-    if (logLevel === undefined || LEVEL_ORDER.indexOf(level) > LEVEL_ORDER.indexOf(logLevel)) logLevel = level;
+    if (logLevel === undefined || LEVEL_ORDER.indexOf(level) > LEVEL_ORDER.indexOf(logLevel))
+      logLevel = level;
   };
 
   const classifyAssignment = (node: ts.BinaryExpression): void => {
@@ -264,7 +315,10 @@ export function analyzeHandler(
     } else if (value.kind === ts.SyntaxKind.FalseKeyword) {
       const owner = ts.isPropertyAccessExpression(left) ? chainNames(left.expression) : [];
       if (namesDiscoveryFlag(name)) fallback('disable-flag', node);
-      else if (/^(enabled|active|running|on)$/i.test(name) && owner.some((part) => namesDiscoveryFlag(part))) {
+      else if (
+        /^(enabled|active|running|on)$/i.test(name) &&
+        owner.some((part) => namesDiscoveryFlag(part))
+      ) {
         fallback('disable-flag', node);
       } else if (namesHealth(name)) doesOtherWork = true;
     } else if (ts.isStringLiteralLike(value)) {
@@ -363,7 +417,10 @@ export function analyzeHandler(
       propagations.push(node);
       return false;
     }
-    if (ts.isIdentifier(callee) && /^(setTimeout|setImmediate|queueMicrotask|String|Number)$/.test(callee.text)) {
+    if (
+      ts.isIdentifier(callee) &&
+      /^(setTimeout|setImmediate|queueMicrotask|String|Number)$/.test(callee.text)
+    ) {
       return true;
     }
     doesOtherWork = true;
@@ -372,7 +429,8 @@ export function analyzeHandler(
 
   const isScheduledRestart = (node: ts.CallExpression): boolean => {
     const callee = skipWrappers(node.expression);
-    if (!ts.isIdentifier(callee) || !/^(setTimeout|setInterval|setImmediate)$/.test(callee.text)) return false;
+    if (!ts.isIdentifier(callee) || !/^(setTimeout|setInterval|setImmediate)$/.test(callee.text))
+      return false;
     const [callback] = node.arguments;
     if (!callback) return false;
     let restarts = false;
@@ -416,8 +474,13 @@ export function analyzeHandler(
       classifyReturned(node.expression, node);
     } else if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name)) {
       const value = skipWrappers(node.initializer);
-      if (value.kind === ts.SyntaxKind.TrueKeyword && namesLeadership(node.name.text)) fallback('leader', node);
-      if (ts.isStringLiteralLike(value) && /^(role|mode|state)$/i.test(node.name.text) && isLeadershipValue(value.text)) {
+      if (value.kind === ts.SyntaxKind.TrueKeyword && namesLeadership(node.name.text))
+        fallback('leader', node);
+      if (
+        ts.isStringLiteralLike(value) &&
+        /^(role|mode|state)$/i.test(node.name.text) &&
+        isLeadershipValue(value.text)
+      ) {
         fallback('leader', node);
       }
     } else if (ts.isDeleteExpression(node)) {
@@ -439,7 +502,9 @@ export function analyzeHandler(
     visit(body);
   }
 
-  const standing = fallbacks.filter((candidate) => !pathReachesPropagation(candidate.node, body, propagations));
+  const standing = fallbacks.filter(
+    (candidate) => !pathReachesPropagation(candidate.node, body, propagations),
+  );
   let retryVerdict: HandlerVerdict['retry'] = 'none';
   if (retriesScheduled > 0) retryVerdict = hasAttemptBound(boundSearchRoot) ? 'bounded' : 'unbounded';
   return {
@@ -481,18 +546,31 @@ function hasAttemptBound(root: ts.Node): boolean {
  * followed outwards; sibling branches (`else { throw err }`) do not count, because they are a
  * different path.
  */
-function pathReachesPropagation(node: ts.Node, handlerRoot: ts.Node, propagations: readonly ts.Node[]): boolean {
+function pathReachesPropagation(
+  node: ts.Node,
+  handlerRoot: ts.Node,
+  propagations: readonly ts.Node[],
+): boolean {
   const contains = (outer: ts.Node): boolean =>
     propagations.some((inner) => inner.pos >= outer.pos && inner.end <= outer.end);
   let current: ts.Node = node;
   while (current !== handlerRoot && current.parent) {
     const parent: ts.Node = current.parent;
-    if (ts.isBlock(parent) || ts.isCaseClause(parent) || ts.isDefaultClause(parent) || ts.isSourceFile(parent)) {
+    if (
+      ts.isBlock(parent) ||
+      ts.isCaseClause(parent) ||
+      ts.isDefaultClause(parent) ||
+      ts.isSourceFile(parent)
+    ) {
       const statements = parent.statements;
       const index = statements.indexOf(current as ts.Statement);
       for (const statement of statements.slice(index + 1)) {
         if (contains(statement)) return true;
-        if (ts.isReturnStatement(statement) || ts.isBreakStatement(statement) || ts.isContinueStatement(statement)) {
+        if (
+          ts.isReturnStatement(statement) ||
+          ts.isBreakStatement(statement) ||
+          ts.isContinueStatement(statement)
+        ) {
           return false;
         }
       }
@@ -503,4 +581,3 @@ function pathReachesPropagation(node: ts.Node, handlerRoot: ts.Node, propagation
   }
   return false;
 }
-

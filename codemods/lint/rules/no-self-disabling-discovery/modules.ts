@@ -81,38 +81,64 @@ export function skipWrappers(node: ts.Expression): ts.Expression {
  * aliased, namespace, `import x = require()`, `require()` with or without destructuring, and
  * `await import()`.
  */
-export function collectModuleBindings(sourceFile: ts.SourceFile): Map<string, ModuleBinding> {
+export function collectModuleBindings(sourceFile: ts.SourceFile): ModuleBindings {
   const bindings = new Map<string, ModuleBinding>();
-  const visit = (node: ts.Node): void => {
-    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
-      const module = discoveryModuleOf(node.moduleSpecifier.text);
-      const clause = node.importClause;
-      if (module !== undefined && clause !== undefined) {
-        if (clause.name) bindings.set(clause.name.text, { module, imported: 'default' });
-        const named = clause.namedBindings;
-        if (named && ts.isNamespaceImport(named)) bindings.set(named.name.text, { module, imported: 'namespace' });
-        if (named && ts.isNamedImports(named)) {
-          for (const element of named.elements) {
-            const imported = (element.propertyName ?? element.name).text;
-            bindings.set(element.name.text, { module, imported });
-          }
+  let loadsDiscoveryModule = false;
+  // Static imports are top-level statements: no tree walk needed for them.
+  for (const statement of sourceFile.statements) {
+    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
+      const module = discoveryModuleOf(statement.moduleSpecifier.text);
+      const clause = statement.importClause;
+      if (module === undefined) continue;
+      loadsDiscoveryModule = true;
+      if (clause?.name) bindings.set(clause.name.text, { module, imported: 'default' });
+      const named = clause?.namedBindings;
+      if (named && ts.isNamespaceImport(named))
+        bindings.set(named.name.text, { module, imported: 'namespace' });
+      if (named && ts.isNamedImports(named)) {
+        for (const element of named.elements) {
+          bindings.set(element.name.text, { module, imported: (element.propertyName ?? element.name).text });
         }
       }
-      return;
-    }
-    if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
-      const reference = node.moduleReference.expression;
+    } else if (
+      ts.isImportEqualsDeclaration(statement) &&
+      ts.isExternalModuleReference(statement.moduleReference)
+    ) {
+      const reference = statement.moduleReference.expression;
       const module = ts.isStringLiteral(reference) ? discoveryModuleOf(reference.text) : undefined;
-      if (module) bindings.set(node.name.text, { module, imported: 'namespace' });
-      return;
+      if (module) {
+        loadsDiscoveryModule = true;
+        bindings.set(statement.name.text, { module, imported: 'namespace' });
+      }
     }
+  }
+  // `require()` and `import()` can sit anywhere; walk the tree only when the text has one that
+  // loads a discovery module (a 9 MB bundle that requires only `fs` is not walked for this).
+  const dynamicLoads = /\b(?:require|import)\s*\(\s*['"`]([^'"`\n]+)['"`]/g;
+  let needsWalk = false;
+  for (const match of sourceFile.text.matchAll(dynamicLoads)) {
+    if (match[1] !== undefined && discoveryModuleOf(match[1]) !== undefined) {
+      needsWalk = true;
+      break;
+    }
+  }
+  if (!needsWalk) return { bindings, loadsDiscoveryModule };
+  loadsDiscoveryModule = true;
+  const visit = (node: ts.Node): void => {
     if (ts.isVariableDeclaration(node) && node.initializer) {
       bindFromInitializer(node.name, node.initializer, bindings);
     }
     ts.forEachChild(node, visit);
   };
   visit(sourceFile);
-  return bindings;
+  return { bindings, loadsDiscoveryModule };
+}
+
+/** The discovery modules a file loads, and under which local names. */
+export interface ModuleBindings {
+  readonly bindings: Map<string, ModuleBinding>;
+  /** True when the file imports or requires a discovery module anywhere, bound to a name or not. */
+  readonly loadsDiscoveryModule: boolean;
 }
 
 function bindFromInitializer(
@@ -131,14 +157,19 @@ function bindFromInitializer(
   const module = specifier === undefined ? undefined : discoveryModuleOf(specifier);
   if (module === undefined) return;
   if (ts.isIdentifier(name)) {
-    bindings.set(name.text, { module, imported: member === undefined || member === 'default' ? 'namespace' : member });
+    bindings.set(name.text, {
+      module,
+      imported: member === undefined || member === 'default' ? 'namespace' : member,
+    });
     return;
   }
   if (ts.isObjectBindingPattern(name) && member === undefined) {
     for (const element of name.elements) {
       if (!ts.isIdentifier(element.name)) continue;
       const imported =
-        element.propertyName && ts.isIdentifier(element.propertyName) ? element.propertyName.text : element.name.text;
+        element.propertyName && ts.isIdentifier(element.propertyName)
+          ? element.propertyName.text
+          : element.name.text;
       bindings.set(element.name.text, { module, imported: imported === 'default' ? 'namespace' : imported });
     }
   }

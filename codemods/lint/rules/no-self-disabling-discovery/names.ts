@@ -4,8 +4,25 @@
  * `gossip-join` into words and asks about words.
  */
 
-/** Splits an identifier into lower-case words: `joinSwimCluster` → `['join', 'swim', 'cluster']`. */
-export function splitWords(name: string): string[] {
+const wordCache = new Map<string, readonly string[]>();
+/** Beyond this many distinct names the cache is dropped, so a huge bundle cannot grow it forever. */
+const WORD_CACHE_LIMIT = 50_000;
+
+/**
+ * Splits an identifier into lower-case words: `joinSwimCluster` → `['join', 'swim', 'cluster']`.
+ * Memoised: the same names come back thousands of times in a big file.
+ */
+export function splitWords(name: string): readonly string[] {
+  let words = wordCache.get(name);
+  if (words === undefined) {
+    if (wordCache.size >= WORD_CACHE_LIMIT) wordCache.clear();
+    words = computeWords(name);
+    wordCache.set(name, words);
+  }
+  return words;
+}
+
+function computeWords(name: string): string[] {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
@@ -145,7 +162,16 @@ export function namesDiscoveryFlag(name: string): boolean {
   return splitWords(name).some((word) => DISABLE_FLAG_WORDS.has(word));
 }
 
-const PEER_LIST_WORDS = new Set(['peers', 'peer', 'members', 'nodes', 'hosts', 'seeds', 'ring', 'membership']);
+const PEER_LIST_WORDS = new Set([
+  'peers',
+  'peer',
+  'members',
+  'nodes',
+  'hosts',
+  'seeds',
+  'ring',
+  'membership',
+]);
 
 /** True when `name` holds the list of peers or members. */
 export function namesPeerList(name: string): boolean {
@@ -182,7 +208,9 @@ export function namesFallbackCall(name: string): boolean {
   if (has('fallback') || (has('fall') && has('back'))) return true;
   if ((has('leader') || has('master') || has('leadership')) && !has('get') && !has('is') && !has('has')) {
     return words.some((word) =>
-      ['become', 'promote', 'assume', 'elect', 'act', 'claim', 'take', 'start', 'run', 'as', 'self'].includes(word),
+      ['become', 'promote', 'assume', 'elect', 'act', 'claim', 'take', 'start', 'run', 'as', 'self'].includes(
+        word,
+      ),
     );
   }
   if (has('disable') || has('stop') || has('turn')) {
@@ -202,7 +230,9 @@ export function namesRetry(name: string): boolean {
 /** Identifier names that count attempts or bound them: `attempt`, `retries`, `maxRetries`. */
 export function namesAttemptCounter(name: string): boolean {
   return splitWords(name).some((word) =>
-    ['attempt', 'attempts', 'retry', 'retries', 'tries', 'max', 'limit', 'budget', 'remaining'].includes(word),
+    ['attempt', 'attempts', 'retry', 'retries', 'tries', 'max', 'limit', 'budget', 'remaining'].includes(
+      word,
+    ),
   );
 }
 

@@ -20,7 +20,10 @@ export interface DiscoveryWork {
 const MAX_LOCAL_DEPTH = 2;
 
 /** Short source text of a callee, for messages: `this.swim.bootstrap()`. */
-export function describeCallee(call: ts.CallExpression | ts.NewExpression, sourceFile: ts.SourceFile): string {
+export function describeCallee(
+  call: ts.CallExpression | ts.NewExpression,
+  sourceFile: ts.SourceFile,
+): string {
   const text = call.expression.getText(sourceFile).replace(/\s+/g, '');
   const short = text.length > 60 ? `…${text.slice(-59)}` : text;
   return `${ts.isNewExpression(call) ? 'new ' : ''}${short}()`;
@@ -37,51 +40,57 @@ export function classifyCall(
   seen: Set<ts.Node> = new Set(),
 ): string | undefined {
   const callee = skipWrappers(call.expression);
-  const described = describeCallee(call, context.sourceFile);
+  const described = (): string => describeCallee(call, context.sourceFile);
   const module = context.originOf(callee);
   if (ts.isPropertyAccessExpression(callee)) {
     const method = callee.name.text;
     const receiver = callee.expression;
-    if (MULTICAST_METHODS.has(method)) return `\`${described}\` (multicast/broadcast socket setup)`;
+    if (MULTICAST_METHODS.has(method)) return `\`${described()}\` (multicast/broadcast socket setup)`;
     if (LISTENER_METHODS.has(method)) return undefined;
-    if (module?.kind === 'membership') return `\`${described}\` (${module.name})`;
+    if (module?.kind === 'membership') return `\`${described()}\` (${module.name})`;
     if (module?.kind === 'dgram') {
       if ((method === 'bind' || method === 'send') && context.isDiscoveryObject(receiver)) {
-        return `\`${described}\` (dgram socket used for peer discovery)`;
+        return `\`${described()}\` (dgram socket used for peer discovery)`;
       }
       return undefined;
     }
-    if (namesDiscovery(method)) return `\`${described}\``;
+    if (namesDiscovery(method)) return `\`${described()}\``;
     const receiverNames = chainNames(receiver);
     const last = receiverNames[receiverNames.length - 1];
-    if (context.isDiscoveryObject(receiver) && !isArrayJoin(method, call, last)) return `\`${described}\``;
+    if (context.isDiscoveryObject(receiver) && !isArrayJoin(method, call, last)) return `\`${described()}\``;
     if (
       last !== undefined &&
       (method === 'join' || method === 'bootstrap' || method === 'discover') &&
-      splitWords(last).some((word) => ['cluster', 'mesh', 'ring', 'swarm', 'peers', 'seeds'].includes(word)) &&
+      splitWords(last).some((word) =>
+        ['cluster', 'mesh', 'ring', 'swarm', 'peers', 'seeds'].includes(word),
+      ) &&
       !isArrayJoin(method, call, last)
     ) {
-      return `\`${described}\``;
+      return `\`${described()}\``;
     }
   } else if (ts.isIdentifier(callee)) {
-    if (module?.kind === 'membership') return `\`${described}\` (${module.name})`;
-    if (namesDiscovery(callee.text)) return `\`${described}\``;
+    if (module?.kind === 'membership') return `\`${described()}\` (${module.name})`;
+    if (namesDiscovery(callee.text)) return `\`${described()}\``;
   } else if (module?.kind === 'membership') {
-    return `\`${described}\` (${module.name})`;
+    return `\`${described()}\` (${module.name})`;
   }
   if (depth < MAX_LOCAL_DEPTH) {
     const local = context.localCallee(call);
     if (local?.body && !seen.has(local)) {
       seen.add(local);
       const inner = findDiscoveryWork(local.body, context, undefined, depth + 1, seen);
-      if (inner) return `${inner.description} via \`${described}\``;
+      if (inner) return `${inner.description} via \`${described()}\``;
     }
   }
   return undefined;
 }
 
 /** `peers.join(', ')` is Array.prototype.join, not a cluster join. */
-function isArrayJoin(method: string, call: ts.CallExpression | ts.NewExpression, receiverName?: string): boolean {
+function isArrayJoin(
+  method: string,
+  call: ts.CallExpression | ts.NewExpression,
+  receiverName?: string,
+): boolean {
   if (method !== 'join') return false;
   const args = call.arguments ?? ts.factory.createNodeArray();
   if (args.length === 0) return receiverName !== undefined && namesPeerList(receiverName);
@@ -113,8 +122,7 @@ export function findDiscoveryWork(
       }
       if (enclosingName !== undefined && fallback === undefined && !isUnrelatedCall(node)) {
         const callee = skipWrappers(node.expression);
-        const isListener =
-          ts.isPropertyAccessExpression(callee) && LISTENER_METHODS.has(callee.name.text);
+        const isListener = ts.isPropertyAccessExpression(callee) && LISTENER_METHODS.has(callee.name.text);
         if (!isListener) {
           fallback = {
             node,
