@@ -6,16 +6,7 @@
  * (copied out, since the lint skips node_modules), plus a generated corpus of service code in which
  * a few files use discovery. Usage: `npm run bench:lint [-- --generated 4000 --runs 3]`.
  */
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
