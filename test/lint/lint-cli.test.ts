@@ -272,6 +272,15 @@ describe('gossipless lint (runner and CLI)', () => {
     expect(log.runs[0]?.results).toHaveLength(1);
   });
 
+  it('shows progress on stderr only on a terminal, and clears it', async () => {
+    const io = memoryIo({ cwd: repo, isTTY: true });
+    expect(await runCli(['lint', '--format', 'json'], io)).toBe(1);
+    expect(io.err).toContain('\rlinted 8/8 files');
+    expect(io.err.endsWith('\r\u001b[K')).toBe(true);
+    expect(() => JSON.parse(io.out) as unknown).not.toThrow();
+    expect((await lint(repo, '--format', 'json')).err).toBe('');
+  });
+
   it('exits 2 with a clear message on usage errors', async () => {
     const missing = await lint(repo, 'no/such/dir');
     expect(missing.code).toBe(2);

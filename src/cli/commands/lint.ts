@@ -19,13 +19,36 @@ export interface LintCommandOptions {
 
 const TOOL_VERSION = '0.1.0';
 
+/** Minimum time between two progress refreshes, so a fast run is not slowed by its own display. */
+const PROGRESS_INTERVAL_MS = 100;
+
+/** A one-line "linted 1200/7641 files" on stderr, refreshed in place; only used on a terminal. */
+function progressLine(io: CliIo): { update: (done: number, total: number) => void; finish: () => void } {
+  let lastDrawn = 0;
+  let drawn = false;
+  return {
+    update(done, total) {
+      const now = performance.now();
+      if (now - lastDrawn < PROGRESS_INTERVAL_MS && done !== total) return;
+      lastDrawn = now;
+      drawn = true;
+      io.stderr(`\rlinted ${done}/${total} files`);
+    },
+    finish() {
+      if (drawn) io.stderr('\r\u001b[K');
+    },
+  };
+}
+
 /**
  * Lints the paths and prints (or writes) the report. Exit codes as ESLint: 0 when no finding is at
  * error level, 1 when one is; usage and internal errors become 2 in `runCli`.
  */
 export async function run(options: LintCommandOptions, io: CliIo): Promise<number> {
   const format = options.format ?? 'text';
-  const report = lintFiles(options.paths ?? [], { cwd: io.cwd });
+  const progress = io.isTTY ? progressLine(io) : undefined;
+  const report = lintFiles(options.paths ?? [], { cwd: io.cwd, onProgress: progress?.update });
+  progress?.finish();
   const readSource = (file: string): string | undefined => {
     try {
       return readFileSync(resolve(io.cwd, file), 'utf8');
@@ -35,7 +58,8 @@ export async function run(options: LintCommandOptions, io: CliIo): Promise<numbe
   };
   let output: string;
   if (format === 'json') output = formatJson(report);
-  else if (format === 'sarif') output = formatSarif(report, { cwd: io.cwd, readSource, toolVersion: TOOL_VERSION });
+  else if (format === 'sarif')
+    output = formatSarif(report, { cwd: io.cwd, readSource, toolVersion: TOOL_VERSION });
   else output = formatText(report, { color: options.output === undefined && io.color, readSource });
 
   if (options.output === undefined) {

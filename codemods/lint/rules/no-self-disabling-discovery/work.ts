@@ -85,6 +85,42 @@ export function classifyCall(
   return undefined;
 }
 
+/**
+ * Verbs of calls that reach out to the network or start something. Inside `startDiscovery()`,
+ * `this.transport.listen()` or `resolver.resolveSrv()` is the discovery; `decode(packet)` in
+ * `handleDiscoveryMessage()` is not, and dropping a malformed packet is no discovery failure.
+ */
+const REACHING_VERBS = new Set([
+  'start',
+  'join',
+  'bootstrap',
+  'listen',
+  'bind',
+  'connect',
+  'init',
+  'initialize',
+  'open',
+  'announce',
+  'advertise',
+  'lookup',
+  'resolve',
+  'query',
+  'fetch',
+  'find',
+  'scan',
+  'register',
+  'subscribe',
+  'discover',
+  'probe',
+  'ping',
+]);
+
+function reachesOut(call: ts.CallExpression | ts.NewExpression): boolean {
+  const names = chainNames(call.expression);
+  const last = names[names.length - 1];
+  return last !== undefined && splitWords(last).some((word) => REACHING_VERBS.has(word));
+}
+
 /** `peers.join(', ')` is Array.prototype.join, not a cluster join. */
 function isArrayJoin(
   method: string,
@@ -120,7 +156,12 @@ export function findDiscoveryWork(
         found = { node, description };
         return;
       }
-      if (enclosingName !== undefined && fallback === undefined && !isUnrelatedCall(node)) {
+      if (
+        enclosingName !== undefined &&
+        fallback === undefined &&
+        !isUnrelatedCall(node) &&
+        reachesOut(node)
+      ) {
         const callee = skipWrappers(node.expression);
         const isListener = ts.isPropertyAccessExpression(callee) && LISTENER_METHODS.has(callee.name.text);
         if (!isListener) {
