@@ -1,7 +1,7 @@
 import { ts } from 'ts-morph';
 import { collectModuleBindings, requiredSpecifier, discoveryModuleOf, skipWrappers } from './modules.js';
 import type { DiscoveryModule, ModuleBinding } from './modules.js';
-import { namesDiscovery, namesDiscoveryObject, splitWords } from './names.js';
+import { namesDiscovery, namesDiscoveryObject, namesNonPeerDiscovery, splitWords } from './names.js';
 
 /** dgram methods that only multicast/broadcast discovery uses; they are discovery work on any receiver. */
 export const MULTICAST_METHODS = new Set([
@@ -55,6 +55,12 @@ export interface DiscoveryContext {
   isDiscoveryObject(expression: ts.Expression): boolean;
   /** The body of a function declared in this file that `call` invokes, if it can be resolved without types. */
   localCallee(call: ts.CallExpression | ts.NewExpression): ts.FunctionLikeDeclaration | undefined;
+  /**
+   * True when a callee is discovery of something other than peers: it comes from an OpenID
+   * Connect / OAuth module (`Issuer.discover()`, `client.discovery()`), or its names say so
+   * (`discoverPlugins()`, `testDiscovery.run()`).
+   */
+  isNonPeerDiscovery(callee: ts.Expression): boolean;
   /** A function declared in this file under `name`, or a method of the class around `site`. */
   localFunction(name: string, site: ts.Node, viaThis: boolean): ts.FunctionLikeDeclaration | undefined;
 }
@@ -93,7 +99,7 @@ export function chainNames(node: ts.Expression): string[] {
 
 /** Builds the per-file context: module bindings, objects made from them, and local functions. */
 export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
-  const { bindings, loadsDiscoveryModule } = collectModuleBindings(sourceFile);
+  const { bindings, loadsDiscoveryModule, nonPeerBindings } = collectModuleBindings(sourceFile);
   const objects = new Map<string, DiscoveryModule>();
   const functions = new Map<string, ts.FunctionLikeDeclaration>();
   const multicastKeys = new Set<string>();
@@ -282,7 +288,22 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     return undefined;
   };
 
-  return { sourceFile, bindings, originOf, isDiscoveryObject, localCallee, localFunction };
+  const isNonPeerDiscovery = (callee: ts.Expression): boolean => {
+    const names = chainNames(callee);
+    const root = names[0];
+    if (root !== undefined && nonPeerBindings.has(root)) return true;
+    return namesNonPeerDiscovery(names);
+  };
+
+  return {
+    sourceFile,
+    bindings,
+    originOf,
+    isDiscoveryObject,
+    isNonPeerDiscovery,
+    localCallee,
+    localFunction,
+  };
 }
 
 /** The name a function is known by: its own, or the variable / property / method it is assigned to. */

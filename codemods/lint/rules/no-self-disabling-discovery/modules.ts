@@ -39,6 +39,13 @@ export function discoveryModuleOf(specifier: string): DiscoveryModule | undefine
   return MODULES.find((module) => bare === module.name || bare.startsWith(`${module.name}/`));
 }
 
+/**
+ * Modules whose "discovery" is of an identity provider, not of peers: `Issuer.discover()` in
+ * openid-client, `discovery()` in its v6 and in oauth4webapi.
+ */
+const NON_PEER_MODULES =
+  /^(openid-client|oidc-client|oidc-client-ts|oauth4webapi|oidc-provider|@azure\/msal-[\w-]+|passport-[\w-]+|next-auth|@auth\/[\w-]+)(\/|$)/;
+
 /** A local name bound to a discovery module or one of its exports. */
 export interface ModuleBinding {
   readonly module: DiscoveryModule;
@@ -83,12 +90,20 @@ export function skipWrappers(node: ts.Expression): ts.Expression {
  */
 export function collectModuleBindings(sourceFile: ts.SourceFile): ModuleBindings {
   const bindings = new Map<string, ModuleBinding>();
+  const nonPeerBindings = new Set<string>();
   let loadsDiscoveryModule = false;
   // Static imports are top-level statements: no tree walk needed for them.
   for (const statement of sourceFile.statements) {
     if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
       const module = discoveryModuleOf(statement.moduleSpecifier.text);
       const clause = statement.importClause;
+      if (NON_PEER_MODULES.test(statement.moduleSpecifier.text)) {
+        if (clause?.name) nonPeerBindings.add(clause.name.text);
+        const named = clause?.namedBindings;
+        if (named && ts.isNamespaceImport(named)) nonPeerBindings.add(named.name.text);
+        if (named && ts.isNamedImports(named))
+          named.elements.forEach((element) => nonPeerBindings.add(element.name.text));
+      }
       if (module === undefined) continue;
       loadsDiscoveryModule = true;
       if (clause?.name) bindings.set(clause.name.text, { module, imported: 'default' });
@@ -122,7 +137,7 @@ export function collectModuleBindings(sourceFile: ts.SourceFile): ModuleBindings
       break;
     }
   }
-  if (!needsWalk) return { bindings, loadsDiscoveryModule };
+  if (!needsWalk) return { bindings, loadsDiscoveryModule, nonPeerBindings };
   loadsDiscoveryModule = true;
   const visit = (node: ts.Node): void => {
     if (ts.isVariableDeclaration(node) && node.initializer) {
@@ -131,7 +146,7 @@ export function collectModuleBindings(sourceFile: ts.SourceFile): ModuleBindings
     ts.forEachChild(node, visit);
   };
   visit(sourceFile);
-  return { bindings, loadsDiscoveryModule };
+  return { bindings, loadsDiscoveryModule, nonPeerBindings };
 }
 
 /** The discovery modules a file loads, and under which local names. */
@@ -139,6 +154,8 @@ export interface ModuleBindings {
   readonly bindings: Map<string, ModuleBinding>;
   /** True when the file imports or requires a discovery module anywhere, bound to a name or not. */
   readonly loadsDiscoveryModule: boolean;
+  /** Names imported from identity-provider modules, whose `discover()` is not peer discovery. */
+  readonly nonPeerBindings: ReadonlySet<string>;
 }
 
 function bindFromInitializer(

@@ -96,7 +96,43 @@ const NOT_WORK_WORDS = new Set([
   'test',
   'mock',
   'render',
+  // "Discovery" of things that are not peers: OpenID Connect issuers, plugins, files, tests, devices.
+  'issuer',
+  'openid',
+  'oidc',
+  'oauth',
+  'jwks',
+  'plugin',
+  'plugins',
+  'file',
+  'files',
+  'tests',
+  'module',
+  'modules',
+  'package',
+  'packages',
+  'route',
+  'routes',
+  'schemas',
+  'command',
+  'commands',
+  'extension',
+  'extensions',
+  'project',
+  'projects',
+  'workspace',
+  'workspaces',
+  'typings',
+  'device',
+  'devices',
+  'bluetooth',
+  'ble',
 ]);
+
+/** True when one of `names` (a callee chain) says the discovery is not of peers (`Issuer.discover`). */
+export function namesNonPeerDiscovery(names: readonly string[]): boolean {
+  return names.some((name) => splitWords(name).some((word) => NOT_WORK_WORDS.has(word)));
+}
 
 /** True when `name` names peer discovery, gossip or membership work. */
 export function namesDiscovery(name: string): boolean {

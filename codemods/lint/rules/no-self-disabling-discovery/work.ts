@@ -42,6 +42,8 @@ export function classifyCall(
   const callee = skipWrappers(call.expression);
   const described = (): string => describeCallee(call, context.sourceFile);
   const module = context.originOf(callee);
+  // Names decide only when resolution did not: `Issuer.discover()` is an identity provider's metadata.
+  const namedNonPeer = (): boolean => module === undefined && context.isNonPeerDiscovery(callee);
   if (ts.isPropertyAccessExpression(callee)) {
     const method = callee.name.text;
     const receiver = callee.expression;
@@ -54,6 +56,7 @@ export function classifyCall(
       }
       return undefined;
     }
+    if (namedNonPeer()) return undefined;
     if (namesDiscovery(method)) return `\`${described()}\``;
     const receiverNames = chainNames(receiver);
     const last = receiverNames[receiverNames.length - 1];
@@ -70,7 +73,7 @@ export function classifyCall(
     }
   } else if (ts.isIdentifier(callee)) {
     if (module?.kind === 'membership') return `\`${described()}\` (${module.name})`;
-    if (namesDiscovery(callee.text)) return `\`${described()}\``;
+    if (namesDiscovery(callee.text) && !namedNonPeer()) return `\`${described()}\``;
   } else if (module?.kind === 'membership') {
     return `\`${described()}\` (${module.name})`;
   }
