@@ -98,6 +98,8 @@ const NOT_WORK_WORDS = new Set([
   'render',
   // "Discovery" of things that are not peers: OpenID Connect issuers, plugins, files, tests, devices.
   'issuer',
+  'authority',
+  'metadata',
   'openid',
   'oidc',
   'oauth',
@@ -134,10 +136,14 @@ export function namesNonPeerDiscovery(names: readonly string[]): boolean {
   return names.some((name) => splitWords(name).some((word) => NOT_WORK_WORDS.has(word)));
 }
 
+/** Leading words of predicates: `isDiscoveryResponse()` inspects a value, it does not discover. */
+const PREDICATE_PREFIXES = new Set(['is', 'has', 'should', 'can', 'was']);
+
 /** True when `name` names peer discovery, gossip or membership work. */
 export function namesDiscovery(name: string): boolean {
   const words = splitWords(name);
   if (words.some((word) => NOT_WORK_WORDS.has(word))) return false;
+  if (PREDICATE_PREFIXES.has(words[0] ?? '')) return false;
   if (words.some((word) => DISCOVERY_NOUNS.has(word))) return true;
   // Verb and group noun side by side (`joinCluster`, `clusterJoin`, `findPeers`): apart they are
   // everywhere (`loadUserRing`), together they say discovery.
