@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
+import { GossiplessError } from '../../src/errors/index.js';
 import type { FileFinding, Finding, RuleMeta } from './finding.js';
 import { parseSource } from './parse-source.js';
 import { mightContainDiscovery } from './prefilter.js';
@@ -88,7 +89,17 @@ export function lintFiles(paths: readonly string[], options: LintFilesOptions): 
       skipped.push({ file, reason: `cannot read: ${(error as Error).message}` });
       return;
     }
-    const result = lintSource(absolute, text);
+    let result: LintSourceResult;
+    try {
+      result = lintSource(absolute, text);
+    } catch (error) {
+      // A bug in the rule, not in the user's file: stop, but say which file triggered it.
+      throw new GossiplessError(
+        'INTERNAL',
+        `no-self-disabling-discovery crashed on ${file}: ${(error as Error).message} (please report it with that file)`,
+        { cause: error },
+      );
+    }
     if (result.parsed) filesParsed += 1;
     if ('skipped' in result) {
       skipped.push({ file, ...result.skipped });

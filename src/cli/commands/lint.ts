@@ -4,15 +4,12 @@ import { formatJson, formatSarif, formatText, lintFiles } from '../../../codemod
 import { GossiplessError } from '../../errors/index.js';
 import { ExitCode, type CliIo } from '../io.js';
 
-/** Output formats of `gossipless lint`. */
-export const LINT_FORMATS = ['text', 'json', 'sarif'] as const;
-
 /** Options of `gossipless lint`. */
 export interface LintCommandOptions {
   /** Files or directories; the working directory when empty. */
   paths?: string[];
   /** @default 'text' */
-  format?: (typeof LINT_FORMATS)[number];
+  format?: 'text' | 'json' | 'sarif';
   /** Write the report here instead of stdout. */
   output?: string;
 }

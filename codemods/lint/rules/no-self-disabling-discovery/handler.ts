@@ -462,8 +462,6 @@ export function analyzeHandler(
     }
     if (ts.isCallExpression(node)) {
       if (!classifyCall(node)) return;
-    } else if (ts.isNewExpression(node) && node !== body) {
-      // Constructing something (an Error to log) is not work; its arguments are read as usual.
     } else if (
       ts.isBinaryExpression(node) &&
       node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
