@@ -311,6 +311,7 @@ async function main(): Promise<void> {
       'Every row reads the same directory. ast-grep matches are empty or bindingless catch clauses;',
     );
     console.log('gossipless matches are no-self-disabling-discovery findings.');
+    falseAlarmScan();
   } finally {
     rmSync(corpus, { recursive: true, force: true });
   }
