@@ -124,6 +124,26 @@ function reachesOut(call: ts.CallExpression | ts.NewExpression): boolean {
   return last !== undefined && splitWords(last).some((word) => REACHING_VERBS.has(word));
 }
 
+/**
+ * True when what `fn` throws reaches the handler around the expression that contains it: a promise
+ * executor (`new Promise((resolve, reject) => …)`), a `.then()`/`.finally()` callback in the chain,
+ * an argument of `promisify()`, or an immediately invoked function. A callback handed to
+ * `socket.bind(port, cb)`, `setInterval(cb)` or `.on('x', cb)` runs later, outside the `try`.
+ */
+function failsIntoCaller(fn: ts.ArrowFunction | ts.FunctionExpression): boolean {
+  let site: ts.Node = fn;
+  while (ts.isParenthesizedExpression(site.parent)) site = site.parent;
+  const parent = site.parent;
+  if (ts.isCallExpression(parent) && parent.expression === site) return true; // IIFE
+  if (ts.isNewExpression(parent)) {
+    return ts.isIdentifier(parent.expression) && parent.expression.text === 'Promise';
+  }
+  if (!ts.isCallExpression(parent)) return false;
+  const names = chainNames(parent.expression);
+  const last = names[names.length - 1];
+  return last === 'then' || last === 'finally' || last === 'promisify' || last === 'fromCallback';
+}
+
 /** `peers.join(', ')` is Array.prototype.join, not a cluster join. */
 function isArrayJoin(
   method: string,
@@ -153,6 +173,13 @@ export function findDiscoveryWork(
   let fallback: DiscoveryWork | undefined;
   const visit = (node: ts.Node): void => {
     if (found) return;
+    if (
+      node !== root &&
+      (ts.isArrowFunction(node) || ts.isFunctionExpression(node)) &&
+      !failsIntoCaller(node)
+    ) {
+      return; // a listener or timer callback: what it throws never reaches this handler
+    }
     if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
       const description = classifyCall(node, context, depth, seen);
       if (description !== undefined) {
