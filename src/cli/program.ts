@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { GossiplessError } from '../errors/index.js';
 import { redactUnknown } from '../redact/index.js';
 import { ExitCode, type CliIo } from './io.js';
@@ -105,6 +105,22 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action(async (dir: string, options) => {
       const { run } = await import('./commands/migrate.js');
       setExitCode(await run({ ...options, dir }, io));
+    });
+
+  program
+    .command('lint')
+    .description(
+      'find catch blocks, promise .catch() and error handlers around peer discovery that swallow the failure\n' +
+        'or switch discovery off (rule no-self-disabling-discovery); exit 1 when a finding is at error level',
+    )
+    .argument('[paths...]', 'files or directories to lint (default: the current directory)')
+    .addOption(
+      new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'),
+    )
+    .option('--output <file>', 'write the report to this file instead of stdout')
+    .action(async (paths: string[], options) => {
+      const { run } = await import('./commands/lint.js');
+      setExitCode(await run({ ...options, paths }, io));
     });
 
   return program;

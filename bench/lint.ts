@@ -1,0 +1,359 @@
+/**
+ * bench:lint — files per second of `gossipless lint` on a large tree, with ast-grep (@ast-grep/napi)
+ * finding bindingless/empty catch clauses on the same files as the anchor, in the same run.
+ *
+ * The tree: the JavaScript/TypeScript of several big packages from this repository's node_modules
+ * (copied out, since the lint skips node_modules), plus a generated corpus of service code in which
+ * a few files use discovery. Usage: `npm run bench:lint [-- --generated 4000 --runs 3]`.
+ */
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { Lang, findInFiles, parse } from '@ast-grep/napi';
+import {
+  lintFiles,
+  lintSource,
+  listLintTargets,
+  noSelfDisablingDiscovery,
+  parseSource,
+} from '../codemods/lint/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const argument = (name: string, fallback: number): number => {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+};
+const GENERATED_FILES = argument('generated', 4000);
+const RUNS = argument('runs', 3);
+
+/** Real code: the built output of big packages this repository already installs. */
+const REAL_TREES = [
+  'node_modules/azurite/dist',
+  'node_modules/@azure/storage-blob/dist',
+  'node_modules/@azure/identity/dist',
+  'node_modules/@azure/data-tables/dist',
+  'node_modules/eslint/lib',
+  'node_modules/@typescript-eslint',
+  'node_modules/typescript/lib',
+];
+const EXTENSIONS = new Set(['.ts', '.tsx', '.js', '.mjs', '.cjs']);
+
+function copyReal(target: string): void {
+  for (const tree of REAL_TREES) {
+    const source = join(root, tree);
+    const destination = join(
+      target,
+      'real',
+      tree.replace(/^node_modules\//, '').replace(/node_modules/g, 'nm'),
+    );
+    cpSync(source, destination, {
+      recursive: true,
+      filter: (path) => {
+        if (path !== source && /[/\\]node_modules([/\\]|$)/.test(path.slice(source.length))) return false;
+        return statSync(path).isDirectory() || EXTENSIONS.has(extname(path));
+      },
+    });
+  }
+}
+
+/** Deterministic pseudo-random numbers, so every run lints the same corpus. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state / 2_147_483_648;
+  };
+}
+
+const NOUNS = [
+  'Order',
+  'Invoice',
+  'Customer',
+  'Shipment',
+  'Payment',
+  'Session',
+  'Report',
+  'Webhook',
+  'Tenant',
+];
+const METHOD_BODIES = [
+  (n: string) => `  async find${n}(id: string): Promise<${n} | undefined> {
+    try {
+      const row = await this.db.query('select * from ${n.toLowerCase()}s where id = $1', [id]);
+      return row ? (JSON.parse(row.payload) as ${n}) : undefined;
+    } catch (err) {
+      this.logger.warn({ err, id }, 'could not load ${n.toLowerCase()}');
+      return undefined;
+    }
+  }
+`,
+  (n: string) => `  async notify${n}(url: string, body: ${n}): Promise<void> {
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      try {
+        await fetch(url, { method: 'POST', body: JSON.stringify(body) });
+        return;
+      } catch (error) {
+        if (attempt === 3) throw new Error('webhook failed', { cause: error });
+      }
+    }
+  }
+`,
+  (n: string) => `  validate${n}(input: unknown): input is ${n} {
+    if (typeof input !== 'object' || input === null) return false;
+    const record = input as Record<string, unknown>;
+    return typeof record.id === 'string' && Number.isFinite(record.amount);
+  }
+`,
+  (n: string) => `  summarize${n}s(items: ${n}[]): string {
+    const total = items.reduce((sum, item) => sum + item.amount, 0);
+    return items.map((item) => \`\${item.id}: \${item.amount}\`).join(', ') + \` (total \${total})\`;
+  }
+`,
+];
+const DISCOVERY_SNIPPETS = [
+  `import dgram from 'node:dgram';
+export const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+socket.bind(41234, () => {
+  try {
+    socket.addMembership('239.1.2.3');
+  } catch (err) {
+    console.warn('multicast unavailable', err);
+  }
+});
+`,
+  `import Discover from 'node-discover';
+export let isMaster = false;
+export const discovery = Discover({ helloInterval: 1000 }, (err) => {
+  if (err) {
+    isMaster = true;
+  }
+});
+`,
+  `import Swim from 'swim';
+export const swim = new Swim({ local: { host: '0.0.0.0:7946' } });
+swim.bootstrap([], (err?: Error) => {
+  if (err) throw err;
+});
+`,
+];
+
+function generate(target: string, count: number): void {
+  const next = random(42);
+  for (let index = 0; index < count; index += 1) {
+    const noun = NOUNS[index % NOUNS.length] ?? 'Order';
+    const methods = Array.from({ length: 3 + Math.floor(next() * 6) }, (_, m) =>
+      (METHOD_BODIES[Math.floor(next() * METHOD_BODIES.length)] ?? METHOD_BODIES[0]!)(`${noun}${m}`),
+    );
+    const discovery = next() < 0.03 ? (DISCOVERY_SNIPPETS[index % DISCOVERY_SNIPPETS.length] ?? '') : '';
+    const text = `${discovery}import type { Db, Logger } from '../infra/index.js';
+
+export interface ${noun} { id: string; amount: number; payload: string }
+
+/** ${noun} service ${index}. */
+export class ${noun}Service${index} {
+  constructor(private readonly db: Db, private readonly logger: Logger) {}
+
+${methods.join('\n')}}
+`;
+    const file = join(
+      target,
+      'generated',
+      `module-${Math.floor(index / 100)}`,
+      `${noun.toLowerCase()}-service-${index}.ts`,
+    );
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+}
+
+/** ast-grep: bindingless catch, or a catch whose body is empty or comments only. */
+const EMPTY_OR_BINDINGLESS_CATCH = {
+  rule: {
+    kind: 'catch_clause',
+    any: [
+      { not: { has: { field: 'parameter', pattern: '$_' } } },
+      { has: { field: 'body', regex: '^\\{\\s*(//[^\\n]*\\s*|/\\*[\\s\\S]*?\\*/\\s*)*\\}$' } },
+    ],
+  },
+};
+
+function astGrepLang(file: string): Lang {
+  const extension = extname(file);
+  if (extension === '.ts') return Lang.TypeScript;
+  if (extension === '.tsx') return Lang.Tsx;
+  return Lang.JavaScript;
+}
+
+interface Measurement {
+  readonly name: string;
+  readonly files: number;
+  readonly ms: number;
+  readonly matches: number;
+}
+
+function best(name: string, run: () => { files: number; matches: number }): Measurement {
+  let fastest = Number.POSITIVE_INFINITY;
+  let last = { files: 0, matches: 0 };
+  for (let index = 0; index < RUNS; index += 1) {
+    const started = performance.now();
+    last = run();
+    fastest = Math.min(fastest, performance.now() - started);
+  }
+  return { name, ms: fastest, ...last };
+}
+
+async function bestAsync(
+  name: string,
+  run: () => Promise<{ files: number; matches: number }>,
+): Promise<Measurement> {
+  let fastest = Number.POSITIVE_INFINITY;
+  let last = { files: 0, matches: 0 };
+  for (let index = 0; index < RUNS; index += 1) {
+    const started = performance.now();
+    last = await run();
+    fastest = Math.min(fastest, performance.now() - started);
+  }
+  return { name, ms: fastest, ...last };
+}
+
+async function main(): Promise<void> {
+  const corpus = mkdtempSync(join(tmpdir(), 'gossipless-bench-lint-'));
+  try {
+    copyReal(corpus);
+    generate(corpus, GENERATED_FILES);
+    const files = listLintTargets(['.'], corpus);
+    const bytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
+    // Warm the page cache and both parsers' code paths so the first tool measured is not penalised.
+    for (const file of files) readFileSync(file, 'utf8');
+
+    const results: Measurement[] = [];
+    results.push(
+      best('gossipless lint (walk + pre-filter + parse + rule)', () => {
+        const report = lintFiles(['.'], { cwd: corpus });
+        return { files: report.filesLinted, matches: report.findings.length };
+      }),
+    );
+    results.push(
+      best('gossipless rule without the pre-filter (parse every file)', () => {
+        let matches = 0;
+        for (const file of files) {
+          const parsed = parseSource(file, readFileSync(file, 'utf8'));
+          if (parsed.ok) matches += noSelfDisablingDiscovery(parsed.sourceFile).length;
+        }
+        return { files: files.length, matches };
+      }),
+    );
+    results.push(
+      best('ast-grep napi parse() per file, empty/bindingless catch (1 thread)', () => {
+        let matches = 0;
+        for (const file of files) {
+          const tree = parse(astGrepLang(file), readFileSync(file, 'utf8'));
+          matches += tree.root().findAll(EMPTY_OR_BINDINGLESS_CATCH).length;
+        }
+        return { files: files.length, matches };
+      }),
+    );
+    results.push(
+      await bestAsync(
+        'ast-grep napi findInFiles, empty/bindingless catch (native, all threads)',
+        async () => {
+          let matches = 0;
+          for (const lang of [Lang.TypeScript, Lang.Tsx, Lang.JavaScript]) {
+            const globs =
+              lang === Lang.TypeScript
+                ? ['*.ts']
+                : lang === Lang.Tsx
+                  ? ['*.tsx']
+                  : ['*.js', '*.mjs', '*.cjs'];
+            await findInFiles(
+              lang,
+              { paths: [corpus], matcher: EMPTY_OR_BINDINGLESS_CATCH, languageGlobs: globs },
+              (error, nodes) => {
+                if (error) throw error;
+                matches += nodes.length;
+              },
+            );
+          }
+          // findInFiles walks the same directory and returns only the count of files with a match.
+          return { files: files.length, matches };
+        },
+      ),
+    );
+
+    const realCount = files.filter((file) => file.includes(`${join(corpus, 'real')}`)).length;
+    console.log(
+      `corpus: ${files.length} files, ${(bytes / 1024 / 1024).toFixed(1)} MiB ` +
+        `(${realCount} real files from ${REAL_TREES.length} package trees, ${files.length - realCount} generated); ` +
+        `best of ${RUNS} runs; node ${process.version}`,
+    );
+    console.log('');
+    console.log('| tool | files | time (ms) | files/s | matches |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const result of results) {
+      const perSecond = Math.round((result.files / result.ms) * 1000);
+      console.log(
+        `| ${result.name} | ${result.files} | ${Math.round(result.ms)} | ${perSecond} | ${result.matches} |`,
+      );
+    }
+    console.log('');
+    console.log(
+      'Every row reads the same directory. ast-grep matches are empty or bindingless catch clauses;',
+    );
+    console.log('gossipless matches are no-self-disabling-discovery findings.');
+    falseAlarmScan();
+  } finally {
+    rmSync(corpus, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Precision check on real code that does no peer discovery: every JS/TS file of this repository's
+ * node_modules (nested ones included; bundles over 3 MB left out). Any finding here is a false alarm.
+ */
+function falseAlarmScan(): void {
+  const files: string[] = [];
+  const walk = (directory: string): void => {
+    for (const entry of readdirSync(directory, { withFileTypes: true })) {
+      const path = join(directory, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (
+        entry.isFile() &&
+        EXTENSIONS.has(extname(entry.name)) &&
+        statSync(path).size < 3 * 1024 * 1024
+      ) {
+        files.push(path);
+      }
+    }
+  };
+  walk(join(root, 'node_modules'));
+  const started = performance.now();
+  let parsed = 0;
+  const findings: string[] = [];
+  for (const file of files) {
+    const result = lintSource(file, readFileSync(file, 'utf8'));
+    if (result.parsed) parsed += 1;
+    if (!('skipped' in result)) {
+      for (const finding of result.findings) findings.push(`${file}:${finding.line}:${finding.column}`);
+    }
+  }
+  const ms = performance.now() - started;
+  console.log('');
+  console.log(
+    `false-alarm scan of node_modules: ${files.length} files, ${parsed} parsed after the pre-filter, ` +
+      `${findings.length} findings, ${Math.round(ms)} ms (${Math.round((files.length / ms) * 1000)} files/s)`,
+  );
+  for (const finding of findings.slice(0, 20)) console.log(`  ${finding}`);
+}
+
+await main();

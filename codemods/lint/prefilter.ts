@@ -1,0 +1,73 @@
+/**
+ * The cheap text test that runs before any parsing. Every finding of `no-self-disabling-discovery`
+ * needs discovery work, and every kind of discovery work the rule recognises leaves one of these
+ * tokens in the file's text: a module name (`dgram`, `node-discover`, `swim`, …), a multicast
+ * method (`addMembership`, `setBroadcast`), a discovery noun starting a word of an identifier
+ * (`startDiscovery`, `this.gossip`, `GOSSIP_PORT`), a group verb next to a group noun (`joinCluster`,
+ * `findPeers`), or a join on a group receiver (`this.cluster.join(`). A file without any of them
+ * cannot produce a finding, so it is never parsed.
+ *
+ * Tokens must start a word the way `splitWords` in `rules/no-self-disabling-discovery/names.ts`
+ * cuts identifiers (after a non-alphanumeric, or as a capitalised camelCase part): "userFacing"
+ * does not contain the word "serf", "topology" does not contain "polo". Keep this in step with
+ * `names.ts` and `modules.ts`.
+ */
+
+/** `word` starting an identifier word: `word…`/`WORD…` after a non-alphanumeric, or `Word…` anywhere. */
+function wordStart(word: string): string {
+  const capitalised = word.charAt(0).toUpperCase() + word.slice(1);
+  return `(?:(?<![A-Za-z0-9])(?:${word}|${word.toUpperCase()})|${capitalised})`;
+}
+
+const DISCOVERY_NOUNS = [
+  'discover',
+  'gossip',
+  'multicast',
+  'membership',
+  'swim',
+  'ringpop',
+  'mdns',
+  'bonjour',
+  'zeroconf',
+  'serf',
+  'scuttlebutt',
+  'ssdp',
+];
+/** Module names that are not also nouns above (`'node:dgram'`, `'polo'`, `'cote'`). */
+const MODULE_NAMES = ['dgram', 'polo', 'cote', 'dnssd'];
+const GROUP_NOUNS = ['cluster', 'peers', 'peer', 'mesh', 'ring', 'swarm', 'seeds'];
+const GROUP_VERBS = [
+  'joins',
+  'joining',
+  'join',
+  'bootstrapping',
+  'bootstrap',
+  'find',
+  'discover',
+  'lookup',
+  'scan',
+  'fetch',
+  'load',
+  'refresh',
+  'resolve',
+  'announce',
+  'form',
+];
+
+const either = (words: readonly string[]): string => `(?:${words.map(wordStart).join('|')})`;
+
+const DISCOVERY_TEXT = new RegExp(
+  [
+    either(DISCOVERY_NOUNS),
+    either(MODULE_NAMES),
+    'setBroadcast',
+    `${either(GROUP_VERBS)}[_-]?${either(GROUP_NOUNS)}`,
+    `${either(GROUP_NOUNS)}[_-]?${either(GROUP_VERBS)}`,
+    `${either(GROUP_NOUNS)}\\w*\\s*\\??\\.\\s*(?:join|bootstrap|discover)\\b`,
+  ].join('|'),
+);
+
+/** True when `text` may contain discovery work; false means the file cannot have a finding. */
+export function mightContainDiscovery(text: string): boolean {
+  return DISCOVERY_TEXT.test(text);
+}

@@ -1,0 +1,375 @@
+import { ts } from 'ts-morph';
+import type { Finding, RuleMeta } from '../finding.js';
+import {
+  buildContext,
+  enclosingDiscoveryFunction,
+  START_METHODS,
+} from './no-self-disabling-discovery/context.js';
+import type { DiscoveryContext } from './no-self-disabling-discovery/context.js';
+import { analyzeHandler, resolveHandler } from './no-self-disabling-discovery/handler.js';
+import type { Fallback, FallbackKind, HandlerVerdict } from './no-self-disabling-discovery/handler.js';
+import { skipWrappers } from './no-self-disabling-discovery/modules.js';
+import { namesDiscovery } from './no-self-disabling-discovery/names.js';
+import { describeCallee, findDiscoveryWork } from './no-self-disabling-discovery/work.js';
+
+/** Metadata of `no-self-disabling-discovery`, shared by the CLI formatters and the ESLint plugin. */
+export const noSelfDisablingDiscoveryMeta: RuleMeta = {
+  id: 'no-self-disabling-discovery',
+  shortDescription:
+    'A failure handler around peer discovery swallows the failure, or switches discovery off and falls back to "I am alone / I am leader".',
+  fullDescription:
+    "Flags try/catch, promise .catch()/.then(_, onRejected), 'error' event handlers and error-first start callbacks " +
+    'around peer discovery (UDP multicast/broadcast, node-discover, swim, ringpop, mdns, gossip/membership joins) that ' +
+    'neither propagate nor surface the failure. On a platform that does not carry multicast, such a handler makes every ' +
+    'replica believe it is alone and leader: split brain by construction. Error when the handler disables discovery or ' +
+    'falls back to leader/standalone; warning when it only swallows (empty, or only logs).',
+  helpUri: 'https://github.com/gossipless/gossipless/blob/main/docs/rules/no-self-disabling-discovery.md',
+};
+
+const ADVICE =
+  'Propagate it (rethrow with `cause`, reject, or pass it to the callback), or move leadership and membership to ' +
+  'the lease/bus (gossipless) so there is nothing to discover.';
+
+const FALLBACK_PHRASES: Record<FallbackKind, string> = {
+  leader: 'declares itself leader or standalone',
+  'disable-flag': 'switches discovery off',
+  'null-discovery': 'drops the discovery object',
+  'clear-peers': 'empties the peer list',
+  'close-discovery': 'closes the discovery socket',
+  'single-node': 'sets the cluster size to one',
+};
+
+/** What a handler is attached to, for the message: "This `catch` around `swim.bootstrap()` (swim)". */
+interface Site {
+  readonly subject: string;
+  /** Where the finding points. */
+  readonly node: ts.Node;
+}
+
+/**
+ * Finds failure handlers around peer discovery that swallow the failure, or switch discovery off and
+ * fall back to "I am alone / I am leader". A pure function of one parsed file: no type checker, no
+ * file system. Findings are sorted by position.
+ *
+ * @example
+ * ```ts
+ * import { ts } from 'ts-morph';
+ * const file = ts.createSourceFile('a.ts', text, ts.ScriptTarget.Latest, true);
+ * for (const finding of noSelfDisablingDiscovery(file)) console.log(finding.line, finding.message);
+ * ```
+ */
+export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
+  const context = buildContext(sourceFile);
+  const findings: Finding[] = [];
+  const report = (site: Site, verdict: HandlerVerdict, extra?: string): void => {
+    const finding = judge(site, verdict, extra, sourceFile);
+    if (finding) findings.push(finding);
+  };
+
+  const visit = (node: ts.Node): void => {
+    if (ts.isTryStatement(node) && node.catchClause) checkTry(node, node.catchClause, context, report);
+    if (ts.isCallExpression(node)) {
+      const callee = skipWrappers(node.expression);
+      if (ts.isPropertyAccessExpression(callee)) {
+        const method = callee.name.text;
+        const [first, second] = node.arguments;
+        if (method === 'catch' && first && node.arguments.length === 1) {
+          checkPromiseHandler(node, callee, first, '`.catch()`', context, report);
+        } else if (method === 'then' && second) {
+          checkPromiseHandler(node, callee, second, 'The rejection handler of `.then()`', context, report);
+        } else if (
+          /^(on|once|addListener|prependListener|prependOnceListener)$/.test(method) &&
+          first &&
+          second
+        ) {
+          if (isErrorEvent(first)) checkErrorEvent(node, callee, second, context, report);
+        }
+      }
+    }
+    if (ts.isCallExpression(node) || ts.isNewExpression(node)) checkStartCallback(node, context, report);
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return findings.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+type Report = (site: Site, verdict: HandlerVerdict, extra?: string) => void;
+
+function checkTry(
+  node: ts.TryStatement,
+  clause: ts.CatchClause,
+  context: DiscoveryContext,
+  report: Report,
+): void {
+  const work = findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node));
+  if (!work) return;
+  const declaration = clause.variableDeclaration;
+  const errorName = declaration && ts.isIdentifier(declaration.name) ? declaration.name.text : undefined;
+  const verdict = analyzeHandler(clause.block, errorName, context, enclosingFunctionOrSelf(node));
+  report({ subject: `This \`catch\` around ${work.description}`, node: clause }, verdict);
+}
+
+function checkPromiseHandler(
+  call: ts.CallExpression,
+  callee: ts.PropertyAccessExpression,
+  handlerExpression: ts.Expression,
+  what: string,
+  context: DiscoveryContext,
+  report: Report,
+): void {
+  const work = findDiscoveryWork(callee.expression, context, enclosingDiscoveryFunction(call));
+  if (!work) return;
+  const handler = resolveHandler(handlerExpression, context);
+  if (!handler) return;
+  const subject = what.startsWith('`')
+    ? `This ${what} on ${work.description}`
+    : `${what} on ${work.description}`;
+  report({ subject, node: siteFrom(callee.name, call) }, verdictOf(handler, context, call));
+}
+
+function checkErrorEvent(
+  call: ts.CallExpression,
+  callee: ts.PropertyAccessExpression,
+  handlerExpression: ts.Expression,
+  context: DiscoveryContext,
+  report: Report,
+): void {
+  const emitter = callee.expression;
+  if (!context.isDiscoveryObject(emitter)) return;
+  const handler = resolveHandler(handlerExpression, context);
+  if (!handler) return;
+  const module = context.originOf(emitter);
+  const label = module
+    ? ` (${module.kind === 'dgram' ? 'dgram socket used for multicast/peer discovery' : module.name})`
+    : '';
+  const text = emitter.getText(context.sourceFile).replace(/\s+/g, '');
+  const shown = text.length > 50 ? `${text.slice(0, 49)}…` : text;
+  report(
+    { subject: `This 'error' handler on \`${shown}\`${label}`, node: siteFrom(callee.name, call) },
+    verdictOf(handler, context, call),
+  );
+}
+
+/**
+ * Error-first start callbacks: `Discover(opts, (err) => …)`, `swim.bootstrap(hosts, cb)`,
+ * `ringpop.bootstrap(nodes, cb)`, `gossip.start((err) => …)`.
+ */
+function checkStartCallback(
+  call: ts.CallExpression | ts.NewExpression,
+  context: DiscoveryContext,
+  report: Report,
+): void {
+  const args = call.arguments ?? [];
+  const callback = args[args.length - 1];
+  if (!callback) return;
+  const fn = skipWrappers(callback);
+  if (!ts.isArrowFunction(fn) && !ts.isFunctionExpression(fn)) return;
+  const callee = skipWrappers(call.expression);
+  const module = context.originOf(callee);
+  let knownErrorFirst = false;
+  if (ts.isPropertyAccessExpression(callee)) {
+    const method = callee.name.text;
+    if (/^(on|once|addListener|prependListener|prependOnceListener|then|catch|finally)$/.test(method)) return;
+    if (module?.kind === 'membership') {
+      if (!START_METHODS.has(method)) return;
+      knownErrorFirst = module.errorFirstStart;
+    } else if (module?.kind === 'dgram') {
+      return; // bind's callback is a 'listening' callback; failures arrive as 'error' events.
+    } else if (
+      !namesDiscovery(method) &&
+      !(START_METHODS.has(method) && context.isDiscoveryObject(callee.expression))
+    ) {
+      return;
+    }
+  } else if (ts.isIdentifier(callee)) {
+    const binding = context.bindings.get(callee.text);
+    if (module?.kind === 'membership' && binding) {
+      // The module itself called or constructed: node-discover's `Discover(opts, cb)`.
+      if (
+        binding.imported !== 'default' &&
+        binding.imported !== 'namespace' &&
+        binding.imported !== 'Discover'
+      )
+        return;
+      knownErrorFirst = module.errorFirstStart;
+    } else if (!namesDiscovery(callee.text)) {
+      return;
+    }
+  } else {
+    return;
+  }
+
+  const described = describeCallee(call, context.sourceFile);
+  const label = module?.kind === 'membership' ? ` (${module.name})` : '';
+  const subject = `The callback of \`${described}\`${label}`;
+  const site: Site = { subject, node: fn };
+  const [first] = fn.parameters;
+  if (!first) {
+    if (knownErrorFirst)
+      report(site, SILENT, 'declares no error parameter, so a failed start is ignored by omission');
+    return;
+  }
+  if (!ts.isIdentifier(first.name)) return;
+  const errorName = first.name.text;
+  const looksLikeError =
+    /^_?(e|er|err|error|ex|exception)$/i.test(errorName) || /(Err|Error)$/.test(errorName);
+  if (!knownErrorFirst && !looksLikeError) return;
+  if (!mentionsIdentifier(fn.body, errorName)) {
+    report(site, SILENT, `never reads its error parameter \`${errorName}\`, so a failed start is ignored`);
+    return;
+  }
+  const branch = errorBranch(fn.body, errorName);
+  if (branch === 'ignored') {
+    report(site, SILENT, `only acts when \`${errorName}\` is absent, so a failed start is ignored`);
+    return;
+  }
+  report(site, analyzeHandler(branch ?? fn.body, errorName, context, fn));
+}
+
+const SILENT: HandlerVerdict = {
+  fallbacks: [],
+  propagates: false,
+  doesOtherWork: false,
+  retry: 'none',
+  logLevel: undefined,
+  empty: true,
+};
+
+/**
+ * The part of an error-first callback that runs on failure: the `then` of `if (err)`, the `else`
+ * of `if (!err)`; `'ignored'` when only the success path is written (`if (!err) { … }`).
+ */
+function errorBranch(body: ts.Node, errorName: string): ts.Node | 'ignored' | undefined {
+  if (!ts.isBlock(body)) return undefined;
+  for (const statement of body.statements) {
+    if (!ts.isIfStatement(statement)) continue;
+    const test = testsError(statement.expression, errorName);
+    if (test === 'present') return statement.thenStatement;
+    if (test === 'absent') return statement.elseStatement ?? 'ignored';
+  }
+  return undefined;
+}
+
+function testsError(condition: ts.Expression, errorName: string): 'present' | 'absent' | undefined {
+  const expression = skipWrappers(condition);
+  const isError = (node: ts.Expression): boolean => {
+    const inner = skipWrappers(node);
+    return ts.isIdentifier(inner) && inner.text === errorName;
+  };
+  if (isError(expression)) return 'present';
+  if (ts.isPrefixUnaryExpression(expression) && expression.operator === ts.SyntaxKind.ExclamationToken) {
+    const inner = testsError(expression.operand, errorName);
+    return inner === 'present' ? 'absent' : inner === 'absent' ? 'present' : undefined;
+  }
+  if (ts.isBinaryExpression(expression)) {
+    const kind = expression.operatorToken.kind;
+    if (kind === ts.SyntaxKind.InstanceOfKeyword && isError(expression.left)) return 'present';
+    if (kind === ts.SyntaxKind.AmpersandAmpersandToken || kind === ts.SyntaxKind.BarBarToken) {
+      return testsError(expression.left, errorName) ?? testsError(expression.right, errorName);
+    }
+    const nullish = (node: ts.Expression): boolean => {
+      const inner = skipWrappers(node);
+      return (
+        inner.kind === ts.SyntaxKind.NullKeyword || (ts.isIdentifier(inner) && inner.text === 'undefined')
+      );
+    };
+    const comparesError =
+      (isError(expression.left) && nullish(expression.right)) ||
+      (isError(expression.right) && nullish(expression.left));
+    if (!comparesError) return undefined;
+    if (
+      kind === ts.SyntaxKind.ExclamationEqualsToken ||
+      kind === ts.SyntaxKind.ExclamationEqualsEqualsToken
+    ) {
+      return 'present';
+    }
+    if (kind === ts.SyntaxKind.EqualsEqualsToken || kind === ts.SyntaxKind.EqualsEqualsEqualsToken)
+      return 'absent';
+  }
+  return undefined;
+}
+
+function mentionsIdentifier(node: ts.Node, name: string): boolean {
+  let found = false;
+  const visit = (child: ts.Node): void => {
+    if (found) return;
+    if (ts.isIdentifier(child) && child.text === name) {
+      const parent = child.parent;
+      if (!(ts.isPropertyAccessExpression(parent) && parent.name === child)) found = true;
+      return;
+    }
+    ts.forEachChild(child, visit);
+  };
+  visit(node);
+  return found;
+}
+
+function verdictOf(
+  handler: NonNullable<ReturnType<typeof resolveHandler>>,
+  context: DiscoveryContext,
+  site: ts.Node,
+): HandlerVerdict {
+  if (handler.kind === 'noop-reference') return SILENT;
+  if (handler.kind === 'log-reference') return { ...SILENT, empty: false, logLevel: handler.level };
+  return analyzeHandler(handler.body, handler.errorName, context, enclosingFunctionOrSelf(site));
+}
+
+/** Where a retry bound may be written: the function around the handler (`if (attempt < max)`). */
+function enclosingFunctionOrSelf(node: ts.Node): ts.Node {
+  for (let current: ts.Node | undefined = node.parent; current; current = current.parent) {
+    if (ts.isFunctionLike(current)) return current;
+  }
+  return node.getSourceFile();
+}
+
+/** A node spanning from `start` to the end of `whole`, for `.catch(` … `)` sites. */
+function siteFrom(start: ts.Node, whole: ts.Node): ts.Node {
+  return { getStart: () => start.getStart(), getEnd: () => whole.getEnd() } as unknown as ts.Node;
+}
+
+function isErrorEvent(argument: ts.Expression): boolean {
+  const expression = skipWrappers(argument);
+  if (ts.isStringLiteralLike(expression)) return expression.text === 'error';
+  if (ts.isPropertyAccessExpression(expression)) return /^(error|Error|ERROR)$/.test(expression.name.text);
+  return false;
+}
+
+function judge(
+  site: Site,
+  verdict: HandlerVerdict,
+  extra: string | undefined,
+  sourceFile: ts.SourceFile,
+): Finding | undefined {
+  const start = sourceFile.getLineAndCharacterOfPosition(site.node.getStart(sourceFile));
+  const end = sourceFile.getLineAndCharacterOfPosition(site.node.getEnd());
+  const at = {
+    ruleId: noSelfDisablingDiscoveryMeta.id,
+    line: start.line + 1,
+    column: start.character + 1,
+    endLine: end.line + 1,
+    endColumn: end.character + 1,
+  };
+  const [fallback] = verdict.fallbacks;
+  if (fallback) {
+    return {
+      ...at,
+      severity: 'error',
+      message: `${site.subject} swallows the failure and ${describeFallback(fallback, sourceFile)}: every replica that cannot reach its peers will do the same, which is split brain. ${ADVICE}`,
+    };
+  }
+  if (extra !== undefined)
+    return { ...at, severity: 'warning', message: `${site.subject} ${extra}. ${ADVICE}` };
+  if (verdict.propagates || verdict.doesOtherWork || verdict.retry === 'bounded') return undefined;
+  let how: string;
+  if (verdict.retry === 'unbounded') how = 'it retries without a bound and never surfaces it';
+  else if (verdict.logLevel === undefined)
+    how = verdict.empty ? 'the handler is empty' : 'nothing is propagated';
+  else if (verdict.logLevel === 'error') how = 'it only logs it and carries on';
+  else how = `it only logs it at ${verdict.logLevel} level and carries on`;
+  return { ...at, severity: 'warning', message: `${site.subject} swallows the failure: ${how}. ${ADVICE}` };
+}
+
+function describeFallback(fallback: Fallback, sourceFile: ts.SourceFile): string {
+  const line = sourceFile.getLineAndCharacterOfPosition(fallback.node.getStart(sourceFile)).line + 1;
+  return `${FALLBACK_PHRASES[fallback.kind]} (\`${fallback.snippet}\`, line ${line})`;
+}

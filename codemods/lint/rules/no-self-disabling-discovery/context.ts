@@ -1,0 +1,406 @@
+import { ts } from 'ts-morph';
+import { collectModuleBindings, requiredSpecifier, discoveryModuleOf, skipWrappers } from './modules.js';
+import type { DiscoveryModule, ModuleBinding } from './modules.js';
+import { namesDiscovery, namesDiscoveryObject, namesNonPeerDiscovery, splitWords } from './names.js';
+
+/** dgram methods that only multicast/broadcast discovery uses; they are discovery work on any receiver. */
+export const MULTICAST_METHODS = new Set([
+  'addMembership',
+  'addSourceSpecificMembership',
+  'setBroadcast',
+  'setMulticastTTL',
+  'setMulticastInterface',
+  'setMulticastLoopback',
+]);
+
+/** Registering a listener is not work that can fail. */
+export const LISTENER_METHODS = new Set([
+  'on',
+  'once',
+  'addListener',
+  'prependListener',
+  'prependOnceListener',
+  'off',
+  'removeListener',
+  'removeAllListeners',
+  'listenerCount',
+  'emit',
+]);
+
+/** Methods that start discovery and, on the libraries that have them, take an error-first callback. */
+export const START_METHODS = new Set(['start', 'bootstrap', 'join']);
+
+/** Method names that, in a class named for discovery (`GossipMembership.start()`), are the discovery start. */
+const START_LIKE_METHODS = new Set([
+  'start',
+  'bootstrap',
+  'join',
+  'init',
+  'initialize',
+  'connect',
+  'listen',
+  'open',
+  'run',
+  'setup',
+  'begin',
+]);
+
+/** Everything the rule knows about one file before it looks at handlers. */
+export interface DiscoveryContext {
+  readonly sourceFile: ts.SourceFile;
+  readonly bindings: ReadonlyMap<string, ModuleBinding>;
+  /** Origin of an expression: the discovery module it was made from, if any. */
+  originOf(expression: ts.Expression): DiscoveryModule | undefined;
+  /** True when `expression` is a discovery object: a membership library object, a multicast socket, or named so. */
+  isDiscoveryObject(expression: ts.Expression): boolean;
+  /** The body of a function declared in this file that `call` invokes, if it can be resolved without types. */
+  localCallee(call: ts.CallExpression | ts.NewExpression): ts.FunctionLikeDeclaration | undefined;
+  /**
+   * True when a callee is discovery of something other than peers: it comes from an OpenID
+   * Connect / OAuth module (`Issuer.discover()`, `client.discovery()`), or its names say so
+   * (`discoverPlugins()`, `testDiscovery.run()`).
+   */
+  isNonPeerDiscovery(callee: ts.Expression): boolean;
+  /** A function declared in this file under `name`, or a method of the class around `site`. */
+  localFunction(name: string, site: ts.Node, viaThis: boolean): ts.FunctionLikeDeclaration | undefined;
+}
+
+/** `sock`, `this.swim`, `app.discovery` → a key; anything else → undefined. */
+export function keyOf(node: ts.Expression): string | undefined {
+  const expression = skipWrappers(node);
+  if (ts.isIdentifier(expression)) return expression.text;
+  if (expression.kind === ts.SyntaxKind.ThisKeyword) return 'this';
+  if (ts.isPropertyAccessExpression(expression)) {
+    const base = keyOf(expression.expression);
+    return base === undefined ? undefined : `${base}.${expression.name.text}`;
+  }
+  return undefined;
+}
+
+/** The identifiers along a receiver chain: `this.cluster.gossip` → `['cluster', 'gossip']`. */
+export function chainNames(node: ts.Expression): string[] {
+  const names: string[] = [];
+  let expression: ts.Expression = skipWrappers(node);
+  for (;;) {
+    if (ts.isIdentifier(expression)) {
+      names.unshift(expression.text);
+      return names;
+    }
+    if (ts.isPropertyAccessExpression(expression)) {
+      names.unshift(expression.name.text);
+      expression = skipWrappers(expression.expression);
+    } else if (ts.isCallExpression(expression) || ts.isElementAccessExpression(expression)) {
+      expression = skipWrappers(expression.expression);
+    } else {
+      return names;
+    }
+  }
+}
+
+/** Builds the per-file context: module bindings, objects made from them, and local functions. */
+export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
+  const { bindings, loadsDiscoveryModule, nonPeerBindings } = collectModuleBindings(sourceFile);
+  const objects = new Map<string, DiscoveryModule>();
+  const functions = new Map<string, ts.FunctionLikeDeclaration>();
+  const multicastKeys = new Set<string>();
+  const bindKeys = new Set<string>();
+  const sendKeys = new Set<string>();
+
+  const originOf = (node: ts.Expression): DiscoveryModule | undefined => {
+    // Most files that pass the text pre-filter load no discovery module at all (they only name
+    // things "discovery"); skip the receiver-chain walk for them.
+    if (!loadsDiscoveryModule) return undefined;
+    let expression = skipWrappers(node);
+    if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
+    if (ts.isIdentifier(expression))
+      return bindings.get(expression.text)?.module ?? objects.get(expression.text);
+    const key = keyOf(expression);
+    if (key !== undefined && objects.has(key)) return objects.get(key);
+    if (ts.isPropertyAccessExpression(expression)) return originOf(expression.expression);
+    if (ts.isCallExpression(expression)) {
+      const specifier = requiredSpecifier(expression);
+      if (specifier !== undefined) return discoveryModuleOf(specifier);
+      return originOf(expression.expression);
+    }
+    if (ts.isNewExpression(expression)) return originOf(expression.expression);
+    return undefined;
+  };
+
+  const isMadeByCall = (node: ts.Expression): boolean => {
+    let expression = skipWrappers(node);
+    if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
+    return ts.isCallExpression(expression) || ts.isNewExpression(expression);
+  };
+
+  /** Keys are built only once the value is known to come from a discovery module: most assignments do not. */
+  const remember = (key: () => string | undefined, initializer: ts.Expression): void => {
+    if (!loadsDiscoveryModule || !isMadeByCall(initializer)) return;
+    let module = originOf(initializer);
+    const call = skipWrappers(initializer);
+    if (module === undefined && ts.isCallExpression(call)) {
+      // A wrapper around a discovery function is that function: `promisify(ringpop.bootstrap.bind(ringpop))`.
+      module = call.arguments
+        .map((argument) => originOf(argument))
+        .find((origin) => origin?.kind === 'membership');
+    }
+    const resolvedKey = module === undefined ? undefined : key();
+    if (module !== undefined && resolvedKey !== undefined) objects.set(resolvedKey, module);
+  };
+
+  /** `ringpop: RingPop`, `private swim: Swim` — a declared type imported from a discovery module. */
+  const rememberTyped = (key: () => string, type: ts.TypeNode | undefined): void => {
+    if (bindings.size === 0 || !type || !ts.isTypeReferenceNode(type)) return;
+    let name: ts.EntityName = type.typeName;
+    while (ts.isQualifiedName(name)) name = name.left;
+    const module = bindings.get(name.text)?.module;
+    if (module !== undefined) objects.set(key(), module);
+  };
+
+  // One walk, dispatched on the node kind: this runs over every node of every file that passes
+  // the pre-filter, bundles of several megabytes included.
+  const visit = (node: ts.Node): void => {
+    switch (node.kind) {
+      case ts.SyntaxKind.Parameter: {
+        const parameter = node as ts.ParameterDeclaration;
+        const name = parameter.name;
+        if (ts.isIdentifier(name)) {
+          const isProperty = (ts.getModifiers(parameter)?.length ?? 0) > 0;
+          rememberTyped(() => (isProperty ? `this.${name.text}` : name.text), parameter.type);
+        }
+        break;
+      }
+      case ts.SyntaxKind.PropertyDeclaration: {
+        const property = node as ts.PropertyDeclaration;
+        const name = property.name;
+        if (ts.isIdentifier(name)) {
+          rememberTyped(() => `this.${name.text}`, property.type);
+          if (property.initializer) remember(() => `this.${name.text}`, property.initializer);
+        }
+        break;
+      }
+      case ts.SyntaxKind.VariableDeclaration: {
+        const declaration = node as ts.VariableDeclaration;
+        const name = declaration.name;
+        if (!ts.isIdentifier(name)) break;
+        rememberTyped(() => name.text, declaration.type);
+        const initializer = declaration.initializer;
+        if (initializer) {
+          remember(() => name.text, initializer);
+          if (
+            (ts.isArrowFunction(initializer) || ts.isFunctionExpression(initializer)) &&
+            !functions.has(name.text)
+          ) {
+            functions.set(name.text, initializer);
+          }
+        }
+        break;
+      }
+      case ts.SyntaxKind.FunctionDeclaration: {
+        const declaration = node as ts.FunctionDeclaration;
+        if (declaration.name && declaration.body && !functions.has(declaration.name.text)) {
+          functions.set(declaration.name.text, declaration);
+        }
+        break;
+      }
+      case ts.SyntaxKind.BinaryExpression: {
+        const binary = node as ts.BinaryExpression;
+        if (
+          binary.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+          !ts.isObjectLiteralExpression(binary.left)
+        ) {
+          remember(() => keyOf(binary.left), binary.right);
+        }
+        break;
+      }
+      case ts.SyntaxKind.CallExpression: {
+        const callee = (node as ts.CallExpression).expression;
+        if (ts.isPropertyAccessExpression(callee)) {
+          const method = callee.name.text;
+          const isMulticast = MULTICAST_METHODS.has(method);
+          if (isMulticast || method === 'bind' || method === 'send') {
+            const key = keyOf(callee.expression);
+            if (key !== undefined) {
+              if (isMulticast) multicastKeys.add(key);
+              else if (method === 'bind') bindKeys.add(key);
+              else sendKeys.add(key);
+            }
+          }
+        }
+        break;
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+
+  /** A dgram socket is discovery when the file multicasts/broadcasts on it, or binds and sends (peer UDP). */
+  const isDiscoverySocketKey = (key: string): boolean =>
+    multicastKeys.has(key) || (bindKeys.has(key) && sendKeys.has(key));
+
+  const isDiscoveryObject = (node: ts.Expression): boolean => {
+    const expression = skipWrappers(node);
+    const module = originOf(expression);
+    if (module?.kind === 'membership') return true;
+    const key = keyOf(expression);
+    if (module?.kind === 'dgram') return key !== undefined && isDiscoverySocketKey(key);
+    if (key !== undefined && isDiscoverySocketKey(key) && multicastKeys.has(key)) return true;
+    return chainNames(expression).some((name) => namesDiscoveryObject(name));
+  };
+
+  const enclosingClass = (site: ts.Node): ts.ClassLikeDeclaration | undefined => {
+    for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
+      if (ts.isClassDeclaration(node) || ts.isClassExpression(node)) return node;
+    }
+    return undefined;
+  };
+
+  const localFunction = (
+    name: string,
+    site: ts.Node,
+    viaThis: boolean,
+  ): ts.FunctionLikeDeclaration | undefined => {
+    if (viaThis) {
+      const owner = enclosingClass(site);
+      const member = owner?.members.find(
+        (candidate) =>
+          (ts.isMethodDeclaration(candidate) || ts.isPropertyDeclaration(candidate)) &&
+          ts.isIdentifier(candidate.name) &&
+          candidate.name.text === name,
+      );
+      if (member && ts.isMethodDeclaration(member)) return member;
+      if (member && ts.isPropertyDeclaration(member) && member.initializer) {
+        const initializer = skipWrappers(member.initializer);
+        if (ts.isArrowFunction(initializer) || ts.isFunctionExpression(initializer)) return initializer;
+      }
+      return undefined;
+    }
+    return functions.get(name);
+  };
+
+  const localCallee = (
+    call: ts.CallExpression | ts.NewExpression,
+  ): ts.FunctionLikeDeclaration | undefined => {
+    const callee = skipWrappers(call.expression);
+    if (ts.isIdentifier(callee)) return localFunction(callee.text, call, false);
+    if (ts.isPropertyAccessExpression(callee) && callee.expression.kind === ts.SyntaxKind.ThisKeyword) {
+      return localFunction(callee.name.text, call, true);
+    }
+    return undefined;
+  };
+
+  const isNonPeerDiscovery = (callee: ts.Expression): boolean => {
+    const names = chainNames(callee);
+    const root = names[0];
+    if (root !== undefined && nonPeerBindings.has(root)) return true;
+    return namesNonPeerDiscovery(names);
+  };
+
+  return {
+    sourceFile,
+    bindings,
+    originOf,
+    isDiscoveryObject,
+    isNonPeerDiscovery,
+    localCallee,
+    localFunction,
+  };
+}
+
+/** The name a function is known by: its own, or the variable / property / method it is assigned to. */
+export function functionName(node: ts.FunctionLikeDeclaration): string | undefined {
+  if (
+    node.name &&
+    (ts.isIdentifier(node.name) || ts.isPrivateIdentifier(node.name) || ts.isStringLiteral(node.name))
+  ) {
+    return node.name.text;
+  }
+  const parent = node.parent;
+  if (
+    (ts.isVariableDeclaration(parent) ||
+      ts.isPropertyAssignment(parent) ||
+      ts.isPropertyDeclaration(parent)) &&
+    ts.isIdentifier(parent.name)
+  ) {
+    return parent.name.text;
+  }
+  return undefined;
+}
+
+/**
+ * The name of the nearest named function around `site` when that name says discovery
+ * (`startDiscovery`, `joinCluster`), or a start-like method of a class named for discovery
+ * (`GossipMembership.start`). Anonymous callbacks in between are looked through.
+ */
+export function enclosingDiscoveryFunction(site: ts.Node): string | undefined {
+  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
+    if (!ts.isFunctionLike(node) || !('body' in node)) continue;
+    const declaration = node as ts.FunctionLikeDeclaration;
+    const name = functionName(declaration);
+    if (name === undefined) continue;
+    if (namesDiscovery(name)) return name;
+    if (ts.isMethodDeclaration(declaration) && START_LIKE_METHODS.has(name)) {
+      const owner = declaration.parent;
+      if ((ts.isClassDeclaration(owner) || ts.isClassExpression(owner)) && owner.name) {
+        if (namesDiscoveryObject(owner.name.text)) return `${owner.name.text}.${name}`;
+      }
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+/** Roots of calls that are never discovery: parsing, files, maths, logging. */
+const UNRELATED_ROOTS = new Set([
+  'JSON',
+  'fs',
+  'fsp',
+  'path',
+  'Buffer',
+  'Number',
+  'String',
+  'Math',
+  'Date',
+  'Object',
+  'Array',
+  'console',
+  'util',
+  'crypto',
+  'url',
+  'URL',
+  'zlib',
+  'querystring',
+  'Promise',
+  'Reflect',
+  'Symbol',
+  'require',
+  'yaml',
+  'YAML',
+]);
+const UNRELATED_WORDS = new Set([
+  'parse',
+  'read',
+  'write',
+  'file',
+  'json',
+  'stringify',
+  'format',
+  'config',
+  'render',
+  'validate',
+  'log',
+  'logger',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'metrics',
+]);
+
+/** True when a call is plainly not discovery: `JSON.parse`, `fs.readFile`, `logger.warn`. */
+export function isUnrelatedCall(call: ts.CallExpression | ts.NewExpression): boolean {
+  const names = chainNames(call.expression);
+  const root = names[0];
+  if (root !== undefined && UNRELATED_ROOTS.has(root)) return true;
+  if (call.expression.kind === ts.SyntaxKind.ImportKeyword) return true;
+  return names.some((name) => splitWords(name).some((word) => UNRELATED_WORDS.has(word)));
+}

@@ -1,0 +1,193 @@
+import { ts } from 'ts-morph';
+
+/** What a legacy module is, for the purposes of this rule. */
+export interface DiscoveryModule {
+  /** The module specifier as written in the package registry (`node-discover`). */
+  readonly name: string;
+  /**
+   * `dgram` sockets are discovery only when the file uses them for multicast/broadcast or peer
+   * traffic (a statsd client is a dgram socket too); `membership` libraries always are.
+   */
+  readonly kind: 'dgram' | 'membership';
+  /** Whether its start callback is error-first (`(err) => …`), so a callback without one ignores failures. */
+  readonly errorFirstStart: boolean;
+}
+
+const MODULES: readonly DiscoveryModule[] = [
+  { name: 'dgram', kind: 'dgram', errorFirstStart: false },
+  { name: 'node-discover', kind: 'membership', errorFirstStart: true },
+  { name: 'swim', kind: 'membership', errorFirstStart: true },
+  { name: 'ringpop', kind: 'membership', errorFirstStart: true },
+  { name: 'mdns', kind: 'membership', errorFirstStart: false },
+  { name: 'mdns-js', kind: 'membership', errorFirstStart: false },
+  { name: 'multicast-dns', kind: 'membership', errorFirstStart: false },
+  { name: 'bonjour', kind: 'membership', errorFirstStart: false },
+  { name: 'bonjour-service', kind: 'membership', errorFirstStart: false },
+  { name: 'dnssd', kind: 'membership', errorFirstStart: false },
+  { name: 'polo', kind: 'membership', errorFirstStart: false },
+  { name: 'node-ssdp', kind: 'membership', errorFirstStart: false },
+  { name: 'dns-discovery', kind: 'membership', errorFirstStart: false },
+  { name: 'discovery-swarm', kind: 'membership', errorFirstStart: false },
+  { name: 'scuttlebutt', kind: 'membership', errorFirstStart: false },
+  { name: 'gossipmonger', kind: 'membership', errorFirstStart: false },
+  { name: 'cote', kind: 'membership', errorFirstStart: false },
+];
+
+/** The discovery module a specifier names (`node:dgram`, `ringpop/lib/x` included), if any. */
+export function discoveryModuleOf(specifier: string): DiscoveryModule | undefined {
+  const bare = specifier.startsWith('node:') ? specifier.slice('node:'.length) : specifier;
+  return MODULES.find((module) => bare === module.name || bare.startsWith(`${module.name}/`));
+}
+
+/**
+ * Modules whose "discovery" is of an identity provider, not of peers: `Issuer.discover()` in
+ * openid-client, `discovery()` in its v6 and in oauth4webapi.
+ */
+const NON_PEER_MODULES =
+  /^(openid-client|oidc-client|oidc-client-ts|oauth4webapi|oidc-provider|@azure\/msal-[\w-]+|passport-[\w-]+|next-auth|@auth\/[\w-]+)(\/|$)/;
+
+/** A local name bound to a discovery module or one of its exports. */
+export interface ModuleBinding {
+  readonly module: DiscoveryModule;
+  /** `default`/`namespace` for the module itself, otherwise the imported export's name. */
+  readonly imported: string;
+}
+
+/** `require('x')`, `await import('x')`, `import('x')` → `'x'`. */
+export function requiredSpecifier(node: ts.Expression): string | undefined {
+  let expression = skipWrappers(node);
+  if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
+  if (!ts.isCallExpression(expression)) return undefined;
+  const [argument] = expression.arguments;
+  if (argument === undefined || !ts.isStringLiteralLike(argument)) return undefined;
+  const isRequire = ts.isIdentifier(expression.expression) && expression.expression.text === 'require';
+  const isImport = expression.expression.kind === ts.SyntaxKind.ImportKeyword;
+  return isRequire || isImport ? argument.text : undefined;
+}
+
+/** Strips parentheses, `as`, `!` and `satisfies`, which change nothing at run time. */
+export function skipWrappers(node: ts.Expression): ts.Expression {
+  let current = node;
+  for (;;) {
+    if (
+      ts.isParenthesizedExpression(current) ||
+      ts.isAsExpression(current) ||
+      ts.isNonNullExpression(current) ||
+      ts.isSatisfiesExpression(current) ||
+      ts.isTypeAssertionExpression(current)
+    ) {
+      current = current.expression;
+    } else {
+      return current;
+    }
+  }
+}
+
+/**
+ * Collects every local name bound to a discovery module, through any import form: default, named,
+ * aliased, namespace, `import x = require()`, `require()` with or without destructuring, and
+ * `await import()`.
+ */
+export function collectModuleBindings(sourceFile: ts.SourceFile): ModuleBindings {
+  const bindings = new Map<string, ModuleBinding>();
+  const nonPeerBindings = new Set<string>();
+  let loadsDiscoveryModule = false;
+  // Static imports are top-level statements: no tree walk needed for them.
+  for (const statement of sourceFile.statements) {
+    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
+      const module = discoveryModuleOf(statement.moduleSpecifier.text);
+      const clause = statement.importClause;
+      if (NON_PEER_MODULES.test(statement.moduleSpecifier.text)) {
+        if (clause?.name) nonPeerBindings.add(clause.name.text);
+        const named = clause?.namedBindings;
+        if (named && ts.isNamespaceImport(named)) nonPeerBindings.add(named.name.text);
+        if (named && ts.isNamedImports(named))
+          named.elements.forEach((element) => nonPeerBindings.add(element.name.text));
+      }
+      if (module === undefined) continue;
+      loadsDiscoveryModule = true;
+      if (clause?.name) bindings.set(clause.name.text, { module, imported: 'default' });
+      const named = clause?.namedBindings;
+      if (named && ts.isNamespaceImport(named))
+        bindings.set(named.name.text, { module, imported: 'namespace' });
+      if (named && ts.isNamedImports(named)) {
+        for (const element of named.elements) {
+          bindings.set(element.name.text, { module, imported: (element.propertyName ?? element.name).text });
+        }
+      }
+    } else if (
+      ts.isImportEqualsDeclaration(statement) &&
+      ts.isExternalModuleReference(statement.moduleReference)
+    ) {
+      const reference = statement.moduleReference.expression;
+      const module = ts.isStringLiteral(reference) ? discoveryModuleOf(reference.text) : undefined;
+      if (module) {
+        loadsDiscoveryModule = true;
+        bindings.set(statement.name.text, { module, imported: 'namespace' });
+      }
+    }
+  }
+  // `require()` and `import()` can sit anywhere; walk the tree only when the text has one that
+  // loads a discovery module (a 9 MB bundle that requires only `fs` is not walked for this).
+  const dynamicLoads = /\b(?:require|import)\s*\(\s*['"`]([^'"`\n]+)['"`]/g;
+  let needsWalk = false;
+  for (const match of sourceFile.text.matchAll(dynamicLoads)) {
+    if (match[1] !== undefined && discoveryModuleOf(match[1]) !== undefined) {
+      needsWalk = true;
+      break;
+    }
+  }
+  if (!needsWalk) return { bindings, loadsDiscoveryModule, nonPeerBindings };
+  loadsDiscoveryModule = true;
+  const visit = (node: ts.Node): void => {
+    if (ts.isVariableDeclaration(node) && node.initializer) {
+      bindFromInitializer(node.name, node.initializer, bindings);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return { bindings, loadsDiscoveryModule, nonPeerBindings };
+}
+
+/** The discovery modules a file loads, and under which local names. */
+export interface ModuleBindings {
+  readonly bindings: Map<string, ModuleBinding>;
+  /** True when the file imports or requires a discovery module anywhere, bound to a name or not. */
+  readonly loadsDiscoveryModule: boolean;
+  /** Names imported from identity-provider modules, whose `discover()` is not peer discovery. */
+  readonly nonPeerBindings: ReadonlySet<string>;
+}
+
+function bindFromInitializer(
+  name: ts.BindingName,
+  initializer: ts.Expression,
+  bindings: Map<string, ModuleBinding>,
+): void {
+  let expression = skipWrappers(initializer);
+  // `require('node-discover').Discover` or `require('swim').default`
+  let member: string | undefined;
+  if (ts.isPropertyAccessExpression(expression)) {
+    member = expression.name.text;
+    expression = skipWrappers(expression.expression);
+  }
+  const specifier = requiredSpecifier(expression);
+  const module = specifier === undefined ? undefined : discoveryModuleOf(specifier);
+  if (module === undefined) return;
+  if (ts.isIdentifier(name)) {
+    bindings.set(name.text, {
+      module,
+      imported: member === undefined || member === 'default' ? 'namespace' : member,
+    });
+    return;
+  }
+  if (ts.isObjectBindingPattern(name) && member === undefined) {
+    for (const element of name.elements) {
+      if (!ts.isIdentifier(element.name)) continue;
+      const imported =
+        element.propertyName && ts.isIdentifier(element.propertyName)
+          ? element.propertyName.text
+          : element.name.text;
+      bindings.set(element.name.text, { module, imported: imported === 'default' ? 'namespace' : imported });
+    }
+  }
+}

@@ -1,0 +1,209 @@
+import { ts } from 'ts-morph';
+import {
+  LISTENER_METHODS,
+  MULTICAST_METHODS,
+  chainNames,
+  isUnrelatedCall,
+  type DiscoveryContext,
+} from './context.js';
+import { skipWrappers } from './modules.js';
+import { namesDiscovery, namesPeerList, splitWords } from './names.js';
+
+/** A piece of discovery work found under a handler, described for the message. */
+export interface DiscoveryWork {
+  readonly node: ts.CallExpression | ts.NewExpression;
+  /** `` `swim.bootstrap()` (swim) `` */
+  readonly description: string;
+}
+
+/** How deep the rule follows calls into functions declared in the same file (`this.joinMesh()` → its body). */
+const MAX_LOCAL_DEPTH = 2;
+
+/** Short source text of a callee, for messages: `this.swim.bootstrap()`. */
+export function describeCallee(
+  call: ts.CallExpression | ts.NewExpression,
+  sourceFile: ts.SourceFile,
+): string {
+  const text = call.expression.getText(sourceFile).replace(/\s+/g, '');
+  const short = text.length > 60 ? `…${text.slice(-59)}` : text;
+  return `${ts.isNewExpression(call) ? 'new ' : ''}${short}()`;
+}
+
+/**
+ * Classifies one call as discovery work, or not. Resolution first (what the file imported and made
+ * from it), names second, and only names that say discovery on their own or with a group verb.
+ */
+export function classifyCall(
+  call: ts.CallExpression | ts.NewExpression,
+  context: DiscoveryContext,
+  depth = 0,
+  seen: Set<ts.Node> = new Set(),
+): string | undefined {
+  const callee = skipWrappers(call.expression);
+  const described = (): string => describeCallee(call, context.sourceFile);
+  const module = context.originOf(callee);
+  // Names decide only when resolution did not: `Issuer.discover()` is an identity provider's metadata.
+  const namedNonPeer = (): boolean => module === undefined && context.isNonPeerDiscovery(callee);
+  if (ts.isPropertyAccessExpression(callee)) {
+    const method = callee.name.text;
+    const receiver = callee.expression;
+    if (MULTICAST_METHODS.has(method)) return `\`${described()}\` (multicast/broadcast socket setup)`;
+    if (LISTENER_METHODS.has(method)) return undefined;
+    if (module?.kind === 'membership') return `\`${described()}\` (${module.name})`;
+    if (module?.kind === 'dgram') {
+      if ((method === 'bind' || method === 'send') && context.isDiscoveryObject(receiver)) {
+        return `\`${described()}\` (dgram socket used for peer discovery)`;
+      }
+      return undefined;
+    }
+    if (namedNonPeer()) return undefined;
+    if (namesDiscovery(method)) return `\`${described()}\``;
+    const receiverNames = chainNames(receiver);
+    const last = receiverNames[receiverNames.length - 1];
+    if (context.isDiscoveryObject(receiver) && !isArrayJoin(method, call, last)) return `\`${described()}\``;
+    if (
+      last !== undefined &&
+      (method === 'join' || method === 'bootstrap' || method === 'discover') &&
+      splitWords(last).some((word) =>
+        ['cluster', 'mesh', 'ring', 'swarm', 'peers', 'seeds'].includes(word),
+      ) &&
+      !isArrayJoin(method, call, last)
+    ) {
+      return `\`${described()}\``;
+    }
+  } else if (ts.isIdentifier(callee)) {
+    if (module?.kind === 'membership') return `\`${described()}\` (${module.name})`;
+    if (namesDiscovery(callee.text) && !namedNonPeer()) return `\`${described()}\``;
+  } else if (module?.kind === 'membership') {
+    return `\`${described()}\` (${module.name})`;
+  }
+  if (depth < MAX_LOCAL_DEPTH) {
+    const local = context.localCallee(call);
+    if (local?.body && !seen.has(local)) {
+      seen.add(local);
+      const inner = findDiscoveryWork(local.body, context, undefined, depth + 1, seen);
+      if (inner) return `${inner.description} via \`${described()}\``;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Verbs of calls that reach out to the network or start something. Inside `startDiscovery()`,
+ * `this.transport.listen()` or `resolver.resolveSrv()` is the discovery; `decode(packet)` in
+ * `handleDiscoveryMessage()` is not, and dropping a malformed packet is no discovery failure.
+ */
+const REACHING_VERBS = new Set([
+  'start',
+  'join',
+  'bootstrap',
+  'listen',
+  'bind',
+  'connect',
+  'init',
+  'initialize',
+  'open',
+  'announce',
+  'advertise',
+  'lookup',
+  'resolve',
+  'query',
+  'fetch',
+  'find',
+  'scan',
+  'register',
+  'subscribe',
+  'discover',
+  'probe',
+  'ping',
+]);
+
+function reachesOut(call: ts.CallExpression | ts.NewExpression): boolean {
+  const names = chainNames(call.expression);
+  const last = names[names.length - 1];
+  return last !== undefined && splitWords(last).some((word) => REACHING_VERBS.has(word));
+}
+
+/**
+ * True when what `fn` throws reaches the handler around the expression that contains it: a promise
+ * executor (`new Promise((resolve, reject) => …)`), a `.then()`/`.finally()` callback in the chain,
+ * an argument of `promisify()`, or an immediately invoked function. A callback handed to
+ * `socket.bind(port, cb)`, `setInterval(cb)` or `.on('x', cb)` runs later, outside the `try`.
+ */
+function failsIntoCaller(fn: ts.ArrowFunction | ts.FunctionExpression): boolean {
+  let site: ts.Node = fn;
+  while (ts.isParenthesizedExpression(site.parent)) site = site.parent;
+  const parent = site.parent;
+  if (ts.isCallExpression(parent) && parent.expression === site) return true; // IIFE
+  if (ts.isNewExpression(parent)) {
+    return ts.isIdentifier(parent.expression) && parent.expression.text === 'Promise';
+  }
+  if (!ts.isCallExpression(parent)) return false;
+  const names = chainNames(parent.expression);
+  const last = names[names.length - 1];
+  return last === 'then' || last === 'finally' || last === 'promisify' || last === 'fromCallback';
+}
+
+/** `peers.join(', ')` is Array.prototype.join, not a cluster join. */
+function isArrayJoin(
+  method: string,
+  call: ts.CallExpression | ts.NewExpression,
+  receiverName?: string,
+): boolean {
+  if (method !== 'join') return false;
+  const args = call.arguments ?? ts.factory.createNodeArray();
+  if (args.length === 0) return receiverName !== undefined && namesPeerList(receiverName);
+  const [first] = args;
+  return args.length === 1 && first !== undefined && ts.isStringLiteralLike(first);
+}
+
+/**
+ * The first discovery work under `root`. When the handler sits in a function named for discovery
+ * (`enclosingName`), any call that is not plainly unrelated counts: `startDiscovery()` calling
+ * `this.transport.listen()` is discovery work even though `listen` alone says nothing.
+ */
+export function findDiscoveryWork(
+  root: ts.Node,
+  context: DiscoveryContext,
+  enclosingName?: string,
+  depth = 0,
+  seen: Set<ts.Node> = new Set(),
+): DiscoveryWork | undefined {
+  let found: DiscoveryWork | undefined;
+  let fallback: DiscoveryWork | undefined;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (
+      node !== root &&
+      (ts.isArrowFunction(node) || ts.isFunctionExpression(node)) &&
+      !failsIntoCaller(node)
+    ) {
+      return; // a listener or timer callback: what it throws never reaches this handler
+    }
+    if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
+      const description = classifyCall(node, context, depth, seen);
+      if (description !== undefined) {
+        found = { node, description };
+        return;
+      }
+      if (
+        enclosingName !== undefined &&
+        fallback === undefined &&
+        !isUnrelatedCall(node) &&
+        reachesOut(node)
+      ) {
+        const callee = skipWrappers(node.expression);
+        const isListener = ts.isPropertyAccessExpression(callee) && LISTENER_METHODS.has(callee.name.text);
+        if (!isListener) {
+          fallback = {
+            node,
+            description: `\`${describeCallee(node, context.sourceFile)}\` in \`${enclosingName}()\``,
+          };
+        }
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(root);
+  return found ?? fallback;
+}
