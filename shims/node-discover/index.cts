@@ -12,6 +12,8 @@ import type { GossiplessShimOptions as ShimOptions } from '../cluster-binding/in
 const Discover: shim.DiscoverFactory = shim.DiscoverFactory;
 
 // The types travel on the export's namespace: `Discover.DiscoverOptions`, `Discover.DiscoverNode`, …
+// `export =` cannot sit beside named exports, and a namespace is the only way to attach types to it.
+// eslint-disable-next-line @typescript-eslint/no-namespace
 declare namespace Discover {
   export type Discover = shim.Discover;
   export type DiscoverOptions = shim.DiscoverOptions;
