@@ -118,6 +118,8 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
   readonly cluster: Cluster;
   readonly #ownsCluster: boolean;
   readonly #initialMembers: number;
+  /** Live members at the last membership read; kept from the `view` event so a decision reads one number. */
+  #liveMembers: number | undefined;
   readonly #entries = new Map<string, Entry>();
   #table: TableClient | undefined;
   #tableReady = false;
@@ -169,6 +171,11 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
         },
       );
     this.nodeId = o.nodeId ?? this.cluster.nodeId;
+    const view = this.cluster.membership.view();
+    if (view) this.#liveMembers = Math.max(1, view.members.length);
+    this.cluster.membership.on('view', ({ members }) => {
+      this.#liveMembers = Math.max(1, members.length);
+    });
     if (this.#ownsCluster) {
       this.cluster.on('error', ({ error }) => this.#report(error));
     }
@@ -197,8 +204,7 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
 
   /** Live members the limit is split across (never less than 1). */
   liveMembers(): number {
-    const view = this.cluster.membership.view();
-    return view === undefined ? this.#initialMembers : Math.max(1, view.members.length);
+    return this.#liveMembers ?? this.#initialMembers;
   }
 
   /**

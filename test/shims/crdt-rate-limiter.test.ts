@@ -125,6 +125,19 @@ describe('CrdtRateLimiter state and merge (G-counter)', () => {
     expect(() => a.merge(null as never)).toThrow(GossiplessError);
   });
 
+  it('splits by initialMembers before the first membership read', () => {
+    const l = new CrdtRateLimiter({
+      limit: 30,
+      windowMs: 60_000,
+      initialMembers: 3,
+      start: false,
+      gossipless: { storage: testStorage() },
+    });
+    expect(l.liveMembers()).toBe(3);
+    expect(l.consume('k')).toMatchObject({ allowed: true, effectiveLimit: 10, remaining: 9 });
+    expect(offline('x').liveMembers()).toBe(1);
+  });
+
   it('a state of an older window does not reset a newer one', () => {
     const a = offline('a');
     a.tryConsume('k', 5);
