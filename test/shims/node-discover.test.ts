@@ -146,6 +146,30 @@ describe('node-discover shim', () => {
     expect(warnings[1]).toContain('mastersRequired 2');
   });
 
+  it('without a logger, the ignored-options warning goes through process.emitWarning, once', async () => {
+    const warnings: Error[] = [];
+    const listener = (w: Error) => warnings.push(w);
+    process.on('warning', listener);
+    try {
+      const options = {
+        start: false,
+        broadcast: '10.255.255.255',
+        exclusive: true,
+        gossipless: { storage: testStorage() },
+      };
+      Discover(options);
+      Discover(options);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off('warning', listener);
+    }
+    const ours = warnings.filter(
+      (w) => (w as Error & { code?: string }).code === 'GOSSIPLESS_IGNORED_OPTIONS',
+    );
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.message).toContain('broadcast, exclusive');
+  });
+
   it('never campaigns as a client, and clients are not listed by others', async () => {
     const cluster = uniqueName('nd');
     const server = shim(cluster);

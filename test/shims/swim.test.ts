@@ -157,4 +157,28 @@ describe('swim shim (contract from swim 0.6.0 source)', () => {
     const joinError = await new Promise<Error | undefined>((r) => stopped.join(['x:1'], r));
     expect(joinError).toBeInstanceOf(Swim.Error.InvalidStateError);
   });
+
+  it('never reports a failed join for a storage outage: no callback error, errors as events', async () => {
+    const s = new Swim({
+      local: { host: '10.0.0.1:11000' },
+      gossipless: {
+        cluster: uniqueName('sw'),
+        storage: {
+          blobEndpoint: 'http://127.0.0.1:9/devstoreaccount1',
+          tableEndpoint: 'http://127.0.0.1:9/devstoreaccount1',
+          sharedKey: { accountName: 'devstoreaccount1', accountKey: Buffer.from('k').toString('base64') },
+        },
+        membership: { heartbeatIntervalMs: 200, memberTtlMs: 1000 },
+      },
+    });
+    created.push(s);
+    const errors: unknown[] = [];
+    s.on('error', (e) => errors.push(e));
+    const results: Array<Error | undefined> = [];
+    s.bootstrap(['10.0.0.2:11000'], (err) => results.push(err));
+    await waitFor(() => errors.length >= 2, 10_000, 'error events');
+    expect(results).toEqual([]);
+    expect(errors[0]).toBeInstanceOf(GossiplessError);
+    expect((errors[0] as GossiplessError).code).toBe('STORAGE_UNAVAILABLE');
+  });
 });
