@@ -60,8 +60,12 @@ export interface DiscoverOptions {
   client?: boolean;
   /** Server: may become master and is listed by other nodes. */
   server?: boolean;
-  /** `false` or `NoLeadershipElection`: never campaign. Anything else: the lease decides. */
-  leadershipElector?: unknown;
+  /**
+   * `false` or `NoLeadershipElection`: never campaign (until `promote()`). Otherwise an elector
+   * class or instance gets node-discover's hooks; its `promote()`/`demote()` calls campaign for and
+   * hand back the lease, which decides.
+   */
+  leadershipElector?: false | null | LeadershipElection | (new (discover: Discover) => LeadershipElection);
   /** Drop channel messages from other instances in this process. @default true */
   ignoreProcess?: boolean;
   /** Drop channel messages from this instance. @default true */
@@ -157,8 +161,25 @@ export interface DiscoverSettings {
   hostname: string | null;
 }
 
-/** node-discover's pluggable elector shape; with the shim the lease elects, so these are hooks only. */
-export class BasicLeadershipElection {
+/** node-discover's pluggable elector: the hooks it calls, wired to the same events as the original. */
+export interface LeadershipElection {
+  start(discover: Discover): void;
+  stop(): void;
+  onNodeAdded(node: DiscoverNode, obj: DiscoverPacket, rinfo: DiscoverRemoteInfo): void;
+  onNodeRemoved(node: DiscoverNode): void;
+  onMasterAdded(node: DiscoverNode, obj: DiscoverPacket, rinfo: DiscoverRemoteInfo): void;
+  helloReceived(
+    node: DiscoverNode,
+    obj: DiscoverPacket,
+    rinfo: DiscoverRemoteInfo,
+    isNew: boolean,
+    wasMaster: boolean | null,
+  ): void;
+  check(): void;
+}
+
+/** node-discover's default elector. With the shim the lease elects, so its hooks do nothing. */
+export class BasicLeadershipElection implements LeadershipElection {
   discover: Discover | undefined;
   constructor(discover?: Discover) {
     this.discover = discover;
@@ -242,7 +263,7 @@ export class Discover extends EventEmitter {
   /** The gossipless cluster node behind this instance (leader, members, bus). */
   readonly cluster: Cluster;
   /** The elector object node-discover would hold; the lease decides, so it only receives hooks. */
-  readonly leadershipElector: BasicLeadershipElection | undefined;
+  readonly leadershipElector: LeadershipElection | undefined;
   readonly #gossipless: GossiplessShimOptions;
   readonly #hostName: string;
   #state: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';
@@ -295,18 +316,18 @@ export class Discover extends EventEmitter {
       if (logger) logger.warn(message);
       else process.emitWarning(message, { code: 'GOSSIPLESS_MASTERS_REQUIRED' });
     }
+    const chosen = o.leadershipElector;
     const noElection =
-      o.leadershipElector === false ||
-      o.leadershipElector === NoLeadershipElection ||
-      o.leadershipElector instanceof NoLeadershipElection;
+      chosen === false || chosen === NoLeadershipElection || chosen instanceof NoLeadershipElection;
     this.leadershipElector =
-      o.leadershipElector === false
+      chosen === false
         ? undefined
-        : o.leadershipElector instanceof BasicLeadershipElection
-          ? o.leadershipElector
-          : o.leadershipElector === NoLeadershipElection
-            ? new NoLeadershipElection(this)
-            : new BasicLeadershipElection(this);
+        : chosen === null || chosen === undefined
+          ? new BasicLeadershipElection(this)
+          : typeof chosen === 'function'
+            ? new chosen(this)
+            : chosen;
+    this.#wireElector();
     this.#hostName = this.settings.hostname ?? process.env['DISCOVERY_HOSTNAME'] ?? osHostname();
     this.me = {
       isMaster: false,
@@ -352,7 +373,6 @@ export class Discover extends EventEmitter {
         if (this.#state !== 'starting') return;
         this.#state = 'running';
         this.#scheduleCheck();
-        this.leadershipElector?.start(this);
         this.emit('started', this);
         callback?.(null, true);
       },
@@ -376,7 +396,6 @@ export class Discover extends EventEmitter {
     clearTimeout(this.#checkTimer);
     clearTimeout(this.#campaignTimer);
     this.#stopping ??= this.cluster.stop().then(() => {
-      this.leadershipElector?.stop();
       this.emit('stopped', this);
     });
     return this.#stopping;
@@ -495,6 +514,32 @@ export class Discover extends EventEmitter {
     }
   }
 
+  /** The same wiring as node-discover's resolveLeadership: the elector hears the instance's events. */
+  #wireElector(): void {
+    const elector = this.leadershipElector;
+    if (!elector) return;
+    this.on('started', () => elector.start(this));
+    this.on('stopped', () => elector.stop());
+    this.on('added', (node: DiscoverNode, obj: DiscoverPacket, rinfo: DiscoverRemoteInfo) =>
+      elector.onNodeAdded(node, obj, rinfo),
+    );
+    this.on('removed', (node: DiscoverNode) => elector.onNodeRemoved(node));
+    this.on(
+      'helloReceived',
+      (
+        node: DiscoverNode,
+        obj: DiscoverPacket,
+        rinfo: DiscoverRemoteInfo,
+        isNew: boolean,
+        wasMaster: boolean | null,
+      ) => elector.helloReceived(node, obj, rinfo, isNew, wasMaster),
+    );
+    this.on('master', (node: DiscoverNode, obj: DiscoverPacket, rinfo: DiscoverRemoteInfo) =>
+      elector.onMasterAdded(node, obj, rinfo),
+    );
+    this.on('check', () => elector.check());
+  }
+
   #wire(): void {
     const c = this.cluster;
     c.on('elected', () => {
@@ -557,7 +602,6 @@ export class Discover extends EventEmitter {
     const [obj, rinfo] = this.#packet(member, node);
     // node-discover's order for a first hello: added, master (if it is one), helloReceived.
     this.emit('added', node, obj, rinfo);
-    this.leadershipElector?.onNodeAdded();
     if (node.isMaster) this.#announceMaster(node, obj, rinfo);
     this.emit('helloReceived', node, obj, rinfo, true, null);
   }
@@ -568,7 +612,6 @@ export class Discover extends EventEmitter {
     delete this.nodes[member.nodeId];
     if (this.#holder === member.nodeId) this.#setHolder(undefined);
     this.emit('removed', node);
-    this.leadershipElector?.onNodeRemoved();
   }
 
   #onView(members: Member[]): void {
@@ -645,14 +688,12 @@ export class Discover extends EventEmitter {
     if (this.#masterAnnounced === node.id) return;
     this.#masterAnnounced = node.id;
     this.emit('master', node, obj, rinfo);
-    this.leadershipElector?.onMasterAdded();
   }
 
   #scheduleCheck(): void {
     const run = (): void => {
       if (this.#state !== 'running') return;
       this.check();
-      this.leadershipElector?.check();
       this.#checkTimer = setTimeout(run, interval(this.settings.checkInterval, this));
     };
     this.#checkTimer = setTimeout(run, interval(this.settings.checkInterval, this));

@@ -24,6 +24,7 @@ declare namespace Discover {
   export type DiscoverCallback = shim.DiscoverCallback;
   export type DiscoverSettings = shim.DiscoverSettings;
   export type IntervalSetting = shim.IntervalSetting;
+  export type LeadershipElection = shim.LeadershipElection;
   export type GossiplessShimOptions = ShimOptions;
 }
 

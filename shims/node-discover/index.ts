@@ -38,5 +38,6 @@ export type {
   DiscoverRemoteInfo,
   DiscoverSettings,
   IntervalSetting,
+  LeadershipElection,
 } from './discover.js';
 export type { GossiplessShimOptions } from '../cluster-binding/index.js';

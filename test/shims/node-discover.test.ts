@@ -170,6 +170,33 @@ describe('node-discover shim', () => {
     expect(ours[0]!.message).toContain('broadcast, exclusive');
   });
 
+  it('wires a custom leadershipElector to the same hooks as node-discover', async () => {
+    const cluster = uniqueName('nd');
+    const calls: string[] = [];
+    class RecordingElection extends Discover.BasicLeadershipElection {
+      override start(discover?: Discover): void {
+        calls.push(`start:${discover instanceof Discover}`);
+      }
+      override onNodeAdded(...args: unknown[]): void {
+        calls.push(`added:${typeof (args[0] as { id?: unknown }).id}:${args.length}`);
+      }
+      override check(): void {
+        calls.push('check');
+      }
+      override stop(): void {
+        calls.push('stop');
+      }
+    }
+    const a = shim(cluster, { leadershipElector: RecordingElection });
+    const b = shim(cluster);
+    await waitFor(() => calls.includes('added:string:3') && calls.includes('check'), 10_000, 'hooks');
+    expect(calls[0]).toBe('start:true');
+    await a.stop();
+    expect(calls[calls.length - 1]).toBe('stop');
+    expect(b.leadershipElector).toBeInstanceOf(Discover.BasicLeadershipElection);
+    expect(shim(cluster, { leadershipElector: false, start: false }).leadershipElector).toBeUndefined();
+  });
+
   it('never campaigns as a client, and clients are not listed by others', async () => {
     const cluster = uniqueName('nd');
     const server = shim(cluster);
