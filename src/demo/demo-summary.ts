@@ -40,12 +40,22 @@ export interface DemoSummary {
   /** Timeline, for the SVG. */
   timeline: {
     legacy: { start: number; end: number; events: ReplicaEvent[] };
-    migrated: { start: number; end: number; events: ReplicaEvent[]; marks: Array<{ t: number; label: string }> };
+    migrated: {
+      start: number;
+      end: number;
+      events: ReplicaEvent[];
+      marks: Array<{ t: number; label: string }>;
+    };
   };
 }
 
 /** Sweeps per tick, over the ticks fully inside [from, to). */
-export function sweepsPerTick(events: ReplicaEvent[], everyMs: number, from: number, to: number): Map<number, number> {
+export function sweepsPerTick(
+  events: ReplicaEvent[],
+  everyMs: number,
+  from: number,
+  to: number,
+): Map<number, number> {
   const firstTick = Math.ceil(from / everyMs);
   const lastTick = Math.floor(to / everyMs) - 1;
   const counts = new Map<number, number>();

@@ -18,7 +18,10 @@ export interface Isolation {
  * multicast join fails as it does where the network does not carry multicast. Otherwise each replica
  * gets its own discovery port, so they never hear each other.
  */
-export async function createIsolation(replicas: number, prefer: 'auto' | 'netns' | 'ports' = 'auto'): Promise<Isolation> {
+export async function createIsolation(
+  replicas: number,
+  prefer: 'auto' | 'netns' | 'ports' = 'auto',
+): Promise<Isolation> {
   if (prefer !== 'ports' && process.getuid?.() === 0) {
     const names = Array.from({ length: replicas }, (_, i) => `gossipless-demo-${process.pid}-${i}`);
     const created: string[] = [];
@@ -43,7 +46,8 @@ export async function createIsolation(replicas: number, prefer: 'auto' | 'netns'
   }
   return {
     kind: 'ports',
-    description: 'each replica on its own discovery port (network namespaces need root and ip netns): no replica hears another',
+    description:
+      'each replica on its own discovery port (network namespaces need root and ip netns): no replica hears another',
     commandFor: (index, argv) => ({ command: argv, env: { DISCOVERY_PORT: String(44_300 + index) } }),
     dispose: async () => undefined,
   };

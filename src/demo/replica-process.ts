@@ -28,9 +28,16 @@ export class ReplicaProcess {
   constructor(options: ReplicaProcessOptions) {
     this.replica = options.replica;
     const [command, ...args] = options.command;
-    this.child = spawn(command!, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(command!, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
-    const lines = (stream: NodeJS.ReadableStream | null, parse: (line: string) => ReplicaEvent | undefined): void => {
+    const lines = (
+      stream: NodeJS.ReadableStream | null,
+      parse: (line: string) => ReplicaEvent | undefined,
+    ): void => {
       let buffer = '';
       stream?.on('data', (chunk: Buffer) => {
         buffer += chunk.toString();
@@ -58,7 +65,8 @@ export class ReplicaProcess {
     });
     // The example logs promotion and demotion at info level on stderr.
     lines(this.child.stderr, (line) => {
-      if (line.includes('promoted to master')) return { t: Date.now(), replica: this.replica, event: 'promoted' };
+      if (line.includes('promoted to master'))
+        return { t: Date.now(), replica: this.replica, event: 'promoted' };
       if (line.includes('demoted')) return { t: Date.now(), replica: this.replica, event: 'demoted' };
       return undefined;
     });

@@ -39,9 +39,14 @@ async function packageRoot(): Promise<string> {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const file = path.join(dir, 'package.json');
-    if (existsSync(file) && (JSON.parse(await readFile(file, 'utf8')) as { name?: string }).name === 'gossipless') return dir;
+    if (
+      existsSync(file) &&
+      (JSON.parse(await readFile(file, 'utf8')) as { name?: string }).name === 'gossipless'
+    )
+      return dir;
     const parent = path.dirname(dir);
-    if (parent === dir) throw new GossiplessError('INTERNAL', 'cannot find the gossipless package root from the demo module');
+    if (parent === dir)
+      throw new GossiplessError('INTERNAL', 'cannot find the gossipless package root from the demo module');
     dir = parent;
   }
 }
@@ -50,7 +55,10 @@ function resolvePackageDir(root: string, name: string, why: string): string {
   try {
     return path.dirname(createRequire(path.join(root, 'package.json')).resolve(`${name}/package.json`));
   } catch {
-    throw new GossiplessError('NOT_STARTED', `the demo needs the package "${name}" (${why}); run \`npm ci\` in ${root} to install it`);
+    throw new GossiplessError(
+      'NOT_STARTED',
+      `the demo needs the package "${name}" (${why}); run \`npm ci\` in ${root} to install it`,
+    );
   }
 }
 
@@ -89,21 +97,30 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const replicas: ReplicaProcess[] = [];
   const cleanups: Array<() => Promise<void>> = [];
   // The replicas get storage only where the demo says so, never from the caller's environment.
-  const { AZURE_STORAGE_CONNECTION_STRING: _callersStorage, GOSSIPLESS_CLUSTER: _callersCluster, ...callerEnv } = process.env;
+  const {
+    AZURE_STORAGE_CONNECTION_STRING: _callersStorage,
+    GOSSIPLESS_CLUSTER: _callersCluster,
+    ...callerEnv
+  } = process.env;
   const baseEnv: NodeJS.ProcessEnv = { ...callerEnv, SWEEP_EVERY_MS: String(everyMs), LOG_LEVEL: 'info' };
 
   try {
     // 1. The legacy service where multicast is not carried.
     say('1/5 legacy service: 3 replicas where multicast is not carried');
     const legacyDir = path.join(work, 'legacy');
-    await prepareCopy(example, legacyDir, { 'node-discover': resolvePackageDir(root, 'node-discover', 'the legacy example uses it') });
+    await prepareCopy(example, legacyDir, {
+      'node-discover': resolvePackageDir(root, 'node-discover', 'the legacy example uses it'),
+    });
     const isolation = await createIsolation(REPLICAS, options.isolation);
     cleanups.push(() => isolation.dispose());
     say(`    ${isolation.description}`);
     const legacyEvents: ReplicaEvent[] = [];
     const legacyStart = Date.now();
     for (let i = 0; i < REPLICAS; i++) {
-      const { command, env } = isolation.commandFor(i, [process.execPath, path.join(legacyDir, 'dist/main.js')]);
+      const { command, env } = isolation.commandFor(i, [
+        process.execPath,
+        path.join(legacyDir, 'dist/main.js'),
+      ]);
       replicas.push(
         new ReplicaProcess({
           replica: `legacy-${i + 1}`,
@@ -119,24 +136,36 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await Promise.all(replicas.splice(0).map((r) => r.stop('SIGKILL')));
     const legacyTicks = sweepsPerTick(legacyEvents, everyMs, legacyStart + everyMs, legacyEnd);
     const legacyCounts = [...legacyTicks.values()];
-    const legacySweepsPerTick = legacyCounts.length ? legacyCounts.reduce((a, b) => a + b, 0) / legacyCounts.length : 0;
-    const replicasThatSwept = new Set(legacyEvents.filter((e) => e.event === 'sweep').map((e) => e.replica)).size;
-    say(`    every tick swept ${legacySweepsPerTick.toFixed(1)} times; ${replicasThatSwept} replicas believed they were master`);
+    const legacySweepsPerTick = legacyCounts.length
+      ? legacyCounts.reduce((a, b) => a + b, 0) / legacyCounts.length
+      : 0;
+    const replicasThatSwept = new Set(legacyEvents.filter((e) => e.event === 'sweep').map((e) => e.replica))
+      .size;
+    say(
+      `    every tick swept ${legacySweepsPerTick.toFixed(1)} times; ${replicasThatSwept} replicas believed they were master`,
+    );
 
     // 2. Lint finds the catch; migrate a copy.
     say('2/5 gossipless lint, then gossipless migrate --write on a copy');
     const lint = await options.runCommand(['lint', path.join(legacyDir, 'src'), '--format', 'json']);
-    const lintReport = JSON.parse(lint.stdout) as { findings?: Array<{ file: string; line: number; severity: string }> };
+    const lintReport = JSON.parse(lint.stdout) as {
+      findings?: Array<{ file: string; line: number; severity: string }>;
+    };
     const findings = lintReport.findings ?? [];
     const lintSummary = {
       findings: findings.length,
       errors: findings.filter((f) => f.severity === 'error').length,
-      locations: findings.map((f) => `${path.relative(legacyDir, path.resolve(legacyDir, f.file))}:${f.line}`),
+      locations: findings.map(
+        (f) => `${path.relative(legacyDir, path.resolve(legacyDir, f.file))}:${f.line}`,
+      ),
     };
     say(`    lint: ${lintSummary.errors} error(s) at ${lintSummary.locations.join(', ') || '–'}`);
     if (lintSummary.errors === 0) problems.push('lint did not find the self-disabling discovery handler');
     const migratedDir = path.join(work, 'migrated');
-    await cp(example, migratedDir, { recursive: true, filter: (source) => !/[\\/](dist|node_modules)$/.test(source) });
+    await cp(example, migratedDir, {
+      recursive: true,
+      filter: (source) => !/[\\/](dist|node_modules)$/.test(source),
+    });
     const migrate = await options.runCommand(['migrate', migratedDir, '--write', '--json', '--force']);
     const migrateReport = JSON.parse(migrate.stdout) as {
       counts?: { changed?: number };
@@ -144,13 +173,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       needsHuman?: unknown[];
     };
     const rulesFile = path.join(migratedDir, 'gossipless.rate-limits.json');
-    const rules = existsSync(rulesFile) ? ((JSON.parse(await readFile(rulesFile, 'utf8')) as { rules?: unknown[] }).rules ?? []) : [];
+    const rules = existsSync(rulesFile)
+      ? ((JSON.parse(await readFile(rulesFile, 'utf8')) as { rules?: unknown[] }).rules ?? [])
+      : [];
     const migrateSummary = {
       filesChanged: migrateReport.counts?.changed ?? 0,
       rateLimitsExtracted: rules.length,
       needsHuman: migrateReport.needsHuman?.length ?? 0,
     };
-    say(`    migrate: ${migrateSummary.filesChanged} file(s) changed, ${migrateSummary.rateLimitsExtracted} rate limit(s) extracted`);
+    say(
+      `    migrate: ${migrateSummary.filesChanged} file(s) changed, ${migrateSummary.rateLimitsExtracted} rate limit(s) extracted`,
+    );
     if (migrateSummary.filesChanged === 0) problems.push('migrate changed nothing');
 
     // 3. The migrated service on Azurite.
@@ -170,7 +203,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         try {
           const info = await readLeaderInfo(storage, { container: 'gossipless', cluster });
           const last = observations.at(-1);
-          if (!last || last.holder !== info.holder || last.epoch !== info.epoch || last.isHeld !== info.isHeld) {
+          if (
+            !last ||
+            last.holder !== info.holder ||
+            last.epoch !== info.epoch ||
+            last.isHeld !== info.isHeld
+          ) {
             observations.push({ t: Date.now(), holder: info.holder, epoch: info.epoch, isHeld: info.isHeld });
           }
         } catch {
@@ -187,7 +225,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         replica: name,
         command: [process.execPath, path.join(migratedDir, 'dist/main.js')],
         cwd: migratedDir,
-        env: { ...baseEnv, REPLICA_ID: name, AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, GOSSIPLESS_CLUSTER: cluster },
+        env: {
+          ...baseEnv,
+          REPLICA_ID: name,
+          AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+          GOSSIPLESS_CLUSTER: cluster,
+        },
         onEvent: (e) => migratedEvents.push(e),
       });
       replicas.push(replica);
@@ -197,7 +240,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const deadline = Date.now() + timeoutMs;
       while (!predicate()) {
         if (signal?.aborted) throw new GossiplessError('ABORTED', 'the demo was interrupted');
-        if (Date.now() > deadline) throw new GossiplessError('INTERNAL', `the demo timed out waiting for ${what}`);
+        if (Date.now() > deadline)
+          throw new GossiplessError('INTERNAL', `the demo timed out waiting for ${what}`);
         await sleep(25);
       }
     };
@@ -218,12 +262,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     marks.push({ t: killedAt, label: `kill -9 ${before.replica}` });
     migratedEvents.push({ t: killedAt, replica: before.replica, event: 'killed' });
     await migrated.get(before.replica)!.stop('SIGKILL');
-    await waitFor('a new leader after kill -9', () => observations.some((o) => o.t > killedAt && o.isHeld && o.epoch > before.epoch), 40_000);
+    await waitFor(
+      'a new leader after kill -9',
+      () => observations.some((o) => o.t > killedAt && o.isHeld && o.epoch > before.epoch),
+      40_000,
+    );
     const crashObservation = observations.find((o) => o.t > killedAt && o.isHeld && o.epoch > before.epoch)!;
     await waitFor('sweeps on the new leader', () => sweeps().some((s) => s.t > killedAt), 10_000);
     const afterCrash = sweeps().find((s) => s.t > killedAt)!.replica;
     const crashMs = crashObservation.t - killedAt;
-    say(`    ${afterCrash} took over after ${(crashMs / 1000).toFixed(1)} s with epoch ${crashObservation.epoch}`);
+    say(
+      `    ${afterCrash} took over after ${(crashMs / 1000).toFixed(1)} s with epoch ${crashObservation.epoch}`,
+    );
     await sleep(everyMs * 3 + 200, signal);
 
     // Graceful stop of the new leader.
@@ -239,9 +289,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       () => observations.some((o) => o.t > termAt && o.isHeld && o.epoch > crashObservation.epoch),
       30_000,
     );
-    const gracefulObservation = observations.find((o) => o.t > termAt && o.isHeld && o.epoch > crashObservation.epoch)!;
+    const gracefulObservation = observations.find(
+      (o) => o.t > termAt && o.isHeld && o.epoch > crashObservation.epoch,
+    )!;
     const gracefulMs = gracefulObservation.t - termAt;
-    await waitFor('sweeps after the handover', () => sweeps().some((s) => s.t > termAt + 50 && s.replica !== afterCrash), 10_000);
+    await waitFor(
+      'sweeps after the handover',
+      () => sweeps().some((s) => s.t > termAt + 50 && s.replica !== afterCrash),
+      10_000,
+    );
     const afterGraceful = sweeps().find((s) => s.t > termAt + 50 && s.replica !== afterCrash)!.replica;
     say(`    ${afterGraceful} took over after ${gracefulMs} ms with epoch ${gracefulObservation.epoch}`);
     observeEveryMs = 200;
@@ -257,7 +313,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       [crashObservation.t + everyMs, termAt],
       [gracefulObservation.t + everyMs, migratedEnd],
     ];
-    const steady = windows.flatMap(([from, to]) => [...sweepsPerTick(migratedEvents, everyMs, from, to).values()]);
+    const steady = windows.flatMap(([from, to]) => [
+      ...sweepsPerTick(migratedEvents, everyMs, from, to).values(),
+    ]);
     const all = sweepsPerTick(migratedEvents, everyMs, migratedStart, migratedEnd);
     const migratedSummary = {
       replicas: REPLICAS,
@@ -266,7 +324,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       maxSweepsPerTick: steady.length ? Math.max(...steady) : 0,
       ticksWithDuplicateSweeps: [...all.values()].filter((n) => n > 1).length,
     };
-    if (migratedSummary.steadyTicks === 0 || migratedSummary.minSweepsPerTick !== 1 || migratedSummary.maxSweepsPerTick !== 1) {
+    if (
+      migratedSummary.steadyTicks === 0 ||
+      migratedSummary.minSweepsPerTick !== 1 ||
+      migratedSummary.maxSweepsPerTick !== 1
+    ) {
       problems.push(
         `after migration a steady tick swept between ${migratedSummary.minSweepsPerTick} and ${migratedSummary.maxSweepsPerTick} times (expected exactly 1)`,
       );
@@ -281,9 +343,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       epochs.push({ replica: promoted?.replica ?? o.holder ?? '?', epoch: o.epoch });
     }
     for (let i = 1; i < epochs.length; i++) {
-      if (epochs[i]!.epoch <= epochs[i - 1]!.epoch) problems.push(`epoch went from ${epochs[i - 1]!.epoch} to ${epochs[i]!.epoch}`);
+      if (epochs[i]!.epoch <= epochs[i - 1]!.epoch)
+        problems.push(`epoch went from ${epochs[i - 1]!.epoch} to ${epochs[i]!.epoch}`);
     }
-    say(`    steady state: ${migratedSummary.steadyTicks} ticks, ${migratedSummary.minSweepsPerTick}–${migratedSummary.maxSweepsPerTick} sweep(s) per tick`);
+    say(
+      `    steady state: ${migratedSummary.steadyTicks} ticks, ${migratedSummary.minSweepsPerTick}–${migratedSummary.maxSweepsPerTick} sweep(s) per tick`,
+    );
 
     // 4. Edge configs for the extracted limits.
     say('4/5 gossipless edge for the extracted rate limits');
@@ -291,7 +356,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const targets = ['nginx', 'haproxy', 'azure-front-door', 'azure-apim'];
     let edgeCode = 2;
     if (rules.length > 0) {
-      edgeCode = (await options.runCommand(['edge', rulesFile, '--target', ...targets, '--instances', String(REPLICAS), '--out', edgeDir])).code;
+      edgeCode = (
+        await options.runCommand([
+          'edge',
+          rulesFile,
+          '--target',
+          ...targets,
+          '--instances',
+          String(REPLICAS),
+          '--out',
+          edgeDir,
+        ])
+      ).code;
     } else {
       problems.push('no rate limits were extracted, so there is nothing for the edge');
     }
@@ -304,13 +380,29 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       problems,
       isolation: { kind: isolation.kind, description: isolation.description },
       sweepEveryMs: everyMs,
-      legacy: { replicas: REPLICAS, ticks: legacyCounts.length, sweepsPerTick: Math.round(legacySweepsPerTick * 100) / 100, replicasThatSwept },
+      legacy: {
+        replicas: REPLICAS,
+        ticks: legacyCounts.length,
+        sweepsPerTick: Math.round(legacySweepsPerTick * 100) / 100,
+        replicasThatSwept,
+      },
       lint: lintSummary,
       migrate: migrateSummary,
       migrated: migratedSummary,
       failover: {
-        crash: { killed: before.replica, newLeader: afterCrash, ms: crashMs, epochBefore: before.epoch, epochAfter: crashObservation.epoch },
-        graceful: { stopped: afterCrash, newLeader: afterGraceful, ms: gracefulMs, epochAfter: gracefulObservation.epoch },
+        crash: {
+          killed: before.replica,
+          newLeader: afterCrash,
+          ms: crashMs,
+          epochBefore: before.epoch,
+          epochAfter: crashObservation.epoch,
+        },
+        graceful: {
+          stopped: afterCrash,
+          newLeader: afterGraceful,
+          ms: gracefulMs,
+          epochAfter: gracefulObservation.epoch,
+        },
       },
       epochs,
       edge: { targets, files: edgeFiles, exitCode: edgeCode },
@@ -335,5 +427,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 async function listFiles(dir: string): Promise<string[]> {
   const { readdir } = await import('node:fs/promises');
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
 }

@@ -10,7 +10,10 @@ function escape(text: string): string {
 }
 
 /** Leader intervals per replica from promoted/demoted lines (open intervals end at `end`). */
-export function leaderIntervals(events: ReplicaEvent[], end: number): Array<{ replica: string; from: number; to: number }> {
+export function leaderIntervals(
+  events: ReplicaEvent[],
+  end: number,
+): Array<{ replica: string; from: number; to: number }> {
   const open = new Map<string, number>();
   const out: Array<{ replica: string; from: number; to: number }> = [];
   for (const e of [...events].sort((a, b) => a.t - b.t)) {
@@ -54,8 +57,12 @@ function panel(
   });
   const bottom = y0 + 30 + replicas.length * ROW;
   for (const m of marks) {
-    parts.push(`<line x1="${x(m.t).toFixed(1)}" y1="${y0 + 24}" x2="${x(m.t).toFixed(1)}" y2="${bottom}" class="mark"/>`);
-    parts.push(`<text x="${(x(m.t) + 4).toFixed(1)}" y="${y0 + 30}" class="marklabel">${escape(m.label)}</text>`);
+    parts.push(
+      `<line x1="${x(m.t).toFixed(1)}" y1="${y0 + 24}" x2="${x(m.t).toFixed(1)}" y2="${bottom}" class="mark"/>`,
+    );
+    parts.push(
+      `<text x="${(x(m.t) + 4).toFixed(1)}" y="${y0 + 30}" class="marklabel">${escape(m.label)}</text>`,
+    );
   }
   for (let s = 0; s <= (end - start) / 1000; s += 5) {
     parts.push(`<text x="${x(start + s * 1000).toFixed(1)}" y="${bottom + 14}" class="tick">${s}s</text>`);

@@ -26,7 +26,9 @@ export type DemotionReason =
   /** Renewals did not succeed before t0 + L − safetyMargin on the monotonic clock. */
   | 'renew-timeout'
   /** `stop()` was called. */
-  | 'stopped';
+  | 'stopped'
+  /** `resign()` was called: the lease was handed back while the node keeps running. */
+  | 'resigned';
 
 /** Events of {@link LeaseElector}. Names and payloads are part of the public API. */
 export interface LeaseElectorEvents {
@@ -82,12 +84,15 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   readonly #leaderWork = new Set<Promise<unknown>>();
   #unsubscribe: (() => void) | undefined;
   #lastKnownLeader: { holder: string | undefined; epoch: number } | undefined;
+  #campaigning: boolean;
+  #resigning: Promise<void> | undefined;
 
   constructor(options: LeaseElectorOptions) {
     super((error, event) =>
       this.options.logger.error(`a '${event}' listener threw: ${redactUnknown(error)}`),
     );
     this.options = resolveLeaseElectorOptions(options);
+    this.#campaigning = this.options.campaign;
     const { storage, container, cluster } = this.options;
     this.#blob = storage.containerClient(container).getBlockBlobClient(`${cluster}/leader`);
     this.#lease = this.#blob.getBlobLeaseClient(this.#proposedLeaseId);
@@ -191,21 +196,70 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     }
   }
 
+  /** Whether this node campaigns now (starts as the `campaign` option). */
+  get campaigning(): boolean {
+    return this.#campaigning;
+  }
+
+  /**
+   * Starts or stops campaigning at run time (node-discover's `promote()` / `demote(true)`).
+   * Turning it off does not end a current term: call {@link resign} for that.
+   */
+  setCampaign(enabled: boolean): void {
+    this.#campaigning = enabled;
+    this.#nudge.abort();
+  }
+
+  /**
+   * Hands leadership back while the node keeps running: aborts leader work, waits for it (bounded
+   * by the lease time left), releases the lease and announces the release. The node campaigns
+   * again (if still campaigning) only after one retry interval, so a follower can take over.
+   */
+  resign(): Promise<void> {
+    const term = this.#term;
+    if (!term || term.demoted || this.#stop.signal.aborted) return this.#resigning ?? Promise.resolve();
+    this.#resigning = (async () => {
+      const { clock, callTimeoutMs } = this.options;
+      term.jobs.abort(new GossiplessError('STOPPED', 'leader is resigning'));
+      const timeLeft = term.stepDownAt - clock.monotonicNow();
+      if (timeLeft > 0 && this.#leaderWork.size > 0) {
+        await Promise.race([Promise.all(this.#leaderWork), sleep(timeLeft)]);
+      }
+      const stillOurs = this.isLeader;
+      this.#demote(term, 'resigned');
+      if (!stillOurs) return;
+      try {
+        await this.#lease.releaseLease({ abortSignal: deadlineSignal(callTimeoutMs) });
+      } catch (error) {
+        this.#reportError('release', error);
+      }
+      await this.#announce({ type: 'released', holder: this.nodeId, epoch: term.epoch });
+    })();
+    return this.#resigning;
+  }
+
   async #loop(): Promise<void> {
     const stop = this.#stop.signal;
     if (this.options.initialDelayMs > 0) await sleep(this.options.initialDelayMs, stop);
     while (!stop.aborted) {
-      if (!this.options.campaign) {
-        await sleep(60_000, stop);
+      if (!this.#campaigning) {
+        if (this.#nudge.signal.aborted) this.#nudge = new AbortController();
+        await sleep(60_000, stop, this.#nudge.signal);
         continue;
       }
       const term = await this.#campaign(stop);
       if (term) await this.#lead(term, stop);
+      if (this.#resigning) {
+        // Re-acquiring at once would win again before any follower heard the release.
+        await this.#resigning;
+        this.#resigning = undefined;
+        await sleep(this.options.retryIntervalMs, stop);
+      }
     }
   }
 
   async #campaign(stop: AbortSignal): Promise<Term | undefined> {
-    while (!stop.aborted) {
+    while (!stop.aborted && this.#campaigning) {
       const term = await this.#tryAcquire(stop);
       if (term) return term;
       if (this.#nudge.signal.aborted) this.#nudge = new AbortController();
@@ -362,7 +416,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     }
   }
 
-  #demote(term: Term, reason: 'lease-lost' | 'renew-timeout' | 'stopped'): void {
+  #demote(term: Term, reason: DemotionReason): void {
     if (term.demoted) return;
     term.demoted = true;
     term.jobs.abort(new GossiplessError('STOPPED', `leadership of epoch ${term.epoch} ended: ${reason}`));

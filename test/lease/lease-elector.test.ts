@@ -121,4 +121,32 @@ describe('LeaseElector on Azurite', () => {
     expect(a.isLeader).toBe(false);
     await expect(a.start()).rejects.toThrow('stopped');
   });
+
+  it('resign() hands the lease to a follower; setCampaign(false) keeps it away, setCampaign(true) brings it back', async () => {
+    const cluster = uniqueName('c');
+    const hub = memoryAnnouncerHub();
+    const a = elector({ cluster, nodeId: 'a', announcer: hub.announcer(), retryIntervalMs: 300 });
+    await a.start();
+    await waitFor(() => a.isLeader, 5000, 'a to lead');
+    const b = elector({ cluster, nodeId: 'b', announcer: hub.announcer(), retryIntervalMs: 300 });
+    await b.start();
+    const reasons: string[] = [];
+    a.on('demoted', (e) => reasons.push(e.reason));
+    a.setCampaign(false);
+    expect(a.campaigning).toBe(false);
+    await a.resign();
+    expect(reasons).toEqual(['resigned']);
+    await waitFor(() => b.isLeader, 5000, 'b to take over after the release');
+    expect(b.epoch).toBe(2);
+    // b resigns: a does not campaign, so b (still campaigning) takes it back after its retry pause.
+    await b.resign();
+    await waitFor(() => b.isLeader, 5000, 'b to lead again');
+    expect(b.epoch).toBe(3);
+    expect(a.isLeader).toBe(false);
+    b.setCampaign(false);
+    a.setCampaign(true);
+    await b.resign();
+    await waitFor(() => a.isLeader, 5000, 'a to lead once campaigning again');
+    expect(a.epoch).toBe(4);
+  });
 });

@@ -1,0 +1,215 @@
+/**
+ * bench/limiter: overshoot of the CRDT limiter shim under 3 nodes (split and table modes) and its
+ * decisions per second, with rate-limiter-flexible's RateLimiterMemory measured in the same run
+ * as the anchor. Starts an in-memory Azurite; run with `npm run bench:limiter`.
+ *
+ * Overshoot = max over complete windows of (admitted across the 3 nodes − limit) / limit, with
+ * the offered load at 4× the limit, spread evenly or skewed (one node gets 70 %).
+ */
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { CrdtRateLimiter, type CrdtRateLimiterOptions } from '../shims/crdt-rate-limiter/index.js';
+import { connectStorage } from '../src/storage/index.js';
+import { startAzurite } from '../src/dev/index.js';
+
+const LIMIT = 300;
+const WINDOW_MS = 2000;
+const WINDOWS = 4;
+const TICK_MS = 10;
+const NODES = 3;
+/** Attempts per tick across the cluster: 4× the limit per window. */
+const ATTEMPTS_PER_TICK = (4 * LIMIT) / (WINDOW_MS / TICK_MS);
+
+interface Row {
+  limiter: string;
+  load: string;
+  overshoot: string;
+  worstWindow: string;
+  decisionsPerSecond: string;
+}
+
+type Decide = (node: number, key: string) => Promise<boolean> | boolean;
+
+function share(load: 'even' | 'skewed'): number[] {
+  return load === 'even' ? [1 / 3, 1 / 3, 1 / 3] : [0.7, 0.15, 0.15];
+}
+
+/** Drives the offered load for WINDOWS whole windows; returns admitted counts per window. */
+async function drive(decide: Decide, windowOf: () => number, load: 'even' | 'skewed'): Promise<number[]> {
+  const weights = share(load);
+  const admitted = new Map<number, number>();
+  const credit = new Array<number>(NODES).fill(0);
+  // Start on a window boundary so every counted window is whole.
+  const first = windowOf() + 1;
+  while (windowOf() < first) await new Promise((r) => setTimeout(r, 2));
+  while (windowOf() < first + WINDOWS) {
+    const pending: Array<Promise<void>> = [];
+    for (let node = 0; node < NODES; node++) {
+      credit[node]! += ATTEMPTS_PER_TICK * weights[node]!;
+      while (credit[node]! >= 1) {
+        credit[node]! -= 1;
+        const window = windowOf();
+        pending.push(
+          Promise.resolve(decide(node, 'tenant-1')).then((ok) => {
+            if (ok) admitted.set(window, (admitted.get(window) ?? 0) + 1);
+          }),
+        );
+      }
+    }
+    await Promise.all(pending);
+    await new Promise((r) => setTimeout(r, TICK_MS));
+  }
+  return Array.from({ length: WINDOWS }, (_, i) => admitted.get(first + i) ?? 0);
+}
+
+function summarize(limiter: string, load: string, perWindow: number[], decisionsPerSecond: number): Row {
+  const worst = Math.max(...perWindow);
+  return {
+    limiter,
+    load,
+    overshoot: `${(((worst - LIMIT) / LIMIT) * 100).toFixed(1)} %`,
+    worstWindow: `${worst} / ${LIMIT}`,
+    decisionsPerSecond: decisionsPerSecond ? Math.round(decisionsPerSecond).toLocaleString('en-US') : '',
+  };
+}
+
+/** Decisions per second on one node over 1000 keys, all allowed. */
+async function throughput(
+  decide: (key: string) => Promise<unknown> | unknown,
+  isAsync: boolean,
+): Promise<number> {
+  const keys = Array.from({ length: 1000 }, (_, i) => `k${i}`);
+  const n = 200_000;
+  // Warm up first, so the JIT has compiled each limiter's path before it is timed.
+  if (isAsync) for (let i = 0; i < 50_000; i++) await decide(keys[i % 1000]!);
+  else for (let i = 0; i < 50_000; i++) decide(keys[i % 1000]!);
+  const start = performance.now();
+  if (isAsync) for (let i = 0; i < n; i++) await decide(keys[i % 1000]!);
+  else for (let i = 0; i < n; i++) decide(keys[i % 1000]!);
+  return n / ((performance.now() - start) / 1000);
+}
+
+async function crdtNodes(
+  connectionString: string,
+  options: Partial<CrdtRateLimiterOptions>,
+): Promise<CrdtRateLimiter[]> {
+  const cluster = `bench-${Math.random().toString(36).slice(2, 8)}`;
+  const nodes = Array.from(
+    { length: NODES },
+    (_, i) =>
+      new CrdtRateLimiter({
+        limit: LIMIT,
+        windowMs: WINDOW_MS,
+        nodeId: `n${i}`,
+        ...options,
+        gossipless: {
+          cluster,
+          storage: connectStorage({ connectionString }),
+          tablePrefix: 'bench',
+          membership: { heartbeatIntervalMs: 500, memberTtlMs: 3000 },
+        },
+      }),
+  );
+  const deadline = Date.now() + 15_000;
+  while (!nodes.every((n) => n.liveMembers() === NODES)) {
+    if (Date.now() > deadline) throw new Error('members did not converge in 15 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return nodes;
+}
+
+async function main(): Promise<void> {
+  const azurite = await startAzurite();
+  const rows: Row[] = [];
+  try {
+    for (const load of ['even', 'skewed'] as const) {
+      // Anchor 1: what a cluster whose gossip failed does — each node alone with the full limit.
+      {
+        const nodes = Array.from(
+          { length: NODES },
+          () => new RateLimiterMemory({ points: LIMIT, duration: WINDOW_MS / 1000 }),
+        );
+        const t0 = Date.now();
+        const perWindow = await drive(
+          (node, key) =>
+            nodes[node]!.consume(key).then(
+              () => true,
+              () => false,
+            ),
+          () => Math.floor((Date.now() - t0) / WINDOW_MS),
+          load,
+        );
+        rows.push(summarize('RateLimiterMemory per node, full limit (anchor)', load, perWindow, 0));
+      }
+      // Anchor 2: one process holding the whole limit — exact, no cluster.
+      {
+        const single = new RateLimiterMemory({ points: LIMIT, duration: WINDOW_MS / 1000 });
+        const t0 = Date.now();
+        const perWindow = await drive(
+          (_node, key) =>
+            single.consume(key).then(
+              () => true,
+              () => false,
+            ),
+          () => Math.floor((Date.now() - t0) / WINDOW_MS),
+          load,
+        );
+        rows.push(summarize('RateLimiterMemory, one shared instance (anchor)', load, perWindow, 0));
+      }
+      for (const [label, options] of [
+        ['CrdtRateLimiter split', { mode: 'split' }],
+        ['CrdtRateLimiter table, sync 100 ms', { mode: 'table', syncIntervalMs: 100 }],
+        ['CrdtRateLimiter table, sync 500 ms', { mode: 'table', syncIntervalMs: 500 }],
+      ] as const) {
+        const nodes = await crdtNodes(azurite.connectionString, options);
+        try {
+          const perWindow = await drive(
+            (node, key) => nodes[node]!.tryConsume(key),
+            () => Math.floor(nodes[0]!.cluster.bus.serverNow() / WINDOW_MS),
+            load,
+          );
+          rows.push(summarize(label, load, perWindow, 0));
+        } finally {
+          await Promise.all(nodes.map((n) => n.stop()));
+        }
+      }
+    }
+    // Decisions per second on one node.
+    const memory = new RateLimiterMemory({ points: 1e9, duration: 60 });
+    const memoryRate = await throughput((k) => memory.consume(k), true);
+    rows.push({
+      ...summarize('RateLimiterMemory.consume (anchor)', '1 node', [LIMIT], memoryRate),
+      overshoot: '',
+      worstWindow: '',
+    });
+    for (const mode of ['split', 'table'] as const) {
+      const [node, ...rest] = await crdtNodes(azurite.connectionString, {
+        mode,
+        limit: 1e9,
+        windowMs: 60_000,
+      });
+      const rate = await throughput((k) => node!.tryConsume(k), false);
+      rows.push({
+        ...summarize(`CrdtRateLimiter ${mode}.tryConsume`, '1 node', [LIMIT], rate),
+        overshoot: '',
+        worstWindow: '',
+      });
+      await Promise.all([node!, ...rest].map((n) => n.stop()));
+    }
+  } finally {
+    await azurite.stop();
+  }
+  const headers: Array<keyof Row> = ['limiter', 'load', 'overshoot', 'worstWindow', 'decisionsPerSecond'];
+  const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => r[h].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  process.stdout.write(
+    [
+      `limit ${LIMIT} per ${WINDOW_MS} ms window, ${NODES} nodes, offered load 4× the limit, ${WINDOWS} windows per row`,
+      line(headers),
+      `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+      ...rows.map((r) => line(headers.map((h) => r[h]))),
+      '',
+    ].join('\n'),
+  );
+}
+
+await main();
