@@ -444,13 +444,16 @@ export class Discover extends EventEmitter {
    * Joins a channel: `fn(data, obj, rinfo)` gets every message sent on it by other nodes.
    * Returns false for reserved names and channels already joined, as node-discover does.
    */
-  join(
+  // `data` defaults to `any` as in the legacy typings: it is whatever a peer sent, and legacy
+  // handlers declare their own parameter types (`(event: Record<string, unknown>) => …`).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  join<T = any>(
     channel: string,
-    fn?: (data: unknown, obj: DiscoverPacket, rinfo: DiscoverRemoteInfo) => void,
+    fn?: (data: T, obj: DiscoverPacket<T>, rinfo: DiscoverRemoteInfo) => void,
   ): boolean {
     if (RESERVED_CHANNELS.includes(channel)) return false;
     if (this.channels.includes(channel)) return false;
-    if (fn) this.on(channel, fn);
+    if (fn) this.on(channel, fn as (...args: unknown[]) => void);
     const unsubscribe = this.cluster.subscribe<ChannelPayload>(busChannel(channel), (message) =>
       this.#deliver(channel, message),
     );

@@ -27,7 +27,7 @@ export interface DemoOptions {
   /** Progress lines (the CLI prints them to stderr). */
   progress?: (line: string) => void;
   /** Runs a gossipless CLI command in-process and returns its exit code and stdout. */
-  runCommand: (argv: string[]) => Promise<{ code: number; stdout: string }>;
+  runCommand: (argv: string[], cwd?: string) => Promise<{ code: number; stdout: string }>;
   signal?: AbortSignal;
 }
 
@@ -147,7 +147,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     // 2. Lint finds the catch; migrate a copy.
     say('2/5 gossipless lint, then gossipless migrate --write on a copy');
-    const lint = await options.runCommand(['lint', path.join(legacyDir, 'src'), '--format', 'json']);
+    const lint = await options.runCommand(['lint', 'src', '--format', 'json'], legacyDir);
     const lintReport = JSON.parse(lint.stdout) as {
       findings?: Array<{ file: string; line: number; severity: string }>;
     };
@@ -248,7 +248,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const sweeps = () => migratedEvents.filter((e) => e.event === 'sweep');
     await waitFor('the first sweep after migration', () => sweeps().length > 0, 30_000);
     const firstSweepAt = sweeps()[0]!.t;
-    await sleep(everyMs * 4 + 200, signal);
+    await sleep(everyMs * 5 + 200, signal);
     const leaderNow = (): { replica: string; epoch: number } => {
       const lastSweep = sweeps().at(-1)!;
       const epoch = observations.filter((o) => o.isHeld).at(-1)?.epoch ?? 0;
@@ -301,17 +301,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const afterGraceful = sweeps().find((s) => s.t > termAt + 50 && s.replica !== afterCrash)!.replica;
     say(`    ${afterGraceful} took over after ${gracefulMs} ms with epoch ${gracefulObservation.epoch}`);
     observeEveryMs = 200;
-    await sleep(everyMs * 3 + 200, signal);
+    await sleep(everyMs * 4 + 200, signal);
     const migratedEnd = Date.now();
     observing = false;
     await observer;
     await Promise.all(replicas.splice(0).map((r) => r.stop('SIGTERM')));
 
-    // One sweep per tick in steady state: every window between faults, after one tick to settle.
+    // One sweep per tick in steady state: each phase between faults, from the tick of its first sweep
+    // to the last tick that ended before the next fault.
+    const tickStartOf = (t: number): number => Math.floor(t / everyMs) * everyMs;
+    const firstSweepAfter = (t: number): number => sweeps().find((s) => s.t > t)?.t ?? t;
     const windows: Array<[number, number]> = [
-      [firstSweepAt + everyMs, killedAt],
-      [crashObservation.t + everyMs, termAt],
-      [gracefulObservation.t + everyMs, migratedEnd],
+      [tickStartOf(firstSweepAt), killedAt],
+      [tickStartOf(firstSweepAfter(killedAt)), termAt],
+      [tickStartOf(firstSweepAfter(termAt + 50)), migratedEnd],
     ];
     const steady = windows.flatMap(([from, to]) => [
       ...sweepsPerTick(migratedEvents, everyMs, from, to).values(),

@@ -29,6 +29,7 @@ export function leaderIntervals(
 
 function panel(
   title: string,
+  labels: string[],
   y0: number,
   replicas: string[],
   start: number,
@@ -45,6 +46,11 @@ function panel(
     parts.push(`<text x="10" y="${y + 16}" class="label">${escape(replica)}</text>`);
     parts.push(`<line x1="${LEFT}" y1="${y + 12}" x2="${WIDTH - 20}" y2="${y + 12}" class="axis"/>`);
     for (const l of leaders.filter((l) => l.replica === replica)) {
+      const label = labels[leaders.indexOf(l)];
+      if (label)
+        parts.push(
+          `<text x="${(x(l.from) + 3).toFixed(1)}" y="${y - 1}" class="epoch">${escape(label)}</text>`,
+        );
       parts.push(
         `<rect x="${x(l.from).toFixed(1)}" y="${y + 2}" width="${Math.max(1, x(l.to) - x(l.from)).toFixed(1)}" height="20" class="leader"><title>${escape(replica)} master ${((l.from - start) / 1000).toFixed(1)}–${((l.to - start) / 1000).toFixed(1)} s</title></rect>`,
       );
@@ -83,16 +89,27 @@ export function renderTimelineSvg(summary: Pick<DemoSummary, 'timeline' | 'epoch
   const height = legacyHeight + 60 + migratedReplicas.length * ROW + 40;
   const legacyLeaders = legacyReplicas.map((replica) => ({ replica, from: legacy.start, to: legacy.end }));
   const epochs = summary.epochs.map((e) => `${e.replica}: epoch ${e.epoch}`).join(', ');
+  const migratedLeaders = leaderIntervals(migrated.events, migrated.end).sort((a, b) => a.from - b.from);
   return `<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">
 <style>
 .title{font-size:15px;font-weight:bold} .label{font-size:13px} .tick{font-size:10px;fill:#666}
 .axis{stroke:#ccc} .leader{fill:#f4b942;opacity:.55} .sweep{fill:#1f6feb}
-.mark{stroke:#d1242f;stroke-dasharray:4 3} .marklabel{font-size:11px;fill:#d1242f} .legend{font-size:11px;fill:#444}
+.mark{stroke:#d1242f;stroke-dasharray:4 3} .epoch{font-size:10px;fill:#8a5a00} .marklabel{font-size:11px;fill:#d1242f} .legend{font-size:11px;fill:#444}
 </style>
 <rect width="100%" height="100%" fill="white"/>
-${panel('Before: multicast not carried, every replica is master and sweeps', 0, legacyReplicas, legacy.start, legacy.end, legacy.events, legacyLeaders, [])}
-${panel(`After gossipless: one lease holder sweeps (${epochs})`, legacyHeight + 20, migratedReplicas, migrated.start, migrated.end, migrated.events, leaderIntervals(migrated.events, migrated.end), migrated.marks)}
+${panel('Before: multicast not carried, every replica is master and sweeps', [], 0, legacyReplicas, legacy.start, legacy.end, legacy.events, legacyLeaders, [])}
+${panel(
+  `After gossipless: one lease holder sweeps (${epochs})`,
+  migratedLeaders.map((_, i) => (summary.epochs[i] ? `epoch ${summary.epochs[i]!.epoch}` : '')),
+  legacyHeight + 20,
+  migratedReplicas,
+  migrated.start,
+  migrated.end,
+  migrated.events,
+  migratedLeaders,
+  migrated.marks,
+)}
 <text x="10" y="${height - 8}" class="legend">bars: master (lease holder after migration) · dots: retention sweeps · dashed: faults injected</text>
 </svg>
 `;
