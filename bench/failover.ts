@@ -329,6 +329,16 @@ async function main(): Promise<void> {
   }
   const clusterTotal = costs.reduce((sum, c) => sum + c.blob.length + c.table.length, 0) * perHour;
   note(`whole 3-node cluster: ${count(clusterTotal)} requests/hour`);
+  const errors = history.filter((e) => e.type === 'error');
+  const bySource = new Map<string, number>();
+  for (const e of errors) {
+    const key = `${e.source ?? '?'} ${e.code ?? '?'}`;
+    bySource.set(key, (bySource.get(key) ?? 0) + 1);
+  }
+  note(
+    `errors reported by nodes during the whole run: ${errors.length}` +
+      (errors.length ? ` (${[...bySource].map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''),
+  );
 }
 
 const watchdog = setTimeout(() => {

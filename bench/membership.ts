@@ -139,6 +139,8 @@ interface SizeResult {
   /** From start until the last member's first heartbeat (or the simulator's first round) was stored. */
   allWrittenMs: number;
   deathMs: number;
+  deathMedianMs: number;
+  errors: number;
   requestsPerNodePerHeartbeat: number;
   putsPerNodePerHeartbeat: number;
   pagesPerList: number;
@@ -190,6 +192,7 @@ async function measureSize(instance: AzuriteInstance, n: number): Promise<SizeRe
   const members: Membership[] = [];
   const observers: Observer[] = [];
   let cutAt: number | undefined;
+  let errors = 0;
   const firstHeartbeats: number[] = [];
   for (let i = 0; i < realCount; i++) {
     const nodeId = `member-${String(i).padStart(4, '0')}`;
@@ -205,8 +208,10 @@ async function measureSize(instance: AzuriteInstance, n: number): Promise<SizeRe
       heartbeatIntervalMs: HEARTBEAT_MS,
       memberTtlMs: MEMBER_TTL_MS,
     });
-    // Errors are expected from the victim once its storage is cut; the bench reads views only.
-    membership.on('error', () => undefined);
+    // Errors are expected from the victim once its storage is cut; others' are counted and printed.
+    membership.on('error', () => {
+      if (!isVictim) errors++;
+    });
     // A member's first view follows its first heartbeat: its row is in the table from then on.
     membership.once('view', () => firstHeartbeats.push(performance.now()));
     members.push(membership);
@@ -252,7 +257,11 @@ async function measureSize(instance: AzuriteInstance, n: number): Promise<SizeRe
   const allWrittenMs = Math.max(...firstHeartbeats, simulator?.firstRoundDoneAt ?? 0) - startedAt;
 
   progress(`N = ${n}: counting requests over ${WINDOW_HEARTBEATS} heartbeats`);
-  await sleep(HEARTBEAT_MS);
+  // Members heartbeat at a fixed period. Count over whole heartbeats starting half a period after
+  // an observer's list, so members that started together do not sit on the window's edges.
+  await sleep(HEARTBEAT_MS / 2);
+  await new Promise<void>((resolve) => observers[0]!.membership.once('view', () => resolve()));
+  await sleep(HEARTBEAT_MS / 2);
   counted.reset();
   victimProxies?.reset();
   const windowStart = performance.now();
@@ -301,6 +310,8 @@ async function measureSize(instance: AzuriteInstance, n: number): Promise<SizeRe
     joinMedianMs: median(joinTimes),
     allWrittenMs,
     deathMs: Math.max(...goneTimes) - lastHeartbeat(),
+    deathMedianMs: median(goneTimes) - lastHeartbeat(),
+    errors,
     requestsPerNodePerHeartbeat: requests.length / realCount / heartbeats,
     putsPerNodePerHeartbeat: puts / realCount / heartbeats,
     pagesPerList: pages / Math.max(1, puts),
@@ -344,6 +355,7 @@ async function main(): Promise<void> {
       'join: median view',
       'join: all views',
       'anchor: rows written + heartbeat + list RTT',
+      'death: median view',
       'death: all views',
       'anchor: TTL + 1 s + heartbeat',
     ],
@@ -353,6 +365,7 @@ async function main(): Promise<void> {
       seconds(r.joinMedianMs),
       seconds(r.joinMs),
       seconds(r.allWrittenMs + HEARTBEAT_MS + r.listRttMs),
+      seconds(r.deathMedianMs),
       seconds(r.deathMs),
       seconds(MEMBER_TTL_MS + 1000 + HEARTBEAT_MS),
     ]),
@@ -368,6 +381,11 @@ async function main(): Promise<void> {
     "memberTtl, + up to 1 s because the server's Date header (the liveness clock) has 1 s resolution, + the",
   );
   note("observers' next list, at most one heartbeat later.");
+  note(
+    `storage errors reported by live members (each retried at the next heartbeat): ${results
+      .map((r) => `N = ${r.n}: ${r.errors}`)
+      .join(', ')}`,
+  );
   printTable(
     'Storage requests per node (real Membership instances only, counted at a proxy)',
     [

@@ -22,7 +22,9 @@ export interface ProxiedRequest {
  */
 export class CountingProxy {
   readonly #server: http.Server;
-  readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  // No keep-alive upstream: reusing an idle socket just as Azurite closes it (its keep-alive timeout)
+  // resets the request, which the node would see as a storage error the proxy caused.
+  readonly #agent = new http.Agent({ keepAlive: false, maxSockets: 256 });
   #dropping = false;
   /** Every request since the last {@link reset}. */
   requests: ProxiedRequest[] = [];

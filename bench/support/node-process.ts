@@ -8,6 +8,9 @@ export interface NodeEvent {
   type: string;
   epoch?: number;
   reason?: string;
+  /** Of `error` events: which part failed and the error code. */
+  source?: string;
+  code?: string;
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
