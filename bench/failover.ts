@@ -345,7 +345,9 @@ const watchdog = setTimeout(() => {
   process.stderr.write(`bench/failover: still running after ${WATCHDOG_MS / 1000} s; giving up\n`);
   void cleanup().finally(() => process.exit(1));
 }, WATCHDOG_MS);
-process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)));
+}
 
 try {
   await main();
