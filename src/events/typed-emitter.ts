@@ -33,7 +33,9 @@ export class TypedEmitter<Events extends object> {
 
   /** Emits to every listener; returns whether there were any. */
   protected emit<K extends keyof Events & string>(event: K, payload: Events[K]): boolean {
-    const listeners = this.#emitter.listeners(event);
+    // rawListeners, not listeners: a `once` listener is stored wrapped, and only calling the
+    // wrapper removes it; the unwrapped listener would run on every later event too.
+    const listeners = this.#emitter.rawListeners(event);
     for (const listener of listeners) {
       try {
         (listener as (p: Events[K]) => void)(payload);
