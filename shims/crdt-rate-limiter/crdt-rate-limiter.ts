@@ -7,6 +7,9 @@ import { TypedEmitter } from '../../src/events/index.js';
 import { deadlineSignal, isNotFound, isTransient } from '../../src/storage/index.js';
 import { bindCluster, resolveClusterName, type GossiplessShimOptions } from '../cluster-binding/index.js';
 
+/** The `role` in the member metadata of a limiter's own cluster node. */
+const LIMITER_ROLE = 'crdt-rate-limiter';
+
 /** How the limit is shared across the cluster. */
 export type CrdtRateLimiterMode = 'split' | 'table';
 
@@ -166,15 +169,20 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
         { ...o.gossipless, nodeId: o.gossipless?.nodeId ?? o.nodeId },
         {
           cluster: resolveClusterName(o.gossipless?.cluster, 'rate-limiter'),
-          metadata: { role: 'crdt-rate-limiter' },
+          metadata: { role: LIMITER_ROLE },
           campaign: false,
         },
       );
     this.nodeId = o.nodeId ?? this.cluster.nodeId;
+    // A limiter that runs its own node counts only limiter nodes: with GOSSIPLESS_CLUSTER set, the
+    // node-discover shim of the same process joins the same cluster, and counting its row too
+    // would halve every node's share. A limiter given a cluster node counts that cluster's members.
+    const counts = (member: { metadata: Record<string, unknown> }): boolean =>
+      !this.#ownsCluster || member.metadata['role'] === LIMITER_ROLE;
     const view = this.cluster.membership.view();
-    if (view) this.#liveMembers = Math.max(1, view.members.length);
+    if (view) this.#liveMembers = Math.max(1, view.members.filter(counts).length);
     this.cluster.membership.on('view', ({ members }) => {
-      this.#liveMembers = Math.max(1, members.length);
+      this.#liveMembers = Math.max(1, members.filter(counts).length);
     });
     if (this.#ownsCluster) {
       this.cluster.on('error', ({ error }) => this.#report(error));

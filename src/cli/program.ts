@@ -78,6 +78,14 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('-w, --watch [ms]', 'refresh every ms (default 2000) until Ctrl-C')
     .option('--cost', 'add storage transactions per node-hour and a monthly estimate')
     .option('--nodes <n>', 'node count for --cost (default: live members)')
+    .option('--renew-ms <ms>', "for --cost: the nodes' renewIntervalMs (default 5000)", parsePositiveInt)
+    .option('--retry-ms <ms>', "for --cost: the nodes' retryIntervalMs (default 2000)", parsePositiveInt)
+    .option(
+      '--heartbeat-ms <ms>',
+      "for --cost: the nodes' heartbeatIntervalMs (default 5000)",
+      parsePositiveInt,
+    )
+    .option('--poll-ms <ms>', "for --cost: the nodes' bus pollIntervalMs (default 1000)", parsePositiveInt)
     .option('--prices <file>', 'JSON with tablePer10k, blobWritePer10k, blobReadPer10k (USD), source')
     .action(async (options) => {
       const { run } = await import('./commands/status.js');

@@ -10,7 +10,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 import { GossiplessError } from '../errors/index.js';
 import { redactUnknown } from '../redact/index.js';
-import { isAlreadyExists } from './storage-errors.js';
+import { isAlreadyExists, isForbidden } from './storage-errors.js';
 
 /** Name of the environment variable read when {@link connectStorage} gets no target. */
 export const CONNECTION_STRING_ENV = 'AZURE_STORAGE_CONNECTION_STRING';
@@ -61,12 +61,16 @@ export interface StorageConnection {
   tableClient(tableName: string): TableClient;
   /** The table service client, for listing tables. */
   readonly tableService: TableServiceClient;
-  /** Creates the container; an existing one is success. */
+  /**
+   * Creates the container; an existing one is success. A 403 is also `{ created: false }`: with a
+   * role scoped to the container itself, creating is not allowed and the container is provisioned
+   * beforehand (if it is missing after all, the next blob call says 404).
+   */
   createContainerIfNotExists(
     containerName: string,
     options?: { abortSignal?: AbortSignal },
   ): Promise<{ created: boolean }>;
-  /** Creates the table; an existing one is success. */
+  /** Creates the table; an existing one is success, and so is a 403 (see createContainerIfNotExists). */
   createTableIfNotExists(
     tableName: string,
     options?: { abortSignal?: AbortSignal },
@@ -202,7 +206,7 @@ function makeConnection(parts: ConnectionParts): StorageConnection {
         await blobService.getContainerClient(containerName).create({ abortSignal: options.abortSignal });
         return { created: true };
       } catch (error) {
-        if (isAlreadyExists(error)) return { created: false };
+        if (isAlreadyExists(error) || isForbidden(error)) return { created: false };
         throw error;
       }
     },
@@ -215,7 +219,7 @@ function makeConnection(parts: ConnectionParts): StorageConnection {
           onResponse: (response) => (status = response.status),
         });
       } catch (error) {
-        if (isAlreadyExists(error)) return { created: false };
+        if (isAlreadyExists(error) || isForbidden(error)) return { created: false };
         throw error;
       }
       return { created: status !== 409 };

@@ -13,6 +13,7 @@ export {
   isLeaseAlreadyPresent,
   isPreconditionFailed,
   isTransient,
+  isForbidden,
   storageErrorCode,
   storageStatusCode,
 } from './storage-errors.js';

@@ -105,3 +105,11 @@ export function isTransient(error: unknown): boolean {
   // A RestError without status and without a recognised code is a send failure.
   return e.name === 'RestError' && status === undefined;
 }
+
+/**
+ * 403 on a create: the identity may use the container/table but not create it, as with a role
+ * scoped to the one table or container (least privilege: the resource is provisioned beforehand).
+ */
+export function isForbidden(error: unknown): boolean {
+  return storageStatusCode(error) === 403;
+}

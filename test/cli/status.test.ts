@@ -88,3 +88,27 @@ describe('gossipless status', () => {
     expect(out.err).toContain('gossipless dev');
   });
 });
+
+describe('gossipless status --cost at configured timings', () => {
+  it('prices the timings given on the command line', async () => {
+    const out = memoryIo({ env: { AZURE_STORAGE_CONNECTION_STRING: inject('azuriteConnectionString') } });
+    await runCli(
+      [
+        'status',
+        '-c',
+        'nobody-here',
+        '--cost',
+        '--nodes',
+        '3',
+        '--poll-ms',
+        '2000',
+        '--retry-ms',
+        '4000',
+        '--json',
+      ],
+      out,
+    );
+    const { cost } = JSON.parse(out.out) as { cost: { follower: { blob: number; table: number } } };
+    expect(cost.follower).toMatchObject({ blob: 900, table: 1440 + 1800 });
+  });
+});

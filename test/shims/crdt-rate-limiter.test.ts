@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CrdtRateLimiter, type CrdtRateLimiterOptions } from '../../shims/crdt-rate-limiter/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
+import { createCluster } from '../../src/cluster/index.js';
 import { waitFor } from '../helpers/memory-announcer.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 
@@ -77,6 +78,28 @@ describe('CrdtRateLimiter split mode', () => {
     expect(prefixed.state().keys).toEqual({});
     prefixed.tryConsume('user-1');
     expect(Object.keys(prefixed.state().keys)).toEqual(['api:user-1']);
+  });
+
+  it('counts only limiter nodes when other nodes share its cluster (GOSSIPLESS_CLUSTER set for every shim)', async () => {
+    const cluster = uniqueName('rl');
+    const other = createCluster({
+      cluster,
+      nodeId: 'discover-node',
+      storage: testStorage(),
+      tablePrefix: 'shimtest',
+      campaign: false,
+      membership: { heartbeatIntervalMs: 250, memberTtlMs: 1500 },
+    });
+    await other.start();
+    try {
+      const [a, b] = [limiter(cluster, 'a'), limiter(cluster, 'b')];
+      await waitFor(() => other.members().length === 3, 10_000, 'all three rows');
+      await waitFor(() => a.cluster.members().length === 3, 10_000, 'the limiter to see them');
+      expect([a.liveMembers(), b.liveMembers()]).toEqual([2, 2]);
+      expect(drain(a, 'k')).toBe(15);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('re-splits when a member leaves', async () => {

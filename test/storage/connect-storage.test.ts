@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { connectStorage, CONNECTION_STRING_ENV } from '../../src/storage/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
@@ -45,5 +45,52 @@ describe('connectStorage', () => {
     }
     expect(message).not.toBe('');
     expect(message).not.toContain(FAKE_KEY);
+  });
+});
+
+describe('least privilege', () => {
+  it('treats 403 on create as "provisioned beforehand" for a container and a table, not as a failure', async () => {
+    const {
+      AccountSASPermissions,
+      AccountSASResourceTypes,
+      AccountSASServices,
+      StorageSharedKeyCredential,
+      generateAccountSASQueryParameters,
+    } = await import('@azure/storage-blob');
+    const { AzureNamedKeyCredential, generateAccountSas } = await import('@azure/data-tables');
+    const { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } = await import('../../src/dev/index.js');
+    const expiresOn = new Date(Date.now() + 3600_000);
+    // Read and list only: the identity can use what exists but not create anything.
+    const blobSas = generateAccountSASQueryParameters(
+      {
+        permissions: AccountSASPermissions.parse('rl'),
+        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+        services: AccountSASServices.parse('b').toString(),
+        expiresOn,
+      },
+      new StorageSharedKeyCredential(AZURITE_ACCOUNT_NAME, AZURITE_ACCOUNT_KEY),
+    ).toString();
+    const tableSas = generateAccountSas(
+      new AzureNamedKeyCredential(AZURITE_ACCOUNT_NAME, AZURITE_ACCOUNT_KEY),
+      {
+        permissions: { query: true, list: true },
+        expiresOn,
+      },
+    );
+    const blobOnly = connectStorage({
+      blobEndpoint: inject('azuriteBlobEndpoint'),
+      tableEndpoint: inject('azuriteTableEndpoint'),
+      sas: blobSas,
+    });
+    const tableOnly = connectStorage({
+      blobEndpoint: inject('azuriteBlobEndpoint'),
+      tableEndpoint: inject('azuriteTableEndpoint'),
+      sas: tableSas,
+    });
+    const name = uniqueName('p');
+    await expect(blobOnly.createContainerIfNotExists(name)).resolves.toEqual({ created: false });
+    await expect(tableOnly.createTableIfNotExists(name)).resolves.toEqual({ created: false });
+    // …and nothing was created.
+    expect(await testStorage().createContainerIfNotExists(name)).toEqual({ created: true });
   });
 });

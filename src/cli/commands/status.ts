@@ -18,6 +18,10 @@ export interface StatusCommandOptions extends StorageCliOptions {
   cost?: boolean;
   nodes?: string;
   prices?: string;
+  renewMs?: number;
+  retryMs?: number;
+  heartbeatMs?: number;
+  pollMs?: number;
 }
 
 /** Prints the cluster's state; exit 0 healthy, 1 unhealthy (no leader, or leader not a live member). */
@@ -49,7 +53,16 @@ export async function run(options: StatusCommandOptions, io: CliIo): Promise<num
         `--nodes must be a positive integer, got "${options.nodes}"`,
       );
     }
-    return estimateCost(nodes, {}, prices);
+    return estimateCost(
+      nodes,
+      {
+        renewIntervalMs: options.renewMs,
+        retryIntervalMs: options.retryMs,
+        heartbeatIntervalMs: options.heartbeatMs,
+        pollIntervalMs: options.pollMs,
+      },
+      prices,
+    );
   };
 
   if (options.watch) {
@@ -174,7 +187,9 @@ function render(status: ClusterStatus, cost: CostEstimate | undefined, color: bo
   }
   if (cost) {
     out.push('');
-    out.push(`${c.bold('cost')} ${c.yellow('(estimate)')} at the default timings, ${cost.nodes} node(s)`);
+    out.push(
+      `${c.bold('cost')} ${c.yellow('(estimate)')} at the timings given (defaults where not), ${cost.nodes} node(s)`,
+    );
     out.push(
       indent(
         textTable(
