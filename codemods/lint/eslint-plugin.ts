@@ -1,5 +1,6 @@
 import type { ESLint, Linter, Rule } from 'eslint';
 import { lintSource } from './lint-files.js';
+import { VERSION } from '../../src/version/index.js';
 import { noSelfDisablingDiscoveryMeta } from './rules/no-self-disabling-discovery.js';
 
 /** Options of the ESLint rule `gossipless/no-self-disabling-discovery`. */
@@ -65,7 +66,7 @@ export const noSelfDisablingDiscoveryRule: Rule.RuleModule = {
 };
 
 const plugin = {
-  meta: { name: 'gossipless', version: '0.1.0' },
+  meta: { name: 'gossipless', version: VERSION },
   rules: { [noSelfDisablingDiscoveryMeta.id]: noSelfDisablingDiscoveryRule },
   configs: {} as Record<'recommended', Linter.Config>,
 } satisfies ESLint.Plugin;

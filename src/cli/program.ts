@@ -1,9 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { GossiplessError } from '../errors/index.js';
 import { redactUnknown } from '../redact/index.js';
+import { VERSION } from '../version/index.js';
 import { ExitCode, type CliIo } from './io.js';
-
-const VERSION = '0.1.0';
 
 /**
  * Builds the CLI. Each command's code lives in `commands/<name>.ts` and is imported only when that

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { formatJson, formatSarif, formatText, lintFiles } from '../../../codemods/lint/index.js';
 import { GossiplessError } from '../../errors/index.js';
+import { VERSION } from '../../version/index.js';
 import { ExitCode, type CliIo } from '../io.js';
 
 /** Options of `gossipless lint`. */
@@ -14,7 +15,7 @@ export interface LintCommandOptions {
   output?: string;
 }
 
-const TOOL_VERSION = '0.1.0';
+const TOOL_VERSION = VERSION;
 
 /** Minimum time between two progress refreshes, so a fast run is not slowed by its own display. */
 const PROGRESS_INTERVAL_MS = 100;
