@@ -35,7 +35,8 @@ describe('gossipless demo', () => {
     expect(summary.failover.crash.newLeader).not.toBe(summary.failover.crash.killed);
     expect(summary.failover.crash.ms).toBeLessThanOrEqual(15_000 + 2_500 + 1_000);
     expect(summary.failover.crash.epochAfter).toBe(summary.failover.crash.epochBefore + 1);
-    expect(summary.failover.graceful.ms).toBeLessThan(1000);
+    // One bus poll (1 s at the shim's defaults) plus an acquire: usually well under a second.
+    expect(summary.failover.graceful.ms).toBeLessThan(1500);
     expect(summary.failover.graceful.epochAfter).toBe(summary.failover.crash.epochAfter + 1);
     expect(summary.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
     expect(summary.edge.files).toEqual(
