@@ -3,7 +3,7 @@ import { ServerTimeEstimate, sleep, systemClock, type Clock } from '../clock/ind
 import { GossiplessError } from '../errors/index.js';
 import { TypedEmitter } from '../events/index.js';
 import { redactingLogger, type Logger } from '../log/index.js';
-import { defaultNodeId, isValidClusterName, isValidNodeId } from '../node-id/index.js';
+import { isValidNodeId, resolveNodeIdentity } from '../node-id/index.js';
 import { redactUnknown } from '../redact/index.js';
 import {
   deadlineSignal,
@@ -152,22 +152,9 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
 
   constructor(options: TableBusOptions) {
     super((error, event) => this.#logger.error(`a '${event}' listener threw: ${redactUnknown(error)}`));
-    if (!options?.storage)
-      throw new GossiplessError('INVALID_OPTIONS', 'storage is required: pass connectStorage(...)');
-    if (!isValidClusterName(options.cluster ?? '')) {
-      throw new GossiplessError(
-        'INVALID_OPTIONS',
-        `cluster "${String(options.cluster)}" must be 1–63 lowercase letters, digits or '-'`,
-      );
-    }
-    this.nodeId = options.nodeId ?? defaultNodeId();
-    if (!isValidNodeId(this.nodeId)) {
-      throw new GossiplessError(
-        'INVALID_OPTIONS',
-        `nodeId "${this.nodeId}" must be letters, digits, '.', '_' or '-'`,
-      );
-    }
-    this.cluster = options.cluster;
+    const identity = resolveNodeIdentity(options);
+    this.nodeId = identity.nodeId;
+    this.cluster = identity.cluster;
     this.tableName = busTableName(options.tablePrefix);
     this.#storage = options.storage;
     this.#table = options.storage.tableClient(this.tableName);

@@ -3,7 +3,7 @@ import { systemClock } from '../clock/index.js';
 import { GossiplessError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { redactingLogger } from '../log/index.js';
-import { defaultNodeId, isValidClusterName, isValidNodeId } from '../node-id/index.js';
+import { resolveNodeIdentity } from '../node-id/index.js';
 import type { StorageConnection } from '../storage/index.js';
 import type { LeaderAnnouncer } from './leader-announcer.js';
 
@@ -68,12 +68,7 @@ function requireInteger(name: string, value: number, min: number, max = Number.M
  * to keep the lease is rejected with the numbers involved.
  */
 export function resolveLeaseElectorOptions(options: LeaseElectorOptions): ResolvedLeaseElectorOptions {
-  if (!options || !options.storage) invalid('storage is required: pass connectStorage(...)');
-  if (!isValidClusterName(options.cluster ?? '')) {
-    invalid(`cluster "${String(options.cluster)}" must be 1–63 lowercase letters, digits or '-'`);
-  }
-  const nodeId = options.nodeId ?? defaultNodeId();
-  if (!isValidNodeId(nodeId)) invalid(`nodeId "${nodeId}" must be 1–100 letters, digits, '.', '_' or '-'`);
+  const { nodeId } = resolveNodeIdentity(options);
   const container = options.container ?? 'gossipless';
   if (!/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(container)) {
     invalid(

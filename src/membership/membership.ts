@@ -10,7 +10,7 @@ import { busTableName, odataString } from '../bus/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { TypedEmitter } from '../events/index.js';
 import { redactingLogger, type Logger } from '../log/index.js';
-import { defaultNodeId, isValidClusterName, isValidNodeId } from '../node-id/index.js';
+import { resolveNodeIdentity } from '../node-id/index.js';
 import { redactUnknown } from '../redact/index.js';
 import { deadlineSignal, isNotFound, isTransient, type StorageConnection } from '../storage/index.js';
 import { parseMemberRow, type Member, type MembershipView } from './member.js';
@@ -103,22 +103,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
 
   constructor(options: MembershipOptions) {
     super((error, event) => this.#logger.error(`a '${event}' listener threw: ${redactUnknown(error)}`));
-    if (!options?.storage)
-      throw new GossiplessError('INVALID_OPTIONS', 'storage is required: pass connectStorage(...)');
-    if (!isValidClusterName(options.cluster ?? '')) {
-      throw new GossiplessError(
-        'INVALID_OPTIONS',
-        `cluster "${String(options.cluster)}" must be 1–63 lowercase letters, digits or '-'`,
-      );
-    }
-    this.nodeId = options.nodeId ?? defaultNodeId();
-    if (!isValidNodeId(this.nodeId)) {
-      throw new GossiplessError(
-        'INVALID_OPTIONS',
-        `nodeId "${this.nodeId}" must be letters, digits, '.', '_' or '-'`,
-      );
-    }
-    this.cluster = options.cluster;
+    const identity = resolveNodeIdentity(options);
+    this.nodeId = identity.nodeId;
+    this.cluster = identity.cluster;
     this.tableName = busTableName(options.tablePrefix);
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5000;
     this.memberTtlMs = options.memberTtlMs ?? 15_000;

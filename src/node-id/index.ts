@@ -1,1 +1,1 @@
-export { defaultNodeId, isValidNodeId, isValidClusterName } from './node-id.js';
+export { defaultNodeId, isValidNodeId, isValidClusterName, resolveNodeIdentity } from './node-id.js';
