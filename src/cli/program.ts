@@ -76,6 +76,16 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option('--json', 'print one JSON document')
     .option('-w, --watch [ms]', 'refresh every ms (default 2000) until Ctrl-C')
     .option('--cost', 'add storage transactions per node-hour and a monthly estimate')
+    .option(
+      '--member-ttl-ms <ms>',
+      "the nodes' memberTtlMs, to judge liveness (default 15000)",
+      parsePositiveInt,
+    )
+    .option(
+      '--lease-ms <ms>',
+      "the nodes' leaseDurationMs, to judge renewal age (default 15000)",
+      parsePositiveInt,
+    )
     .option('--nodes <n>', 'node count for --cost (default: live members)')
     .option('--renew-ms <ms>', "for --cost: the nodes' renewIntervalMs (default 5000)", parsePositiveInt)
     .option('--retry-ms <ms>', "for --cost: the nodes' retryIntervalMs (default 2000)", parsePositiveInt)

@@ -3,7 +3,7 @@ import type { Cluster } from '../../src/cluster/index.js';
 import { runCli } from '../../src/cli/program.js';
 import { memoryIo } from '../../src/cli/io.js';
 import type { ClusterStatus } from '../../src/status/index.js';
-import { uniqueName } from '../helpers/storage.js';
+import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/memory-announcer.js';
 import { testCluster } from '../helpers/cluster.js';
 
@@ -110,5 +110,48 @@ describe('gossipless status --cost at configured timings', () => {
     );
     const { cost } = JSON.parse(out.out) as { cost: { follower: { blob: number; table: number } } };
     expect(cost.follower).toMatchObject({ blob: 900, table: 1440 + 1800 });
+  });
+});
+
+describe('gossipless status --watch', () => {
+  it('refreshes in place on a terminal until interrupted', async () => {
+    const controller = new AbortController();
+    const out = memoryIo({
+      env: { AZURE_STORAGE_CONNECTION_STRING: inject('azuriteConnectionString') },
+      isTTY: true,
+      signal: controller.signal,
+    });
+    const running = runCli(['status', '-c', cluster, '--table-prefix', 'clustertest', '--watch', '300'], out);
+    await waitFor(() => out.out.split('\x1b[H\x1b[2J').length >= 3, 10_000, 'two refreshes');
+    controller.abort();
+    expect(await running).toBe(0);
+    const frames = out.out.split('\x1b[H\x1b[2J').filter(Boolean);
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    expect(frames.every((f) => f.includes(`cluster ${cluster}`))).toBe(true);
+  });
+});
+
+describe('gossipless status with the nodes’ own timings', () => {
+  it('judges liveness with --member-ttl-ms: a row silent for longer is dead, and alive under the default', async () => {
+    // A node that wrote its row once and went silent.
+    await testStorage()
+      .tableClient('clustertestbus')
+      .upsertEntity({
+        partitionKey: `m:${cluster}`,
+        rowKey: 'ghost',
+        nodeId: 'ghost',
+        metadata: '{}',
+        startedAt: '',
+        incarnation: 0,
+      });
+    await new Promise((r) => setTimeout(r, 2500));
+    const read = async (extra: string[]) => {
+      const out = memoryIo({ env: { AZURE_STORAGE_CONNECTION_STRING: inject('azuriteConnectionString') } });
+      await runCli(['status', '-c', cluster, '--table-prefix', 'clustertest', '--json', ...extra], out);
+      return (JSON.parse(out.out) as ClusterStatus).members.find((m) => m.nodeId === 'ghost')!;
+    };
+    expect((await read(['--member-ttl-ms', '1000'])).state).toBe('dead');
+    expect((await read([])).state).toBe('alive');
+    await testStorage().tableClient('clustertestbus').deleteEntity(`m:${cluster}`, 'ghost');
   });
 });

@@ -18,6 +18,8 @@ export interface StatusCommandOptions extends StorageCliOptions {
   cost?: boolean;
   nodes?: string;
   prices?: string;
+  memberTtlMs?: number;
+  leaseMs?: number;
   renewMs?: number;
   retryMs?: number;
   heartbeatMs?: number;
@@ -40,6 +42,12 @@ export async function run(options: StatusCommandOptions, io: CliIo): Promise<num
       cluster,
       container: options.container,
       tablePrefix: options.tablePrefix,
+      memberTtlMs: options.memberTtlMs,
+      // A member is suspect once two heartbeats are missed; without the heartbeat, two thirds of the TTL.
+      suspectAfterMs: options.heartbeatMs
+        ? options.heartbeatMs * 2
+        : options.memberTtlMs && Math.round((options.memberTtlMs * 2) / 3),
+      leaseDurationMs: options.leaseMs,
       abortSignal: io.signal,
     });
   const costFor = (status: ClusterStatus): CostEstimate | undefined => {
