@@ -174,6 +174,15 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     this.elector.on('demoted', (e) => this.emit('demoted', e));
     this.elector.on('leader-changed', (e) => this.emit('leader-changed', e));
     this.elector.on('error', (e) => this.emit('error', { error: e.error, source: 'lease' }));
+    this.membership.on('view', ({ members, serverNow }) => {
+      // The leader's row says when it last renewed: followers time their next acquire for the
+      // moment its lease can first expire (crash failover ≈ L, not L + retry).
+      let latest: { epoch: number; leaseRenewedAt: number } | undefined;
+      for (const m of members) if (m.leader && (!latest || m.leader.epoch > latest.epoch)) latest = m.leader;
+      if (latest && latest.epoch >= this.elector.lastEpoch) {
+        this.elector.noteLeaderRenewal(latest.leaseRenewedAt, serverNow);
+      }
+    });
     this.membership.on('join', (m) => this.emit('join', m));
     this.membership.on('leave', (m) => this.emit('leave', m));
     this.membership.on('update', (m) => this.emit('update', m));

@@ -17,6 +17,11 @@ import {
   type LeaseElectorOptions,
   type ResolvedLeaseElectorOptions,
 } from './lease-elector-options.js';
+
+/** Retry period right after a leader's lease can have expired. */
+const EXPIRY_RETRY_MS = 250;
+/** Slack added to the expected expiry: the server's clock is known to about a second. */
+const EXPIRY_SLACK_MS = 100;
 import { readLeaderInfo, type LeaderInfo } from './read-leader.js';
 
 /** Why a node stopped being leader. */
@@ -80,11 +85,15 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   #stopping: Promise<void> | undefined;
   readonly #stop = new AbortController();
   #nudge = new AbortController();
+  /** Aborted when an expiry hint arrives, so a follower's wait is re-planned (not cut short). */
+  #replan = new AbortController();
   #blobReady = false;
   readonly #leaderWork = new Set<Promise<unknown>>();
   #unsubscribe: (() => void) | undefined;
   #lastKnownLeader: { holder: string | undefined; epoch: number } | undefined;
   #campaigning: boolean;
+  /** Monotonic time at which the current leader's lease can first expire, if a hint said so. */
+  #expectedExpiry: number | undefined;
   #resigning: Promise<void> | undefined;
 
   constructor(options: LeaseElectorOptions) {
@@ -263,10 +272,56 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       const term = await this.#tryAcquire(stop);
       if (term) return term;
       if (this.#nudge.signal.aborted) this.#nudge = new AbortController();
-      const { retryIntervalMs, random } = this.options;
-      await sleep(retryIntervalMs * (0.75 + random() * 0.5), stop, this.#nudge.signal);
+      await this.#waitForNextAttempt(stop);
     }
     return undefined;
+  }
+
+  /**
+   * The regular jittered retry, shortened around the moment the leader's lease can first expire
+   * (see {@link noteLeaderRenewal}): try right then, and every `EXPIRY_RETRY_MS` for a renew
+   * interval after it, so a crashed leader is replaced within about L of its last renewal rather
+   * than L + retryInterval. Outside that window no extra requests are made.
+   */
+  #nextAttemptDelay(): number {
+    const { retryIntervalMs, random, renewIntervalMs, clock } = this.options;
+    const regular = retryIntervalMs * (0.75 + random() * 0.5);
+    const expiry = this.#expectedExpiry;
+    if (expiry === undefined) return regular;
+    const now = clock.monotonicNow();
+    if (now < expiry) return Math.min(regular, expiry - now + EXPIRY_SLACK_MS);
+    if (now < expiry + renewIntervalMs + EXPIRY_SLACK_MS) return Math.min(regular, EXPIRY_RETRY_MS);
+    return regular;
+  }
+
+  /**
+   * Waits until the next acquire attempt: the planned delay, cut short by a release announcement
+   * (attempt at once) and re-planned, never lengthened, when a new expiry hint arrives.
+   */
+  async #waitForNextAttempt(stop: AbortSignal): Promise<void> {
+    const { clock } = this.options;
+    let attemptAt = clock.monotonicNow() + this.#nextAttemptDelay();
+    while (!stop.aborted && !this.#nudge.signal.aborted && clock.monotonicNow() < attemptAt) {
+      if (this.#replan.signal.aborted) this.#replan = new AbortController();
+      await sleep(attemptAt - clock.monotonicNow(), stop, this.#nudge.signal, this.#replan.signal);
+      if (this.#replan.signal.aborted)
+        attemptAt = Math.min(attemptAt, clock.monotonicNow() + this.#nextAttemptDelay());
+    }
+  }
+
+  /**
+   * Tells a follower when the current leader last renewed, by the server's clock (its member row
+   * carries it), and the server's time now. The lease cannot expire before renewal + L, so the
+   * follower times its next attempts for that moment. A hint never lets anyone acquire early: the
+   * store still refuses while the lease is held.
+   */
+  noteLeaderRenewal(leaseRenewedAtServerMs: number, serverNowMs: number): void {
+    if (this.isLeader || !Number.isFinite(leaseRenewedAtServerMs) || !Number.isFinite(serverNowMs)) return;
+    const { clock, leaseDurationMs } = this.options;
+    const expiry = clock.monotonicNow() + (leaseRenewedAtServerMs + leaseDurationMs - serverNowMs);
+    if (this.#expectedExpiry !== undefined && Math.abs(expiry - this.#expectedExpiry) < 1) return;
+    this.#expectedExpiry = expiry;
+    this.#replan.abort();
   }
 
   async #ensureBlob(stop: AbortSignal): Promise<boolean> {

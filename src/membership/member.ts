@@ -13,6 +13,8 @@ export interface Member {
   ageMs: number;
   /** `suspect` when a heartbeat is late (age over 2 heartbeat intervals) but the TTL has not passed. */
   state: 'alive' | 'suspect';
+  /** Present on the leader's row: its epoch and last lease renewal by the server's clock. */
+  leader?: { epoch: number; leaseRenewedAt: number };
 }
 
 /** One read of the membership table, judged by the server's clock. */
@@ -52,5 +54,8 @@ export function parseMemberRow(
     lastHeartbeatAt,
     ageMs,
     state: ageMs > suspectAfterMs ? 'suspect' : 'alive',
+    ...(typeof row['leaderEpoch'] === 'number' && typeof row['leaseRenewedAt'] === 'number'
+      ? { leader: { epoch: row['leaderEpoch'], leaseRenewedAt: row['leaseRenewedAt'] } }
+      : {}),
   };
 }
