@@ -14,7 +14,14 @@ afterEach(async () => {
   await Promise.all(created.splice(0).map((s) => s.leave()));
 });
 
-function swim(cluster: string, host: string, extra: Partial<SwimOptions> = {}): Swim {
+const FAST_MEMBERSHIP = { heartbeatIntervalMs: 250, memberTtlMs: 1500, suspectAfterMs: 600 };
+
+function swim(
+  cluster: string,
+  host: string,
+  extra: Partial<SwimOptions> = {},
+  membership: typeof FAST_MEMBERSHIP = FAST_MEMBERSHIP,
+): Swim {
   const s = new Swim({
     local: { host, meta: { app: 'api' } },
     ...extra,
@@ -22,7 +29,7 @@ function swim(cluster: string, host: string, extra: Partial<SwimOptions> = {}): 
       cluster,
       storage: testStorage(),
       tablePrefix: 'shimtest',
-      membership: { heartbeatIntervalMs: 250, memberTtlMs: 1500, suspectAfterMs: 600 },
+      membership,
     },
   });
   created.push(s);
@@ -125,7 +132,14 @@ describe('swim shim (contract from swim 0.6.0 source)', () => {
 
   it('reports a late heartbeat as Suspect (update with state 1) before the TTL makes it Faulty', async () => {
     const cluster = uniqueName('sw');
-    const a = swim(cluster, '10.0.0.1:11000');
+    // Liveness is judged by the server's Date header (1 s resolution): a suspect window of 2.4 s
+    // cannot be stepped over between two reads, even on a loaded machine.
+    const a = swim(
+      cluster,
+      '10.0.0.1:11000',
+      {},
+      { heartbeatIntervalMs: 250, memberTtlMs: 3000, suspectAfterMs: 600 },
+    );
     await bootstrap(a);
     const states: number[] = [];
     a.on('update', (d: SwimMemberData) => states.push(d.state));
