@@ -15,6 +15,7 @@ import { TableBus } from '../src/bus/index.js';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
 import { connectStorage, type StorageConnection } from '../src/storage/index.js';
 import { proxyStorage, type StorageProxies } from './support/counting-proxy.js';
+import { runBench } from './support/run-bench.js';
 import {
   count,
   machineLine,
@@ -290,20 +291,4 @@ async function main(): Promise<void> {
   );
 }
 
-const watchdog = setTimeout(() => {
-  process.stderr.write(`bench/bus: still running after ${WATCHDOG_MS / 1000} s; giving up\n`);
-  void cleanup().finally(() => process.exit(1));
-}, WATCHDOG_MS);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)));
-}
-
-try {
-  await main();
-  await cleanup();
-  clearTimeout(watchdog);
-} catch (error) {
-  process.stderr.write(`bench/bus failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  await cleanup();
-  process.exit(1);
-}
+await runBench('bench/bus', WATCHDOG_MS, main, cleanup);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
 import { proxyStorage, type ProxiedRequest, type StorageProxies } from './support/counting-proxy.js';
 import { NodeProcess, waitForEvent, type NodeEvent } from './support/node-process.js';
+import { runBench } from './support/run-bench.js';
 import { count, machineLine, median, note, printTable, progress, seconds, sleep } from './support/report.js';
 
 // The defaults under test (the runner passes no timing options; these are for the report).
@@ -341,20 +342,4 @@ async function main(): Promise<void> {
   );
 }
 
-const watchdog = setTimeout(() => {
-  process.stderr.write(`bench/failover: still running after ${WATCHDOG_MS / 1000} s; giving up\n`);
-  void cleanup().finally(() => process.exit(1));
-}, WATCHDOG_MS);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)));
-}
-
-try {
-  await main();
-  await cleanup();
-  clearTimeout(watchdog);
-} catch (error) {
-  process.stderr.write(`bench/failover failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  await cleanup();
-  process.exit(1);
-}
+await runBench('bench/failover', WATCHDOG_MS, main, cleanup);

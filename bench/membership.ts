@@ -27,6 +27,7 @@ import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../
 import { Membership, type MembershipView } from '../src/membership/index.js';
 import { connectStorage, type StorageConnection } from '../src/storage/index.js';
 import { proxyStorage, type StorageProxies } from './support/counting-proxy.js';
+import { runBench } from './support/run-bench.js';
 import {
   count,
   machineLine,
@@ -415,20 +416,4 @@ async function main(): Promise<void> {
   );
 }
 
-const watchdog = setTimeout(() => {
-  process.stderr.write(`bench/membership: still running after ${WATCHDOG_MS / 1000} s; giving up\n`);
-  void cleanup().finally(() => process.exit(1));
-}, WATCHDOG_MS);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)));
-}
-
-try {
-  await main();
-  await cleanup();
-  clearTimeout(watchdog);
-} catch (error) {
-  process.stderr.write(`bench/membership failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  await cleanup();
-  process.exit(1);
-}
+await runBench('bench/membership', WATCHDOG_MS, main, cleanup);
