@@ -9,9 +9,14 @@
  *
  * Tokens must start a word the way `splitWords` in `rules/no-self-disabling-discovery/names.ts`
  * cuts identifiers (after a non-alphanumeric, or as a capitalised camelCase part): "userFacing"
- * does not contain the word "serf", "topology" does not contain "polo". Keep this in step with
- * `names.ts` and `modules.ts`.
+ * does not contain the word "serf", "topology" does not contain "polo". The word lists are the
+ * rule's own (`names.ts`); module names stay in step with `modules.ts`.
  */
+import {
+  DISCOVERY_NOUN_WORDS,
+  GROUP_NOUN_WORDS,
+  GROUP_VERB_WORDS,
+} from './rules/no-self-disabling-discovery/names.js';
 
 /** `word` starting an identifier word: `word…`/`WORD…` after a non-alphanumeric, or `Word…` anywhere. */
 function wordStart(word: string): string {
@@ -19,51 +24,19 @@ function wordStart(word: string): string {
   return `(?:(?<![A-Za-z0-9])(?:${word}|${word.toUpperCase()})|${capitalised})`;
 }
 
-const DISCOVERY_NOUNS = [
-  'discover',
-  'gossip',
-  'multicast',
-  'membership',
-  'swim',
-  'ringpop',
-  'mdns',
-  'bonjour',
-  'zeroconf',
-  'serf',
-  'scuttlebutt',
-  'ssdp',
-];
-/** Module names that are not also nouns above (`'node:dgram'`, `'polo'`, `'cote'`). */
+/** Module names that are not also discovery nouns (`'node:dgram'`, `'polo'`, `'cote'`). */
 const MODULE_NAMES = ['dgram', 'polo', 'cote', 'dnssd'];
-const GROUP_NOUNS = ['cluster', 'peers', 'peer', 'mesh', 'ring', 'swarm', 'seeds'];
-const GROUP_VERBS = [
-  'joins',
-  'joining',
-  'join',
-  'bootstrapping',
-  'bootstrap',
-  'find',
-  'discover',
-  'lookup',
-  'scan',
-  'fetch',
-  'load',
-  'refresh',
-  'resolve',
-  'announce',
-  'form',
-];
 
 const either = (words: readonly string[]): string => `(?:${words.map(wordStart).join('|')})`;
 
 const DISCOVERY_TEXT = new RegExp(
   [
-    either(DISCOVERY_NOUNS),
+    either(DISCOVERY_NOUN_WORDS),
     either(MODULE_NAMES),
     'setBroadcast',
-    `${either(GROUP_VERBS)}[_-]?${either(GROUP_NOUNS)}`,
-    `${either(GROUP_NOUNS)}[_-]?${either(GROUP_VERBS)}`,
-    `${either(GROUP_NOUNS)}\\w*\\s*\\??\\.\\s*(?:join|bootstrap|discover)\\b`,
+    `${either(GROUP_VERB_WORDS)}[_-]?${either(GROUP_NOUN_WORDS)}`,
+    `${either(GROUP_NOUN_WORDS)}[_-]?${either(GROUP_VERB_WORDS)}`,
+    `${either(GROUP_NOUN_WORDS)}\\w*\\s*\\??\\.\\s*(?:join|bootstrap|discover)\\b`,
   ].join('|'),
 );
 

@@ -6,7 +6,7 @@ import {
   START_METHODS,
 } from './no-self-disabling-discovery/context.js';
 import type { DiscoveryContext } from './no-self-disabling-discovery/context.js';
-import { analyzeHandler, resolveHandler } from './no-self-disabling-discovery/handler.js';
+import { analyzeHandler, mentions, resolveHandler } from './no-self-disabling-discovery/handler.js';
 import type { Fallback, FallbackKind, HandlerVerdict } from './no-self-disabling-discovery/handler.js';
 import { skipWrappers } from './no-self-disabling-discovery/modules.js';
 import { namesDiscovery } from './no-self-disabling-discovery/names.js';
@@ -214,7 +214,7 @@ function checkStartCallback(
   const looksLikeError =
     /^_?(e|er|err|error|ex|exception)$/i.test(errorName) || /(Err|Error)$/.test(errorName);
   if (!knownErrorFirst && !looksLikeError) return;
-  if (!mentionsIdentifier(fn.body, errorName)) {
+  if (!mentions(fn.body, errorName)) {
     report(site, SILENT, `never reads its error parameter \`${errorName}\`, so a failed start is ignored`);
     return;
   }
@@ -287,21 +287,6 @@ function testsError(condition: ts.Expression, errorName: string): 'present' | 'a
       return 'absent';
   }
   return undefined;
-}
-
-function mentionsIdentifier(node: ts.Node, name: string): boolean {
-  let found = false;
-  const visit = (child: ts.Node): void => {
-    if (found) return;
-    if (ts.isIdentifier(child) && child.text === name) {
-      const parent = child.parent;
-      if (!(ts.isPropertyAccessExpression(parent) && parent.name === child)) found = true;
-      return;
-    }
-    ts.forEachChild(child, visit);
-  };
-  visit(node);
-  return found;
 }
 
 function verdictOf(

@@ -262,7 +262,8 @@ function assignedName(target: ts.Expression): string | undefined {
   return undefined;
 }
 
-function mentions(node: ts.Node, name: string | undefined): boolean {
+/** True when `node` reads the variable `name` (a property called `name` does not count). */
+export function mentions(node: ts.Node, name: string | undefined): boolean {
   if (name === undefined) return false;
   let found = false;
   const visit = (child: ts.Node): void => {

@@ -31,8 +31,8 @@ function computeWords(name: string): string[] {
     .map((word) => word.toLowerCase());
 }
 
-/** Words that on their own mean "this is peer discovery". */
-const DISCOVERY_NOUNS = new Set([
+/** Words that on their own mean "this is peer discovery". Also the text pre-filter's tokens. */
+export const DISCOVERY_NOUN_WORDS: readonly string[] = [
   'discover',
   'discovery',
   'discoverer',
@@ -49,11 +49,21 @@ const DISCOVERY_NOUNS = new Set([
   'serf',
   'scuttlebutt',
   'ssdp',
-]);
+];
+const DISCOVERY_NOUNS = new Set(DISCOVERY_NOUN_WORDS);
 
 /** Nouns that mean discovery only together with a verb below (`joinCluster`, `findPeers`). */
-const GROUP_NOUNS = new Set(['cluster', 'peer', 'peers', 'mesh', 'ring', 'swarm', 'seeds']);
-const GROUP_VERBS = new Set([
+export const GROUP_NOUN_WORDS: readonly string[] = [
+  'cluster',
+  'peer',
+  'peers',
+  'mesh',
+  'ring',
+  'swarm',
+  'seeds',
+];
+const GROUP_NOUNS = new Set(GROUP_NOUN_WORDS);
+export const GROUP_VERB_WORDS: readonly string[] = [
   'join',
   'joins',
   'joining',
@@ -69,7 +79,8 @@ const GROUP_VERBS = new Set([
   'resolve',
   'announce',
   'form',
-]);
+];
+const GROUP_VERBS = new Set(GROUP_VERB_WORDS);
 
 /**
  * Words that say a name is about configuration, parsing, logging or metrics of discovery rather
