@@ -14,7 +14,7 @@
 import { fileURLToPath } from 'node:url';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
 import { proxyStorage, type ProxiedRequest, type StorageProxies } from './support/counting-proxy.js';
-import { NodeProcess, waitForEvent, type NodeEvent } from './support/node-process.js';
+import { NodeProcess, waitForEvent, type NodeEvent } from '../test/helpers/node-process.js';
 import { runBench } from './support/run-bench.js';
 import { count, machineLine, median, note, printTable, progress, seconds, sleep } from './support/report.js';
 

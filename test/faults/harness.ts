@@ -1,81 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { waitForEvent as waitForNodeEvent, type NodeEvent } from '../helpers/node-process.js';
 
-/** One line a node printed, or a marker the harness wrote (killed, paused, resumed). */
-export interface HistoryEvent {
-  t: number;
-  node: string;
-  type: string;
-  epoch?: number;
-  tick?: number;
-  reason?: string;
-  aborted?: boolean;
-}
+/** A history line: what a node printed or a marker the harness wrote. */
+export type HistoryEvent = NodeEvent;
 
-const RUNNER = fileURLToPath(new URL('./node-runner.ts', import.meta.url));
+/** The node runner every fault scenario starts, once per node. */
+export const NODE_RUNNER = fileURLToPath(new URL('./node-runner.ts', import.meta.url));
 
-/** A cluster node in its own process. */
-export class NodeProcess {
-  readonly child: ChildProcess;
-  constructor(
-    readonly nodeId: string,
-    private readonly history: HistoryEvent[],
-    env: Record<string, string>,
-  ) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', RUNNER], {
-      env: { ...process.env, ...env, NODE_ID: nodeId },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let buffer = '';
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        try {
-          history.push(JSON.parse(line) as HistoryEvent);
-        } catch {
-          // Not one of the runner's lines (a warning from Node); not part of the history.
-        }
-      }
-    });
-    this.child.stderr!.on('data', () => undefined);
-  }
-
-  signal(signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT' | 'SIGTERM', marker: string): void {
-    this.history.push({ t: Date.now(), node: this.nodeId, type: marker });
-    this.child.kill(signal);
-  }
-
-  async exit(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      this.child.once('exit', () => resolve());
-      this.child.kill('SIGKILL');
-    });
-  }
-}
-
-/** Polls the history until `predicate` finds an event. */
-export async function waitForEvent(
+/** Polls the history until `predicate` finds an event; on time-out the error shows the history. */
+export function waitForEvent(
   history: HistoryEvent[],
   predicate: (e: HistoryEvent) => boolean,
   timeoutMs: number,
   what: string,
 ): Promise<HistoryEvent> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = history.find(predicate);
-    if (found) return found;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}; history:\n${formatHistory(history)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitForNodeEvent(history, predicate, timeoutMs, what, (h) => `; history:\n${formatHistory(h)}`);
 }
 
 export function formatHistory(history: HistoryEvent[]): string {

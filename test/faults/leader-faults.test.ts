@@ -5,8 +5,9 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { azuriteConnectionString, startAzurite } from '../../src/dev/index.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { uniqueName } from '../helpers/storage.js';
+import { NodeProcess } from '../helpers/node-process.js';
 import {
-  NodeProcess,
+  NODE_RUNNER,
   assertSafetyInvariant,
   formatHistory,
   waitForEvent,
@@ -21,7 +22,7 @@ const RETRY = 300;
 const processes: NodeProcess[] = [];
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.exit()));
+  await Promise.all(processes.map((p) => p.kill()));
   for (const cleanup of cleanups) await cleanup();
 });
 
@@ -34,7 +35,7 @@ function startCluster(
   const cluster = uniqueName('f');
   const nodes: NodeProcess[] = [];
   const startNode = (name: string, env: Record<string, string> = {}): NodeProcess => {
-    const node = new NodeProcess(name, history, {
+    const node = new NodeProcess(name, NODE_RUNNER, history, {
       CLUSTER: cluster,
       CONNECTION_STRING: connectionString,
       EVERY_MS: '500',
@@ -100,11 +101,7 @@ describe.concurrent('leader election under faults (3 node processes each)', () =
     expect(next.t - stopped.t, formatHistory(history)).toBeLessThan(1000);
     expect(next.t - sentAt).toBeLessThan(2000);
     expect(next.epoch).toBe(elected.epoch! + 1);
-    await new Promise<void>((resolve) =>
-      leader.child.exitCode !== null || leader.child.signalCode !== null
-        ? resolve()
-        : leader.child.once('exit', () => resolve()),
-    );
+    await leader.exited;
     expect(leader.child.signalCode).toBe('SIGTERM');
     assertSafetyInvariant(history);
   });

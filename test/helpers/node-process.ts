@@ -1,13 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** One line a node process printed. */
+/** One line a node process printed, or a marker the harness wrote (killed, paused, resumed). */
 export interface NodeEvent {
   t: number;
   node: string;
   type: string;
   epoch?: number;
+  tick?: number;
   reason?: string;
+  aborted?: boolean;
   /** Of `error` events: which part failed and the error code. */
   source?: string;
   code?: string;
@@ -16,8 +18,8 @@ export interface NodeEvent {
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * A node in its own process (`node --import tsx <script>`), as the fault tests run them: its JSON
- * lines are appended to a shared history, stamped with the wall clock every process shares.
+ * A node in its own process (`node --import tsx <script>`), for the fault tests and the benches: its
+ * JSON lines are appended to a shared history, stamped with the wall clock every process shares.
  */
 export class NodeProcess {
   readonly child: ChildProcess;
@@ -61,7 +63,7 @@ export class NodeProcess {
   }
 
   /** Sends a signal and records it in the history as `marker`; returns the wall time it was sent. */
-  signal(signal: 'SIGKILL' | 'SIGTERM', marker: string): number {
+  signal(signal: 'SIGKILL' | 'SIGTERM' | 'SIGSTOP' | 'SIGCONT', marker: string): number {
     const t = Date.now();
     this.history.push({ t, node: this.nodeId, type: marker });
     this.child.kill(signal);
@@ -81,12 +83,15 @@ export async function waitForEvent(
   predicate: (e: NodeEvent) => boolean,
   timeoutMs: number,
   what: string,
+  describe: (history: NodeEvent[]) => string = () => '',
 ): Promise<NodeEvent> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = history.find(predicate);
     if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describe(history)}`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }
