@@ -58,7 +58,16 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-async function waitForPort(host: string, port: number, deadline: number): Promise<void> {
+/**
+ * Resolves once `host:port` accepts a TCP connection; rejects at the wall-clock `deadline`. Readiness
+ * by connect, not by a request, so a probe spends nothing of what is being started or tested.
+ */
+export async function waitForPort(
+  host: string,
+  port: number,
+  deadline: number,
+  what = 'Azurite',
+): Promise<void> {
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect({ host, port });
@@ -70,7 +79,7 @@ async function waitForPort(host: string, port: number, deadline: number): Promis
     });
     if (open) return;
     if (Date.now() > deadline) {
-      throw new GossiplessError('AZURITE_FAILED', `Azurite did not open ${host}:${port} in time`);
+      throw new GossiplessError('AZURITE_FAILED', `${what} did not open ${host}:${port} in time`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

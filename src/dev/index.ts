@@ -1,6 +1,7 @@
 export {
   startAzurite,
   findFreePort,
+  waitForPort,
   azuriteConnectionString,
   AZURITE_ACCOUNT_NAME,
   AZURITE_ACCOUNT_KEY,

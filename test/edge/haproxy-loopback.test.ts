@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findFreePort, waitForPort } from '../../src/dev/index.js';
 import { HAPROXY_FILE, parseRateLimitRules, planEdge, type ReportRow } from '../../src/edge/index.js';
 import { requireBinary } from './real-tools.js';
 
@@ -23,31 +24,6 @@ let upstream: Server;
 let haproxy: ChildProcess | undefined;
 let baseUrl: string;
 let rows: readonly ReportRow[];
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until)
-      throw new Error(`haproxy did not listen on 127.0.0.1:${port} within ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function statuses(
   path: string,
@@ -68,7 +44,7 @@ beforeAll(async () => {
   upstream = createServer((_request, response) => response.end('ok'));
   upstream.listen(0, '127.0.0.1');
   await once(upstream, 'listening');
-  const port = await freePort();
+  const port = await findFreePort();
   baseUrl = `http://127.0.0.1:${port}`;
   const plan = planEdge(rules, ['haproxy'], {
     listen: `127.0.0.1:${port}`,
@@ -85,7 +61,7 @@ beforeAll(async () => {
   const exited = once(haproxy, 'exit').then(() => {
     throw new Error(`haproxy exited early: ${stderr}`);
   });
-  await Promise.race([waitForPort(port, 10_000), exited]);
+  await Promise.race([waitForPort('127.0.0.1', port, Date.now() + 10_000, 'haproxy'), exited]);
   exited.catch(() => undefined);
 });
 

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findFreePort, waitForPort } from '../../src/dev/index.js';
 import {
   NGINX_FILE,
   parseRateLimitRules,
@@ -35,32 +36,6 @@ let upstream: Server;
 let nginx: ChildProcess | undefined;
 let baseUrl: string;
 let plan: EdgePlan;
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-// Readiness by TCP connect, not HTTP: a probe request would spend the budget under test.
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until)
-      throw new Error(`nginx did not listen on 127.0.0.1:${port} within ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function burst(
   method: string,
@@ -96,7 +71,7 @@ beforeAll(async () => {
   upstream.listen(0, '127.0.0.1');
   await once(upstream, 'listening');
   const upstreamPort = (upstream.address() as AddressInfo).port;
-  const port = await freePort();
+  const port = await findFreePort();
   baseUrl = `http://127.0.0.1:${port}`;
   plan = planEdge(rules, ['nginx'], { listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${upstreamPort}` });
   const prefix = nginxPrefix(plan.files.find((f) => f.path === NGINX_FILE)!.content);
@@ -108,7 +83,7 @@ beforeAll(async () => {
   const exited = once(nginx, 'exit').then(() => {
     throw new Error(`nginx exited early: ${stderr}`);
   });
-  await Promise.race([waitForPort(port, 10_000), exited]);
+  await Promise.race([waitForPort('127.0.0.1', port, Date.now() + 10_000, 'nginx'), exited]);
   exited.catch(() => undefined);
 });
 
