@@ -3,7 +3,7 @@ import { TableBus, type BusMessage, type TableBusOptions } from '../../src/bus/i
 import { skewedClock } from '../../src/clock/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
-import { waitFor } from '../helpers/memory-announcer.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const buses: TableBus[] = [];
 afterEach(async () => {

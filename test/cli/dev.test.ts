@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { memoryIo } from '../../src/cli/io.js';
 import { connectStorage } from '../../src/storage/index.js';
-import { waitFor } from '../helpers/memory-announcer.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 describe('gossipless dev', () => {
   it('starts a working Azurite, prints its connection string, and stops it on interrupt', async () => {

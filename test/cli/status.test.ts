@@ -4,7 +4,7 @@ import { runCli } from '../../src/cli/program.js';
 import { memoryIo } from '../../src/cli/io.js';
 import type { ClusterStatus } from '../../src/status/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
-import { waitFor } from '../helpers/memory-announcer.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { testCluster } from '../helpers/cluster.js';
 
 const cluster = uniqueName('s');

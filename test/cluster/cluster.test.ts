@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Cluster } from '../../src/cluster/index.js';
 import { uniqueName } from '../helpers/storage.js';
-import { waitFor } from '../helpers/memory-announcer.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { testCluster } from '../helpers/cluster.js';
 
 const nodes: Cluster[] = [];

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseElector } from '../../src/lease/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
-import { waitFor } from '../helpers/memory-announcer.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const started: LeaseElector[] = [];
 afterEach(async () => {

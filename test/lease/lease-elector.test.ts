@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseElector, type LeaseElectorOptions } from '../../src/lease/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
-import { memoryAnnouncerHub, waitFor } from '../helpers/memory-announcer.js';
+import { memoryAnnouncerHub } from '../helpers/memory-announcer.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const started: LeaseElector[] = [];
 afterEach(async () => {

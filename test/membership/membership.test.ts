@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Membership, type MembershipOptions } from '../../src/membership/index.js';
 import { skewedClock } from '../../src/clock/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
-import { waitFor } from '../helpers/memory-announcer.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const started: Membership[] = [];
 afterEach(async () => {

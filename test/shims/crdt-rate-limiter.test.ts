@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CrdtRateLimiter, type CrdtRateLimiterOptions } from '../../shims/crdt-rate-limiter/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
 import { createCluster } from '../../src/cluster/index.js';
-import { waitFor } from '../helpers/memory-announcer.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 
 const created: CrdtRateLimiter[] = [];

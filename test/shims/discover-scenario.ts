@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { waitFor } from '../helpers/memory-announcer.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** What the scenario needs of a node-discover instance (the real one or the shim). */
 export interface DiscoverLike extends EventEmitter {

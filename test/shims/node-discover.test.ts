@@ -4,7 +4,7 @@ import Discover, { type DiscoverOptions } from '../../shims/node-discover/index.
 import { findFreePort } from '../../src/dev/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
 import { connectStorage } from '../../src/storage/index.js';
-import { waitFor } from '../helpers/memory-announcer.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { runDiscoverScenario, summarize, type DiscoverLike } from './discover-scenario.js';
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import Swim, { MemberState, type SwimMemberData, type SwimOptions } from '../../shims/swim/index.js';
 import { busTableName } from '../../src/bus/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
-import { waitFor } from '../helpers/memory-announcer.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 
 // The real `swim` (0.6.0) cannot be installed on Node 20: its msgpack and farmhash native
