@@ -30,5 +30,18 @@ export function storageFromCli(options: StorageCliOptions, env: NodeJS.ProcessEn
       env,
     );
   }
-  return connectStorage(undefined, env);
+  try {
+    return connectStorage(undefined, env);
+  } catch (error) {
+    // The library's message speaks of options bags; on the command line the choices are flags.
+    if (error instanceof GossiplessError && error.code === 'STORAGE_NOT_CONFIGURED') {
+      throw new GossiplessError(
+        'STORAGE_NOT_CONFIGURED',
+        'no storage configured: set AZURE_STORAGE_CONNECTION_STRING, or pass --account-name <name> ' +
+          '(signs in with DefaultAzureCredential), or --blob-endpoint and --table-endpoint with ' +
+          `${SAS_ENV}; for a local cluster run \`gossipless dev\` and export the connection string it prints`,
+      );
+    }
+    throw error;
+  }
 }

@@ -84,18 +84,19 @@ export async function readClusterStatus(
   const table = storage.tableClient(busTableName(options.tablePrefix));
   const memberTtlMs = options.memberTtlMs ?? 15_000;
   const suspectAfterMs = options.suspectAfterMs ?? 10_000;
-  const leader = await readLeaderInfo(storage, { container, cluster }, { abortSignal });
-  let dateHeader: string | undefined;
-  const onResponse = (r: { headers: { get(name: string): string | undefined } }): void => {
-    dateHeader = r.headers.get('date') ?? dateHeader;
-  };
-  const list = async (filter: string, select?: string[]): Promise<Array<Record<string, unknown>>> => {
+  // Each list keeps the Date header of its own responses: liveness is judged against the member
+  // list's, as the nodes do.
+  const list = async (
+    filter: string,
+    select?: string[],
+  ): Promise<{ rows: Array<Record<string, unknown>>; date: string | undefined }> => {
     const rows: Array<Record<string, unknown>> = [];
+    let date: string | undefined;
     try {
       for await (const row of table.listEntities<Record<string, unknown>>({
         queryOptions: { filter, ...(select ? { select } : {}) },
         abortSignal: deadlineSignal(30_000, abortSignal),
-        onResponse,
+        onResponse: (r) => (date = r.headers.get('date') ?? date),
       })) {
         rows.push(row);
       }
@@ -103,15 +104,24 @@ export async function readClusterStatus(
       // No table yet: no node has started. That is a reading, not a failure.
       if (!isNotFound(error)) throw error;
     }
-    return rows;
+    return { rows, date };
   };
-  const memberRows = await list(`PartitionKey eq ${odataString(`m:${cluster}`)}`);
-  const channelRows = await list(
-    `PartitionKey ge ${odataString(`c:${cluster}:`)} and PartitionKey lt ${odataString(`c:${cluster};`)}`,
-    ['PartitionKey', 'RowKey'],
-  );
-  const leaderRows = await list(`PartitionKey eq ${odataString(`c:${cluster}:${LEADER_CHANNEL}`)}`);
-  const serverNow = serverTimeFromDateHeader(dateHeader) ?? leader.lastModified?.getTime();
+  // Four independent reads: one round trip's wait instead of four (it matters under --watch).
+  const [leader, memberList, channelList, leaderList] = await Promise.all([
+    readLeaderInfo(storage, { container, cluster }, { abortSignal }),
+    list(`PartitionKey eq ${odataString(`m:${cluster}`)}`),
+    list(
+      `PartitionKey ge ${odataString(`c:${cluster}:`)} and PartitionKey lt ${odataString(`c:${cluster};`)}`,
+      ['PartitionKey', 'RowKey'],
+    ),
+    list(`PartitionKey eq ${odataString(`c:${cluster}:${LEADER_CHANNEL}`)}`),
+  ]);
+  const memberRows = memberList.rows;
+  const channelRows = channelList.rows;
+  const leaderRows = leaderList.rows;
+  const serverNow =
+    serverTimeFromDateHeader(memberList.date ?? channelList.date ?? leaderList.date) ??
+    leader.lastModified?.getTime();
   if (serverNow === undefined) {
     throw new GossiplessError(
       'STORAGE_ERROR',

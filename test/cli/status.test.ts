@@ -86,6 +86,7 @@ describe('gossipless status', () => {
     expect(await runCli(['status', '-c', cluster], out)).toBe(2);
     expect(out.err).toContain('AZURE_STORAGE_CONNECTION_STRING');
     expect(out.err).toContain('gossipless dev');
+    expect(out.err).toContain('--account-name');
   });
 });
 
