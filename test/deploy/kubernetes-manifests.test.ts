@@ -7,6 +7,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { resolveLeaseElectorOptions, type StorageConnection } from '../../src/index.js';
+import { packageApiCompilerOptions } from '../helpers/package-api-typecheck.js';
 import { isValidClusterName } from '../../src/node-id/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -150,18 +151,7 @@ describe('docs/deploy/kubernetes', () => {
 
   it('app/main.ts type-checks against the package API', () => {
     const file = join(folder, 'app/main.ts');
-    const program = ts.createProgram([file], {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      strict: true,
-      noUncheckedIndexedAccess: true,
-      skipLibCheck: true,
-      noEmit: true,
-      types: ['node'],
-      baseUrl: root,
-      paths: { gossipless: ['src/index.ts'] },
-    });
+    const program = ts.createProgram([file], packageApiCompilerOptions(root));
     const problems = ts
       .getPreEmitDiagnostics(program)
       .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));

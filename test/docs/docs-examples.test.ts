@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from '../../src/cli/io.js';
+import { packageApiCompilerOptions } from '../helpers/package-api-typecheck.js';
 import { buildProgram } from '../../src/cli/program.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -122,18 +123,7 @@ declare function recordOnce(id: string, payload: unknown): Promise<void>;
   });
 
   it('every block type-checks', () => {
-    const options: ts.CompilerOptions = {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      strict: true,
-      noUncheckedIndexedAccess: true,
-      skipLibCheck: true,
-      noEmit: true,
-      types: ['node'],
-      baseUrl: root,
-      paths: { gossipless: ['src/index.ts'] },
-    };
+    const options = packageApiCompilerOptions(root);
     const host = ts.createCompilerHost(options);
     const { getSourceFile, fileExists, readFile } = host;
     host.fileExists = (f) => virtual.has(f) || fileExists.call(host, f);
