@@ -152,11 +152,18 @@ interface ThroughputResult {
   requests: number;
 }
 
-async function measureSequential(
+/**
+ * Publishes with `publishAll` (which returns how many events it sent) after a warm-up message, and
+ * times until they are stored and until the subscriber has handled them all.
+ */
+async function measureThroughput(
   publisherStorage: StorageConnection,
   subscriberStorage: StorageConnection,
+  cluster: string,
+  mode: string,
+  publishAll: (publisher: TableBus) => Promise<number>,
 ): Promise<ThroughputResult> {
-  const { publisher, subscriber } = pair(publisherStorage, subscriberStorage, 'bench-seq', 250);
+  const { publisher, subscriber } = pair(publisherStorage, subscriberStorage, cluster, 250);
   let received = 0;
   subscriber.subscribe('events', () => void received++);
   await subscriber.start();
@@ -165,47 +172,44 @@ async function measureSequential(
   received = 0;
   proxies!.reset();
   const started = performance.now();
-  let events = 0;
-  while (performance.now() - started < SEQUENTIAL_MS) {
-    await publisher.publish('events', { i: events });
-    events++;
-  }
+  const events = await publishAll(publisher);
   const storedMs = performance.now() - started;
   const requests = proxies!.table.requests.length;
-  await waitUntil(() => received >= events, 30_000, `all ${events} sequential messages`);
+  await waitUntil(() => received >= events, 60_000, `all ${events} messages (${mode})`);
   const deliveredMs = performance.now() - started;
   await Promise.all([publisher.stop(), subscriber.stop()]);
-  return { mode: 'sequential, awaited (anchor)', events, storedMs, deliveredMs, requests };
+  return { mode, events, storedMs, deliveredMs, requests };
 }
 
-async function measureBurst(
-  publisherStorage: StorageConnection,
-  subscriberStorage: StorageConnection,
-): Promise<ThroughputResult> {
-  const { publisher, subscriber } = pair(publisherStorage, subscriberStorage, 'bench-burst', 250);
-  let received = 0;
-  subscriber.subscribe('events', () => void received++);
-  await subscriber.start();
-  await publisher.publish('events', { warmUp: true });
-  await waitUntil(() => received === 1, 15_000, 'the warm-up message');
-  received = 0;
-  proxies!.reset();
-  const started = performance.now();
-  const publishes: Array<Promise<string>> = [];
-  for (let i = 0; i < BURST; i++) publishes.push(publisher.publish('events', { i }));
-  await Promise.all(publishes);
-  const storedMs = performance.now() - started;
-  const requests = proxies!.table.requests.length;
-  await waitUntil(() => received >= BURST, 60_000, `all ${BURST} burst messages`);
-  const deliveredMs = performance.now() - started;
-  await Promise.all([publisher.stop(), subscriber.stop()]);
-  return {
-    mode: `${count(BURST)} concurrent publishes (batched)`,
-    events: BURST,
-    storedMs,
-    deliveredMs,
-    requests,
-  };
+function measureSequential(publisherStorage: StorageConnection, subscriberStorage: StorageConnection) {
+  return measureThroughput(
+    publisherStorage,
+    subscriberStorage,
+    'bench-seq',
+    'sequential, awaited (anchor)',
+    async (publisher) => {
+      const started = performance.now();
+      let events = 0;
+      while (performance.now() - started < SEQUENTIAL_MS) {
+        await publisher.publish('events', { i: events });
+        events++;
+      }
+      return events;
+    },
+  );
+}
+
+function measureBurst(publisherStorage: StorageConnection, subscriberStorage: StorageConnection) {
+  return measureThroughput(
+    publisherStorage,
+    subscriberStorage,
+    'bench-burst',
+    `${count(BURST)} concurrent publishes (batched)`,
+    async (publisher) => {
+      await Promise.all(Array.from({ length: BURST }, (_, i) => publisher.publish('events', { i })));
+      return BURST;
+    },
+  );
 }
 
 async function main(): Promise<void> {
