@@ -1,3 +1,4 @@
+import type { LeaderObservation } from './leader-observer.js';
 import type { ReplicaEvent } from './replica-process.js';
 
 /** What `gossipless demo` found; written to `summary.json`. */
@@ -65,4 +66,40 @@ export function sweepsPerTick(
     counts.set(e.tick, counts.get(e.tick)! + 1);
   }
   return counts;
+}
+
+/**
+ * Sweeps per tick in steady state, one count per tick. Each leader term is given as
+ * `[its first sweep, the next fault]`; it counts from the tick after that first sweep (the tick of a
+ * handover is not steady: the old leader may have swept in it before it stopped) to the last tick
+ * that ended before the fault.
+ */
+export function steadySweepsPerTick(
+  events: ReplicaEvent[],
+  everyMs: number,
+  terms: Array<[firstSweep: number, nextFault: number]>,
+): number[] {
+  const nextTickStart = (t: number): number => (Math.floor(t / everyMs) + 1) * everyMs;
+  return terms.flatMap(([firstSweep, nextFault]) => [
+    ...sweepsPerTick(events, everyMs, nextTickStart(firstSweep), nextFault).values(),
+  ]);
+}
+
+/**
+ * Each epoch seen on the lease, named by the replica whose `promoted` line is nearest in time: the
+ * lease records the shim's node id, the summary speaks of replicas.
+ */
+export function epochsByReplica(
+  observations: LeaderObservation[],
+  events: ReplicaEvent[],
+): Array<{ replica: string; epoch: number }> {
+  const promotions = events.filter((e) => e.event === 'promoted');
+  const epochs: Array<{ replica: string; epoch: number }> = [];
+  // Epoch 0 is a lease just acquired whose epoch is not written yet (DESIGN: acquire, then write).
+  for (const o of observations.filter((x) => x.isHeld && x.epoch > 0)) {
+    if (epochs.at(-1)?.epoch === o.epoch) continue;
+    const nearest = [...promotions].sort((a, b) => Math.abs(a.t - o.t) - Math.abs(b.t - o.t))[0];
+    epochs.push({ replica: nearest?.replica ?? o.holder ?? '?', epoch: o.epoch });
+  }
+  return epochs;
 }

@@ -4,8 +4,8 @@ import { sleep } from '../clock/index.js';
 import { startAzurite } from '../dev/index.js';
 import { connectStorage } from '../storage/index.js';
 import { linkAndBuild, REPLICAS, waitUntil, type DemoContext } from './demo-context.js';
-import { sweepsPerTick, type DemoSummary } from './demo-summary.js';
-import { LeaderObserver, type LeaderObservation } from './leader-observer.js';
+import { epochsByReplica, steadySweepsPerTick, sweepsPerTick, type DemoSummary } from './demo-summary.js';
+import { LeaderObserver } from './leader-observer.js';
 import { ReplicaProcess, type ReplicaEvent } from './replica-process.js';
 
 /** What step 3 found. */
@@ -114,15 +114,11 @@ export async function runMigratedPhase(context: DemoContext, migratedDir: string
   await observer.stop();
   await Promise.all([...replicas.values()].map((r) => r.stop('SIGTERM')));
 
-  // One sweep per tick in steady state: each phase between faults, from the tick of its first sweep
-  // to the last tick that ended before the next fault.
-  const tickStartOf = (t: number): number => Math.floor(t / everyMs) * everyMs;
-  const windows: Array<[number, number]> = [
-    [tickStartOf(firstSweepAt), killedAt],
-    [tickStartOf(firstSweepAfter(killedAt)?.t ?? killedAt), termAt],
-    [tickStartOf(firstSweepAfter(termAt + 50)?.t ?? termAt), end],
-  ];
-  const steady = windows.flatMap(([from, to]) => [...sweepsPerTick(events, everyMs, from, to).values()]);
+  const steady = steadySweepsPerTick(events, everyMs, [
+    [firstSweepAt, killedAt],
+    [firstSweepAfter(killedAt)?.t ?? killedAt, termAt],
+    [firstSweepAfter(termAt + 50)?.t ?? termAt, end],
+  ]);
   const all = sweepsPerTick(events, everyMs, start, end);
   const migrated = {
     replicas: REPLICAS,
@@ -159,22 +155,4 @@ export async function runMigratedPhase(context: DemoContext, migratedDir: string
     epochs,
     timeline: { start, end, events, marks },
   };
-}
-
-/**
- * Each epoch seen on the lease, named by the replica whose `promoted` line is nearest in time: the
- * lease records the shim's node id, the summary speaks of replicas.
- */
-function epochsByReplica(
-  observations: LeaderObservation[],
-  events: ReplicaEvent[],
-): Array<{ replica: string; epoch: number }> {
-  const promotions = events.filter((e) => e.event === 'promoted');
-  const epochs: Array<{ replica: string; epoch: number }> = [];
-  for (const o of observations.filter((x) => x.isHeld)) {
-    if (epochs.at(-1)?.epoch === o.epoch) continue;
-    const nearest = [...promotions].sort((a, b) => Math.abs(a.t - o.t) - Math.abs(b.t - o.t))[0];
-    epochs.push({ replica: nearest?.replica ?? o.holder ?? '?', epoch: o.epoch });
-  }
-  return epochs;
 }

@@ -15,14 +15,23 @@ const loginLimiter = new GCounterRateLimiter({ limit: LOGIN_LIMIT, windowMs: 60_
 const cluster = startDiscovery(replicaId, DISCOVERY_PORT);
 cluster.onJobEvent((e) => log.debug(`peer job event ${JSON.stringify(e)}`));
 
-// Master-only work, once per tick of the wall clock.
-const timer = setInterval(() => {
-  if (!cluster.isMaster()) return;
-  const tick = Math.floor(Date.now() / SWEEP_EVERY_MS);
-  void runRetentionSweep(replicaId, tick);
-  void runWebhookPass(replicaId, tick);
-  cluster.announce({ job: 'sweep', tick, replicaId });
-}, SWEEP_EVERY_MS);
+// Master-only work, once per tick of the wall clock: every replica wakes just after the same tick
+// boundary, so a tick is never skipped or run twice by timer drift.
+let timer: ReturnType<typeof setTimeout> | undefined;
+function scheduleNextTick(): void {
+  timer = setTimeout(
+    () => {
+      scheduleNextTick();
+      if (!cluster.isMaster()) return;
+      const tick = Math.floor(Date.now() / SWEEP_EVERY_MS);
+      void runRetentionSweep(replicaId, tick);
+      void runWebhookPass(replicaId, tick);
+      cluster.announce({ job: 'sweep', tick, replicaId });
+    },
+    SWEEP_EVERY_MS - (Date.now() % SWEEP_EVERY_MS) + 5,
+  );
+}
+scheduleNextTick();
 
 const server = createServer((req, res) => {
   if (req.url === '/login') {
@@ -39,7 +48,7 @@ const server = createServer((req, res) => {
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => event('ready', { replicaId }));
 
 function shutdown(): void {
-  clearInterval(timer);
+  clearTimeout(timer);
   cluster.stop();
   server.close();
   // Give in-flight requests a second, then go.

@@ -76,6 +76,7 @@ function render(s: DemoSummary, color: boolean): string {
     '',
     `isolation: ${s.isolation.description}`,
     `epochs: ${s.epochs.map((e) => `${e.replica}=${e.epoch}`).join(', ')}`,
+    `handover ticks swept twice: ${s.migrated.ticksWithDuplicateSweeps} (the example's own timer decides the tick; cluster.singleton fences it, migration step 6)`,
     `report: ${path.join(s.reportDir, 'summary.json')}, ${path.join(s.reportDir, 'timeline.svg')}, edge configs in ${path.join(s.reportDir, 'edge')}`,
     '',
     verdict,
