@@ -31,7 +31,7 @@ export interface MembershipOptions {
   memberTtlMs?: number;
   /** A member is `suspect` once its heartbeat is this late. @default 2 × heartbeatIntervalMs */
   suspectAfterMs?: number;
-  /** The leader deletes rows dead for this long. @default 4 × memberTtlMs */
+  /** The leader deletes rows dead for this long (rows it cannot parse too, by their Timestamp). @default 4 × memberTtlMs */
   gcAfterMs?: number;
   /** Deadline of each storage call. @default 5000 */
   callTimeoutMs?: number;
@@ -92,6 +92,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   #view = new Map<string, Member>();
   /** Every parseable row at the last read, dead ones included (for garbage collection). */
   #allRows: Member[] = [];
+  /** Row keys of rows that are not member rows, with their age by the server's `Timestamp`. */
+  #malformedRows: Array<{ rowKey: string; ageMs: number }> = [];
   #serverNow: number | undefined;
   #loop: Promise<void> | undefined;
   readonly #stop = new AbortController();
@@ -267,10 +269,15 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     }
     const next = new Map<string, Member>();
     this.#allRows = [];
+    this.#malformedRows = [];
     for (const row of rows) {
       const member = parseMemberRow(row, serverNow, this.suspectAfterMs);
       if (!member) {
         this.stats.malformedRows++;
+        const written = typeof row['timestamp'] === 'string' ? Date.parse(row['timestamp']) : NaN;
+        if (typeof row['rowKey'] === 'string' && !Number.isNaN(written)) {
+          this.#malformedRows.push({ rowKey: row['rowKey'], ageMs: serverNow - written });
+        }
         continue;
       }
       this.#allRows.push(member);
@@ -303,7 +310,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   async #collectGarbage(stop: AbortSignal): Promise<void> {
-    const dead = this.#allRows.filter((m) => m.ageMs > this.gcAfterMs && m.nodeId !== this.nodeId);
+    // A row nobody can read (a node of a newer version, a hand edit) is collected like a dead member
+    // once the server's Timestamp says nobody has written it for gcAfterMs: otherwise it stays forever.
+    const dead = [
+      ...this.#allRows.map((m) => ({ rowKey: m.nodeId, ageMs: m.ageMs })),
+      ...this.#malformedRows,
+    ].filter((r) => r.ageMs > this.gcAfterMs && r.rowKey !== this.nodeId);
     // Entity-group transactions take at most 100 operations. The SDK's batch delete carries no ETag
     // (and Azurite would ignore If-Match in a batch, issue 1233): a node whose row is deleted just
     // as it comes back re-creates it with its next heartbeat.
@@ -311,7 +323,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       if (stop.aborted || !this.#isLeader()) return;
       const actions: TransactionAction[] = dead
         .slice(i, i + 100)
-        .map((r) => ['delete', { partitionKey: this.#partition(), rowKey: r.nodeId }]);
+        .map((r) => ['delete', { partitionKey: this.#partition(), rowKey: r.rowKey }]);
       try {
         await this.#table.submitTransaction(actions, {
           abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
