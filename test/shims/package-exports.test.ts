@@ -133,13 +133,24 @@ async function consumer(
 describe('package exports of the shims', () => {
   const cs = () => inject('azuriteConnectionString');
 
-  it('CommonJS require under moduleResolution node10 (typesVersions), esModuleInterop default import too', async () => {
+  it('CommonJS require under moduleResolution node10 (typesVersions, tool entries too), esModuleInterop default import too', async () => {
     const source = `${CJS_SOURCE(cs())}
 import DiscoverDefault from 'gossipless/shims/node-discover';
 // typesVersions must not hide the root entry's types from node10 consumers.
 import type { ClusterOptions } from 'gossipless';
 const clusterOptions: ClusterOptions = { cluster: 'x' };
 void clusterOptions;
+// The tool entries' types too (a build script or an ESLint config written in a node10 repo).
+import type { Severity } from 'gossipless/lint';
+import type { MigrateConfig } from 'gossipless/migrate';
+import type eslintPlugin from 'gossipless/eslint-plugin';
+const severity: Severity = 'warning';
+// @ts-expect-error not a severity: the lint entry's types are real
+const notSeverity: Severity = 'fatal';
+const migrateConfig: MigrateConfig = { modules: [] };
+type PluginRules = keyof (typeof eslintPlugin)['rules'];
+const rule: PluginRules = 'no-self-disabling-discovery';
+void [severity, notSeverity, migrateConfig, rule];
 if (DiscoverDefault !== Discover) throw new Error('default import differs from require');
 `;
     expect(
