@@ -179,15 +179,31 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.#stop.abort();
       this.#wake.abort();
       await this.#loop;
-      try {
-        await this.#table.deleteEntity(this.#partition(), this.nodeId, {
-          abortSignal: deadlineSignal(this.#callTimeoutMs),
-        });
-      } catch (error) {
-        if (!isNotFound(error)) this.#report('leave', error);
-      }
+      await this.#deleteOwnRow();
     })();
     return this.#stopping;
+  }
+
+  /**
+   * Deletes this node's row, retrying transient failures within one call deadline: a row left
+   * behind reads as a live member for memberTtlMs, and a reused keep-alive socket that the server
+   * has just closed (ECONNRESET) is common when many nodes stop at once.
+   */
+  async #deleteOwnRow(): Promise<void> {
+    const deadline = deadlineSignal(this.#callTimeoutMs);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#table.deleteEntity(this.#partition(), this.nodeId, { abortSignal: deadline });
+        return;
+      } catch (error) {
+        if (isNotFound(error)) return;
+        if (deadline.aborted || !isTransient(error)) {
+          this.#report('leave', error);
+          return;
+        }
+        await sleep(Math.min(50 * 2 ** attempt, 500), deadline);
+      }
+    }
   }
 
   #partition(): string {

@@ -1,6 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { Membership, type MembershipOptions } from '../../src/membership/index.js';
 import { skewedClock } from '../../src/clock/index.js';
+import { azuriteConnectionString } from '../../src/dev/index.js';
+import { connectStorage } from '../../src/storage/index.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -129,5 +132,35 @@ describe('Membership', () => {
       left.push(row.rowKey);
     }
     expect(left).toEqual(['a']);
+  });
+
+  it('leaves even when the first delete of its row meets a reset connection', async () => {
+    const cluster = uniqueName('m');
+    const tableUrl = new URL(inject('azuriteTableEndpoint'));
+    const proxy = new FaultProxy(tableUrl.hostname, Number(tableUrl.port));
+    await proxy.listen();
+    try {
+      const storage = connectStorage({
+        connectionString: azuriteConnectionString(
+          inject('azuriteBlobEndpoint'),
+          `http://127.0.0.1:${proxy.port}/devstoreaccount1`,
+        ),
+      });
+      const leaving = new Membership({ storage, ...FAST, cluster, nodeId: 'leaving' });
+      const errors: string[] = [];
+      leaving.on('error', ({ during }) => errors.push(during));
+      const watcher = member({ cluster, nodeId: 'watcher' });
+      await Promise.all([leaving.start(), watcher.start()]);
+      await waitFor(() => ids(watcher).includes('leaving'), 3000, 'leaving seen');
+      // Connections are reset for a moment, as when storage closes idle keep-alive sockets.
+      proxy.setMode({ kind: 'drop' });
+      setTimeout(() => proxy.setMode({ kind: 'pass' }), 150);
+      await leaving.stop();
+      await watcher.refresh();
+      expect(ids(watcher)).toEqual(['watcher']);
+      expect(errors.filter((during) => during === 'leave')).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
