@@ -8,6 +8,7 @@ import {
   isLeaseAlreadyPresent,
   isLeaseLost,
   isTransient,
+  retryTransient,
   storageStatusCode,
 } from '../storage/index.js';
 import { GossiplessError } from '../errors/index.js';
@@ -194,12 +195,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       const stillOurs = this.isLeader;
       this.#demote(term, 'stopped');
       if (stillOurs) {
-        try {
-          await this.#lease.releaseLease({ abortSignal: deadlineSignal(callTimeoutMs) });
-        } catch (error) {
-          // Not released: followers take over when the lease expires instead.
-          this.#reportError('release', error);
-        }
+        await this.#release(callTimeoutMs);
         await this.#announce({ type: 'released', holder: this.nodeId, epoch: term.epoch });
       }
     }
@@ -237,14 +233,26 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       const stillOurs = this.isLeader;
       this.#demote(term, 'resigned');
       if (!stillOurs) return;
-      try {
-        await this.#lease.releaseLease({ abortSignal: deadlineSignal(callTimeoutMs) });
-      } catch (error) {
-        this.#reportError('release', error);
-      }
+      await this.#release(callTimeoutMs);
       await this.#announce({ type: 'released', holder: this.nodeId, epoch: term.epoch });
     })();
     return this.#resigning;
+  }
+
+  /**
+   * Releases the lease, retrying transient failures within one call deadline. Repeating is safe: a
+   * release carries our lease id, so it can never end a lease someone else has acquired since.
+   */
+  async #release(callTimeoutMs: number): Promise<void> {
+    try {
+      await retryTransient(
+        (abortSignal) => this.#lease.releaseLease({ abortSignal }),
+        deadlineSignal(callTimeoutMs),
+      );
+    } catch (error) {
+      // Not released: followers take over when the lease expires instead.
+      this.#reportError('release', error);
+    }
   }
 
   async #loop(): Promise<void> {

@@ -12,7 +12,13 @@ import { TypedEmitter } from '../events/index.js';
 import { redactingLogger, type Logger } from '../log/index.js';
 import { resolveNodeIdentity } from '../node-id/index.js';
 import { redactUnknown } from '../redact/index.js';
-import { deadlineSignal, isNotFound, isTransient, type StorageConnection } from '../storage/index.js';
+import {
+  deadlineSignal,
+  isNotFound,
+  isTransient,
+  retryTransient,
+  type StorageConnection,
+} from '../storage/index.js';
 import { parseMemberRow, type Member, type MembershipView } from './member.js';
 
 /** Options of {@link Membership}. */
@@ -184,25 +190,15 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     return this.#stopping;
   }
 
-  /**
-   * Deletes this node's row, retrying transient failures within one call deadline: a row left
-   * behind reads as a live member for memberTtlMs, and a reused keep-alive socket that the server
-   * has just closed (ECONNRESET) is common when many nodes stop at once.
-   */
+  /** Deletes this node's row, retrying within one call deadline: a row left behind reads as a live member for memberTtlMs. */
   async #deleteOwnRow(): Promise<void> {
-    const deadline = deadlineSignal(this.#callTimeoutMs);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.#table.deleteEntity(this.#partition(), this.nodeId, { abortSignal: deadline });
-        return;
-      } catch (error) {
-        if (isNotFound(error)) return;
-        if (deadline.aborted || !isTransient(error)) {
-          this.#report('leave', error);
-          return;
-        }
-        await sleep(Math.min(50 * 2 ** attempt, 500), deadline);
-      }
+    try {
+      await retryTransient(
+        (abortSignal) => this.#table.deleteEntity(this.#partition(), this.nodeId, { abortSignal }),
+        deadlineSignal(this.#callTimeoutMs),
+      );
+    } catch (error) {
+      if (!isNotFound(error)) this.#report('leave', error);
     }
   }
 

@@ -18,3 +18,4 @@ export {
   storageStatusCode,
 } from './storage-errors.js';
 export { deadlineSignal } from './deadline.js';
+export { retryTransient } from './retry-transient.js';

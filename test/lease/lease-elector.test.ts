@@ -1,6 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { LeaseElector, type LeaseElectorOptions } from '../../src/lease/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
+import { azuriteConnectionString } from '../../src/dev/index.js';
+import { connectStorage } from '../../src/storage/index.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { memoryAnnouncerHub } from '../helpers/memory-announcer.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -112,6 +115,35 @@ describe('LeaseElector on Azurite', () => {
     // …and campaigns again: a new term with a higher epoch.
     await waitFor(() => a.isLeader, 5000, 're-election');
     expect(a.epoch).toBe(2);
+  });
+
+  it('releases the lease on stop() even when the first release meets a reset connection', async () => {
+    const cluster = uniqueName('c');
+    const blobUrl = new URL(inject('azuriteBlobEndpoint'));
+    const proxy = new FaultProxy(blobUrl.hostname, Number(blobUrl.port));
+    await proxy.listen();
+    try {
+      const storage = connectStorage({
+        connectionString: azuriteConnectionString(
+          `http://127.0.0.1:${proxy.port}/devstoreaccount1`,
+          inject('azuriteTableEndpoint'),
+        ),
+      });
+      const a = elector({ cluster, nodeId: 'a', storage });
+      const errors: string[] = [];
+      a.on('error', ({ during }) => errors.push(during));
+      await a.start();
+      await waitFor(() => a.isLeader, 5000, 'a to lead');
+      // Connections are reset for a moment, as when storage closes idle keep-alive sockets.
+      proxy.setMode({ kind: 'drop' });
+      setTimeout(() => proxy.setMode({ kind: 'pass' }), 150);
+      await a.stop();
+      const observer = elector({ cluster, nodeId: 'observer', campaign: false });
+      expect(await observer.leader()).toMatchObject({ isHeld: false });
+      expect(errors).not.toContain('release');
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('start() and stop() are idempotent', async () => {
