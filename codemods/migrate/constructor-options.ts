@@ -166,8 +166,8 @@ function rewriteSpread(property: SpreadAssignment, context: OptionsRewriteContex
   if (inspection.found.length > 0) {
     review(
       property,
-      `options spread from \`${spread}\` set ${inspection.found.map((name) => `\`${name}\``).join(', ')} ` +
-        `(${describeChecked(mapping)}), but ${use.reason}, so ${source.name} was left as is`,
+      `options spread from \`${spread}\` set ${describeFound(inspection.found, mapping)}, ` +
+        `but ${use.reason}, so ${source.name} was left as is: fix it by hand`,
     );
   } else if (inspection.unreadable.length > 0) {
     review(
@@ -218,9 +218,9 @@ export function resolveSpreadSource(expression: Node): SpreadSource {
     if (!Node.isVariableDeclaration(declaration) || !Node.isIdentifier(declaration.getNameNode())) {
       return { unreadable: `\`${name}\` is not a const object literal` };
     }
-    const kind = declaration.getVariableStatement()?.getDeclarationKind();
+    const kind = declarationKind(declaration);
     if (kind !== VariableDeclarationKind.Const) {
-      return { unreadable: `\`${name}\` is declared with \`${kind ?? 'var'}\`, so it may change` };
+      return { unreadable: `\`${name}\` is declared with \`${kind}\`, so it may change` };
     }
     const initializer = declaration.getInitializer();
     if (initializer === undefined) return { unreadable: `\`${name}\` is not a const object literal` };
@@ -236,6 +236,11 @@ export function resolveSpreadSource(expression: Node): SpreadSource {
     current = value;
   }
   return { unreadable: `\`${expression.getText()}\` is a chain of consts too long to follow` };
+}
+
+function declarationKind(declaration: VariableDeclaration): VariableDeclarationKind {
+  const list = declaration.getParent();
+  return Node.isVariableDeclarationList(list) ? list.getDeclarationKind() : VariableDeclarationKind.Var;
 }
 
 function describeRunTimeValue(node: Node): string {
@@ -324,16 +329,15 @@ function usedOnlyAsLegacyOptions(
   }
   if (Node.isSpreadAssignment(parent)) {
     const literal = parent.getParent();
-    if (!Node.isObjectLiteralExpression(literal)) return { safe: false };
-    const outer = usedOnlyAsLegacyOptions(literal, legacyCalls, visiting);
-    if (outer.safe || outer.reason !== undefined) return outer;
-    return { safe: false, reason: describeOtherUse('the object it is spread into', literal) };
+    return Node.isObjectLiteralExpression(literal)
+      ? usedOnlyAsLegacyOptions(literal, legacyCalls, visiting)
+      : { safe: false };
   }
   if (Node.isVariableDeclaration(parent) && parent.getInitializer() === value) {
     const holder = parent.getNameNode().getText();
-    const kind = parent.getVariableStatement()?.getDeclarationKind();
+    const kind = declarationKind(parent);
     if (kind !== VariableDeclarationKind.Const) {
-      return { safe: false, reason: `\`${holder}\` is declared with \`${kind ?? 'var'}\`` };
+      return { safe: false, reason: `\`${holder}\` (which holds it) is declared with \`${kind}\`` };
     }
     if (!Node.isIdentifier(parent.getNameNode()))
       return { safe: false, reason: `it is destructured into \`${holder}\`` };
@@ -411,6 +415,18 @@ function isMemberName(identifier: Identifier): boolean {
   }
   if (Node.isBindingElement(parent)) return parent.getPropertyNameNode() === identifier;
   return false;
+}
+
+/** `` `multicast` (the shim does not use it), `max` (`limit` in the shim) ``. */
+function describeFound(names: readonly string[], mapping: ModuleMapping): string {
+  return names
+    .map((name) => {
+      const renamed = ownValue(mapping.renameOptions, name);
+      return renamed === undefined
+        ? `\`${name}\` (the shim does not use it)`
+        : `\`${name}\` (\`${renamed}\` in the shim)`;
+    })
+    .join(', ');
 }
 
 function describeChecked(mapping: ModuleMapping): string {
