@@ -1,4 +1,14 @@
-import { Node, SyntaxKind, type ObjectLiteralExpression, type SourceFile } from 'ts-morph';
+import {
+  Node,
+  SyntaxKind,
+  VariableDeclarationKind,
+  type Identifier,
+  type ObjectLiteralExpression,
+  type SourceFile,
+  type SpreadAssignment,
+  type VariableDeclaration,
+} from 'ts-morph';
+import { findDeclaration } from './scope.js';
 import { ownValue, type ModuleMapping, type ReviewItem, type TextChange } from './types.js';
 
 /**
@@ -69,25 +79,49 @@ export function staticPropertyName(property: Node): string | undefined {
   return undefined;
 }
 
+/** What {@link rewriteOptions} needs to know about the run it is part of. */
+export interface OptionsRewriteContext {
+  mapping: ModuleMapping;
+  /** Records a call site for a human. */
+  review: (node: Node, reason: string) => void;
+  /**
+   * The constructor calls of the mapping that this run rewrites. A `const` spread into options is
+   * edited only when every use of it ends up as options of one of these calls.
+   */
+  legacyCalls: ReadonlySet<Node>;
+  /** Object literals already handled in this run: one `const` shared by two calls is edited once. */
+  handled: Set<ObjectLiteralExpression>;
+}
+
+/** A fresh {@link OptionsRewriteContext} for one mapping in one file. */
+export function optionsRewriteContext(
+  mapping: ModuleMapping,
+  review: (node: Node, reason: string) => void,
+  legacyCalls: Iterable<Node>,
+): OptionsRewriteContext {
+  return { mapping, review, legacyCalls: new Set(legacyCalls), handled: new Set() };
+}
+
 /**
- * Removes and renames options in one options object literal, as the mapping says. Properties it
- * cannot read statically (spreads, computed keys) are left and reported.
+ * Removes and renames options in one options object literal, as the mapping says. A spread is
+ * followed when it resolves to a `const` object literal in the file: that literal is edited too when
+ * only legacy calls of this run use it, and reported with the reason when it holds options to fix
+ * but cannot be edited safely (or cannot be read). Computed keys are left and reported.
  */
 export function rewriteOptions(
   options: ObjectLiteralExpression,
-  mapping: ModuleMapping,
-  review: (node: Node, reason: string) => void,
+  context: OptionsRewriteContext,
 ): TextChange[] {
+  const { mapping, review } = context;
   const changes: TextChange[] = [];
+  if (context.handled.has(options)) return changes;
+  context.handled.add(options);
   const checked = [...Object.keys(mapping.removeOptions), ...Object.keys(mapping.renameOptions)];
   if (checked.length === 0) return changes;
   const text = options.getSourceFile().getFullText();
   for (const property of options.getProperties()) {
     if (Node.isSpreadAssignment(property)) {
-      review(
-        property,
-        `options spread from \`${property.getExpression().getText()}\` were not checked for ${describeChecked(mapping)}`,
-      );
+      changes.push(...rewriteSpread(property, context));
       continue;
     }
     const name = staticPropertyName(property);
@@ -109,6 +143,290 @@ export function rewriteOptions(
     }
   }
   return changes;
+}
+
+function rewriteSpread(property: SpreadAssignment, context: OptionsRewriteContext): TextChange[] {
+  const { mapping, review } = context;
+  const spread = property.getExpression().getText();
+  const source = resolveSpreadSource(property.getExpression());
+  if ('unreadable' in source) {
+    review(
+      property,
+      `options spread from \`${spread}\` were not checked for ${describeChecked(mapping)}: ${source.unreadable}`,
+    );
+    return [];
+  }
+  // An inline `...{ … }` belongs to these options alone.
+  if (source.declaration === undefined) return rewriteOptions(source.literal, context);
+  const use = legacyOnlyUse(source.declaration, context.legacyCalls);
+  if (use.safe) return rewriteOptions(source.literal, context);
+
+  // Not ours to edit: fine when it holds nothing the mapping touches, reported otherwise.
+  const inspection = inspectOptions(source.literal, mapping);
+  if (inspection.found.length > 0) {
+    review(
+      property,
+      `options spread from \`${spread}\` set ${describeFound(inspection.found, mapping)}, ` +
+        `but ${use.reason}, so ${source.name} was left as is: fix it by hand`,
+    );
+  } else if (inspection.unreadable.length > 0) {
+    review(
+      property,
+      `options spread from \`${spread}\` were not checked for ${describeChecked(mapping)}: ` +
+        inspection.unreadable.join('; '),
+    );
+  }
+  return [];
+}
+
+/** Where a spread's properties come from, or why that cannot be told without running the code. */
+type SpreadSource =
+  | {
+      /** The object literal the spread copies. */
+      literal: ObjectLiteralExpression;
+      /** The `const` holding it; undefined for an inline `...{ … }`. */
+      declaration: VariableDeclaration | undefined;
+      /** For messages: `` `base` `` or `the inline object`. */
+      name: string;
+    }
+  | { unreadable: string };
+
+// Deep enough for real chains of consts, shallow enough to stop a cycle.
+const MAX_CHAIN = 8;
+
+/**
+ * Follows a spread's expression to an object literal in the same file: inline, or a `const`
+ * (through `const a = b` chains), with parentheses, `as`, `satisfies` and `!` unwrapped. The name is
+ * looked up lexically, so a parameter or import shadowing a file-level const is not mistaken for it.
+ */
+export function resolveSpreadSource(expression: Node): SpreadSource {
+  let current = unwrapExpression(expression);
+  for (let depth = 0; depth < MAX_CHAIN; depth++) {
+    if (Node.isObjectLiteralExpression(current)) {
+      return { literal: current, declaration: undefined, name: 'the inline object' };
+    }
+    if (!Node.isIdentifier(current)) {
+      return { unreadable: `\`${current.getText()}\` is ${describeRunTimeValue(current)}` };
+    }
+    const name = current.getText();
+    const declaration = findDeclaration(current, name);
+    if (declaration === undefined) return { unreadable: `\`${name}\` is not declared in this file` };
+    if (Node.isImportDeclaration(declaration) || Node.isImportEqualsDeclaration(declaration)) {
+      return { unreadable: `\`${name}\` is imported` };
+    }
+    if (Node.isParameterDeclaration(declaration)) return { unreadable: `\`${name}\` is a parameter` };
+    if (!Node.isVariableDeclaration(declaration) || !Node.isIdentifier(declaration.getNameNode())) {
+      return { unreadable: `\`${name}\` is not a const object literal` };
+    }
+    const kind = declarationKind(declaration);
+    if (kind !== VariableDeclarationKind.Const) {
+      return { unreadable: `\`${name}\` is declared with \`${kind}\`, so it may change` };
+    }
+    const initializer = declaration.getInitializer();
+    if (initializer === undefined) return { unreadable: `\`${name}\` is not a const object literal` };
+    const value = unwrapExpression(initializer);
+    if (Node.isObjectLiteralExpression(value)) {
+      return { literal: value, declaration, name: `\`${name}\`` };
+    }
+    if (!Node.isIdentifier(value)) {
+      return {
+        unreadable: `\`${name}\` is not a const object literal (it is ${describeRunTimeValue(value)})`,
+      };
+    }
+    current = value;
+  }
+  return { unreadable: `\`${expression.getText()}\` is a chain of consts too long to follow` };
+}
+
+function declarationKind(declaration: VariableDeclaration): VariableDeclarationKind {
+  const list = declaration.getParent();
+  return Node.isVariableDeclarationList(list) ? list.getDeclarationKind() : VariableDeclarationKind.Var;
+}
+
+function describeRunTimeValue(node: Node): string {
+  if (Node.isCallExpression(node) || Node.isNewExpression(node)) return 'built at run time';
+  if (Node.isPropertyAccessExpression(node) || Node.isElementAccessExpression(node)) {
+    return 'read from another object';
+  }
+  return 'not a const object literal';
+}
+
+/** The options the mapping touches in a literal (through its readable spreads), and what it could not read. */
+function inspectOptions(
+  literal: ObjectLiteralExpression,
+  mapping: ModuleMapping,
+  seen = new Set<ObjectLiteralExpression>(),
+): { found: string[]; unreadable: string[] } {
+  const found: string[] = [];
+  const unreadable: string[] = [];
+  if (seen.has(literal)) return { found, unreadable };
+  seen.add(literal);
+  for (const property of literal.getProperties()) {
+    if (Node.isSpreadAssignment(property)) {
+      const source = resolveSpreadSource(property.getExpression());
+      if ('unreadable' in source) {
+        unreadable.push(`it spreads \`${property.getExpression().getText()}\`, and ${source.unreadable}`);
+        continue;
+      }
+      const inner = inspectOptions(source.literal, mapping, seen);
+      found.push(...inner.found);
+      unreadable.push(...inner.unreadable);
+      continue;
+    }
+    const name = staticPropertyName(property);
+    if (name === undefined) {
+      unreadable.push(`it has the computed key \`${property.getText()}\``);
+    } else if (
+      ownValue(mapping.removeOptions, name) !== undefined ||
+      ownValue(mapping.renameOptions, name) !== undefined
+    ) {
+      found.push(name);
+    }
+  }
+  return { found: [...new Set(found)], unreadable };
+}
+
+/**
+ * Whether editing a `const`'s object literal changes nothing but the options of this run's legacy
+ * calls: it is not exported, and every reference to it in the file is such a call's argument, a
+ * spread into options that are themselves only used so, or the initializer of another `const` that is.
+ */
+function legacyOnlyUse(
+  declaration: VariableDeclaration,
+  legacyCalls: ReadonlySet<Node>,
+  visiting = new Set<Node>(),
+): { safe: true } | { safe: false; reason: string } {
+  const name = declaration.getName();
+  if (visiting.has(declaration)) return { safe: false, reason: `\`${name}\` refers to itself` };
+  visiting.add(declaration);
+  if (declaration.getVariableStatement()?.isExported() === true) {
+    return { safe: false, reason: `\`${name}\` is exported` };
+  }
+  for (const reference of referencesTo(declaration)) {
+    const use = usedOnlyAsLegacyOptions(reference, legacyCalls, visiting);
+    if (!use.safe) {
+      return { safe: false, reason: use.reason ?? describeOtherUse(`\`${name}\``, reference) };
+    }
+  }
+  return { safe: true };
+}
+
+/** Whether a value at `node` only ever becomes options of a legacy call; the reason when a const further out is not. */
+function usedOnlyAsLegacyOptions(
+  node: Node,
+  legacyCalls: ReadonlySet<Node>,
+  visiting: Set<Node>,
+): { safe: true } | { safe: false; reason?: string } {
+  const value = outermostWrapper(node);
+  const parent = value.getParent();
+  if (parent === undefined) return { safe: false };
+  if (
+    (Node.isCallExpression(parent) || Node.isNewExpression(parent)) &&
+    legacyCalls.has(parent) &&
+    parent.getArguments()[0] === value
+  ) {
+    return { safe: true };
+  }
+  if (Node.isSpreadAssignment(parent)) {
+    const literal = parent.getParent();
+    return Node.isObjectLiteralExpression(literal)
+      ? usedOnlyAsLegacyOptions(literal, legacyCalls, visiting)
+      : { safe: false };
+  }
+  if (Node.isVariableDeclaration(parent) && parent.getInitializer() === value) {
+    const holder = parent.getNameNode().getText();
+    const kind = declarationKind(parent);
+    if (kind !== VariableDeclarationKind.Const) {
+      return { safe: false, reason: `\`${holder}\` (which holds it) is declared with \`${kind}\`` };
+    }
+    if (!Node.isIdentifier(parent.getNameNode()))
+      return { safe: false, reason: `it is destructured into \`${holder}\`` };
+    // The reason names the const further out (`shared` is exported), which is what a reader must look at.
+    return legacyOnlyUse(parent, legacyCalls, visiting);
+  }
+  return { safe: false };
+}
+
+/** Why a use outside legacy options blocks the edit: it is exported, or used at some line. */
+function describeOtherUse(subject: string, use: Node): string {
+  const exported = use.getFirstAncestor(
+    (node) => Node.isExportSpecifier(node) || Node.isExportAssignment(node),
+  );
+  if (exported !== undefined) return `${subject} is exported`;
+  const { line } = use.getSourceFile().getLineAndColumnAtPos(use.getStart());
+  return `${subject} is also used at line ${line}`;
+}
+
+/** Parentheses, `as`, `satisfies` and `!` around a node, which pass its value through unchanged. */
+function outermostWrapper(node: Node): Node {
+  let current = node;
+  for (let parent = current.getParent(); parent !== undefined; parent = current.getParent()) {
+    if (
+      Node.isParenthesizedExpression(parent) ||
+      Node.isAsExpression(parent) ||
+      Node.isSatisfiesExpression(parent) ||
+      Node.isTypeAssertion(parent) ||
+      Node.isNonNullExpression(parent)
+    ) {
+      current = parent;
+    } else {
+      return current;
+    }
+  }
+  return current;
+}
+
+/**
+ * Every identifier in the file that refers to the declaration, found lexically. Over-counting is the
+ * safe side (an extra use only means the const is reported instead of edited), so only names that
+ * are plainly not references (property names, `x.name`, the declaration itself) are left out.
+ */
+function referencesTo(declaration: VariableDeclaration): Identifier[] {
+  const name = declaration.getName();
+  const nameNode = declaration.getNameNode();
+  return declaration
+    .getSourceFile()
+    .getDescendantsOfKind(SyntaxKind.Identifier)
+    .filter(
+      (identifier) =>
+        identifier !== nameNode &&
+        identifier.getText() === name &&
+        !isMemberName(identifier) &&
+        findDeclaration(identifier, name) === declaration,
+    );
+}
+
+function isMemberName(identifier: Identifier): boolean {
+  const parent = identifier.getParent();
+  if (parent === undefined) return false;
+  if (Node.isPropertyAccessExpression(parent)) return parent.getNameNode() === identifier;
+  if (Node.isQualifiedName(parent)) return parent.getRight() === identifier;
+  if (
+    Node.isPropertyAssignment(parent) ||
+    Node.isPropertyDeclaration(parent) ||
+    Node.isPropertySignature(parent) ||
+    Node.isMethodDeclaration(parent) ||
+    Node.isMethodSignature(parent) ||
+    Node.isGetAccessorDeclaration(parent) ||
+    Node.isSetAccessorDeclaration(parent) ||
+    Node.isEnumMember(parent)
+  ) {
+    return parent.getNameNode() === identifier;
+  }
+  if (Node.isBindingElement(parent)) return parent.getPropertyNameNode() === identifier;
+  return false;
+}
+
+/** `` `multicast` (the shim does not use it), `max` (`limit` in the shim) ``. */
+function describeFound(names: readonly string[], mapping: ModuleMapping): string {
+  return names
+    .map((name) => {
+      const renamed = ownValue(mapping.renameOptions, name);
+      return renamed === undefined
+        ? `\`${name}\` (the shim does not use it)`
+        : `\`${name}\` (\`${renamed}\` in the shim)`;
+    })
+    .join(', ');
 }
 
 function describeChecked(mapping: ModuleMapping): string {

@@ -10,7 +10,12 @@ import {
   type ObjectLiteralExpression,
   type SourceFile,
 } from 'ts-morph';
-import { resolveObjectLiteral, reviewAt, rewriteOptions } from './constructor-options.js';
+import {
+  optionsRewriteContext,
+  resolveObjectLiteral,
+  reviewAt,
+  rewriteOptions,
+} from './constructor-options.js';
 import { isShadowed } from './scope.js';
 import {
   ownValue,
@@ -369,24 +374,34 @@ export function rewriteModule(
     }
   }
 
+  // Options are fixed once every constructor call is known: whether a `const` spread into them may be
+  // edited depends on all its uses being such calls.
   function handleConstructorCall(call: CallExpression | NewExpression): void {
-    const argument = call.getArguments()[0];
-    const options = resolveObjectLiteral(argument);
-    result.constructorCalls.push({ call, options });
-    if (!rewrite) return;
-    if (options !== undefined) {
-      changes.push(...rewriteOptions(options, mapping, review));
-      return;
-    }
+    result.constructorCalls.push({ call, options: resolveObjectLiteral(call.getArguments()[0]) });
+  }
+
+  function fixConstructorOptions(): void {
+    const optionsContext = optionsRewriteContext(
+      mapping,
+      review,
+      result.constructorCalls.map(({ call }) => call),
+    );
     const checked = [...Object.keys(mapping.removeOptions), ...Object.keys(mapping.renameOptions)];
-    if (argument !== undefined && checked.length > 0) {
-      review(
-        call,
-        `options \`${argument.getText()}\` are built at run time, so ${checked.join(', ')} could not be checked here` +
-          (Object.keys(mapping.renameOptions).length > 0
-            ? ' (renames needed for the shim)'
-            : ' (the shim ignores them with a warning)'),
-      );
+    for (const { call, options } of result.constructorCalls) {
+      if (options !== undefined) {
+        changes.push(...rewriteOptions(options, optionsContext));
+        continue;
+      }
+      const argument = call.getArguments()[0];
+      if (argument !== undefined && checked.length > 0) {
+        review(
+          call,
+          `options \`${argument.getText()}\` are built at run time, so ${checked.join(', ')} could not be checked here` +
+            (Object.keys(mapping.renameOptions).length > 0
+              ? ' (renames needed for the shim)'
+              : ' (the shim ignores them with a warning)'),
+        );
+      }
     }
   }
 
@@ -439,6 +454,7 @@ export function rewriteModule(
     return false;
   }
 
+  if (rewrite) fixConstructorOptions();
   return result;
 }
 

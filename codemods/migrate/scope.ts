@@ -11,15 +11,31 @@ import { Node, type BindingName } from 'ts-morph';
  */
 export function isShadowed(reference: Node, name: string, binding: Node): boolean {
   for (let scope = reference.getParent(); scope !== undefined; scope = scope.getParent()) {
-    if (declaresName(scope, name, binding)) return true;
+    if (declarationIn(scope, name, binding) !== undefined) return true;
     if (Node.isSourceFile(scope)) return false;
   }
   return false;
 }
 
-function declaresName(scope: Node, name: string, binding: Node): boolean {
+/**
+ * The node that declares `name` as seen from `reference`: the nearest enclosing scope's
+ * `VariableDeclaration`, parameter, function, class, import or catch variable. Undefined when no
+ * scope of the file declares it (a global, or a construct the walk does not know); the same lexical
+ * limits as {@link isShadowed} apply.
+ */
+export function findDeclaration(reference: Node, name: string): Node | undefined {
+  for (let scope = reference.getParent(); scope !== undefined; scope = scope.getParent()) {
+    const declaration = declarationIn(scope, name, undefined);
+    if (declaration !== undefined) return declaration;
+    if (Node.isSourceFile(scope)) return undefined;
+  }
+  return undefined;
+}
+
+/** What in `scope` itself declares `name`, skipping the statement that holds `binding`. */
+function declarationIn(scope: Node, name: string, binding: Node | undefined): Node | undefined {
   const isBinding = (node: Node): boolean =>
-    node.getStart() <= binding.getStart() && binding.getEnd() <= node.getEnd();
+    binding !== undefined && node.getStart() <= binding.getStart() && binding.getEnd() <= node.getEnd();
 
   if (
     Node.isFunctionDeclaration(scope) ||
@@ -30,26 +46,29 @@ function declaresName(scope: Node, name: string, binding: Node): boolean {
     Node.isGetAccessorDeclaration(scope) ||
     Node.isSetAccessorDeclaration(scope)
   ) {
-    if (scope.getParameters().some((parameter) => bindingNames(parameter.getNameNode()).includes(name))) {
-      return true;
-    }
-    if (Node.isFunctionExpression(scope) && scope.getName() === name) return true;
-    return false;
+    const parameter = scope
+      .getParameters()
+      .find((candidate) => bindingNames(candidate.getNameNode()).includes(name));
+    if (parameter !== undefined) return parameter;
+    if (Node.isFunctionExpression(scope) && scope.getName() === name) return scope;
+    return undefined;
   }
   if (Node.isCatchClause(scope)) {
     const declaration = scope.getVariableDeclaration();
-    return declaration !== undefined && bindingNames(declaration.getNameNode()).includes(name);
+    return declaration !== undefined && bindingNames(declaration.getNameNode()).includes(name)
+      ? declaration
+      : undefined;
   }
   if (Node.isForStatement(scope) || Node.isForOfStatement(scope) || Node.isForInStatement(scope)) {
     const initializer = scope.getInitializer();
     if (initializer !== undefined && Node.isVariableDeclarationList(initializer)) {
       return initializer
         .getDeclarations()
-        .some(
+        .find(
           (declaration) => !isBinding(declaration) && bindingNames(declaration.getNameNode()).includes(name),
         );
     }
-    return false;
+    return undefined;
   }
   if (
     Node.isBlock(scope) ||
@@ -61,20 +80,20 @@ function declaresName(scope: Node, name: string, binding: Node): boolean {
       if (isBinding(statement)) continue;
       if (Node.isVariableStatement(statement)) {
         for (const declaration of statement.getDeclarations()) {
-          if (bindingNames(declaration.getNameNode()).includes(name)) return true;
+          if (bindingNames(declaration.getNameNode()).includes(name)) return declaration;
         }
       } else if (Node.isFunctionDeclaration(statement) || Node.isClassDeclaration(statement)) {
-        if (statement.getName() === name) return true;
+        if (statement.getName() === name) return statement;
       } else if (Node.isImportDeclaration(statement)) {
-        if (statement.getDefaultImport()?.getText() === name) return true;
-        if (statement.getNamespaceImport()?.getText() === name) return true;
-        if (statement.getNamedImports().some((specifier) => localName(specifier) === name)) return true;
+        if (statement.getDefaultImport()?.getText() === name) return statement;
+        if (statement.getNamespaceImport()?.getText() === name) return statement;
+        if (statement.getNamedImports().some((specifier) => localName(specifier) === name)) return statement;
       } else if (Node.isImportEqualsDeclaration(statement)) {
-        if (statement.getName() === name) return true;
+        if (statement.getName() === name) return statement;
       }
     }
   }
-  return false;
+  return undefined;
 }
 
 function localName(specifier: { getAliasNode(): Node | undefined; getName(): string }): string {
