@@ -1,5 +1,7 @@
 import {
   Node,
+  type CallExpression,
+  type NewExpression,
   SyntaxKind,
   VariableDeclarationKind,
   type Identifier,
@@ -12,19 +14,14 @@ import { findDeclaration } from './scope.js';
 import { ownValue, type ModuleMapping, type ReviewItem, type TextChange } from './types.js';
 
 /**
- * The object literal an options argument stands for: the literal itself, or the initializer of the
- * one `const` of that name in the file (`const options = { … }; new Discover(options)`).
+ * The object literal an options argument stands for: the literal itself, or the `const` object
+ * literal it names (looked up lexically, through `const a = b` chains), for reading its values.
  * Returns undefined when the options are built any other way.
  */
 export function resolveObjectLiteral(argument: Node | undefined): ObjectLiteralExpression | undefined {
   if (argument === undefined) return undefined;
-  const expression = unwrapExpression(argument);
-  if (Node.isObjectLiteralExpression(expression)) return expression;
-  if (!Node.isIdentifier(expression)) return undefined;
-  const initializer = resolveConstInitializer(expression.getSourceFile(), expression.getText());
-  if (initializer === undefined) return undefined;
-  const value = unwrapExpression(initializer);
-  return Node.isObjectLiteralExpression(value) ? value : undefined;
+  const source = resolveSpreadSource(argument);
+  return 'unreadable' in source ? undefined : source.literal;
 }
 
 /**
@@ -146,17 +143,55 @@ export function rewriteOptions(
 }
 
 function rewriteSpread(property: SpreadAssignment, context: OptionsRewriteContext): TextChange[] {
+  return rewriteReferencedOptions(
+    property,
+    property.getExpression(),
+    `options spread from \`${property.getExpression().getText()}\``,
+    context,
+  );
+}
+
+/**
+ * Fixes the options a legacy call's argument stands for (`Discover(opts)`), under the same rules as
+ * a spread: an object literal is fixed in place, a `const` only when nothing but this run's legacy
+ * calls uses it, anything else is reported with the reason.
+ */
+export function rewriteOptionsArgument(
+  call: CallExpression | NewExpression,
+  context: OptionsRewriteContext,
+): TextChange[] {
   const { mapping, review } = context;
-  const spread = property.getExpression().getText();
-  const source = resolveSpreadSource(property.getExpression());
-  if ('unreadable' in source) {
+  const argument = call.getArguments()[0];
+  if (argument === undefined) return [];
+  const checked = [...Object.keys(mapping.removeOptions), ...Object.keys(mapping.renameOptions)];
+  if (checked.length === 0) return [];
+  const expression = unwrapExpression(argument);
+  if (!Node.isIdentifier(expression) && !Node.isObjectLiteralExpression(expression)) {
     review(
-      property,
-      `options spread from \`${spread}\` were not checked for ${describeChecked(mapping)}: ${source.unreadable}`,
+      call,
+      `options \`${argument.getText()}\` are built at run time, so ${checked.join(', ')} could not be checked here` +
+        (Object.keys(mapping.renameOptions).length > 0
+          ? ' (renames needed for the shim)'
+          : ' (the shim ignores them with a warning)'),
     );
     return [];
   }
-  // An inline `...{ … }` belongs to these options alone.
+  return rewriteReferencedOptions(call, argument, `options \`${argument.getText()}\``, context);
+}
+
+function rewriteReferencedOptions(
+  at: Node,
+  expression: Node,
+  label: string,
+  context: OptionsRewriteContext,
+): TextChange[] {
+  const { mapping, review } = context;
+  const source = resolveSpreadSource(expression);
+  if ('unreadable' in source) {
+    review(at, `${label} were not checked for ${describeChecked(mapping)}: ${source.unreadable}`);
+    return [];
+  }
+  // An inline `{ … }` belongs to these options alone.
   if (source.declaration === undefined) return rewriteOptions(source.literal, context);
   const use = legacyOnlyUse(source.declaration, context.legacyCalls);
   if (use.safe) return rewriteOptions(source.literal, context);
@@ -165,15 +200,14 @@ function rewriteSpread(property: SpreadAssignment, context: OptionsRewriteContex
   const inspection = inspectOptions(source.literal, mapping);
   if (inspection.found.length > 0) {
     review(
-      property,
-      `options spread from \`${spread}\` set ${describeFound(inspection.found, mapping)}, ` +
+      at,
+      `${label} set ${describeFound(inspection.found, mapping)}, ` +
         `but ${use.reason}, so ${source.name} was left as is: fix it by hand`,
     );
   } else if (inspection.unreadable.length > 0) {
     review(
-      property,
-      `options spread from \`${spread}\` were not checked for ${describeChecked(mapping)}: ` +
-        inspection.unreadable.join('; '),
+      at,
+      `${label} were not checked for ${describeChecked(mapping)}: ${inspection.unreadable.join('; ')}`,
     );
   }
   return [];

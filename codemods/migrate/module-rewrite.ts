@@ -14,7 +14,7 @@ import {
   optionsRewriteContext,
   resolveObjectLiteral,
   reviewAt,
-  rewriteOptions,
+  rewriteOptionsArgument,
 } from './constructor-options.js';
 import { isShadowed } from './scope.js';
 import {
@@ -386,22 +386,8 @@ export function rewriteModule(
       review,
       result.constructorCalls.map(({ call }) => call),
     );
-    const checked = [...Object.keys(mapping.removeOptions), ...Object.keys(mapping.renameOptions)];
-    for (const { call, options } of result.constructorCalls) {
-      if (options !== undefined) {
-        changes.push(...rewriteOptions(options, optionsContext));
-        continue;
-      }
-      const argument = call.getArguments()[0];
-      if (argument !== undefined && checked.length > 0) {
-        review(
-          call,
-          `options \`${argument.getText()}\` are built at run time, so ${checked.join(', ')} could not be checked here` +
-            (Object.keys(mapping.renameOptions).length > 0
-              ? ' (renames needed for the shim)'
-              : ' (the shim ignores them with a warning)'),
-        );
-      }
+    for (const { call } of result.constructorCalls) {
+      changes.push(...rewriteOptionsArgument(call, optionsContext));
     }
   }
 
