@@ -213,6 +213,38 @@ function rewriteReferencedOptions(
   return [];
 }
 
+/**
+ * The value an option ends up with in an object literal, as the object is built: the last property
+ * of that name wins, and a readable spread after it can override it. `unreadable` when a spread that
+ * could set it cannot be read (the value is then not known without running the code).
+ */
+export function findOptionValue(
+  literal: ObjectLiteralExpression,
+  name: string,
+  seen = new Set<ObjectLiteralExpression>(),
+): { value: Node } | { unreadable: string } | undefined {
+  if (seen.has(literal)) return undefined;
+  seen.add(literal);
+  for (const property of [...literal.getProperties()].reverse()) {
+    if (Node.isSpreadAssignment(property)) {
+      const source = resolveSpreadSource(property.getExpression());
+      if ('unreadable' in source) {
+        return {
+          unreadable: `it is spread from \`${property.getExpression().getText()}\`, and ${source.unreadable}`,
+        };
+      }
+      const inner = findOptionValue(source.literal, name, seen);
+      if (inner !== undefined) return inner;
+      continue;
+    }
+    if (staticPropertyName(property) !== name) continue;
+    if (Node.isPropertyAssignment(property)) return { value: property.getInitializer() ?? property };
+    if (Node.isShorthandPropertyAssignment(property)) return { value: property.getNameNode() };
+    return { unreadable: `it is a method or accessor` };
+  }
+  return undefined;
+}
+
 /** Where a spread's properties come from, or why that cannot be told without running the code. */
 type SpreadSource =
   | {

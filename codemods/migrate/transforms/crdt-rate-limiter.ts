@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Node, SyntaxKind, type SourceFile } from 'ts-morph';
-import { reviewAt, staticPropertyName, unwrapExpression } from '../constructor-options.js';
+import { findOptionValue, reviewAt, unwrapExpression } from '../constructor-options.js';
 import { evaluateNumber, evaluateString } from '../const-eval.js';
 import { rewriteModule, type ConstructorCall } from '../module-rewrite.js';
 import {
@@ -88,24 +88,22 @@ function extractRateLimit(
       `rate limiter options ${argument === undefined ? 'are missing' : `\`${argument.getText()}\` are built at run time`}`,
     );
   }
+  // Options may come through spreads of consts in the file (`{ ...DEFAULTS, max: 5 }`).
   const property = (shimOption: string): Node | undefined => {
-    const legacy = legacyOptionName(mapping, shimOption);
-    const found = options.getProperties().find((candidate) => staticPropertyName(candidate) === legacy);
-    if (found === undefined) return undefined;
-    if (Node.isPropertyAssignment(found)) return found.getInitializer();
-    if (Node.isShorthandPropertyAssignment(found)) return found.getNameNode();
-    return undefined;
+    const found = findOptionValue(options, legacyOptionName(mapping, shimOption));
+    return found !== undefined && 'value' in found ? found.value : undefined;
   };
   const limitName = legacyOptionName(mapping, 'limit');
   const windowName = legacyOptionName(mapping, 'windowMs');
   const limitNode = property('limit');
   const windowNode = property('windowMs');
   if (limitNode === undefined || windowNode === undefined) {
-    const hasSpread = options.getProperties().some((candidate) => Node.isSpreadAssignment(candidate));
+    const missing = limitNode === undefined ? limitName : windowName;
+    const found = findOptionValue(options, missing);
     return forHuman(
       call,
-      `rate limiter without a static \`${limitNode === undefined ? limitName : windowName}\` option` +
-        (hasSpread ? ' (options are spread from elsewhere)' : ''),
+      `rate limiter without a static \`${missing}\` option` +
+        (found !== undefined && 'unreadable' in found ? ` (${found.unreadable})` : ''),
     );
   }
   const limit = evaluateNumber(limitNode);
