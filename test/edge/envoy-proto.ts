@@ -66,8 +66,14 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 // PGV's well-known regexes, as protoc-gen-validate documents them; `strict: false` only forbids
 // NUL, CR and LF.
 const HEADER_NAME = /^:?[0-9a-zA-Z!#$%&'*+\-.^_|~`]+$/;
-const HEADER_VALUE = /^[^\u0000-\u0008\u000A-\u001F\u007F]*$/;
-const NO_NUL_CR_LF = /^[^\u0000\u000A\u000D]*$/;
+const HEADER_VALUE = { test: (v: string) => ![...v].some((c) => isControl(c)) };
+const NO_NUL_CR_LF = { test: (v: string) => ![...v].some((c) => c === '\0' || c === '\n' || c === '\r') };
+
+// HTTP field values allow TAB but no other C0 control character nor DEL.
+function isControl(char: string): boolean {
+  const code = char.codePointAt(0)!;
+  return (code < 0x20 && code !== 0x09) || code === 0x7f;
+}
 
 /**
  * Fields that Envoy ≥ 1.34 has and the protos in @grpc/grpc-js-xds 1.14 predate (that copy stops at
@@ -209,7 +215,8 @@ export class EnvoyApi {
       this.checkField(fieldValue, field, at, issues);
     }
     for (const oneof of type.oneofsArray) {
-      const set = oneof.fieldsArray.filter((f) => present.has(f));
+      // In document order, so the member reported is the one written second.
+      const set = [...present.keys()].filter((f) => f.partOf === oneof);
       if (set.length > 1)
         issues.push({
           path: join2(path, present.get(set[1]!)!),
@@ -276,9 +283,15 @@ export class EnvoyApi {
       }
       const repeated = rules.repeated ?? {};
       if (repeated.min_items !== undefined && value.length < num(repeated.min_items))
-        issues.push({ path, message: `needs at least ${num(repeated.min_items)} items, has ${value.length}` });
+        issues.push({
+          path,
+          message: `needs at least ${num(repeated.min_items)} items, has ${value.length}`,
+        });
       if (repeated.max_items !== undefined && value.length > num(repeated.max_items))
-        issues.push({ path, message: `allows at most ${num(repeated.max_items)} items, has ${value.length}` });
+        issues.push({
+          path,
+          message: `allows at most ${num(repeated.max_items)} items, has ${value.length}`,
+        });
       const itemRules = (repeated.items ?? {}) as Rules;
       value.forEach((item, index) => this.checkSingle(item, field, itemRules, `${path}[${index}]`, issues));
       return;
@@ -338,7 +351,10 @@ export class EnvoyApi {
       return;
     }
     if (typeof value !== 'number' || !Number.isInteger(value)) {
-      issues.push({ path, message: `expected ${type.name} (an enum name or number), got ${describe(value)}` });
+      issues.push({
+        path,
+        message: `expected ${type.name} (an enum name or number), got ${describe(value)}`,
+      });
       return;
     }
     if (rules.enum?.defined_only === true && !Object.values(type.values).includes(value))
@@ -407,7 +423,10 @@ export class EnvoyApi {
       // An Any holding a well-known type keeps the value under "value".
       const extra = Object.keys(body).filter((key) => key !== 'value');
       for (const key of extra)
-        issues.push({ path: join2(path, key), message: `unknown field beside "value" in an Any of ${typeName}` });
+        issues.push({
+          path: join2(path, key),
+          message: `unknown field beside "value" in an Any of ${typeName}`,
+        });
       this.checkWellKnown(body.value, typeName, join2(path, 'value'), issues);
       return;
     }
@@ -423,10 +442,18 @@ export class EnvoyApi {
 
 function describeEnum(type: protobuf.Enum): string {
   const names = Object.keys(type.values);
-  return names.length <= 12 ? `one of ${names.join(', ')}` : `${names.length} names, e.g. ${names.slice(0, 6).join(', ')}`;
+  return names.length <= 12
+    ? `one of ${names.join(', ')}`
+    : `${names.length} names, e.g. ${names.slice(0, 6).join(', ')}`;
 }
 
-function checkScalar(value: unknown, kind: string, rules: Rules, path: string, issues: EnvoyProtoIssue[]): void {
+function checkScalar(
+  value: unknown,
+  kind: string,
+  rules: Rules,
+  path: string,
+  issues: EnvoyProtoIssue[],
+): void {
   const range = INTEGER_RANGES[kind];
   if (range) {
     const parsed = parseInteger(value);
@@ -467,7 +494,12 @@ function checkScalar(value: unknown, kind: string, rules: Rules, path: string, i
   }
 }
 
-function checkString(value: string, rules: Record<string, unknown>, path: string, issues: EnvoyProtoIssue[]): void {
+function checkString(
+  value: string,
+  rules: Record<string, unknown>,
+  path: string,
+  issues: EnvoyProtoIssue[],
+): void {
   if (rules.ignore_empty === true && value === '') return;
   const length = [...value].length;
   const bytes = Buffer.byteLength(value);
@@ -567,7 +599,9 @@ function defaultOf(kind: string): unknown {
 
 function jsonName(field: protobuf.Field): string {
   const explicit = field.options?.json_name;
-  return typeof explicit === 'string' ? explicit : field.name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+  return typeof explicit === 'string'
+    ? explicit
+    : field.name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
 function num(value: unknown): number {
