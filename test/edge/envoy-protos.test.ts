@@ -156,6 +156,18 @@ function serviceLimitFor(
   return false;
 }
 
+// The service refuses two descriptors with the same key and value at one level ("duplicate
+// descriptor composite key"), which a JSON schema cannot say.
+function duplicateServiceKeys(level: readonly ServiceDescriptor[], parent = ''): string[] {
+  const seen = new Set<string>();
+  return level.flatMap((descriptor) => {
+    const key = `${parent}${descriptor.key}${descriptor.value ? `_${descriptor.value}` : ''}`;
+    const duplicate = seen.has(key) ? [key] : [];
+    seen.add(key);
+    return [...duplicate, ...duplicateServiceKeys(descriptor.descriptors ?? [], `${key}.`)];
+  });
+}
+
 describe.each(edgeCases())(
   `Envoy API protos (${ENVOY_PROTOS_SOURCE}) accept the $name outputs`,
   ({ plan }) => {
@@ -190,6 +202,7 @@ describe.each(edgeCases())(
       const service = plan.files.find((f) => f.path === ENVOY_FILES.service);
       const config = parse(service!.content) as { domain: string; descriptors?: ServiceDescriptor[] };
       expect(validateService(config), JSON.stringify(validateService.errors)).toBe(true);
+      expect(duplicateServiceKeys(config.descriptors ?? [])).toEqual([]);
       const global = fragment(plan, ENVOY_FILES.globalEnvoy);
       const domain = (global.http_filters![0]!.typed_config as { domain: string }).domain;
       expect(domain).toBe(config.domain);
@@ -204,6 +217,41 @@ describe.each(edgeCases())(
     });
   },
 );
+
+describe('the checker follows the proto3 JSON mapping Envoy parses', () => {
+  it('accepts json names, 64-bit integers as strings, enums by number, wrappers bare, WKT inside Any', () => {
+    expect(
+      format(
+        api.check(
+          {
+            defaultValue: { numerator: 5, denominator: 1 },
+            runtime_key: 'k',
+          },
+          'envoy.config.core.v3.RuntimeFractionalPercent',
+        ),
+      ),
+    ).toEqual([]);
+    expect(format(api.check({ start: '-9007199254740993', end: 5 }, 'envoy.type.v3.Int64Range'))).toEqual([]);
+    expect(
+      format(
+        api.check({ max_tokens: 1, tokensPerFill: 2, fill_interval: '0.050s' }, 'envoy.type.v3.TokenBucket'),
+      ),
+    ).toEqual([]);
+    expect(
+      format(
+        api.check(
+          { '@type': 'type.googleapis.com/google.protobuf.Duration', value: '2s' },
+          'google.protobuf.Any',
+        ),
+      ),
+    ).toEqual([]);
+    expect(format(api.check({ start: 'ten', end: 1.5, stop: 2 }, 'envoy.type.v3.Int64Range'))).toEqual([
+      'start: expected int64, got string "ten"',
+      'end: expected int64, got number 1.5',
+      'stop: unknown field: envoy.type.v3.Int64Range has no field "stop"',
+    ]);
+  });
+});
 
 describe('the Envoy checks can fail', () => {
   const plan = edgeCases().find((c) => c.name === 'path-matched-login-with-methods')!.plan;
@@ -327,6 +375,18 @@ describe('the Envoy checks can fail', () => {
     expect(validateService(config)).toBe(true);
     rateLimit.unlimited = true;
     expect(validateService(config)).toBe(false);
+  });
+
+  it('a duplicate descriptor in the service config', () => {
+    expect(
+      duplicateServiceKeys([
+        {
+          key: 'gossipless_rule',
+          value: 'a',
+          descriptors: [{ key: 'remote_address' }, { key: 'remote_address' }],
+        },
+      ]),
+    ).toEqual(['gossipless_rule_a.remote_address']);
   });
 
   it('a global action whose descriptor the service does not configure', () => {
