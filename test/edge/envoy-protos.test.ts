@@ -219,7 +219,7 @@ describe.each(edgeCases())(
 );
 
 describe('the checker follows the proto3 JSON mapping Envoy parses', () => {
-  it('accepts json names, 64-bit integers as strings, enums by number, wrappers bare, WKT inside Any', () => {
+  it('accepts json names, 64-bit as strings, enums by number, bare wrappers, WKT in Any; flags deprecated fields', () => {
     expect(
       format(
         api.check(
@@ -245,6 +245,9 @@ describe('the checker follows the proto3 JSON mapping Envoy parses', () => {
         ),
       ),
     ).toEqual([]);
+    expect(
+      format(api.check({ name: ':path', exact_match: '/' }, 'envoy.config.route.v3.HeaderMatcher')),
+    ).toEqual(['exact_match: deprecated field envoy.config.route.v3.HeaderMatcher.exact_match']);
     expect(format(api.check({ start: 'ten', end: 1.5, stop: 2 }, 'envoy.type.v3.Int64Range'))).toEqual([
       'start: expected int64, got string "ten"',
       'end: expected int64, got number 1.5',
