@@ -415,7 +415,10 @@ export class EnvoyApi {
     const typeName = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
     const type = this.root.lookup(typeName);
     if (!(type instanceof protobuf.Type)) {
-      issues.push({ path: at, message: `unknown type ${typeName}: no such message in the Envoy API protos` });
+      issues.push({
+        path: at,
+        message: `unknown type ${typeName}: no such message in the Envoy API protos of ${ENVOY_PROTOS_SOURCE}`,
+      });
       return;
     }
     const { '@type': _typeUrl, ...body } = value;

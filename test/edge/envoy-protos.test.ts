@@ -293,7 +293,7 @@ describe('the Envoy checks can fail', () => {
     typedConfig(f)['@type'] =
       'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimitt';
     expect(issuesOf(f)).toEqual([
-      'typed_config.@type: unknown type envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimitt: no such message in the Envoy API protos',
+      `typed_config.@type: unknown type envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimitt: no such message in the Envoy API protos of ${ENVOY_PROTOS_SOURCE}`,
     ]);
   });
 
