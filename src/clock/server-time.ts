@@ -66,10 +66,18 @@ export class ServerTimeEstimate {
   }
 
   /**
+   * The monotonic clock this estimate runs on. Take a request's send time from it, just before
+   * the call, and pass it to {@link observe} with the response's header.
+   */
+  monotonicNow(): number {
+    return this.#clock.monotonicNow();
+  }
+
+  /**
    * Records a response's `Date` header (1 s resolution, truncated: the true time is up to 1 s later).
    *
    * @param dateHeader - The response's `Date` header; absent or unparsable headers are ignored.
-   * @param requestStartedAt - `clock.monotonicNow()` taken before the request was sent. Without it
+   * @param requestStartedAt - {@link monotonicNow} taken before the request was sent. Without it
    *   only a lower bound is learnt (the response cannot have been stamped after it arrived).
    *   A time taken before an earlier attempt or an earlier page is still a valid, looser bound.
    */

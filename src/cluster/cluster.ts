@@ -157,6 +157,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
       container: options.container,
       campaign: options.campaign,
       announcer: busLeaderAnnouncer(this.bus),
+      serverTime: this.#serverTime,
     });
     this.membership = new Membership({
       ...common,
