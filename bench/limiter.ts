@@ -25,6 +25,8 @@ interface Row {
   overshoot: string;
   worstWindow: string;
   decisionsPerSecond: string;
+  /** Worst |node's server-time estimate − Date.now()| at the row's end (Azurite runs here: its clock is Date.now()). */
+  serverTimeError: string;
 }
 
 type Decide = (node: number, key: string) => Promise<boolean> | boolean;
@@ -69,6 +71,7 @@ function summarize(limiter: string, load: string, perWindow: number[], decisions
     overshoot: `${(((worst - LIMIT) / LIMIT) * 100).toFixed(1)} %`,
     worstWindow: `${worst} / ${LIMIT}`,
     decisionsPerSecond: decisionsPerSecond ? Math.round(decisionsPerSecond).toLocaleString('en-US') : '',
+    serverTimeError: '',
   };
 }
 
@@ -167,7 +170,8 @@ async function main(): Promise<void> {
             () => Math.floor(nodes[0]!.cluster.bus.serverNow() / WINDOW_MS),
             load,
           );
-          rows.push(summarize(label, load, perWindow, 0));
+          const error = Math.max(...nodes.map((n) => Math.abs(n.cluster.bus.serverNow() - Date.now())));
+          rows.push({ ...summarize(label, load, perWindow, 0), serverTimeError: `${Math.round(error)} ms` });
         } finally {
           await Promise.all(nodes.map((n) => n.stop()));
         }
@@ -198,7 +202,14 @@ async function main(): Promise<void> {
   } finally {
     await azurite.stop();
   }
-  const headers: Array<keyof Row> = ['limiter', 'load', 'overshoot', 'worstWindow', 'decisionsPerSecond'];
+  const headers: Array<keyof Row> = [
+    'limiter',
+    'load',
+    'overshoot',
+    'worstWindow',
+    'decisionsPerSecond',
+    'serverTimeError',
+  ];
   const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => r[h].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   process.stdout.write(

@@ -15,6 +15,13 @@ const RESOLUTION_MS = 1000;
  */
 const MAX_HELD_BACK_MS = 1000;
 /**
+ * An observation that contradicts the interval by at most this much is taken as a disagreement
+ * between the storage service's servers, whose clocks are synchronised but not identical, rather
+ * than as a step of the clock: the interval moves to span the gap instead of restarting (which
+ * would throw away everything learnt, again and again, each time two servers answered in turn).
+ */
+const MAX_MERGED_GAP_MS = 100;
+/**
  * Without send times, an observation whose latest possible server time lies this far below the
  * kept lower bound means the server's clock stepped back (latency alone cannot explain it).
  */
@@ -40,7 +47,9 @@ export interface ServerTimeBounds {
  * `[H − r, H + 1000 − s]`. The estimate keeps the intersection of these intervals (each bound
  * widened by 100 ppm of its age, for drift) and reports its midpoint. Responses at varied phases of
  * the server's second narrow it to about the round-trip time. An observation that contradicts the
- * interval (the server's clock stepped, or a bad sample) restarts it from that observation.
+ * interval by more than 100 ms (the server's clock stepped, or a bad sample) restarts it from that
+ * observation; a smaller contradiction (two servers whose clocks differ a little) moves the
+ * interval onto the gap between them.
  *
  * {@link now} never moves backwards by less than a second: a narrowed interval whose midpoint is
  * behind what was already returned holds the estimate still until it catches up, so callers that
@@ -95,22 +104,32 @@ export class ServerTimeEstimate {
 
     const keptLower = this.#widened(this.#lower, -1, received);
     const keptUpper = this.#widened(this.#upper, +1, received);
-    const contradicts =
-      keptLower === undefined ||
-      (keptUpper !== undefined && lower > keptUpper) ||
-      (upper !== undefined && upper < keptLower) ||
-      // Without send times a step back shows only as a header far below what we know.
-      (keptUpper === undefined && assumedUpper < keptLower - LOWER_ONLY_STEP_MS);
-    if (contradicts) {
+    const restart = (): void => {
       if (keptLower !== undefined) this.#restarts++;
       this.#lower = { offset: lower, at: received };
       this.#upper = upper === undefined ? undefined : { offset: upper, at: received };
       this.#assumedUpper = { offset: assumedUpper, at: received };
-      return;
-    }
-    if (lower >= keptLower) this.#lower = { offset: lower, at: received };
-    if (upper !== undefined && (keptUpper === undefined || upper <= keptUpper)) {
-      this.#upper = { offset: upper, at: received };
+    };
+    if (keptLower === undefined) return restart();
+    if (keptUpper !== undefined && lower > keptUpper) {
+      // The server's clock reads later than we thought possible. A small gap is a disagreement
+      // between servers (blob and table front ends keep their own clocks): keep the gap itself as
+      // the interval, between the two views. A large one is a step: start again from this response.
+      if (lower - keptUpper > MAX_MERGED_GAP_MS) return restart();
+      this.#lower = { offset: keptUpper, at: received };
+      this.#upper = { offset: lower, at: received };
+    } else if (upper !== undefined && upper < keptLower) {
+      if (keptLower - upper > MAX_MERGED_GAP_MS) return restart();
+      this.#lower = { offset: upper, at: received };
+      this.#upper = { offset: keptLower, at: received };
+    } else if (keptUpper === undefined && assumedUpper < keptLower - LOWER_ONLY_STEP_MS) {
+      // Without send times a step back shows only as a header far below what we know.
+      return restart();
+    } else {
+      if (lower >= keptLower) this.#lower = { offset: lower, at: received };
+      if (upper !== undefined && (keptUpper === undefined || upper <= keptUpper)) {
+        this.#upper = { offset: upper, at: received };
+      }
     }
     const keptAssumed = this.#widened(this.#assumedUpper, +1, received);
     const newLower = this.#lower!.offset;
