@@ -391,8 +391,26 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         }
       }
       if (this.#wake.signal.aborted) this.#wake = new AbortController();
-      await sleep(this.#pollIntervalMs, stop, this.#handlers.size === 0 ? this.#wake.signal : undefined);
+      const polling = this.#handlers.size > 0;
+      await sleep(
+        polling ? this.#nextPollDelay() : this.#pollIntervalMs,
+        stop,
+        polling ? undefined : this.#wake.signal,
+      );
     }
+  }
+
+  /**
+   * The poll interval, shifted by up to half a second (never for intervals under a second) while
+   * the server-time estimate is wide, so the next poll reaches the server as its clock turns a
+   * second: that response narrows the estimate most. On average the interval is unchanged.
+   */
+  #nextPollDelay(): number {
+    const interval = this.#pollIntervalMs;
+    const probe = interval >= 1000 ? this.#serverTime.msUntilProbe() : undefined;
+    if (probe === undefined) return interval;
+    const earliest = interval - 500;
+    return earliest + ((((probe - earliest) % 1000) + 1000) % 1000);
   }
 
   async #initialReadFrom(stop: AbortSignal): Promise<number> {

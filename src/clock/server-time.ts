@@ -68,6 +68,8 @@ export class ServerTimeEstimate {
   #assumedUpper: { offset: number; at: number } | undefined;
   /** The last value {@link now} returned. */
   #lastNow: number | undefined;
+  /** Round trip of the last response observed with a send time. */
+  #lastRoundTrip = 0;
   #restarts = 0;
 
   constructor(clock: Clock) {
@@ -100,6 +102,7 @@ export class ServerTimeEstimate {
         : undefined;
     const lower = header - received;
     const upper = sent === undefined ? undefined : header + RESOLUTION_MS - sent;
+    if (sent !== undefined) this.#lastRoundTrip = received - sent;
     const assumedUpper = header + RESOLUTION_MS - received;
 
     const keptLower = this.#widened(this.#lower, -1, received);
@@ -180,6 +183,32 @@ export class ServerTimeEstimate {
   uncertaintyMs(): number | undefined {
     const bounds = this.bounds();
     return bounds === undefined ? undefined : (bounds.upper - bounds.lower) / 2;
+  }
+
+  /**
+   * How long to wait before sending a request whose response would narrow the interval most, or
+   * undefined when it is already narrow (uncertainty ≤ `narrowEnoughMs`) or nothing is known yet.
+   *
+   * A response only narrows the interval if the server stamps it close to one of its second
+   * boundaries: then the truncated header says on which side the stamp fell. So the best moment
+   * is when the estimate, plus half the last round trip, crosses a second; each such response
+   * roughly halves the uncertainty. The target is spread at random over the current uncertainty,
+   * so the nodes of a cluster do not all send at the same instant. Callers with a periodic request
+   * (the bus poll) shift it by up to half a second to hit this moment, until the estimate is narrow.
+   *
+   * @param narrowEnoughMs - Below this uncertainty no probe is suggested. @default 25
+   * @param random - Random source in [0, 1). @default Math.random
+   * @returns Milliseconds in [0, 1000).
+   */
+  msUntilProbe(narrowEnoughMs = 25, random: () => number = Math.random): number | undefined {
+    const estimate = this.#estimate();
+    const uncertainty = this.uncertaintyMs();
+    if (estimate === undefined || uncertainty === undefined || uncertainty <= narrowEnoughMs)
+      return undefined;
+    const spread = Math.min(uncertainty, RESOLUTION_MS / 2);
+    const target = (random() - 0.5) * spread;
+    const phase = (estimate + this.#lastRoundTrip / 2) % RESOLUTION_MS;
+    return (((target - phase) % RESOLUTION_MS) + RESOLUTION_MS) % RESOLUTION_MS;
   }
 
   /** How often an observation contradicted the kept interval and restarted it (a clock step, a bad sample). */

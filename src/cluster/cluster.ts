@@ -191,6 +191,14 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     this.bus.on('error', (e) => this.emit('error', { error: e.error, source: 'bus' }));
   }
 
+  /**
+   * This node's estimate of the storage server's clock, shared by the bus, membership and the
+   * lease calls. Shims that make their own storage calls feed it too (see ServerTimeEstimate).
+   */
+  get serverTime(): ServerTimeEstimate {
+    return this.#serverTime;
+  }
+
   /** True while this node leads (checked against the monotonic clock). */
   get isLeader(): boolean {
     return this.elector.isLeader;

@@ -35,6 +35,17 @@ describe('TableBus', () => {
     expect(Math.abs(node.serverNow() - Date.now())).toBeLessThan(1000);
   });
 
+  it('times its polls (1 s interval) at the server second boundary until the estimate is narrow', async () => {
+    const cluster = uniqueName('b');
+    const serverTime = new ServerTimeEstimate(systemClock);
+    const node = bus({ cluster, nodeId: 'p', serverTime, pollIntervalMs: 1000, lookbackMs: 10_000 });
+    node.subscribe('jobs', () => undefined);
+    await node.start();
+    // One poll a second at a steady phase would leave it ~±500 ms; aimed polls halve it each time.
+    await waitFor(() => (serverTime.uncertaintyMs() ?? Infinity) <= 50, 15_000, 'a narrow estimate');
+    expect(Math.abs(serverTime.now()! - Date.now())).toBeLessThanOrEqual(60);
+  });
+
   it('delivers every message once, in order per publisher, with the sender and its epoch', async () => {
     const cluster = uniqueName('b');
     const consumer = bus({ cluster, nodeId: 'consumer' });

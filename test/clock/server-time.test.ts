@@ -217,6 +217,30 @@ describe('ServerTimeEstimate', () => {
     expect(Math.abs(sim.error())).toBeLessThanOrEqual(20);
   });
 
+  it('suggests when to probe: requests sent then narrow it in a handful of round trips', () => {
+    const probed = new Simulation();
+    let probes = 0;
+    probed.request(3, 3);
+    for (
+      let delay = probed.estimate.msUntilProbe();
+      delay !== undefined;
+      delay = probed.estimate.msUntilProbe()
+    ) {
+      expect(delay).toBeGreaterThanOrEqual(0);
+      expect(delay).toBeLessThan(1000);
+      probed.monotonic += delay;
+      probed.request(3, 3);
+      probes++;
+      expect(probes).toBeLessThan(20);
+    }
+    expect(probed.estimate.uncertaintyMs()).toBeLessThanOrEqual(25);
+    expect(Math.abs(probed.error())).toBeLessThanOrEqual(25);
+    // The same number of requests at evenly spread phases leaves it much wider.
+    const spread = new Simulation();
+    spread.sweep(probes + 1);
+    expect(spread.estimate.uncertaintyMs()).toBeGreaterThan(2 * probed.estimate.uncertaintyMs()!);
+  });
+
   it('accepts a Date object (blob SDK responses parse the header) and ignores a send time after receipt', () => {
     const sim = new Simulation();
     const header = new Date(Math.floor(sim.server() / 1000) * 1000);
