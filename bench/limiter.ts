@@ -4,7 +4,10 @@
  * as the anchor. Starts an in-memory Azurite; run with `npm run bench:limiter`.
  *
  * Overshoot = max over complete windows of (admitted across the 3 nodes − limit) / limit, with
- * the offered load at 4× the limit, spread evenly or skewed (one node gets 70 %).
+ * the offered load at 4× the limit, spread evenly or skewed (one node gets 70 %). `nodeSpread` is
+ * how far apart the nodes' estimates of the server's clock (hence their window edges) were when
+ * the load started; `serverTimeError` the worst estimate's distance from the server's clock at the
+ * row's end (Azurite runs on this machine, so its clock is `Date.now()`).
  */
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { CrdtRateLimiter, type CrdtRateLimiterOptions } from '../shims/crdt-rate-limiter/index.js';
@@ -16,6 +19,10 @@ const WINDOW_MS = 2000;
 const WINDOWS = 4;
 const TICK_MS = 10;
 const NODES = 3;
+/** Between the starts of the limiter nodes. */
+const START_STAGGER_MS = 333;
+/** Every limiter cluster runs this long after its membership converged, before it is measured. */
+const WARM_UP_MS = 6000;
 /** Attempts per tick across the cluster: 4× the limit per window. */
 const ATTEMPTS_PER_TICK = (4 * LIMIT) / (WINDOW_MS / TICK_MS);
 
@@ -25,6 +32,10 @@ interface Row {
   overshoot: string;
   worstWindow: string;
   decisionsPerSecond: string;
+  /** Largest difference between the nodes' server-time estimates when the load starts (window edges disagree by this). */
+  nodeSpread: string;
+  /** Worst |node's server-time estimate − Date.now()| at the row's end (Azurite runs here: its clock is Date.now()). */
+  serverTimeError: string;
 }
 
 type Decide = (node: number, key: string) => Promise<boolean> | boolean;
@@ -69,6 +80,8 @@ function summarize(limiter: string, load: string, perWindow: number[], decisions
     overshoot: `${(((worst - LIMIT) / LIMIT) * 100).toFixed(1)} %`,
     worstWindow: `${worst} / ${LIMIT}`,
     decisionsPerSecond: decisionsPerSecond ? Math.round(decisionsPerSecond).toLocaleString('en-US') : '',
+    nodeSpread: '',
+    serverTimeError: '',
   };
 }
 
@@ -88,14 +101,23 @@ async function throughput(
   return n / ((performance.now() - start) / 1000);
 }
 
+/**
+ * Three limiter nodes on one cluster. They start a third of a second apart, as separate processes
+ * would start at different moments: nodes started in the same millisecond see the same `Date`
+ * headers at the same phases, so their server-time estimates would be wrong in the same way and
+ * their window edges would agree by accident. Then every node gets the same warm-up, `WARM_UP_MS`
+ * after membership has converged, before the load starts (steady state, not start-up).
+ */
 async function crdtNodes(
   connectionString: string,
   options: Partial<CrdtRateLimiterOptions>,
+  warmUpMs: number,
 ): Promise<CrdtRateLimiter[]> {
   const cluster = `bench-${Math.random().toString(36).slice(2, 8)}`;
-  const nodes = Array.from(
-    { length: NODES },
-    (_, i) =>
+  const nodes: CrdtRateLimiter[] = [];
+  for (let i = 0; i < NODES; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, START_STAGGER_MS));
+    nodes.push(
       new CrdtRateLimiter({
         limit: LIMIT,
         windowMs: WINDOW_MS,
@@ -108,13 +130,21 @@ async function crdtNodes(
           membership: { heartbeatIntervalMs: 500, memberTtlMs: 3000 },
         },
       }),
-  );
+    );
+  }
   const deadline = Date.now() + 15_000;
   while (!nodes.every((n) => n.liveMembers() === NODES)) {
     if (Date.now() > deadline) throw new Error('members did not converge in 15 s');
     await new Promise((r) => setTimeout(r, 50));
   }
+  await new Promise((r) => setTimeout(r, warmUpMs));
   return nodes;
+}
+
+/** Largest difference between the nodes' server-time estimates, read together. */
+function spreadOf(nodes: CrdtRateLimiter[]): number {
+  const times = nodes.map((n) => n.cluster.bus.serverNow());
+  return Math.max(...times) - Math.min(...times);
 }
 
 async function main(): Promise<void> {
@@ -160,14 +190,20 @@ async function main(): Promise<void> {
         ['CrdtRateLimiter table, sync 100 ms', { mode: 'table', syncIntervalMs: 100 }],
         ['CrdtRateLimiter table, sync 500 ms', { mode: 'table', syncIntervalMs: 500 }],
       ] as const) {
-        const nodes = await crdtNodes(azurite.connectionString, options);
+        const nodes = await crdtNodes(azurite.connectionString, options, WARM_UP_MS);
         try {
+          const spread = spreadOf(nodes);
           const perWindow = await drive(
             (node, key) => nodes[node]!.tryConsume(key),
             () => Math.floor(nodes[0]!.cluster.bus.serverNow() / WINDOW_MS),
             load,
           );
-          rows.push(summarize(label, load, perWindow, 0));
+          const error = Math.max(...nodes.map((n) => Math.abs(n.cluster.bus.serverNow() - Date.now())));
+          rows.push({
+            ...summarize(label, load, perWindow, 0),
+            nodeSpread: `${Math.round(spread)} ms`,
+            serverTimeError: `${Math.round(error)} ms`,
+          });
         } finally {
           await Promise.all(nodes.map((n) => n.stop()));
         }
@@ -182,11 +218,11 @@ async function main(): Promise<void> {
       worstWindow: '',
     });
     for (const mode of ['split', 'table'] as const) {
-      const [node, ...rest] = await crdtNodes(azurite.connectionString, {
-        mode,
-        limit: 1e9,
-        windowMs: 60_000,
-      });
+      const [node, ...rest] = await crdtNodes(
+        azurite.connectionString,
+        { mode, limit: 1e9, windowMs: 60_000 },
+        0,
+      );
       const rate = await throughput((k) => node!.tryConsume(k), false);
       rows.push({
         ...summarize(`CrdtRateLimiter ${mode}.tryConsume`, '1 node', [LIMIT], rate),
@@ -198,12 +234,20 @@ async function main(): Promise<void> {
   } finally {
     await azurite.stop();
   }
-  const headers: Array<keyof Row> = ['limiter', 'load', 'overshoot', 'worstWindow', 'decisionsPerSecond'];
+  const headers: Array<keyof Row> = [
+    'limiter',
+    'load',
+    'overshoot',
+    'worstWindow',
+    'decisionsPerSecond',
+    'nodeSpread',
+    'serverTimeError',
+  ];
   const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => r[h].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   process.stdout.write(
     [
-      `limit ${LIMIT} per ${WINDOW_MS} ms window, ${NODES} nodes, offered load 4× the limit, ${WINDOWS} windows per row`,
+      `limit ${LIMIT} per ${WINDOW_MS} ms window, ${NODES} nodes started ${START_STAGGER_MS} ms apart, ${WARM_UP_MS / 1000} s warm-up, offered load 4× the limit, ${WINDOWS} windows per row`,
       line(headers),
       `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
       ...rows.map((r) => line(headers.map((h) => r[h]))),

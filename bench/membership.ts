@@ -379,9 +379,11 @@ async function main(): Promise<void> {
     "death: from the dead member's last successful heartbeat to no observer's view holding it. The bound is",
   );
   note(
-    "memberTtl, + up to 1 s because the server's Date header (the liveness clock) has 1 s resolution, + the",
+    "memberTtl, + the error of the liveness clock (the server-time estimate, kept within the list response's",
   );
-  note("observers' next list, at most one heartbeat later.");
+  note(
+    "1 s Date header: at most 1 s, far less once narrowed), + the observers' next list, at most one heartbeat later.",
+  );
   note(
     `storage errors reported by live members (each retried at the next heartbeat): ${results
       .map((r) => `N = ${r.n}: ${r.errors}`)

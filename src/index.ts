@@ -10,7 +10,7 @@ export { redact } from './redact/index.js';
 export { silentLogger, lineLogger } from './log/index.js';
 export type { Logger, LogLevel } from './log/index.js';
 export { systemClock, skewedClock, ServerTimeEstimate } from './clock/index.js';
-export type { Clock } from './clock/index.js';
+export type { Clock, ServerTimeBounds } from './clock/index.js';
 export { defaultNodeId } from './node-id/index.js';
 export {
   connectStorage,

@@ -337,6 +337,16 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
   }
 
   /**
+   * An `onResponse` callback feeding the cluster's server-time estimate (send time taken now): the
+   * syncs are frequent, and the window edges are read from that estimate.
+   */
+  #observer(): (response: { headers: { get(name: string): string | undefined } }) => void {
+    const serverTime = this.cluster.serverTime;
+    const sentAt = serverTime.monotonicNow();
+    return (response) => serverTime.observe(response.headers.get('date'), sentAt);
+  }
+
+  /**
    * Table mode: write own counts that changed (one row per node, key and window), then read every
    * node's rows of this window in one range query over the limiter's partitions, so a node also
    * learns keys it has not seen yet.
@@ -364,7 +374,7 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
         await table.upsertEntity(
           { partitionKey, rowKey, key: entry.key, nodeId: this.nodeId, count: own, window },
           'Replace',
-          { abortSignal: deadlineSignal(timeoutMs) },
+          { abortSignal: deadlineSignal(timeoutMs), onResponse: this.#observer() },
         );
         if (entry.synced === 0) {
           const rows = this.#ownRows.get(window) ?? [];
@@ -383,6 +393,7 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
           ` and RowKey ge ${odataString(`${windowKey}~`)} and RowKey lt ${odataString(`${windowKey}~~`)}`,
       },
       abortSignal: deadlineSignal(timeoutMs),
+      onResponse: this.#observer(),
     });
     let keys = 0;
     for await (const row of rows) {

@@ -277,9 +277,14 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     return `c:${this.cluster}:${channel}`;
   }
 
-  #observe = (response: { headers: { get(name: string): string | undefined } }): void => {
-    this.#serverTime.observe(response.headers.get('date'));
-  };
+  /**
+   * An `onResponse` callback that feeds the server-time estimate. Call it just before the request:
+   * it takes the send time then, which bounds the server's clock from above (see ServerTimeEstimate).
+   */
+  #observer(): (response: { headers: { get(name: string): string | undefined } }) => void {
+    const sentAt = this.#serverTime.monotonicNow();
+    return (response) => this.#serverTime.observe(response.headers.get('date'), sentAt);
+  }
 
   #ensureTable(): Promise<void> {
     this.#tableReady ??= this.#storage
@@ -336,7 +341,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     await this.#table
       .getEntity(`k:${this.cluster}`, '-', {
         abortSignal: deadlineSignal(this.#callTimeoutMs, abortSignal),
-        onResponse: this.#observe,
+        onResponse: this.#observer(),
       })
       .catch((error: unknown) => {
         if (!isNotFound(error)) throw error;
@@ -351,13 +356,13 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         if (entities.length === 1) {
           await this.#table.createEntity(entities[0]!, {
             abortSignal: deadlineSignal(this.#callTimeoutMs, abortSignal),
-            onResponse: this.#observe,
+            onResponse: this.#observer(),
           });
         } else {
           const actions: TransactionAction[] = entities.map((e) => ['create', e]);
           await this.#table.submitTransaction(actions, {
             abortSignal: deadlineSignal(this.#callTimeoutMs, abortSignal),
-            onResponse: this.#observe,
+            onResponse: this.#observer(),
           });
         }
         return;
@@ -386,8 +391,26 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         }
       }
       if (this.#wake.signal.aborted) this.#wake = new AbortController();
-      await sleep(this.#pollIntervalMs, stop, this.#handlers.size === 0 ? this.#wake.signal : undefined);
+      const polling = this.#handlers.size > 0;
+      await sleep(
+        polling ? this.#nextPollDelay() : this.#pollIntervalMs,
+        stop,
+        polling ? undefined : this.#wake.signal,
+      );
     }
+  }
+
+  /**
+   * The poll interval, brought forward by up to a second (never for intervals under a second) while
+   * the server-time estimate is wide, so the next poll reaches the server as its clock turns a
+   * second: that response narrows the estimate most. Never later than the interval: a graceful
+   * handover is promised within one poll, so probing costs a few extra polls instead.
+   */
+  #nextPollDelay(): number {
+    const interval = this.#pollIntervalMs;
+    const probe = interval >= 1000 ? this.#serverTime.msUntilProbe() : undefined;
+    if (probe === undefined) return interval;
+    return interval - ((((interval - probe) % 1000) + 1000) % 1000);
   }
 
   async #initialReadFrom(stop: AbortSignal): Promise<number> {
@@ -398,7 +421,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
           this.#consumerName,
           {
             abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
-            onResponse: this.#observe,
+            onResponse: this.#observer(),
           },
         );
         if (typeof row.readFrom === 'number') return row.readFrom;
@@ -423,7 +446,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       .listEntities<Record<string, unknown>>({
         queryOptions: { filter },
         abortSignal: deadlineSignal(this.#callTimeoutMs * 4, stop),
-        onResponse: this.#observe,
+        onResponse: this.#observer(),
       })
       .byPage({ maxPageSize: 1000 });
     for await (const page of pages) rows.push(...page);
@@ -478,7 +501,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       await this.#table.upsertEntity(
         { partitionKey: `k:${this.cluster}`, rowKey: this.#consumerName, readFrom: this.#readFrom },
         'Replace',
-        { abortSignal: deadlineSignal(this.#callTimeoutMs), onResponse: this.#observe },
+        { abortSignal: deadlineSignal(this.#callTimeoutMs), onResponse: this.#observer() },
       );
     } catch (error) {
       this.emit('error', { error: this.#wrap('cursor', error), during: 'cursor' });
@@ -498,6 +521,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     for await (const row of this.#table.listEntities<Record<string, unknown>>({
       queryOptions: { filter, select: ['PartitionKey', 'RowKey'] },
       abortSignal: deadlineSignal(this.#callTimeoutMs * 4, stop),
+      onResponse: this.#observer(),
     })) {
       const list = byPartition.get(row.partitionKey!) ?? [];
       list.push(row.rowKey!);
@@ -511,6 +535,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
           .map((rowKey) => ['delete', { partitionKey, rowKey }]);
         await this.#table.submitTransaction(actions, {
           abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
+          onResponse: this.#observer(),
         });
         this.stats.retentionDeleted += actions.length;
       }

@@ -157,6 +157,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
       container: options.container,
       campaign: options.campaign,
       announcer: busLeaderAnnouncer(this.bus),
+      serverTime: this.#serverTime,
     });
     this.membership = new Membership({
       ...common,
@@ -188,6 +189,14 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     this.membership.on('update', (m) => this.emit('update', m));
     this.membership.on('error', (e) => this.emit('error', { error: e.error, source: 'membership' }));
     this.bus.on('error', (e) => this.emit('error', { error: e.error, source: 'bus' }));
+  }
+
+  /**
+   * This node's estimate of the storage server's clock, shared by the bus, membership and the
+   * lease calls. Shims that make their own storage calls feed it too (see ServerTimeEstimate).
+   */
+  get serverTime(): ServerTimeEstimate {
+    return this.#serverTime;
   }
 
   /** True while this node leads (checked against the monotonic clock). */

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock/index.js';
+import type { Clock, ServerTimeEstimate } from '../clock/index.js';
 import { systemClock } from '../clock/index.js';
 import { GossiplessError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
@@ -46,11 +46,18 @@ export interface LeaseElectorOptions {
   logger?: Logger;
   /** Random source for jitter, in [0, 1). @default Math.random */
   random?: () => number;
+  /**
+   * A server-time estimate the lease calls feed (their `Date` headers with send times). Followers'
+   * jittered acquire attempts reach the server at varied phases of its second, which is what
+   * narrows the estimate. Never used for lease timing, which stays on the monotonic clock.
+   */
+  serverTime?: ServerTimeEstimate;
 }
 
 /** {@link LeaseElectorOptions} with every default filled in. */
-export type ResolvedLeaseElectorOptions = Required<Omit<LeaseElectorOptions, 'announcer'>> & {
+export type ResolvedLeaseElectorOptions = Required<Omit<LeaseElectorOptions, 'announcer' | 'serverTime'>> & {
   announcer: LeaderAnnouncer | undefined;
+  serverTime: ServerTimeEstimate | undefined;
 };
 
 function invalid(message: string): never {
@@ -117,5 +124,6 @@ export function resolveLeaseElectorOptions(options: LeaseElectorOptions): Resolv
     announcer: options.announcer,
     logger: redactingLogger(options.logger),
     random: options.random ?? Math.random,
+    serverTime: options.serverTime,
   };
 }

@@ -357,11 +357,14 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     if (!(await this.#ensureBlob(stop))) return undefined;
     const { clock, leaseDurationMs, safetyMarginMs, callTimeoutMs } = this.options;
     const t0 = clock.monotonicNow();
+    const sentAt = this.options.serverTime?.monotonicNow();
     try {
-      await this.#lease.acquireLease(leaseDurationMs / 1000, {
+      const response = await this.#lease.acquireLease(leaseDurationMs / 1000, {
         abortSignal: deadlineSignal(callTimeoutMs, stop),
       });
+      this.#observeServerTime(response.date, sentAt);
     } catch (error) {
+      this.#observeServerTime(responseDate(error), sentAt);
       if (isLeaseAlreadyPresent(error)) return undefined;
       if (storageStatusCode(error) === 404) this.#blobReady = false;
       this.#reportError('acquire', error);
@@ -449,10 +452,12 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
             break;
           }
           const t0 = clock.monotonicNow();
+          const sentAt = this.options.serverTime?.monotonicNow();
           try {
-            await this.#lease.renewLease({
+            const response = await this.#lease.renewLease({
               abortSignal: deadlineSignal(Math.min(callTimeoutMs, left), endSignal),
             });
+            this.#observeServerTime(response.date, sentAt);
             if (term.demoted) break;
             term.stepDownAt = t0 + leaseDurationMs - safetyMarginMs;
             term.confirmedAt = t0;
@@ -515,6 +520,11 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     }
   }
 
+  /** Feeds a lease response's `Date` to the shared server-time estimate, if there is one. */
+  #observeServerTime(date: Date | string | undefined, sentAt: number | undefined): void {
+    if (date !== undefined) this.options.serverTime?.observe(date, sentAt);
+  }
+
   #reportError(during: LeaseElectorEvents['error']['during'], error: unknown): void {
     const wrapped =
       error instanceof GossiplessError
@@ -540,4 +550,12 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   get lastEpoch(): number {
     return this.#lastEpoch;
   }
+}
+
+/** The `Date` header of a failed storage call's response (a 409 for a held lease carries one too). */
+function responseDate(error: unknown): string | undefined {
+  const response = (error as { response?: { headers?: { get?(name: string): string | undefined } } })
+    ?.response;
+  const date = typeof response?.headers?.get === 'function' ? response.headers.get('date') : undefined;
+  return typeof date === 'string' ? date : undefined;
 }

@@ -245,7 +245,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         'Replace',
         {
           abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
-          onResponse: (r) => this.#serverTime.observe(r.headers.get('date')),
+          onResponse: this.#observer(),
         },
       );
       this.stats.heartbeats++;
@@ -257,22 +257,23 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   async #list(signal: AbortSignal | undefined): Promise<MembershipView> {
-    let dateHeader: string | undefined;
+    let serverNow: number | undefined;
     const rows: Array<Record<string, unknown>> = [];
+    const sentAt = this.#serverTime.monotonicNow();
     const pages = this.#table
       .listEntities<Record<string, unknown>>({
         queryOptions: { filter: `PartitionKey eq ${odataString(this.#partition())}` },
         abortSignal: deadlineSignal(this.#callTimeoutMs * 2, signal),
         onResponse: (r) => {
-          dateHeader = r.headers.get('date') ?? dateHeader;
-          this.#serverTime.observe(dateHeader);
+          const dateHeader = r.headers.get('date');
+          this.#serverTime.observe(dateHeader, sentAt);
+          serverNow = this.#serverNowFrom(dateHeader, sentAt) ?? serverNow;
         },
       })
       .byPage({ maxPageSize: 1000 });
     for await (const page of pages) rows.push(...page);
     this.stats.lists++;
     // Liveness is judged by the server's clock only: never the local one.
-    const serverNow = serverTimeFromDateHeader(dateHeader);
     if (serverNow === undefined) {
       throw new GossiplessError(
         'STORAGE_ERROR',
@@ -345,6 +346,27 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         this.#report('gc', error);
       }
     }
+  }
+
+  /** An `onResponse` callback feeding the server-time estimate, with the send time taken now. */
+  #observer(): (response: { headers: { get(name: string): string | undefined } }) => void {
+    const sentAt = this.#serverTime.monotonicNow();
+    return (response) => this.#serverTime.observe(response.headers.get('date'), sentAt);
+  }
+
+  /**
+   * The server's time when a list response arrived. The header alone is truncated to the second,
+   * so judging by it makes every row look up to a second younger than it is. The estimate (which
+   * has just taken this header in) is finer; it is kept within what this very response proves —
+   * the server read at least the header, and less than header + 1 s + the round trip — so a stale
+   * or held-back estimate can never judge liveness beyond the header's own uncertainty.
+   */
+  #serverNowFrom(dateHeader: string | undefined, sentAt: number): number | undefined {
+    const header = serverTimeFromDateHeader(dateHeader);
+    if (header === undefined) return undefined;
+    const roundTrip = Math.max(0, this.#serverTime.monotonicNow() - sentAt);
+    const estimate = this.#serverTime.now() ?? header;
+    return Math.round(Math.min(Math.max(estimate, header), header + 1000 + roundTrip));
   }
 
   #report(during: MembershipEvents['error']['during'], error: unknown): void {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TableBus, type BusMessage, type TableBusOptions } from '../../src/bus/index.js';
-import { skewedClock } from '../../src/clock/index.js';
+import { ServerTimeEstimate, skewedClock, systemClock } from '../../src/clock/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -23,6 +23,29 @@ function bus(options: Partial<TableBusOptions> & { cluster: string; nodeId: stri
 }
 
 describe('TableBus', () => {
+  it('feeds its server-time estimate with send times, from publishes and polls', async () => {
+    const cluster = uniqueName('b');
+    const serverTime = new ServerTimeEstimate(systemClock);
+    const node = bus({ cluster, nodeId: 'p', serverTime });
+    node.subscribe('jobs', () => undefined);
+    await node.start();
+    await node.publish('jobs', { n: 1 });
+    // Finite only when upper bounds arrived, i.e. the send times were passed.
+    expect(serverTime.uncertaintyMs()).toBeLessThan(1000);
+    expect(Math.abs(node.serverNow() - Date.now())).toBeLessThan(1000);
+  });
+
+  it('times its polls (1 s interval) at the server second boundary until the estimate is narrow', async () => {
+    const cluster = uniqueName('b');
+    const serverTime = new ServerTimeEstimate(systemClock);
+    const node = bus({ cluster, nodeId: 'p', serverTime, pollIntervalMs: 1000, lookbackMs: 10_000 });
+    node.subscribe('jobs', () => undefined);
+    await node.start();
+    // One poll a second at a steady phase would leave it ~±500 ms; aimed polls halve it each time.
+    await waitFor(() => (serverTime.uncertaintyMs() ?? Infinity) <= 50, 15_000, 'a narrow estimate');
+    expect(Math.abs(serverTime.now()! - Date.now())).toBeLessThanOrEqual(60);
+  });
+
   it('delivers every message once, in order per publisher, with the sender and its epoch', async () => {
     const cluster = uniqueName('b');
     const consumer = bus({ cluster, nodeId: 'consumer' });

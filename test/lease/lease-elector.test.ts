@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { LeaseElector, type LeaseElectorOptions } from '../../src/lease/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
+import { ServerTimeEstimate, systemClock } from '../../src/clock/index.js';
 import { azuriteConnectionString } from '../../src/dev/index.js';
 import { connectStorage } from '../../src/storage/index.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
@@ -46,6 +47,23 @@ describe('LeaseElector on Azurite', () => {
     const observer = elector({ cluster, nodeId: 'observer', campaign: false });
     const info = await observer.leader();
     expect(info).toMatchObject({ holder: leaders[0]!.nodeId, epoch: 1, isHeld: true, leaseState: 'leased' });
+  });
+
+  it('feeds a server-time estimate with send times, from the leader acquire and the followers 409s', async () => {
+    const cluster = uniqueName('c');
+    const leaderTime = new ServerTimeEstimate(systemClock);
+    const followerTime = new ServerTimeEstimate(systemClock);
+    const leader = elector({ cluster, nodeId: 'a', serverTime: leaderTime });
+    await leader.start();
+    await waitFor(() => leader.isLeader, 5000, 'a leader');
+    const follower = elector({ cluster, nodeId: 'b', serverTime: followerTime });
+    await follower.start();
+    await new Promise((r) => setTimeout(r, 700));
+    expect(follower.isLeader).toBe(false);
+    // Finite only when upper bounds arrived, i.e. the send times were passed.
+    expect(leaderTime.uncertaintyMs()).toBeLessThan(1000);
+    expect(followerTime.uncertaintyMs()).toBeLessThan(1000);
+    expect(Math.abs(followerTime.now()! - Date.now())).toBeLessThan(1000);
   });
 
   it('hands over on stop() within one announcement, with a strictly higher epoch', async () => {

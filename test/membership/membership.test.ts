@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Membership, type MembershipOptions } from '../../src/membership/index.js';
-import { skewedClock } from '../../src/clock/index.js';
+import { ServerTimeEstimate, skewedClock, systemClock } from '../../src/clock/index.js';
 import { azuriteConnectionString } from '../../src/dev/index.js';
 import { connectStorage } from '../../src/storage/index.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
@@ -76,6 +77,38 @@ describe('Membership', () => {
     observer.on('leave', (m) => left.push(m.nodeId));
     await waitFor(() => left.includes('ghost'), 4000, 'ghost to leave');
     expect(ids(observer)).toEqual(['observer']);
+  });
+
+  it('judges ages by the server-time estimate, not the truncated Date header (within 100 ms)', async () => {
+    const cluster = uniqueName('m');
+    const serverTime = new ServerTimeEstimate(systemClock);
+    const node = member({
+      cluster,
+      nodeId: 'a',
+      heartbeatIntervalMs: 60_000,
+      memberTtlMs: 120_000,
+      serverTime,
+    });
+    await node.start();
+    await waitFor(() => node.members().length === 1, 5000, 'own row');
+    // Reads spread over the server's second narrow the estimate (the header alone is ±500 ms).
+    for (let i = 0; i < 20; i++) {
+      await node.refresh();
+      await delay(53);
+    }
+    const errors: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const view = await node.refresh();
+      // Azurite runs on this machine: its clock, which stamped the row, is Date.now().
+      const truth = Date.now();
+      const own = view.members[0]!;
+      errors.push(Math.abs(own.ageMs - (truth - own.lastHeartbeatAt)));
+      await delay(53);
+    }
+    // By the header alone, a row looks up to a second younger than it is.
+    expect(Math.max(...errors)).toBeLessThanOrEqual(100);
+    // The heartbeat and list calls passed their send times: the estimate has an upper bound.
+    expect(serverTime.uncertaintyMs()).toBeLessThan(100);
   });
 
   it('emits update when a member changes its metadata', async () => {
