@@ -194,7 +194,7 @@ export class ServerTimeEstimate {
    * is when the estimate, plus half the last round trip, crosses a second; each such response
    * roughly halves the uncertainty. The target is spread at random over the current uncertainty,
    * so the nodes of a cluster do not all send at the same instant. Callers with a periodic request
-   * (the bus poll) shift it by up to half a second to hit this moment, until the estimate is narrow.
+   * (the bus poll) bring it forward by up to a second to hit this moment, until the estimate is narrow.
    *
    * @param narrowEnoughMs - Below this uncertainty no probe is suggested. @default 25
    * @param random - Random source in [0, 1). @default Math.random
