@@ -7,6 +7,10 @@
  *   the same run: poll/2 + the round trip of a single-entity read.
  * - events/s on one channel: many concurrent publishes (the bus batches them into entity-group
  *   transactions of ≤ 100) against sequential, awaited publishes (one request each) as the anchor.
+ * - subscriber memory over a long stream: `heapUsed` after a forced GC at intervals while one
+ *   subscriber receives a steady stream, against the heap just before the stream (the anchor). The
+ *   dedupe set is pruned by the look-back window, so the heap should level off, not grow with the
+ *   stream. Needs `node --expose-gc` (the npm script passes it).
  *
  * Run: npm run bench:bus  (node --import tsx bench/bus.ts). About one minute.
  */
@@ -15,6 +19,7 @@ import { TableBus } from '../src/bus/index.js';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
 import { connectStorage, type StorageConnection } from '../src/storage/index.js';
 import { proxyStorage, type StorageProxies } from './support/counting-proxy.js';
+import { gcHeapUsed, mib } from './support/heap.js';
 import { runBench } from './support/run-bench.js';
 import {
   count,
@@ -22,6 +27,7 @@ import {
   median,
   millis,
   note,
+  seconds,
   printTable,
   progress,
   quantile,
@@ -34,7 +40,14 @@ const SAMPLES_PER_PUBLISHER: Record<number, number> = { 250: 60, 500: 50, 1000: 
 const BURST = Number(process.env.BENCH_BURST ?? 5000);
 const SEQUENTIAL_MS = 3000;
 const TABLE_PREFIX = 'benchbus';
-const WATCHDOG_MS = 240_000;
+const WATCHDOG_MS = 360_000;
+const STREAM = Number(process.env.BENCH_STREAM ?? 30_000);
+/** Stream rate: one batch of 100 every 100 ms. */
+const STREAM_BATCH = 100;
+const STREAM_BATCH_EVERY_MS = 100;
+const STREAM_READ_EVERY = 5000;
+/** A short look-back, so the stream spans many look-back windows (its dedupe set is pruned at 2×). */
+const STREAM_LOOKBACK_MS = 2000;
 
 let azurite: AzuriteInstance | undefined;
 let proxies: StorageProxies | undefined;
@@ -212,6 +225,86 @@ function measureBurst(publisherStorage: StorageConnection, subscriberStorage: St
   );
 }
 
+interface HeapReading {
+  delivered: number;
+  elapsedMs: number;
+  heap: number;
+  duplicates: number;
+}
+
+/**
+ * One subscriber (poll 250 ms, look-back 2 s) receives a steady stream from one publisher in the
+ * same process; the heap is read, GC'd, every STREAM_READ_EVERY delivered messages. The publisher
+ * keeps no per-message state once a publish resolves, so growth is the subscriber's.
+ */
+async function measureStreamHeap(
+  storage: StorageConnection,
+): Promise<{ before: number; readings: HeapReading[] }> {
+  const cluster = 'bench-stream';
+  const publisher = new TableBus({ storage, cluster, nodeId: 'publisher', tablePrefix: TABLE_PREFIX });
+  const subscriber = new TableBus({
+    storage,
+    cluster,
+    nodeId: 'subscriber',
+    tablePrefix: TABLE_PREFIX,
+    pollIntervalMs: 250,
+    lookbackMs: STREAM_LOOKBACK_MS,
+  });
+  buses.push(publisher, subscriber);
+  let received = 0;
+  subscriber.subscribe('stream', () => void received++);
+  await subscriber.start();
+  await publisher.publish('stream', { warmUp: true });
+  await waitUntil(() => received === 1, 15_000, 'the warm-up message');
+  // Past the warm-up's look-back, so the baseline holds no more than the readings will.
+  await sleep(STREAM_LOOKBACK_MS * 2 + 500);
+  received = 0;
+  const before = await gcHeapUsed();
+  const readings: HeapReading[] = [];
+  const started = performance.now();
+  let published = 0;
+  let reading: Promise<void> = Promise.resolve();
+  let nextReadAt = STREAM_READ_EVERY;
+  const publishing = (async () => {
+    while (published < STREAM) {
+      const batchStart = performance.now();
+      const n = Math.min(STREAM_BATCH, STREAM - published);
+      await Promise.all(
+        Array.from({ length: n }, (_, k) =>
+          publisher.publish('stream', { i: published + k, pad: 'x'.repeat(64) }),
+        ),
+      );
+      published += n;
+      await sleep(batchStart + STREAM_BATCH_EVERY_MS - performance.now());
+    }
+  })();
+  while (nextReadAt <= STREAM) {
+    await waitUntil(() => received >= nextReadAt, 60_000, `${nextReadAt} streamed messages`);
+    const delivered = received;
+    reading = reading.then(async () => {
+      readings.push({
+        delivered,
+        elapsedMs: performance.now() - started,
+        heap: await gcHeapUsed(),
+        duplicates: subscriber.stats.duplicates,
+      });
+    });
+    await reading;
+    nextReadAt += STREAM_READ_EVERY;
+  }
+  await publishing;
+  // After the stream: two look-backs later, with polls still running, the dedupe set can empty.
+  await sleep(STREAM_LOOKBACK_MS * 2 + 1000);
+  readings.push({
+    delivered: received,
+    elapsedMs: performance.now() - started,
+    heap: await gcHeapUsed(),
+    duplicates: subscriber.stats.duplicates,
+  });
+  await Promise.all([publisher.stop(), subscriber.stop()]);
+  return { before, readings };
+}
+
 async function main(): Promise<void> {
   progress('starting Azurite');
   azurite = await startAzurite();
@@ -230,6 +323,8 @@ async function main(): Promise<void> {
   const sequential = await measureSequential(countedStorage, subscriberStorage);
   progress(`throughput: burst of ${BURST}`);
   const burst = await measureBurst(countedStorage, subscriberStorage);
+  progress(`memory: a stream of ${STREAM} messages to one subscriber`);
+  const stream = await measureStreamHeap(subscriberStorage);
 
   process.stdout.write(
     `gossipless bench/bus — TableBus on in-memory Azurite, publishers and subscriber in one process\n` +
@@ -292,6 +387,26 @@ async function main(): Promise<void> {
   );
   note(
     'batched requests: entity-group transactions of ≤ 100 rows in one partition, written one after another.',
+  );
+  printTable(
+    `subscriber heap over a stream (heapUsed after a forced GC; ${count((STREAM_BATCH * 1000) / STREAM_BATCH_EVERY_MS)} messages/s, poll 250 ms, look-back ${STREAM_LOOKBACK_MS / 1000} s)`,
+    ['delivered', 'elapsed', 'heap', 'vs before the stream (anchor)', 'ratio', 'duplicates skipped'],
+    [
+      ['0 (before)', seconds(0), mib(stream.before), mib(0, true), '1.00', '0'],
+      ...stream.readings.map((r, i) => [
+        i === stream.readings.length - 1
+          ? `${count(r.delivered)} (+${(STREAM_LOOKBACK_MS * 2 + 1000) / 1000} s idle)`
+          : count(r.delivered),
+        seconds(r.elapsedMs),
+        mib(r.heap),
+        mib(r.heap - stream.before, true),
+        (r.heap / stream.before).toFixed(2),
+        count(r.duplicates),
+      ]),
+    ],
+  );
+  note(
+    `bounded: the dedupe set keeps ids for 2 × look-back, about ${count((STREAM_BATCH * 1000 * STREAM_LOOKBACK_MS * 2) / STREAM_BATCH_EVERY_MS / 1000)} at this rate; each poll re-reads the look-back (the duplicates).`,
   );
 }
 

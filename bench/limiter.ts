@@ -8,11 +8,19 @@
  * how far apart the nodes' estimates of the server's clock (hence their window edges) were when
  * the load started; `serverTimeError` the worst estimate's distance from the server's clock at the
  * row's end (Azurite runs on this machine, so its clock is `Date.now()`).
+ *
+ * Memory: heap per tracked key after consuming once for each of N distinct keys in one window
+ * (`heapUsed` after a forced GC, against the same limiter's heap just before), and what is still
+ * held once that window is over: idle, after one decision in the next window, and after one
+ * decision two windows later (when the shim's sweep drops the keys of windows before the previous
+ * one). RateLimiterMemory, which frees each key by its own timer, is the anchor in the same run.
+ * Needs `node --expose-gc` (the npm script passes it).
  */
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { CrdtRateLimiter, type CrdtRateLimiterOptions } from '../shims/crdt-rate-limiter/index.js';
 import { connectStorage } from '../src/storage/index.js';
 import { startAzurite } from '../src/dev/index.js';
+import { bytes, gcHeapUsed, mib } from './support/heap.js';
 
 const LIMIT = 300;
 const WINDOW_MS = 2000;
@@ -147,10 +155,161 @@ function spreadOf(nodes: CrdtRateLimiter[]): number {
   return Math.max(...times) - Math.min(...times);
 }
 
+/** Window of the memory rows: long enough for 100k decisions to land in one window. */
+const MEM_WINDOW_MS = 3000;
+const MEM_KEYS = (process.env.BENCH_MEM_KEYS ?? '10000,100000').split(',').map(Number);
+/** Table mode writes one row per key and window at each sync: it is for low-cardinality keys. */
+const MEM_TABLE_KEYS = Number(process.env.BENCH_MEM_TABLE_KEYS ?? 10_000);
+
+interface MemoryRow {
+  limiter: string;
+  keys: string;
+  heapBefore: string;
+  heldAfterFill: string;
+  bytesPerKey: string;
+  /** Held (over heapBefore) once the keys' window is over, with no decision since. */
+  afterWindowIdle: string;
+  /** Held after one decision (a new key) in a later window. */
+  afterNextDecision: string;
+  /** Held after one decision two windows after the keys' window. */
+  afterTwoWindows: string;
+}
+
+interface MemorySubject {
+  consume(key: string): unknown;
+  /** The subject's window number now. */
+  windowOf(): number;
+  /**
+   * Resolves when a background round of at least `window` has finished (table mode: the next sync),
+   * so a reading does not count a sync's requests in flight.
+   */
+  settle?(window: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+async function memoryRow(label: string, n: number, subject: MemorySubject): Promise<MemoryRow> {
+  try {
+    // Start at a window edge so all N decisions land in one window.
+    const start = subject.windowOf();
+    while (subject.windowOf() === start) await sleepMs(2);
+    const before = await gcHeapUsed();
+    const window = subject.windowOf();
+    for (let i = 0; i < n; i++) await subject.consume(`key-${i}`);
+    const fillEnd = Date.now();
+    if (subject.windowOf() !== window) throw new Error(`${label}: ${n} decisions did not fit one window`);
+    await subject.settle?.(window);
+    const held = (await gcHeapUsed()) - before;
+    // Past the end of the keys' window (and past every RateLimiterMemory key's own expiry).
+    while (subject.windowOf() <= window || Date.now() < fillEnd + MEM_WINDOW_MS + 200) await sleepMs(20);
+    await subject.settle?.(window + 1);
+    const idle = (await gcHeapUsed()) - before;
+    await subject.consume('probe-1');
+    await subject.settle?.(window + 1);
+    const next = (await gcHeapUsed()) - before;
+    while (subject.windowOf() < window + 2 || Date.now() < fillEnd + 2 * MEM_WINDOW_MS + 200)
+      await sleepMs(20);
+    await subject.consume('probe-2');
+    await subject.settle?.(window + 2);
+    const later = (await gcHeapUsed()) - before;
+    return {
+      limiter: label,
+      keys: n.toLocaleString('en-US'),
+      heapBefore: mib(before),
+      heldAfterFill: mib(held, true),
+      bytesPerKey: bytes(held / n),
+      afterWindowIdle: mib(idle, true),
+      afterNextDecision: mib(next, true),
+      afterTwoWindows: mib(later, true),
+    };
+  } finally {
+    await subject.stop();
+  }
+}
+
+async function memoryRows(connectionString: string): Promise<MemoryRow[]> {
+  const rows: MemoryRow[] = [];
+  const crdt = async (mode: 'split' | 'table', syncIntervalMs?: number): Promise<MemorySubject> => {
+    const limiter = new CrdtRateLimiter({
+      limit: 1e9,
+      windowMs: MEM_WINDOW_MS,
+      nodeId: 'n0',
+      mode,
+      ...(syncIntervalMs ? { syncIntervalMs } : {}),
+      gossipless: {
+        cluster: `benchmem-${Math.random().toString(36).slice(2, 8)}`,
+        storage: connectStorage({ connectionString }),
+        tablePrefix: 'bench',
+        membership: { heartbeatIntervalMs: 500, memberTtlMs: 3000 },
+      },
+    });
+    // Measured once the node runs steadily: its own row seen, so membership has listed.
+    const deadline = Date.now() + 15_000;
+    while (limiter.cluster.membership.view() === undefined) {
+      if (Date.now() > deadline) throw new Error('the limiter node did not list its members in 15 s');
+      await sleepMs(50);
+    }
+    return {
+      consume: (key) => limiter.tryConsume(key),
+      windowOf: () => Math.floor(limiter.cluster.bus.serverNow() / MEM_WINDOW_MS),
+      settle: (window) =>
+        new Promise<void>((resolve) => {
+          if (mode !== 'table') return resolve();
+          const onSync = ({ window: synced }: { window: number }): void => {
+            if (synced < window) return;
+            limiter.off('sync', onSync);
+            resolve();
+          };
+          limiter.on('sync', onSync);
+        }),
+      stop: () => limiter.stop(),
+    };
+  };
+  for (const n of MEM_KEYS) {
+    process.stderr.write(`memory: ${n} keys\n`);
+    const memory = new RateLimiterMemory({ points: 1e9, duration: MEM_WINDOW_MS / 1000 });
+    const t0 = Date.now();
+    rows.push(
+      await memoryRow('RateLimiterMemory (anchor)', n, {
+        consume: (key) => memory.consume(key),
+        windowOf: () => Math.floor((Date.now() - t0) / MEM_WINDOW_MS),
+        stop: async () => undefined,
+      }),
+    );
+    rows.push(await memoryRow('CrdtRateLimiter split', n, await crdt('split')));
+  }
+  process.stderr.write(`memory: table mode, ${MEM_TABLE_KEYS} keys\n`);
+  rows.push(await memoryRow('CrdtRateLimiter table, sync 1 s', MEM_TABLE_KEYS, await crdt('table', 1000)));
+  return rows;
+}
+
+/** Prints rows as the bench's pipe table, columns padded to their widest cell. */
+function printRows<R extends object>(title: string, headers: Array<keyof R & string>, rows: R[]): void {
+  const cell = (r: R, h: keyof R): string => String(r[h]);
+  const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => cell(r, h).length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  process.stdout.write(
+    [
+      title,
+      line(headers),
+      `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+      ...rows.map((r) => line(headers.map((h) => cell(r, h)))),
+      '',
+    ].join('\n'),
+  );
+}
+
 async function main(): Promise<void> {
   const azurite = await startAzurite();
   const rows: Row[] = [];
+  let memoryResults: MemoryRow[] = [];
   try {
+    if (process.env.BENCH_ONLY === 'memory') {
+      memoryResults = await memoryRows(azurite.connectionString);
+      printMemory(memoryResults);
+      return;
+    }
     for (const load of ['even', 'skewed'] as const) {
       // Anchor 1: what a cluster whose gossip failed does — each node alone with the full limit.
       {
@@ -231,6 +390,7 @@ async function main(): Promise<void> {
       });
       await Promise.all([node!, ...rest].map((n) => n.stop()));
     }
+    memoryResults = await memoryRows(azurite.connectionString);
   } finally {
     await azurite.stop();
   }
@@ -253,6 +413,24 @@ async function main(): Promise<void> {
       ...rows.map((r) => line(headers.map((h) => r[h]))),
       '',
     ].join('\n'),
+  );
+  printMemory(memoryResults);
+}
+
+function printMemory(memory: MemoryRow[]): void {
+  printRows(
+    `\nmemory: heapUsed after a forced GC, one node, ${MEM_WINDOW_MS} ms windows; "held" = heap − heap just before the N decisions`,
+    [
+      'limiter',
+      'keys',
+      'heapBefore',
+      'heldAfterFill',
+      'bytesPerKey',
+      'afterWindowIdle',
+      'afterNextDecision',
+      'afterTwoWindows',
+    ],
+    memory,
   );
 }
 
