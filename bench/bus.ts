@@ -15,7 +15,7 @@
  * Run: npm run bench:bus  (node --import tsx bench/bus.ts). About one minute.
  */
 import { performance } from 'node:perf_hooks';
-import { TableBus } from '../src/bus/index.js';
+import { messageRowKey, TableBus, timeOfRowKey } from '../src/bus/index.js';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
 import { connectStorage, type StorageConnection } from '../src/storage/index.js';
 import { proxyStorage, type StorageProxies } from './support/counting-proxy.js';
@@ -41,11 +41,11 @@ const BURST = Number(process.env.BENCH_BURST ?? 5000);
 const SEQUENTIAL_MS = 3000;
 const TABLE_PREFIX = 'benchbus';
 const WATCHDOG_MS = 360_000;
-const STREAM = Number(process.env.BENCH_STREAM ?? 30_000);
+const STREAM = Number(process.env.BENCH_STREAM ?? 20_000);
 /** Stream rate: one batch of 100 every 100 ms. */
 const STREAM_BATCH = 100;
 const STREAM_BATCH_EVERY_MS = 100;
-const STREAM_READ_EVERY = 5000;
+const STREAM_READ_EVERY = 4000;
 /** A short look-back, so the stream spans many look-back windows (its dedupe set is pruned at 2×). */
 const STREAM_LOOKBACK_MS = 2000;
 
@@ -302,7 +302,24 @@ async function measureStreamHeap(
     duplicates: subscriber.stats.duplicates,
   });
   await Promise.all([publisher.stop(), subscriber.stop()]);
-  return { before, readings };
+  return { before, readings, unboundedSet: await heapOfIdSet(STREAM) };
+}
+
+/**
+ * For scale, measured in the same run: the heap a dedupe set would hold if it were never pruned —
+ * a Map of `n` message ids (real row keys) to their key times, as the subscriber keeps them.
+ */
+async function heapOfIdSet(n: number): Promise<number> {
+  const before = await gcHeapUsed();
+  const seen = new Map<string, number>();
+  const t0 = Date.now();
+  for (let i = 0; i < n; i++) {
+    const id = messageRowKey(t0 + i, 'publisher', i + 1);
+    seen.set(id, timeOfRowKey(id) ?? 0);
+  }
+  const held = (await gcHeapUsed()) - before;
+  // Keep the set reachable until after the reading.
+  return seen.size > 0 ? held : 0;
 }
 
 async function main(): Promise<void> {
@@ -404,6 +421,9 @@ async function main(): Promise<void> {
         count(r.duplicates),
       ]),
     ],
+  );
+  note(
+    `for scale, the same run: a Map of all ${count(STREAM)} message ids (a dedupe set never pruned) holds ${mib(stream.unboundedSet, true)}.`,
   );
   note(
     `bounded: the dedupe set keeps ids for 2 × look-back, about ${count((STREAM_BATCH * 1000 * STREAM_LOOKBACK_MS * 2) / STREAM_BATCH_EVERY_MS / 1000)} at this rate; each poll re-reads the look-back (the duplicates).`,

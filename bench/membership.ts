@@ -16,6 +16,11 @@
  *   upserts them (same row shape) in entity-group batches of 100 every heartbeat, uncounted; the
  *   member that dies is a simulated row the simulator stops refreshing.
  *
+ * Memory (N = 10 and 100, where every member is a real instance): `heapUsed` after a forced GC
+ * once the views converged and again after the counting window, against the process's heap just
+ * before the members are created (the anchor); per instance = the difference / N. Needs
+ * `node --expose-gc` (the npm script passes it).
+ *
  * Timings are shortened (heartbeat 2 s, memberTtl 6 s) to keep the run short; the per-node-hour
  * figure is also given scaled to the default 5 s heartbeat.
  *
@@ -27,6 +32,7 @@ import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../
 import { Membership, type MembershipView } from '../src/membership/index.js';
 import { connectStorage, type StorageConnection } from '../src/storage/index.js';
 import { proxyStorage, type StorageProxies } from './support/counting-proxy.js';
+import { bytes, gcHeapUsed, mib } from './support/heap.js';
 import { runBench } from './support/run-bench.js';
 import {
   count,
@@ -146,6 +152,8 @@ interface SizeResult {
   putsPerNodePerHeartbeat: number;
   pagesPerList: number;
   perNodeHourBench: number;
+  /** Real-only sizes: heap before the members were created, after join, after the counting window. */
+  heap?: { before: number; joined: number; steady: number; steadyAfterMs: number };
 }
 
 async function measureList(storage: StorageConnection, cluster: string): Promise<number> {
@@ -190,6 +198,8 @@ async function measureSize(instance: AzuriteInstance, n: number): Promise<SizeRe
   if (victimProxies) toClose.push(() => victimProxies.close());
   const victimId = simulatedCount === 0 ? `member-${String(n - 1).padStart(4, '0')}` : 'simulated-0000';
 
+  // The anchor: this process's heap before any member exists (proxies and connections included).
+  const heapBefore = simulatedCount === 0 ? await gcHeapUsed() : undefined;
   const members: Membership[] = [];
   const observers: Observer[] = [];
   let cutAt: number | undefined;
@@ -256,6 +266,9 @@ async function measureSize(instance: AzuriteInstance, n: number): Promise<SizeRe
   );
   const joinTimes = observers.map((o) => o.joinedAt! - startedAt);
   const allWrittenMs = Math.max(...firstHeartbeats, simulator?.firstRoundDoneAt ?? 0) - startedAt;
+  // The counting proxy logs every request: clear its log so the reading is the members' heap.
+  counted.reset();
+  const heapJoined = heapBefore !== undefined ? await gcHeapUsed() : undefined;
 
   progress(`N = ${n}: counting requests over ${WINDOW_HEARTBEATS} heartbeats`);
   // Members heartbeat at a fixed period. Count over whole heartbeats starting half a period after
@@ -268,10 +281,19 @@ async function measureSize(instance: AzuriteInstance, n: number): Promise<SizeRe
   const windowStart = performance.now();
   await sleep(WINDOW_HEARTBEATS * HEARTBEAT_MS);
   const windowMs = performance.now() - windowStart;
-  const requests = [...counted.table.requests, ...(victimProxies?.table.requests ?? [])];
-  const puts = requests.filter((r) => r.method === 'PUT').length;
-  const pages = requests.filter((r) => r.method === 'GET').length;
+  // Counted in a closure so the copied request log is garbage before the heap is read below.
+  const { requestCount, puts, pages } = (() => {
+    const requests = [...counted.table.requests, ...(victimProxies?.table.requests ?? [])];
+    return {
+      requestCount: requests.length,
+      puts: requests.filter((r) => r.method === 'PUT').length,
+      pages: requests.filter((r) => r.method === 'GET').length,
+    };
+  })();
   const heartbeats = windowMs / HEARTBEAT_MS;
+  counted.reset();
+  const heapSteady = heapBefore !== undefined ? await gcHeapUsed() : undefined;
+  const steadyAfterMs = performance.now() - startedAt;
   const listRttMs = await measureList(direct, cluster);
 
   progress(`N = ${n}: ${victimId} stops heartbeating`);
@@ -313,10 +335,13 @@ async function measureSize(instance: AzuriteInstance, n: number): Promise<SizeRe
     deathMs: Math.max(...goneTimes) - lastHeartbeat(),
     deathMedianMs: median(goneTimes) - lastHeartbeat(),
     errors,
-    requestsPerNodePerHeartbeat: requests.length / realCount / heartbeats,
+    requestsPerNodePerHeartbeat: requestCount / realCount / heartbeats,
     putsPerNodePerHeartbeat: puts / realCount / heartbeats,
     pagesPerList: pages / Math.max(1, puts),
-    perNodeHourBench: (requests.length / realCount) * (3_600_000 / windowMs),
+    perNodeHourBench: (requestCount / realCount) * (3_600_000 / windowMs),
+    ...(heapBefore !== undefined
+      ? { heap: { before: heapBefore, joined: heapJoined!, steady: heapSteady!, steadyAfterMs } }
+      : {}),
   };
   await simulator?.stop();
   await Promise.allSettled(members.map((m) => m.stop()));
@@ -416,6 +441,40 @@ async function main(): Promise<void> {
   note(
     'flat in N while the partition fits one page; the default-heartbeat column scales the measurement by 2/5.',
   );
+  const withHeap = results.filter((r) => r.heap);
+  if (withHeap.length > 0) {
+    printTable(
+      'Heap of real Membership instances (heapUsed after a forced GC)',
+      [
+        'N',
+        'heap before they start (anchor)',
+        'after join',
+        'per instance',
+        'steady (after the counting window)',
+        'per instance',
+        'per instance per member in its view',
+      ],
+      withHeap.map((r) => {
+        const h = r.heap!;
+        const steady = (h.steady - h.before) / r.n;
+        return [
+          String(r.n),
+          mib(h.before),
+          `${mib(h.joined - h.before, true)} (${(h.joined / h.before).toFixed(2)}×)`,
+          bytes((h.joined - h.before) / r.n),
+          `${mib(h.steady - h.before, true)} (${(h.steady / h.before).toFixed(2)}×) at ${seconds(h.steadyAfterMs)}`,
+          bytes(steady),
+          bytes(steady / r.n),
+        ];
+      }),
+    );
+    note(
+      'every instance holds its own view of all N members, so the total grows as N²; the counting proxy’s',
+    );
+    note(
+      'request log is cleared before each reading. N = 1000 (5 real instances + simulated rows) is not measured.',
+    );
+  }
 }
 
 await runBench('bench/membership', WATCHDOG_MS, main, cleanup);
