@@ -239,7 +239,7 @@ interface HeapReading {
  */
 async function measureStreamHeap(
   storage: StorageConnection,
-): Promise<{ before: number; readings: HeapReading[] }> {
+): Promise<{ before: number; readings: HeapReading[]; unboundedSet: number }> {
   const cluster = 'bench-stream';
   const publisher = new TableBus({ storage, cluster, nodeId: 'publisher', tablePrefix: TABLE_PREFIX });
   const subscriber = new TableBus({
