@@ -12,7 +12,7 @@
  *   dedupe set is pruned by the look-back window, so the heap should level off, not grow with the
  *   stream. Needs `node --expose-gc` (the npm script passes it).
  *
- * Run: npm run bench:bus  (node --import tsx bench/bus.ts). About one minute.
+ * Run: npm run bench:bus  (node --expose-gc --import tsx bench/bus.ts). About 1.5 minutes.
  */
 import { performance } from 'node:perf_hooks';
 import { messageRowKey, TableBus, timeOfRowKey } from '../src/bus/index.js';

@@ -24,7 +24,7 @@
  * Timings are shortened (heartbeat 2 s, memberTtl 6 s) to keep the run short; the per-node-hour
  * figure is also given scaled to the default 5 s heartbeat.
  *
- * Run: npm run bench:membership  (node --import tsx bench/membership.ts). About 2 minutes.
+ * Run: npm run bench:membership  (node --expose-gc --import tsx bench/membership.ts). About 2 minutes.
  */
 import { performance } from 'node:perf_hooks';
 import type { TableClient, TransactionAction } from '@azure/data-tables';
