@@ -277,16 +277,20 @@ async function main(): Promise<void> {
 const GOSSIPLESS = fileURLToPath(new URL('./support/lint-gossipless.ts', import.meta.url));
 const AST_GREP = fileURLToPath(new URL('./support/lint-ast-grep.ts', import.meta.url));
 
-/** The gossipless rows in fresh children, on the corpus as it is now. */
-function gossiplessMemory(
-  corpus: string,
-  files: readonly string[],
-): { lint: ChildReport; noPrefilter: ChildReport } {
+const CHECKPOINT_EVERY = 500;
+
+interface GossiplessMemory {
+  readonly lint: ChildReport;
+  readonly noPrefilter: ChildReport;
+}
+
+/** The gossipless rows in fresh children, on the corpus as it is now; `checkpointEvery` as in memory-child.ts. */
+function gossiplessMemory(corpus: string, files: readonly string[], checkpointEvery = 0): GossiplessMemory {
   const list = writeFileList(files);
   try {
     return {
-      lint: measureInChild(GOSSIPLESS, 'lintWorkload', [corpus]),
-      noPrefilter: measureInChild(GOSSIPLESS, 'withoutPrefilterWorkload', [list.path]),
+      lint: measureInChild(GOSSIPLESS, 'lintWorkload', [corpus], checkpointEvery),
+      noPrefilter: measureInChild(GOSSIPLESS, 'withoutPrefilterWorkload', [list.path], checkpointEvery),
     };
   } finally {
     list.remove();
@@ -327,11 +331,13 @@ function memoryTables(corpus: string, files: readonly string[]): void {
     'ast-grep',
   );
   if (GROWTH <= 1) return;
+  const checkpoints = gossiplessMemory(corpus, files, CHECKPOINT_EVERY);
   for (let copy = 2; copy <= GROWTH; copy += 1) copyReal(corpus, `real-${copy}`);
   generate(corpus, GENERATED_FILES * GROWTH);
   const larger = listLintTargets(['.'], corpus);
   for (const file of larger) readFileSync(file, 'utf8');
   const grown = gossiplessMemory(corpus, larger);
+  const grownCheckpoints = gossiplessMemory(corpus, larger, CHECKPOINT_EVERY);
   console.log('');
   console.log(
     `memory growth: the same gossipless rows on a ${GROWTH}× tree (real trees copied ${GROWTH} times, ` +
@@ -340,14 +346,23 @@ function memoryTables(corpus: string, files: readonly string[]): void {
   console.log('');
   printGrowthTable(
     [
-      { name: 'gossipless lint', small: gossipless.lint, large: grown.lint },
+      {
+        name: 'gossipless lint',
+        small: gossipless.lint,
+        large: grown.lint,
+        smallCheckpoints: checkpoints.lint,
+        largeCheckpoints: grownCheckpoints.lint,
+      },
       {
         name: 'gossipless rule without the pre-filter',
         small: gossipless.noPrefilter,
         large: grown.noPrefilter,
+        smallCheckpoints: checkpoints.noPrefilter,
+        largeCheckpoints: grownCheckpoints.noPrefilter,
       },
     ],
     idle,
+    CHECKPOINT_EVERY,
   );
 }
 

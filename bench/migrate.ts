@@ -197,13 +197,28 @@ printMemoryTable(
   'jscodeshift',
 );
 if (GROWTH > 1) {
+  const CHECKPOINT_EVERY = 500;
+  const checkpoints = measureInChild(GOSSIPLESS, 'migrateWorkload', [outDir], CHECKPOINT_EVERY);
   generateTree(largerOutDir, FILES * GROWTH);
   const larger = measureInChild(GOSSIPLESS, 'migrateWorkload', [largerOutDir]);
+  const largerCheckpoints = measureInChild(GOSSIPLESS, 'migrateWorkload', [largerOutDir], CHECKPOINT_EVERY);
   rmSync(largerOutDir, { recursive: true, force: true });
   console.log('');
   console.log(
     `memory growth: gossipless migrate on a ${GROWTH}× tree (${FILES * GROWTH} files, same ${LEGACY_SHARE * 100} % legacy)`,
   );
   console.log('');
-  printGrowthTable([{ name: 'gossipless migrate (dry run)', small: gossiplessMemory, large: larger }], idle);
+  printGrowthTable(
+    [
+      {
+        name: 'gossipless migrate (dry run)',
+        small: gossiplessMemory,
+        large: larger,
+        smallCheckpoints: checkpoints,
+        largeCheckpoints: largerCheckpoints,
+      },
+    ],
+    idle,
+    CHECKPOINT_EVERY,
+  );
 }

@@ -42,6 +42,12 @@ export interface ChildReport {
   readonly peakHeapBytes: number;
   /** V8 heapUsed after a forced full GC at the end, with the tool's result still referenced, bytes. */
   readonly liveHeapBytes: number;
+  /**
+   * With `MEMORY_CHECKPOINT_EVERY=n`: the largest heapUsed right after a forced full GC every n files,
+   * i.e. what the tool keeps alive while it runs (the GCs lower the peaks, so such a child is not
+   * used for them). 0 otherwise.
+   */
+  readonly maxCheckpointLiveBytes: number;
   readonly files: number;
   readonly matches: number;
 }
@@ -55,6 +61,19 @@ const sample = (): void => {
   const used = v8.getHeapStatistics().used_heap_size;
   if (used > peakHeapBytes) peakHeapBytes = used;
 };
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('memory-child.ts needs node --expose-gc');
+const checkpointEvery = Number(process.env.MEMORY_CHECKPOINT_EVERY ?? 0);
+let maxCheckpointLiveBytes = 0;
+let filesDone = 0;
+const onFile = (): void => {
+  sample();
+  filesDone += 1;
+  if (checkpointEvery > 0 && filesDone % checkpointEvery === 0) {
+    gc();
+    maxCheckpointLiveBytes = Math.max(maxCheckpointLiveBytes, v8.getHeapStatistics().used_heap_size);
+  }
+};
 // Catches peaks while native code works off the JS thread (ast-grep's findInFiles) or between awaits.
 const timer = setInterval(sample, 5);
 
@@ -67,12 +86,10 @@ if (modulePath !== 'idle') {
   const workload = loaded[exportName];
   if (typeof workload !== 'function')
     throw new Error(`${modulePath} does not export a workload ${exportName}`);
-  summary = await (workload as Workload)(args, sample);
+  summary = await (workload as Workload)(args, onFile);
 }
 clearInterval(timer);
 sample();
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error('memory-child.ts needs node --expose-gc');
 gc();
 const highWater = /^VmHWM:\s*(\d+) kB$/m.exec(
   process.platform === 'linux' ? readFileSync('/proc/self/status', 'utf8') : '',
@@ -82,6 +99,7 @@ const report: ChildReport = {
   maxRssKiB: resourceUsage().maxRSS,
   peakHeapBytes,
   liveHeapBytes: v8.getHeapStatistics().used_heap_size,
+  maxCheckpointLiveBytes,
   files: summary.files,
   matches: summary.matches,
 };

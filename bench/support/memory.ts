@@ -21,7 +21,7 @@ const NODE_ALONE = `const v8 = require('node:v8'); globalThis.gc();
 const hwm = /^VmHWM:\\s*(\\d+) kB$/m.exec(process.platform === 'linux' ? require('node:fs').readFileSync('/proc/self/status', 'utf8') : '');
 process.stdout.write(JSON.stringify({ peakRssKiB: hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS, maxRssKiB: process.resourceUsage().maxRSS,
   peakHeapBytes: v8.getHeapStatistics().used_heap_size, liveHeapBytes: v8.getHeapStatistics().used_heap_size,
-  files: 0, matches: 0 }) + '\\n');`;
+  maxCheckpointLiveBytes: 0, files: 0, matches: 0 }) + '\\n');`;
 
 function parseChild(label: string, result: ReturnType<typeof spawnSync>): ChildReport {
   const stdout = String(result.stdout ?? '');
@@ -46,11 +46,18 @@ export function measureInChild(
   modulePath: string,
   exportName: string,
   args: readonly string[] = [],
+  checkpointEvery = 0,
 ): ChildReport {
   const result = spawnSync(
     process.execPath,
     ['--expose-gc', '--import', 'tsx', CHILD, modulePath, exportName, ...args],
-    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 * 1024 * 1024 },
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, MEMORY_CHECKPOINT_EVERY: String(checkpointEvery) },
+    },
   );
   return parseChild(`${modulePath}#${exportName}`, result);
 }
@@ -113,23 +120,44 @@ export function printMemoryTable(
   );
 }
 
+/** One row of the growth table: the normal children, and children that GC at checkpoints. */
+export interface GrowthRow {
+  readonly name: string;
+  readonly small: ChildReport;
+  readonly large: ChildReport;
+  /** Children run with a forced GC every `checkpointEvery` files (their peaks are not used). */
+  readonly smallCheckpoints: ChildReport;
+  readonly largeCheckpoints: ChildReport;
+}
+
 /** Prints how the memory of the same rows grew from one tree size to another. */
 export function printGrowthTable(
-  pairs: readonly { name: string; small: ChildReport; large: ChildReport }[],
+  pairs: readonly GrowthRow[],
   idle: ChildReport,
+  checkpointEvery: number,
 ): void {
   const idleRss = idle.peakRssKiB * 1024;
   console.log(
-    '| row | files | files (larger tree) | RSS − idle child | larger tree | growth | live heap after GC | larger tree |',
+    `| row | files | peak RSS − idle child | max live heap (GC every ${checkpointEvery} files) | live heap at end |`,
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const { name, small, large } of pairs) {
+  console.log('|---|---:|---:|---:|---:|');
+  for (const { name, small, large, smallCheckpoints, largeCheckpoints } of pairs) {
     const smallAbove = small.peakRssKiB * 1024 - idleRss;
     const largeAbove = large.peakRssKiB * 1024 - idleRss;
+    const cell = (a: string, b: string, grew: string): string => `${a} → ${b} (${grew})`;
     console.log(
-      `| ${name} | ${small.files} | ${large.files} | ${mib(smallAbove)} | ${mib(largeAbove)} | ` +
-        `${ratio(largeAbove, smallAbove)} for ${ratio(large.files, small.files)} the files | ` +
-        `${mib(small.liveHeapBytes)} | ${mib(large.liveHeapBytes)} |`,
+      `| ${name} | ${small.files} → ${large.files} (${ratio(large.files, small.files)}) | ` +
+        `${cell(mib(smallAbove), mib(largeAbove), ratio(largeAbove, smallAbove))} | ` +
+        `${cell(
+          mib(smallCheckpoints.maxCheckpointLiveBytes),
+          mib(largeCheckpoints.maxCheckpointLiveBytes),
+          ratio(largeCheckpoints.maxCheckpointLiveBytes, smallCheckpoints.maxCheckpointLiveBytes),
+        )} | ${mib(small.liveHeapBytes)} → ${mib(large.liveHeapBytes)} |`,
     );
   }
+  console.log('');
+  console.log(
+    'Max live heap: the largest heapUsed right after a forced full GC every ' +
+      `${checkpointEvery} files, in a separate child per cell (what the tool keeps alive as it goes).`,
+  );
 }
