@@ -48,6 +48,8 @@ export interface ChildReport {
    * used for them). 0 otherwise.
    */
   readonly maxCheckpointLiveBytes: number;
+  /** The median of those checkpoints: unlike the max, not moved by one big file parsed just before. */
+  readonly medianCheckpointLiveBytes: number;
   readonly files: number;
   readonly matches: number;
 }
@@ -64,14 +66,14 @@ const sample = (): void => {
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('memory-child.ts needs node --expose-gc');
 const checkpointEvery = Number(process.env.MEMORY_CHECKPOINT_EVERY ?? 0);
-let maxCheckpointLiveBytes = 0;
+const checkpointLive: number[] = [];
 let filesDone = 0;
 const onFile = (): void => {
   sample();
   filesDone += 1;
   if (checkpointEvery > 0 && filesDone % checkpointEvery === 0) {
     gc();
-    maxCheckpointLiveBytes = Math.max(maxCheckpointLiveBytes, v8.getHeapStatistics().used_heap_size);
+    checkpointLive.push(v8.getHeapStatistics().used_heap_size);
   }
 };
 // Catches peaks while native code works off the JS thread (ast-grep's findInFiles) or between awaits.
@@ -99,7 +101,8 @@ const report: ChildReport = {
   maxRssKiB: resourceUsage().maxRSS,
   peakHeapBytes,
   liveHeapBytes: v8.getHeapStatistics().used_heap_size,
-  maxCheckpointLiveBytes,
+  maxCheckpointLiveBytes: Math.max(0, ...checkpointLive),
+  medianCheckpointLiveBytes: checkpointLive.sort((a, b) => a - b)[Math.floor(checkpointLive.length / 2)] ?? 0,
   files: summary.files,
   matches: summary.matches,
 };
