@@ -4,7 +4,9 @@
  *
  * The tree: the JavaScript/TypeScript of several big packages from this repository's node_modules
  * (copied out, since the lint skips node_modules), plus a generated corpus of service code in which
- * a few files use discovery. Usage: `npm run bench:lint [-- --generated 4000 --runs 3]`.
+ * a few files use discovery. Then each row runs once more in a fresh child process for its memory
+ * (peak RSS, heap), and the gossipless rows again on a tree `--growth` times larger.
+ * Usage: `npm run bench:lint [-- --generated 4000 --runs 3 --growth 4]`.
  */
 import {
   cpSync,
@@ -20,14 +22,17 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { Lang, findInFiles, parse } from '@ast-grep/napi';
+import { lintSource, listLintTargets } from '../codemods/lint/index.js';
+import { astGrepFindInFiles, astGrepParse } from './support/lint-ast-grep.js';
+import { gossiplessLint, gossiplessWithoutPrefilter } from './support/lint-gossipless.js';
 import {
-  lintFiles,
-  lintSource,
-  listLintTargets,
-  noSelfDisablingDiscovery,
-  parseSource,
-} from '../codemods/lint/index.js';
+  measureInChild,
+  measureNodeAlone,
+  printGrowthTable,
+  printMemoryTable,
+  writeFileList,
+  type ChildReport,
+} from './support/memory.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argument = (name: string, fallback: number): number => {
@@ -36,6 +41,8 @@ const argument = (name: string, fallback: number): number => {
 };
 const GENERATED_FILES = argument('generated', 4000);
 const RUNS = argument('runs', 3);
+/** The gossipless memory rows run again on a tree this many times larger (1 = not at all). */
+const GROWTH = argument('growth', 4);
 
 /** Real code: the built output of big packages this repository already installs. */
 const REAL_TREES = [
@@ -49,12 +56,12 @@ const REAL_TREES = [
 ];
 const EXTENSIONS = new Set(['.ts', '.tsx', '.js', '.mjs', '.cjs']);
 
-function copyReal(target: string): void {
+function copyReal(target: string, directory = 'real'): void {
   for (const tree of REAL_TREES) {
     const source = join(root, tree);
     const destination = join(
       target,
-      'real',
+      directory,
       tree.replace(/^node_modules\//, '').replace(/node_modules/g, 'nm'),
     );
     cpSync(source, destination, {
@@ -177,24 +184,6 @@ ${methods.join('\n')}}
   }
 }
 
-/** ast-grep: bindingless catch, or a catch whose body is empty or comments only. */
-const EMPTY_OR_BINDINGLESS_CATCH = {
-  rule: {
-    kind: 'catch_clause',
-    any: [
-      { not: { has: { field: 'parameter', pattern: '$_' } } },
-      { has: { field: 'body', regex: '^\\{\\s*(//[^\\n]*\\s*|/\\*[\\s\\S]*?\\*/\\s*)*\\}$' } },
-    ],
-  },
-};
-
-function astGrepLang(file: string): Lang {
-  const extension = extname(file);
-  if (extension === '.ts') return Lang.TypeScript;
-  if (extension === '.tsx') return Lang.Tsx;
-  return Lang.JavaScript;
-}
-
 interface Measurement {
   readonly name: string;
   readonly files: number;
@@ -240,54 +229,21 @@ async function main(): Promise<void> {
     const results: Measurement[] = [];
     results.push(
       best('gossipless lint (walk + pre-filter + parse + rule)', () => {
-        const report = lintFiles(['.'], { cwd: corpus });
-        return { files: report.filesLinted, matches: report.findings.length };
+        const { files: linted, matches } = gossiplessLint(corpus);
+        return { files: linted, matches };
       }),
     );
     results.push(
-      best('gossipless rule without the pre-filter (parse every file)', () => {
-        let matches = 0;
-        for (const file of files) {
-          const parsed = parseSource(file, readFileSync(file, 'utf8'));
-          if (parsed.ok) matches += noSelfDisablingDiscovery(parsed.sourceFile).length;
-        }
-        return { files: files.length, matches };
-      }),
+      best('gossipless rule without the pre-filter (parse every file)', () =>
+        gossiplessWithoutPrefilter(files),
+      ),
     );
     results.push(
-      best('ast-grep napi parse() per file, empty/bindingless catch (1 thread)', () => {
-        let matches = 0;
-        for (const file of files) {
-          const tree = parse(astGrepLang(file), readFileSync(file, 'utf8'));
-          matches += tree.root().findAll(EMPTY_OR_BINDINGLESS_CATCH).length;
-        }
-        return { files: files.length, matches };
-      }),
+      best('ast-grep napi parse() per file, empty/bindingless catch (1 thread)', () => astGrepParse(files)),
     );
     results.push(
-      await bestAsync(
-        'ast-grep napi findInFiles, empty/bindingless catch (native, all threads)',
-        async () => {
-          let matches = 0;
-          for (const lang of [Lang.TypeScript, Lang.Tsx, Lang.JavaScript]) {
-            const globs =
-              lang === Lang.TypeScript
-                ? ['*.ts']
-                : lang === Lang.Tsx
-                  ? ['*.tsx']
-                  : ['*.js', '*.mjs', '*.cjs'];
-            await findInFiles(
-              lang,
-              { paths: [corpus], matcher: EMPTY_OR_BINDINGLESS_CATCH, languageGlobs: globs },
-              (error, nodes) => {
-                if (error) throw error;
-                matches += nodes.length;
-              },
-            );
-          }
-          // findInFiles walks the same directory and returns only the count of files with a match.
-          return { files: files.length, matches };
-        },
+      await bestAsync('ast-grep napi findInFiles, empty/bindingless catch (native, all threads)', () =>
+        astGrepFindInFiles(corpus, files.length),
       ),
     );
 
@@ -311,10 +267,103 @@ async function main(): Promise<void> {
       'Every row reads the same directory. ast-grep matches are empty or bindingless catch clauses;',
     );
     console.log('gossipless matches are no-self-disabling-discovery findings.');
+    memoryTables(corpus, files);
     falseAlarmScan();
   } finally {
     rmSync(corpus, { recursive: true, force: true });
   }
+}
+
+const GOSSIPLESS = fileURLToPath(new URL('./support/lint-gossipless.ts', import.meta.url));
+const AST_GREP = fileURLToPath(new URL('./support/lint-ast-grep.ts', import.meta.url));
+
+const CHECKPOINT_EVERY = 500;
+
+interface GossiplessMemory {
+  readonly lint: ChildReport;
+  readonly noPrefilter: ChildReport;
+}
+
+/** The gossipless rows in fresh children, on the corpus as it is now; `checkpointEvery` as in memory-child.ts. */
+function gossiplessMemory(corpus: string, files: readonly string[], checkpointEvery = 0): GossiplessMemory {
+  const list = writeFileList(files);
+  try {
+    return {
+      lint: measureInChild(GOSSIPLESS, 'lintWorkload', [corpus], checkpointEvery),
+      noPrefilter: measureInChild(GOSSIPLESS, 'withoutPrefilterWorkload', [list.path], checkpointEvery),
+    };
+  } finally {
+    list.remove();
+  }
+}
+
+/**
+ * Memory of every row, each once more in a fresh child; then the gossipless rows on a tree
+ * {@link GROWTH} times larger (the real trees copied again, more generated files), to show whether
+ * memory follows the tree size.
+ */
+function memoryTables(corpus: string, files: readonly string[]): void {
+  const nodeAlone = measureNodeAlone();
+  const idle = measureInChild('idle', 'idle');
+  const gossipless = gossiplessMemory(corpus, files);
+  const list = writeFileList(files);
+  let parse: ChildReport;
+  let findInFilesMemory: ChildReport;
+  try {
+    parse = measureInChild(AST_GREP, 'parseWorkload', [list.path]);
+    findInFilesMemory = measureInChild(AST_GREP, 'findInFilesWorkload', [corpus, String(files.length)]);
+  } finally {
+    list.remove();
+  }
+  const anchor = { name: 'ast-grep napi parse() per file (1 thread)', memory: parse };
+  console.log('');
+  console.log(`memory, each row once in a fresh child process; anchor: ${anchor.name}`);
+  console.log('');
+  printMemoryTable(
+    [
+      { name: 'gossipless lint (walk + pre-filter + parse + rule)', memory: gossipless.lint },
+      { name: 'gossipless rule without the pre-filter (parse every file)', memory: gossipless.noPrefilter },
+      anchor,
+      { name: 'ast-grep napi findInFiles (native, all threads)', memory: findInFilesMemory },
+    ],
+    { nodeAlone, idle },
+    anchor,
+    'ast-grep',
+  );
+  if (GROWTH <= 1) return;
+  const checkpoints = gossiplessMemory(corpus, files, CHECKPOINT_EVERY);
+  for (let copy = 2; copy <= GROWTH; copy += 1) copyReal(corpus, `real-${copy}`);
+  generate(corpus, GENERATED_FILES * GROWTH);
+  const larger = listLintTargets(['.'], corpus);
+  for (const file of larger) readFileSync(file, 'utf8');
+  const grown = gossiplessMemory(corpus, larger);
+  const grownCheckpoints = gossiplessMemory(corpus, larger, CHECKPOINT_EVERY);
+  console.log('');
+  console.log(
+    `memory growth: the same gossipless rows on a ${GROWTH}× tree (real trees copied ${GROWTH} times, ` +
+      `${GENERATED_FILES * GROWTH} generated files)`,
+  );
+  console.log('');
+  printGrowthTable(
+    [
+      {
+        name: 'gossipless lint',
+        small: gossipless.lint,
+        large: grown.lint,
+        smallCheckpoints: checkpoints.lint,
+        largeCheckpoints: grownCheckpoints.lint,
+      },
+      {
+        name: 'gossipless rule without the pre-filter',
+        small: gossipless.noPrefilter,
+        large: grown.noPrefilter,
+        smallCheckpoints: checkpoints.noPrefilter,
+        largeCheckpoints: grownCheckpoints.noPrefilter,
+      },
+    ],
+    idle,
+    CHECKPOINT_EVERY,
+  );
 }
 
 /**

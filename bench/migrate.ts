@@ -3,15 +3,25 @@
  * thousands of files, mostly untouched and some with legacy imports, against an equivalent
  * jscodeshift transform measured in the same run (in-process too, same file list, no writes).
  *
- *   npm run bench:migrate -- [--files 4000] [--legacy-share 0.05] [--reps 3]
+ * Then each row runs once more in a fresh child process for its memory (peak RSS, heap), and the
+ * gossipless row again on a tree `--growth` times larger.
+ *
+ *   npm run bench:migrate -- [--files 4000] [--legacy-share 0.05] [--reps 3] [--growth 4]
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import jscodeshift, { type API, type FileInfo } from 'jscodeshift';
-import { migrate } from '../codemods/migrate/index.js';
+import { runGossiplessMigrate } from './support/migrate-gossipless.js';
+import { runJscodeshift } from './support/migrate-jscodeshift.js';
+import {
+  measureInChild,
+  measureNodeAlone,
+  printGrowthTable,
+  printMemoryTable,
+  writeFileList,
+} from './support/memory.js';
 
 const args = new Map<string, string>();
 for (let index = 2; index < process.argv.length; index += 2) {
@@ -20,8 +30,11 @@ for (let index = 2; index < process.argv.length; index += 2) {
 const FILES = Number(args.get('files') ?? 4000);
 const LEGACY_SHARE = Number(args.get('legacy-share') ?? 0.05);
 const REPS = Number(args.get('reps') ?? 3);
+/** The gossipless memory row runs again on a tree this many times larger (1 = not at all). */
+const GROWTH = Number(args.get('growth') ?? 4);
 
 const outDir = fileURLToPath(new URL('./.out/migrate-tree/', import.meta.url));
+const largerOutDir = fileURLToPath(new URL('./.out/migrate-tree-larger/', import.meta.url));
 
 // An ordinary service module (~60 lines): types, a class, async functions, imports of other modules.
 function ordinaryModule(index: number): string {
@@ -102,13 +115,13 @@ export class Leader${index} extends EventEmitter {
 `;
 }
 
-function generateTree(): string[] {
-  rmSync(outDir, { recursive: true, force: true });
+function generateTree(directory: string, count: number): string[] {
+  rmSync(directory, { recursive: true, force: true });
   const files: string[] = [];
   const legacyEvery = Math.max(1, Math.round(1 / LEGACY_SHARE));
-  for (let index = 0; index < FILES; index++) {
+  for (let index = 0; index < count; index++) {
     const relative = `packages/p${index % 40}/src/module-${index}.ts`;
-    const file = path.join(outDir, relative);
+    const file = path.join(directory, relative);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, index % legacyEvery === 0 ? legacyModule(index) : ordinaryModule(index));
     files.push(file);
@@ -116,79 +129,8 @@ function generateTree(): string[] {
   return files;
 }
 
-const TRANSPORT_OPTIONS = new Set([
-  'address',
-  'broadcast',
-  'multicast',
-  'multicastTTL',
-  'unicast',
-  'reuseAddr',
-  'exclusive',
-]);
-const SHIM = 'gossipless/shims/node-discover';
-
-/**
- * The same rewrite written as a jscodeshift transform: import/require/re-export/dynamic import
- * specifiers of node-discover, and transport-only options at calls of the imported name.
- */
-function jscodeshiftTransform(file: FileInfo, api: API, preCheck: boolean): string | undefined {
-  if (preCheck && !file.source.includes('node-discover')) return undefined;
-  const j = api.jscodeshift;
-  const root = j(file.source);
-  let changed = false;
-  const locals = new Set<string>();
-  root.find(j.ImportDeclaration, { source: { value: 'node-discover' } }).forEach((declaration) => {
-    declaration.node.source.value = SHIM;
-    for (const specifier of declaration.node.specifiers ?? []) {
-      if (specifier.type === 'ImportDefaultSpecifier' && specifier.local)
-        locals.add(String(specifier.local.name));
-    }
-    changed = true;
-  });
-  root.find(j.ExportNamedDeclaration, { source: { value: 'node-discover' } }).forEach((declaration) => {
-    declaration.node.source!.value = SHIM;
-    changed = true;
-  });
-  root.find(j.CallExpression, { callee: { name: 'require' } }).forEach((call) => {
-    const [argument] = call.node.arguments;
-    if (argument && argument.type === 'StringLiteral' && argument.value === 'node-discover') {
-      argument.value = SHIM;
-      changed = true;
-    }
-  });
-  for (const kind of [j.CallExpression, j.NewExpression] as const) {
-    root.find(kind as typeof j.CallExpression).forEach((call) => {
-      const callee = call.node.callee;
-      if (callee.type !== 'Identifier' || !locals.has(callee.name)) return;
-      const [options] = call.node.arguments;
-      if (!options || options.type !== 'ObjectExpression') return;
-      const kept = options.properties.filter((property) => {
-        const key = 'key' in property ? property.key : undefined;
-        const name = key && key.type === 'Identifier' ? key.name : undefined;
-        return !(name && TRANSPORT_OPTIONS.has(name));
-      });
-      if (kept.length !== options.properties.length) {
-        options.properties = kept;
-        changed = true;
-      }
-    });
-  }
-  return changed ? root.toSource({ quote: 'single' }) : undefined;
-}
-
-function runJscodeshift(files: readonly string[], preCheck: boolean): number {
-  const j = jscodeshift.withParser('tsx');
-  const api = { jscodeshift: j, j, stats: () => undefined, report: () => undefined } as unknown as API;
-  let changed = 0;
-  for (const file of files) {
-    const source = readFileSync(file, 'utf8');
-    if (jscodeshiftTransform({ path: file, source }, api, preCheck) !== undefined) changed++;
-  }
-  return changed;
-}
-
 async function runGossipless(): Promise<number> {
-  const report = await migrate({ targetDir: outDir, write: false });
+  const report = await runGossiplessMigrate(outDir);
   return report.counts.changed;
 }
 
@@ -208,7 +150,7 @@ async function measure(
   return { label, seconds: times[Math.floor(times.length / 2)]!, changed };
 }
 
-const files = generateTree();
+const files = generateTree(outDir, FILES);
 console.log(
   `tree: ${FILES} files (${Math.ceil(FILES * LEGACY_SHARE)} with node-discover), median of ${REPS} runs after a warm-up; ` +
     `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}`,
@@ -227,3 +169,56 @@ const rows = results.map((result) => ({
   'vs jscodeshift': `${(anchor.seconds / result.seconds).toFixed(1)}x`,
 }));
 console.table(rows);
+
+// Memory: each row once more in a fresh child process, after the speed rows, so they stay as fast.
+const GOSSIPLESS = fileURLToPath(new URL('./support/migrate-gossipless.ts', import.meta.url));
+const JSCODESHIFT = fileURLToPath(new URL('./support/migrate-jscodeshift.ts', import.meta.url));
+const nodeAlone = measureNodeAlone();
+const idle = measureInChild('idle', 'idle');
+const list = writeFileList(files);
+const gossiplessMemory = measureInChild(GOSSIPLESS, 'migrateWorkload', [outDir]);
+const anchorMemory = {
+  name: 'jscodeshift (tsx parser, every file)',
+  memory: measureInChild(JSCODESHIFT, 'jscodeshiftWorkload', [list.path, 'every-file']),
+};
+const preCheckMemory = measureInChild(JSCODESHIFT, 'jscodeshiftWorkload', [list.path, 'pre-check']);
+list.remove();
+console.log('');
+console.log(`memory, each row once in a fresh child process; anchor: ${anchorMemory.name}`);
+console.log('');
+printMemoryTable(
+  [
+    { name: 'gossipless migrate (dry run)', memory: gossiplessMemory },
+    anchorMemory,
+    { name: 'jscodeshift + same text pre-check', memory: preCheckMemory },
+  ],
+  { nodeAlone, idle },
+  anchorMemory,
+  'jscodeshift',
+);
+if (GROWTH > 1) {
+  const CHECKPOINT_EVERY = 500;
+  const checkpoints = measureInChild(GOSSIPLESS, 'migrateWorkload', [outDir], CHECKPOINT_EVERY);
+  generateTree(largerOutDir, FILES * GROWTH);
+  const larger = measureInChild(GOSSIPLESS, 'migrateWorkload', [largerOutDir]);
+  const largerCheckpoints = measureInChild(GOSSIPLESS, 'migrateWorkload', [largerOutDir], CHECKPOINT_EVERY);
+  rmSync(largerOutDir, { recursive: true, force: true });
+  console.log('');
+  console.log(
+    `memory growth: gossipless migrate on a ${GROWTH}× tree (${FILES * GROWTH} files, same ${LEGACY_SHARE * 100} % legacy)`,
+  );
+  console.log('');
+  printGrowthTable(
+    [
+      {
+        name: 'gossipless migrate (dry run)',
+        small: gossiplessMemory,
+        large: larger,
+        smallCheckpoints: checkpoints,
+        largeCheckpoints: largerCheckpoints,
+      },
+    ],
+    idle,
+    CHECKPOINT_EVERY,
+  );
+}

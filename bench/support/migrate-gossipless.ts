@@ -1,0 +1,19 @@
+/**
+ * The gossipless row of bench:migrate, shared by the speed run (bench/migrate.ts) and its memory
+ * children (memory-child.ts). Imports only gossipless' migrate.
+ */
+import { migrate, type MigrateReport } from '../../codemods/migrate/index.js';
+import type { Workload } from './memory-child.js';
+
+/** `gossipless migrate` as a dry run over `targetDir`. */
+export async function runGossiplessMigrate(targetDir: string, onFile?: () => void): Promise<MigrateReport> {
+  return migrate(
+    onFile === undefined ? { targetDir, write: false } : { targetDir, write: false, onProgress: onFile },
+  );
+}
+
+/** Memory child: args = [target directory]. */
+export const migrateWorkload: Workload = async ([targetDir], onFile) => {
+  const report = await runGossiplessMigrate(targetDir!, onFile);
+  return { files: report.counts.files, matches: report.counts.changed, retained: report };
+};
