@@ -4,17 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import jscodeshift, { type API, type FileInfo } from 'jscodeshift';
+import { TRANSPORT_OPTIONS as NODE_DISCOVER_TRANSPORT_OPTIONS } from '../../shims/node-discover/transport-options.js';
 import type { Workload } from './memory-child.js';
 
-const TRANSPORT_OPTIONS = new Set([
-  'address',
-  'broadcast',
-  'multicast',
-  'multicastTTL',
-  'unicast',
-  'reuseAddr',
-  'exclusive',
-]);
+const TRANSPORT_OPTIONS = new Set<string>(NODE_DISCOVER_TRANSPORT_OPTIONS);
 const SHIM = 'gossipless/shims/node-discover';
 
 /**

@@ -13,6 +13,7 @@ import {
   warnIgnoredOptions,
   type GossiplessShimOptions,
 } from '../cluster-binding/index.js';
+import { TRANSPORT_OPTIONS } from './transport-options.js';
 
 /** Channel names node-discover reserves for itself; `join` and `send` refuse them, as the original does. */
 export const RESERVED_CHANNELS: readonly string[] = [
@@ -25,15 +26,7 @@ export const RESERVED_CHANNELS: readonly string[] = [
 ];
 
 /** Options that only shaped UDP traffic: accepted and ignored with one warning. */
-export const TRANSPORT_OPTIONS: readonly string[] = [
-  'address',
-  'broadcast',
-  'multicast',
-  'multicastTTL',
-  'unicast',
-  'reuseAddr',
-  'exclusive',
-];
+export { TRANSPORT_OPTIONS };
 
 /** A millisecond setting, or a function evaluated on the instance (as node-discover allows). */
 export type IntervalSetting = number | ((this: Discover) => number);

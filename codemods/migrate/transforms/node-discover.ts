@@ -1,10 +1,22 @@
 import { rewriteModule } from '../module-rewrite.js';
+import type { TransportOption } from '../../../shims/node-discover/transport-options.js';
 import type { ModuleMapping, Transform } from '../types.js';
 
 /** Module specifier of the node-discover shim. */
 export const NODE_DISCOVER_SHIM = 'gossipless/shims/node-discover';
 
 const VIA_STORAGE = 'the shim finds peers through Azure Storage, not UDP';
+
+// Typed by the shim's list, so the codemod removes exactly what the shim ignores.
+const REMOVED_OPTIONS: Record<TransportOption, string> = {
+  address: `UDP bind address; ${VIA_STORAGE}`,
+  broadcast: `UDP broadcast address; ${VIA_STORAGE}`,
+  multicast: `UDP multicast group; ${VIA_STORAGE}`,
+  multicastTTL: `UDP multicast TTL; ${VIA_STORAGE}`,
+  unicast: `UDP unicast peer list; ${VIA_STORAGE}`,
+  reuseAddr: `UDP socket option; ${VIA_STORAGE}`,
+  exclusive: `UDP socket option; ${VIA_STORAGE}`,
+};
 
 /**
  * node-discover (1.2.x) onto the shim. `module.exports = Discover`, callable with and without `new`;
@@ -22,15 +34,7 @@ export const nodeDiscoverMapping: ModuleMapping = {
   exports: {},
   constructorExport: 'default',
   renameOptions: {},
-  removeOptions: {
-    address: `UDP bind address; ${VIA_STORAGE}`,
-    broadcast: `UDP broadcast address; ${VIA_STORAGE}`,
-    multicast: `UDP multicast group; ${VIA_STORAGE}`,
-    multicastTTL: `UDP multicast TTL; ${VIA_STORAGE}`,
-    unicast: `UDP unicast peer list; ${VIA_STORAGE}`,
-    reuseAddr: `UDP socket option; ${VIA_STORAGE}`,
-    exclusive: `UDP socket option; ${VIA_STORAGE}`,
-  },
+  removeOptions: REMOVED_OPTIONS,
   preCheck: ['node-discover'],
 };
 
