@@ -82,6 +82,8 @@ export {
 } from './edge/index.js';
 export type {
   RateLimitRule,
+  RateLimitFileRule,
+  RateLimitKeySpec,
   RuleKeyPart,
   RuleMatch,
   RuleProblem,

@@ -1,23 +1,12 @@
 import { Ajv } from 'ajv';
-import type { ExtractedRateLimit, RateLimitKey } from './types.js';
+import { rateLimitRulesSchema, type RateLimitFileRule } from '../../src/edge/rules-schema.js';
+import type { ExtractedRateLimit } from './types.js';
 
 /** File name of the extracted rules, at the root of the target. `gossipless edge` reads it. */
 export const RATE_LIMITS_FILE_NAME = 'gossipless.rate-limits.json';
 
 /** One rule of `gossipless.rate-limits.json` (the contract shared with `gossipless edge`). */
-export interface RateLimitRule {
-  name: string;
-  limit: number;
-  window: string;
-  burst?: number;
-  key: RateLimitKey | RateLimitKey[];
-  match?: { path?: string; methods?: string[]; host?: string };
-  action?: 'reject' | 'log';
-  status?: number;
-  /** Where migrate found it: `path:line`. */
-  source?: string;
-  note?: string;
-}
+export type RateLimitRule = RateLimitFileRule;
 
 /** A limiter found in one file, with the file it is in. */
 export interface LocatedRateLimit extends ExtractedRateLimit {
@@ -25,51 +14,13 @@ export interface LocatedRateLimit extends ExtractedRateLimit {
   file: string;
 }
 
-const keySchema = { type: 'string', pattern: '^(ip|path|header:[^\\s]+|jwt:[^\\s]+)$' } as const;
-
-// Structural check of what migrate writes. The schema of record lives with `edge`; until both are
-// merged this mirrors the contract in the shared brief, so migrate never writes a file edge refuses.
-const rulesFileSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['rules'],
-  properties: {
-    rules: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'limit', 'window', 'key'],
-        properties: {
-          name: { type: 'string', pattern: '^[a-z0-9_-]+$' },
-          limit: { type: 'integer', minimum: 1 },
-          window: { type: 'string', pattern: '^[1-9][0-9]*(ms|s|m|h)$' },
-          burst: { type: 'integer', minimum: 0 },
-          key: { anyOf: [keySchema, { type: 'array', minItems: 1, items: keySchema }] },
-          match: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              path: { type: 'string' },
-              methods: { type: 'array', items: { type: 'string' } },
-              host: { type: 'string' },
-            },
-          },
-          action: { enum: ['reject', 'log'] },
-          status: { type: 'integer', minimum: 100, maximum: 599 },
-          source: { type: 'string' },
-          note: { type: 'string' },
-        },
-      },
-    },
-  },
-} as const;
+// The schema of record, the one `gossipless edge` reads with: migrate never writes a file edge refuses.
 
 let validator: ReturnType<Ajv['compile']> | undefined;
 
 /** Problems with a rules document, empty when it is valid (names must also be unique). */
 export function validateRateLimitsDocument(document: unknown): string[] {
-  validator ??= new Ajv({ allErrors: true, allowUnionTypes: true }).compile(rulesFileSchema);
+  validator ??= new Ajv({ allErrors: true, allowUnionTypes: true }).compile(rateLimitRulesSchema);
   const problems = validator(document)
     ? []
     : (validator.errors ?? []).map(

@@ -1,3 +1,4 @@
+import type { RateLimitKeySpec } from '../../src/edge/rules-schema.js';
 import type { SourceFile } from 'ts-morph';
 
 /** A replacement of `original.slice(start, end)` by `text`, in offsets of the file as read. */
@@ -19,7 +20,7 @@ export interface ReviewItem {
 }
 
 /** One `key` of a rate-limit rule, as `gossipless edge` reads it. */
-export type RateLimitKey = 'ip' | 'path' | `header:${string}` | `jwt:${string}`;
+export type RateLimitKey = RateLimitKeySpec;
 
 /** A limiter's settings found at a call site, before names are made unique across the tree. */
 export interface ExtractedRateLimit {

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { rateLimitRulesSchema, rateLimitRuleSchema } from './rules-schema.js';
+export type { RateLimitFileRule, RateLimitKeySpec } from './rules-schema.js';
 export {
   validateRateLimitRules,
   parseRateLimitRules,

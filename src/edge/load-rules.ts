@@ -5,7 +5,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { GossiplessError } from '../errors/index.js';
 import { parseWindowMs } from './duration.js';
 import type { RateLimitRule, RuleKeyPart } from './model.js';
-import { rateLimitRuleSchema } from './rules-schema.js';
+import { rateLimitRuleSchema, type RateLimitFileRule } from './rules-schema.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateRule = ajv.compile(rateLimitRuleSchema);
@@ -70,7 +70,7 @@ export function validateRateLimitRules(data: unknown): RuleValidation {
       problems.push(...collapseErrors(validateRule.errors ?? [], label));
       return;
     }
-    const rule = raw as RawRule;
+    const rule = raw as RateLimitFileRule;
     const before = seen.get(rule.name);
     if (before !== undefined) {
       problems.push({ rule: label, field: 'name', message: `duplicates the name of rules[${before}]` });
@@ -137,19 +137,6 @@ export function formatProblems(fileName: string, problems: readonly RuleProblem[
   return `${fileName}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the rate-limit rules:\n${lines.join('\n')}`;
 }
 
-interface RawRule {
-  name: string;
-  limit: number;
-  window: string;
-  burst?: number;
-  key: string | string[];
-  match?: { path?: string; methods?: string[]; host?: string };
-  action?: 'reject' | 'log';
-  status?: number;
-  source?: string;
-  note?: string;
-}
-
 function ruleLabel(raw: unknown, index: number): string {
   const name = raw !== null && typeof raw === 'object' ? (raw as { name?: unknown }).name : undefined;
   return typeof name === 'string' && name.length > 0 ? `rule "${name}" (rules[${index}])` : `rules[${index}]`;
@@ -198,7 +185,7 @@ function parseKeyPart(spec: string): RuleKeyPart {
   return { kind: 'jwt', claim: spec.slice('jwt:'.length) };
 }
 
-function normalise(raw: RawRule): RateLimitRule {
+function normalise(raw: RateLimitFileRule): RateLimitRule {
   const windowMs = parseWindowMs(raw.window);
   // The schema's pattern guarantees a parseable window; this guards the two staying in step.
   if (windowMs === undefined)

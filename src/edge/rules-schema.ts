@@ -57,3 +57,25 @@ export const rateLimitRulesSchema = {
     { type: 'array', items: rateLimitRuleSchema },
   ],
 } as const;
+
+/** One `key` of a rule in the rules file: `ip`, `path`, `header:<name>` or `jwt:<claim>`. */
+export type RateLimitKeySpec = 'ip' | 'path' | `header:${string}` | `jwt:${string}`;
+
+/**
+ * One rule as written in the rules file (what {@link rateLimitRuleSchema} accepts): what
+ * `gossipless migrate` writes and `gossipless edge` reads.
+ */
+export interface RateLimitFileRule {
+  name: string;
+  limit: number;
+  /** `<n>ms|s|m|h`. */
+  window: string;
+  burst?: number;
+  key: RateLimitKeySpec | RateLimitKeySpec[];
+  match?: { path?: string; methods?: string[]; host?: string };
+  action?: 'reject' | 'log';
+  status?: number;
+  /** Where migrate found it: `path:line`. */
+  source?: string;
+  note?: string;
+}

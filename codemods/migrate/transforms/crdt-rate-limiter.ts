@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Node, SyntaxKind, type SourceFile } from 'ts-morph';
+import { formatDuration } from '../../../src/edge/duration.js';
 import { findOptionValue, reviewAt, unwrapExpression } from '../constructor-options.js';
 import { evaluateNumber, evaluateString } from '../const-eval.js';
 import { rewriteModule, type ConstructorCall } from '../module-rewrite.js';
@@ -132,20 +133,12 @@ function extractRateLimit(
     rateLimit: {
       name,
       limit,
-      window: formatWindow(windowMs),
+      window: formatDuration(windowMs),
       key,
       line,
       ...(note === undefined ? {} : { note }),
     },
   };
-}
-
-/** `1000 → "1s"`, `90000 → "90s"`, `3600000 → "1h"`: the largest unit that divides exactly. */
-export function formatWindow(windowMs: number): string {
-  if (windowMs % 3_600_000 === 0) return `${windowMs / 3_600_000}h`;
-  if (windowMs % 60_000 === 0) return `${windowMs / 60_000}m`;
-  if (windowMs % 1_000 === 0) return `${windowMs / 1_000}s`;
-  return `${windowMs}ms`;
 }
 
 /** `apiLimiter` → `api-limiter`; anything outside `[a-z0-9-_]` becomes `-`. */
