@@ -4,7 +4,7 @@ import { odataString } from '../../src/bus/index.js';
 import type { Cluster } from '../../src/cluster/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
 import { TypedEmitter } from '../../src/events/index.js';
-import { deadlineSignal, isNotFound, isTransient } from '../../src/storage/index.js';
+import { deadlineSignal, isNotFound, storageFailure } from '../../src/storage/index.js';
 import { bindCluster, resolveClusterName, type GossiplessShimOptions } from '../cluster-binding/index.js';
 
 /** The `role` in the member metadata of a limiter's own cluster node. */
@@ -427,14 +427,6 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
   }
 
   #report(error: unknown): void {
-    const wrapped =
-      error instanceof GossiplessError
-        ? error
-        : new GossiplessError(
-            isTransient(error) ? 'STORAGE_UNAVAILABLE' : 'STORAGE_ERROR',
-            `rate limiter sync failed: ${error instanceof Error ? error.message : String(error)}`,
-            { cause: error },
-          );
-    this.emit('error', { error: wrapped });
+    this.emit('error', { error: storageFailure('rate limiter sync', error) });
   }
 }

@@ -11,6 +11,7 @@ import {
   isNotFound,
   isTransient,
   type StorageConnection,
+  storageFailure,
 } from '../storage/index.js';
 import {
   MAX_PAYLOAD_BYTES,
@@ -543,12 +544,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   }
 
   #wrap(during: string, error: unknown): GossiplessError {
-    if (error instanceof GossiplessError) return error;
-    return new GossiplessError(
-      isTransient(error) ? 'STORAGE_UNAVAILABLE' : 'STORAGE_ERROR',
-      `bus ${during} on table ${this.tableName} failed: ${redactUnknown(error)}`,
-      { cause: error },
-    );
+    return storageFailure(`bus ${during} on table ${this.tableName}`, error);
   }
 }
 

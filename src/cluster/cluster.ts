@@ -12,7 +12,12 @@ import { redactingLogger, type Logger } from '../log/index.js';
 import { Membership, type Member, type MembershipOptions } from '../membership/index.js';
 import { defaultNodeId } from '../node-id/index.js';
 import { redactUnknown } from '../redact/index.js';
-import { connectStorage, isTransient, type StorageConnection, type StorageTarget } from '../storage/index.js';
+import {
+  connectStorage,
+  type StorageConnection,
+  type StorageTarget,
+  storageFailure,
+} from '../storage/index.js';
 import { busLeaderAnnouncer } from './bus-announcer.js';
 import { claimTick } from './singleton-claim.js';
 
@@ -355,12 +360,8 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   }
 
   #wrap(what: string, error: unknown, code?: 'INTERNAL'): GossiplessError {
-    if (error instanceof GossiplessError) return error;
-    return new GossiplessError(
-      code ?? (isTransient(error) ? 'STORAGE_UNAVAILABLE' : 'STORAGE_ERROR'),
-      `${what} failed: ${redactUnknown(error)}`,
-      { cause: error },
-    );
+    if (code === undefined || error instanceof GossiplessError) return storageFailure(what, error);
+    return new GossiplessError(code, `${what} failed: ${redactUnknown(error)}`, { cause: error });
   }
 }
 

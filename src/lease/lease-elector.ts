@@ -10,6 +10,7 @@ import {
   isTransient,
   retryTransient,
   storageStatusCode,
+  storageFailure,
 } from '../storage/index.js';
 import { GossiplessError } from '../errors/index.js';
 import type { LeaderAnnouncement } from './leader-announcer.js';
@@ -526,14 +527,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   }
 
   #reportError(during: LeaseElectorEvents['error']['during'], error: unknown): void {
-    const wrapped =
-      error instanceof GossiplessError
-        ? error
-        : new GossiplessError(
-            isTransient(error) ? 'STORAGE_UNAVAILABLE' : 'STORAGE_ERROR',
-            `lease ${during} on cluster ${this.options.cluster} failed: ${redactUnknown(error)}`,
-            { cause: error },
-          );
+    const wrapped = storageFailure(`lease ${during} on cluster ${this.options.cluster}`, error);
     this.options.logger.warn(wrapped.message);
     this.emit('error', { error: wrapped, during });
   }

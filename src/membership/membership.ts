@@ -15,9 +15,9 @@ import { redactUnknown } from '../redact/index.js';
 import {
   deadlineSignal,
   isNotFound,
-  isTransient,
   retryTransient,
   type StorageConnection,
+  storageFailure,
 } from '../storage/index.js';
 import { parseMemberRow, type Member, type MembershipView } from './member.js';
 
@@ -370,14 +370,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   #report(during: MembershipEvents['error']['during'], error: unknown): void {
-    const wrapped =
-      error instanceof GossiplessError
-        ? error
-        : new GossiplessError(
-            isTransient(error) ? 'STORAGE_UNAVAILABLE' : 'STORAGE_ERROR',
-            `membership ${during} on table ${this.tableName} failed: ${redactUnknown(error)}`,
-            { cause: error },
-          );
+    const wrapped = storageFailure(`membership ${during} on table ${this.tableName}`, error);
     this.#logger.warn(wrapped.message);
     this.emit('error', { error: wrapped, during });
   }

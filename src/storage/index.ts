@@ -19,3 +19,4 @@ export {
 } from './storage-errors.js';
 export { deadlineSignal } from './deadline.js';
 export { retryTransient } from './retry-transient.js';
+export { storageFailure } from './storage-failure.js';
