@@ -48,8 +48,16 @@ export { Membership } from './membership/index.js';
 export type { MembershipOptions, MembershipEvents, Member, MembershipView } from './membership/index.js';
 export { TableBus, MAX_PAYLOAD_BYTES, busTableName, DEFAULT_TABLE_PREFIX } from './bus/index.js';
 export type { TableBusOptions, TableBusStats, TableBusEvents, BusHandler, BusMessage } from './bus/index.js';
-export { Cluster, createCluster, handleShutdownSignals, LEADER_CHANNEL } from './cluster/index.js';
+export {
+  Cluster,
+  createCluster,
+  handleShutdownSignals,
+  LEADER_CHANNEL,
+  judgeClusterHealth,
+} from './cluster/index.js';
 export type {
+  ClusterHealth,
+  ClusterHealthInputs,
   ClusterOptions,
   ClusterEvents,
   SingletonContext,
@@ -57,6 +65,21 @@ export type {
   SingletonOptions,
   ShutdownSignalOptions,
 } from './cluster/index.js';
+export {
+  INSTRUMENTS,
+  ATTR_CLUSTER,
+  ATTR_NODE,
+  prometheusSeriesNames,
+  observeStorageTransactions,
+  TRACE_CONTEXT_PROPERTY,
+} from './telemetry/index.js';
+export type {
+  InstrumentSpec,
+  InstrumentKind,
+  InstrumentId,
+  TransactionSnapshotSource,
+  TelemetryIdentity,
+} from './telemetry/index.js';
 export { readClusterStatus } from './status/index.js';
 export type {
   ReadClusterStatusOptions,

@@ -22,6 +22,13 @@ import {
   type BusMessage,
 } from './bus-message.js';
 import { busTableName, odataString } from './table-name.js';
+import {
+  busTelemetry,
+  TRACE_CONTEXT_PROPERTY,
+  type BusTelemetry,
+  type BusTelemetrySource,
+  type PublishTrace,
+} from '../telemetry/index.js';
 
 /** Options of {@link TableBus}. */
 export interface TableBusOptions {
@@ -90,6 +97,7 @@ interface Pending {
   json: string;
   epoch: number | undefined;
   bytes: number;
+  trace: PublishTrace | undefined;
   resolve: (id: string) => void;
   reject: (error: unknown) => void;
 }
@@ -140,6 +148,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   #wake = new AbortController();
   #lastRetention = -Infinity;
   #lastCursorWrite = -Infinity;
+  readonly #telemetry: BusTelemetry;
   /** Counters since start. */
   readonly stats: TableBusStats = {
     published: 0,
@@ -180,6 +189,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     this.#isLeader = options.isLeader ?? (() => false);
     this.#serverTime = options.serverTime ?? new ServerTimeEstimate(options.clock ?? systemClock);
     this.#logger = redactingLogger(options.logger);
+    this.#telemetry = busTelemetry(this.#telemetrySource());
   }
 
   /** Creates the table if needed and starts polling. Idempotent; storage outages are retried, not thrown. */
@@ -196,6 +206,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     await this.#loop;
     await Promise.allSettled([...this.#flushing.values()]);
     await this.#writeCursor(true);
+    this.#telemetry.close();
   }
 
   /**
@@ -230,7 +241,15 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     return new Promise<string>((resolve, reject) => {
       const queue = this.#queues.get(channel) ?? [];
       this.#queues.set(channel, queue);
-      queue.push({ channel, json, epoch, bytes: bytes + 512, resolve, reject });
+      queue.push({
+        channel,
+        json,
+        epoch,
+        bytes: bytes + 512,
+        trace: this.#telemetry.publish(channel),
+        resolve,
+        reject,
+      });
       if (!this.#flushing.has(channel)) {
         this.#flushing.set(channel, this.#flushQueue(channel, options.abortSignal));
       }
@@ -253,6 +272,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       seq,
       payload: pending.json,
       ...(pending.epoch !== undefined ? { epoch: pending.epoch } : {}),
+      ...(pending.trace?.carrier !== undefined ? { [TRACE_CONTEXT_PROPERTY]: pending.trace.carrier } : {}),
     };
   }
 
@@ -324,14 +344,20 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         await this.#ensureTable();
         await this.#learnServerTime(abortSignal);
         const entities = batch.map((p) => this.#toEntity(p));
-        await this.#writeBatch(entities, abortSignal);
+        await this.#writeBatch(entities, abortSignal, batch[0]?.trace);
         this.stats.published += batch.length;
-        batch.forEach((p, i) => p.resolve(entities[i]!.rowKey));
+        batch.forEach((p, i) => {
+          p.trace?.end();
+          p.resolve(entities[i]!.rowKey);
+        });
       } catch (error) {
         if (isNotFound(error)) this.#tableReady = undefined;
         const wrapped = this.#wrap('publish', error);
         this.emit('error', { error: wrapped, during: 'publish' });
-        for (const p of batch) p.reject(wrapped);
+        for (const p of batch) {
+          p.trace?.end(wrapped);
+          p.reject(wrapped);
+        }
       }
     }
   }
@@ -349,7 +375,13 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       });
   }
 
-  async #writeBatch(entities: Entity[], abortSignal: AbortSignal | undefined): Promise<void> {
+  async #writeBatch(
+    entities: Entity[],
+    abortSignal: AbortSignal | undefined,
+    trace: PublishTrace | undefined,
+  ): Promise<void> {
+    // The storage SDK's own spans (when the user enables its tracing) nest under the publish span.
+    const tracingOptions = trace ? { tracingContext: trace.context } : undefined;
     // Retry transient failures a few times; the same row keys make a retry after an unknown
     // outcome safe (the store answers "already exists").
     for (let attempt = 1; ; attempt++) {
@@ -358,12 +390,14 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
           await this.#table.createEntity(entities[0]!, {
             abortSignal: deadlineSignal(this.#callTimeoutMs, abortSignal),
             onResponse: this.#observer(),
+            tracingOptions,
           });
         } else {
           const actions: TransactionAction[] = entities.map((e) => ['create', e]);
           await this.#table.submitTransaction(actions, {
             abortSignal: deadlineSignal(this.#callTimeoutMs, abortSignal),
             onResponse: this.#observer(),
+            tracingOptions,
           });
         }
         return;
@@ -479,6 +513,8 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     const handlers = this.#handlers.get(parsed.message.channel);
     if (!handlers) return;
     this.stats.delivered++;
+    const delivered = this.#telemetry.deliver(parsed.message, row[TRACE_CONTEXT_PROPERTY], this.serverNow());
+    const errorsBefore = this.stats.handlerErrors;
     for (const handler of [...handlers]) {
       try {
         await handler(parsed.message);
@@ -487,6 +523,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         this.#logger.error(`a handler on channel ${parsed.message.channel} threw: ${redactUnknown(error)}`);
       }
     }
+    delivered(this.stats.handlerErrors > errorsBefore);
   }
 
   #pruneSeen(olderThan: number): void {
@@ -545,6 +582,27 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
 
   #wrap(during: string, error: unknown): GossiplessError {
     return storageFailure(`bus ${during} on table ${this.tableName}`, error);
+  }
+
+  /**
+   * What the metrics read at collection time. Dead letters are read from `stats.deadLettered`
+   * when the bus counts them (redelivery with a dead-letter channel).
+   */
+  #telemetrySource(): BusTelemetrySource {
+    return {
+      cluster: this.cluster,
+      nodeId: this.nodeId,
+      stats: this.stats,
+      consumerLagMs: () =>
+        this.#handlers.size > 0 && this.#readFrom !== undefined
+          ? this.serverNow() - this.#readFrom
+          : undefined,
+      queuedForPublish: () => {
+        let queued = 0;
+        for (const queue of this.#queues.values()) queued += queue.length;
+        return queued;
+      },
+    };
   }
 }
 
