@@ -136,7 +136,9 @@ export function leaseTelemetry(source: LeaseTelemetrySource): LeaseTelemetry {
   const deadline = observable(m, INSTRUMENTS.leaseRenewalDeadline);
   const close = observe(m, [status, epoch, age, deadline], (result) => {
     result.observe(status, source.isLeader() ? 1 : 0, attributes);
-    result.observe(epoch, source.knownLeaderEpoch(), attributes);
+    // A node that has not heard of any term yet reports nothing rather than a misleading 0.
+    const knownEpoch = source.knownLeaderEpoch();
+    if (knownEpoch > 0) result.observe(epoch, knownEpoch, attributes);
     const ageMs = source.renewalAgeMs();
     if (ageMs !== undefined) result.observe(age, ageMs / 1000, attributes);
     result.observe(deadline, source.stepDownAfterMs / 1000, attributes);
