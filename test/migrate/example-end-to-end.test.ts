@@ -28,7 +28,7 @@ describe('migrating the legacy example end to end', () => {
     const code = await runCli(['migrate', service, '--write', '--json'], io);
     expect([0, 1], io.err).toContain(code);
     const discovery = await readFile(path.join(service, 'src/cluster/discovery.ts'), 'utf8');
-    expect(discovery).toContain("from 'gossipless/shims/node-discover'");
+    expect(discovery).toContain("from '@gossipless/runtime/shims/node-discover'");
     expect(discovery).not.toMatch(/^\s*multicast:/m);
     const rules = JSON.parse(await readFile(path.join(service, 'gossipless.rate-limits.json'), 'utf8')) as {
       rules: unknown[];
