@@ -69,6 +69,7 @@ describe('gossipless migrate', () => {
     expect(await runCli(['migrate', '.', '--write'], io)).toBe(0);
     expect(io.out).toContain('— written.');
     expect(io.out).toContain('Next steps:');
+    expect(io.out).toContain('npm install @gossipless/runtime');
     expect(io.out).toContain('gossipless lint .');
     expect(io.out).toContain('gossipless edge gossipless.rate-limits.json --target <target>');
     expect(readFileSync(path.join(root, 'src/a.ts'), 'utf8')).toContain(

@@ -193,6 +193,11 @@ function printHuman(
 
 function nextStepsFor(dir: string, report: MigrateReport): string[] {
   const steps = [
+    ...(report.counts.changed > 0
+      ? [
+          'npm install @gossipless/runtime  — the rewritten imports point at it; then remove the legacy packages',
+        ]
+      : []),
     `gossipless lint ${dir}  — finds catch blocks that quietly turn discovery off or declare "I am the master"; those need a human`,
   ];
   if (report.reviews.length > 0) {
