@@ -35,9 +35,14 @@ describe('migrating the legacy example end to end', () => {
     };
     expect(rules.rules).toHaveLength(1);
 
-    // The package as installed: gossipless (built by `npm ci`) and the Node types.
+    // The runtime as installed (built by `npm ci`) and the Node types.
     await mkdir(path.join(service, 'node_modules/@types'), { recursive: true });
-    await symlink(root, path.join(service, 'node_modules/gossipless'), 'dir');
+    await mkdir(path.join(service, 'node_modules/@gossipless'), { recursive: true });
+    await symlink(
+      path.join(root, 'packages/runtime'),
+      path.join(service, 'node_modules/@gossipless/runtime'),
+      'dir',
+    );
     await symlink(
       path.join(root, 'node_modules/@types/node'),
       path.join(service, 'node_modules/@types/node'),
