@@ -4,7 +4,7 @@
 //     node --import tsx examples/observability/node.ts
 //
 // Then: curl localhost:9464/metrics (Prometheus text), curl localhost:8081/readyz, /livez.
-// In your service import from 'gossipless' instead of the source tree.
+// In your service import from '@gossipless/runtime' instead of the source tree.
 import { createServer } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
