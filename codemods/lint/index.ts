@@ -7,7 +7,7 @@
 export {
   noSelfDisablingDiscovery,
   noSelfDisablingDiscoveryMeta,
-} from './rules/no-self-disabling-discovery.js';
+} from './rules/no-self-disabling-discovery/index.js';
 export type { Finding, FileFinding, RuleMeta, Severity } from './finding.js';
 export { lintFiles, lintSource } from './lint-files.js';
 export type { LintReport, LintFilesOptions, LintSourceResult, SkippedFile } from './lint-files.js';

@@ -7,7 +7,7 @@ import { mightContainDiscovery } from './prefilter.js';
 import {
   noSelfDisablingDiscovery,
   noSelfDisablingDiscoveryMeta,
-} from './rules/no-self-disabling-discovery.js';
+} from './rules/no-self-disabling-discovery/index.js';
 import { applySuppressions } from './suppressions.js';
 import { listLintTargets } from './walk-files.js';
 

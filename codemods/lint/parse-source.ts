@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import { ts } from 'ts-morph';
+import { ts } from '../syntax/index.js';
 
 /** File extensions the lint reads. */
 export const LINTED_EXTENSIONS: readonly string[] = [

@@ -1,4 +1,4 @@
-import { ts } from 'ts-morph';
+import { ts } from '../../../syntax/index.js';
 import { chainNames, functionName, type DiscoveryContext } from './context.js';
 import { skipWrappers } from './modules.js';
 import {

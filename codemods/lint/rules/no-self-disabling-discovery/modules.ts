@@ -1,4 +1,6 @@
-import { ts } from 'ts-morph';
+import { skipWrappers, ts } from '../../../syntax/index.js';
+
+export { skipWrappers };
 
 /** What a legacy module is, for the purposes of this rule. */
 export interface DiscoveryModule {
@@ -63,24 +65,6 @@ export function requiredSpecifier(node: ts.Expression): string | undefined {
   const isRequire = ts.isIdentifier(expression.expression) && expression.expression.text === 'require';
   const isImport = expression.expression.kind === ts.SyntaxKind.ImportKeyword;
   return isRequire || isImport ? argument.text : undefined;
-}
-
-/** Strips parentheses, `as`, `!` and `satisfies`, which change nothing at run time. */
-export function skipWrappers(node: ts.Expression): ts.Expression {
-  let current = node;
-  for (;;) {
-    if (
-      ts.isParenthesizedExpression(current) ||
-      ts.isAsExpression(current) ||
-      ts.isNonNullExpression(current) ||
-      ts.isSatisfiesExpression(current) ||
-      ts.isTypeAssertionExpression(current)
-    ) {
-      current = current.expression;
-    } else {
-      return current;
-    }
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ts } from 'ts-morph';
+import { outermostWrapperOf, ts } from '../../../syntax/index.js';
 import {
   LISTENER_METHODS,
   MULTICAST_METHODS,
@@ -131,8 +131,7 @@ function reachesOut(call: ts.CallExpression | ts.NewExpression): boolean {
  * `socket.bind(port, cb)`, `setInterval(cb)` or `.on('x', cb)` runs later, outside the `try`.
  */
 function failsIntoCaller(fn: ts.ArrowFunction | ts.FunctionExpression): boolean {
-  let site: ts.Node = fn;
-  while (ts.isParenthesizedExpression(site.parent)) site = site.parent;
+  const site = outermostWrapperOf(fn);
   const parent = site.parent;
   if (ts.isCallExpression(parent) && parent.expression === site) return true; // IIFE
   if (ts.isNewExpression(parent)) {

@@ -1,16 +1,12 @@
-import { ts } from 'ts-morph';
-import type { Finding, RuleMeta } from '../finding.js';
-import {
-  buildContext,
-  enclosingDiscoveryFunction,
-  START_METHODS,
-} from './no-self-disabling-discovery/context.js';
-import type { DiscoveryContext } from './no-self-disabling-discovery/context.js';
-import { analyzeHandler, mentions, resolveHandler } from './no-self-disabling-discovery/handler.js';
-import type { Fallback, FallbackKind, HandlerVerdict } from './no-self-disabling-discovery/handler.js';
-import { skipWrappers } from './no-self-disabling-discovery/modules.js';
-import { namesDiscovery } from './no-self-disabling-discovery/names.js';
-import { describeCallee, findDiscoveryWork } from './no-self-disabling-discovery/work.js';
+import { ts } from '../../../syntax/index.js';
+import type { Finding, RuleMeta } from '../../finding.js';
+import { buildContext, enclosingDiscoveryFunction, START_METHODS } from './context.js';
+import type { DiscoveryContext } from './context.js';
+import { analyzeHandler, mentions, resolveHandler } from './handler.js';
+import type { Fallback, FallbackKind, HandlerVerdict } from './handler.js';
+import { skipWrappers } from './modules.js';
+import { namesDiscovery } from './names.js';
+import { describeCallee, findDiscoveryWork } from './work.js';
 
 /** Metadata of `no-self-disabling-discovery`, shared by the CLI formatters and the ESLint plugin. */
 export const noSelfDisablingDiscoveryMeta: RuleMeta = {
