@@ -161,6 +161,10 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'),
     )
     .option('--output <file>', 'write the report to this file instead of stdout')
+    .option(
+      '--include-tests',
+      'also lint test and example code inside the folders (*.test.*, *.spec.*, test/, tests/, __tests__/, spec/, examples/)',
+    )
     .action(async (paths: string[], options) => {
       const { run } = await import('./commands/lint.js');
       setExitCode(await run({ ...options, paths }, io));

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { formatJson, formatSarif, formatText, lintFiles } from '../../../codemods/lint/index.js';
+// The light door: the parser loads only if some file passes the pre-filter (start-up budget).
+import { formatJson, formatSarif, formatText, lintFilesLazily } from '../../../codemods/lint/light.js';
 import { GossiplessError } from '../../errors/index.js';
 import { VERSION } from '../../version/index.js';
 import { ExitCode, type CliIo } from '../io.js';
@@ -13,6 +14,8 @@ export interface LintCommandOptions {
   format?: 'text' | 'json' | 'sarif';
   /** Write the report here instead of stdout. */
   output?: string;
+  /** Also lint test files found inside folders. @default false */
+  includeTests?: boolean;
 }
 
 const TOOL_VERSION = VERSION;
@@ -45,7 +48,11 @@ function progressLine(io: CliIo): { update: (done: number, total: number) => voi
 export async function run(options: LintCommandOptions, io: CliIo): Promise<number> {
   const format = options.format ?? 'text';
   const progress = io.isTTY ? progressLine(io) : undefined;
-  const report = lintFiles(options.paths ?? [], { cwd: io.cwd, onProgress: progress?.update });
+  const report = await lintFilesLazily(options.paths ?? [], {
+    cwd: io.cwd,
+    includeTests: options.includeTests ?? false,
+    onProgress: progress?.update,
+  });
   progress?.finish();
   const readSource = (file: string): string | undefined => {
     try {

@@ -65,6 +65,9 @@ export interface DiscoveryContext {
   localFunction(name: string, site: ts.Node, viaThis: boolean): ts.FunctionLikeDeclaration | undefined;
 }
 
+/** Names code gives `this` inside constructors and prototype methods. */
+const THIS_ALIASES = new Set(['this', 'self', 'that', 'me', '_this', '_self']);
+
 /** `sock`, `this.swim`, `app.discovery` → a key; anything else → undefined. */
 export function keyOf(node: ts.Expression): string | undefined {
   const expression = skipWrappers(node);
@@ -237,6 +240,11 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
   const isDiscoverySocketKey = (key: string): boolean =>
     multicastKeys.has(key) || (bindKeys.has(key) && sendKeys.has(key));
 
+  const ownsMulticastSocket = (owner: string): boolean => {
+    for (const key of multicastKeys) if (key.startsWith(`${owner}.`)) return true;
+    return false;
+  };
+
   const isDiscoveryObject = (node: ts.Expression): boolean => {
     const expression = skipWrappers(node);
     const module = originOf(expression);
@@ -244,6 +252,9 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     const key = keyOf(expression);
     if (module?.kind === 'dgram') return key !== undefined && isDiscoverySocketKey(key);
     if (key !== undefined && isDiscoverySocketKey(key) && multicastKeys.has(key)) return true;
+    // The wrapper that owns such a socket: `self.on('error', …)` in a constructor that joins a
+    // multicast group on `self.socket` is the discovery object, under whatever name it is exported.
+    if (key !== undefined && THIS_ALIASES.has(key) && ownsMulticastSocket(key)) return true;
     return chainNames(expression).some((name) => namesDiscoveryObject(name));
   };
 
@@ -349,6 +360,33 @@ export function enclosingDiscoveryFunction(site: ts.Node): string | undefined {
   return undefined;
 }
 
+/** Names of functions that take discovery down rather than bring it up. */
+const TEARDOWN_NAME =
+  /^_*(stop|destroy|close|shutdown|dispose|teardown|cleanup|cleanUp|terminate|quit|exit|unref|closeFn|onClose|onExit|onShutdown|gracefulShutdown|leave|unbind|disconnect)(All|Sockets?|Discovery|Server|Fn)?$/i;
+
+/**
+ * True when `site` runs on a teardown path: inside a function named `stop`, `destroy`, `close`,
+ * `shutdown`… (anonymous callbacks in between are looked through). A failure there cannot switch
+ * discovery off: the code is already switching it off, and logging and carrying on is how a
+ * shutdown chain reaches its end.
+ */
+export function onTeardownPath(site: ts.Node): boolean {
+  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
+    if (!ts.isFunctionLike(node) || !('body' in node)) continue;
+    const name = functionName(node as ts.FunctionLikeDeclaration);
+    if (name === undefined) continue;
+    return TEARDOWN_NAME.test(name);
+  }
+  return false;
+}
+
+/** True for a callee name that takes something down (`close`, `dropMembership`, `this.stop`). */
+export function namesTeardown(name: string): boolean {
+  return (
+    TEARDOWN_NAME.test(name) || name === 'dropMembership' || name === 'removeAllListeners' || name === 'end'
+  );
+}
+
 /** Roots of calls that are never discovery: parsing, files, maths, logging. */
 const UNRELATED_ROOTS = new Set([
   'JSON',
@@ -378,6 +416,12 @@ const UNRELATED_ROOTS = new Set([
 ]);
 const UNRELATED_WORDS = new Set([
   'parse',
+  // Reading one received packet is not bringing discovery up: a malformed packet is dropped.
+  'decode',
+  'encode',
+  'deserialize',
+  'serialize',
+  'unpack',
   'read',
   'write',
   'file',
@@ -397,6 +441,11 @@ const UNRELATED_WORDS = new Set([
 ]);
 
 /** True when a call is plainly not discovery: `JSON.parse`, `fs.readFile`, `logger.warn`. */
+/** True when a method name says it reads or formats data (`decode`, `parse`), which is never discovery. */
+export function namesUnrelatedWork(name: string): boolean {
+  return splitWords(name).some((word) => UNRELATED_WORDS.has(word));
+}
+
 export function isUnrelatedCall(call: ts.CallExpression | ts.NewExpression): boolean {
   const names = chainNames(call.expression);
   const root = names[0];

@@ -136,22 +136,29 @@ export function logLevelOf(call: ts.CallExpression): LogLevel | undefined {
   const callee = skipWrappers(call.expression);
   if (ts.isPropertyAccessExpression(callee)) {
     const level = LEVELS[callee.name.text];
-    if (level === undefined) return undefined;
     const receiver = chainNames(callee.expression);
-    return receiver.some((name) => splitWords(name).some((word) => LOGGER_WORDS.has(word)))
-      ? level
-      : undefined;
+    if (
+      level !== undefined &&
+      receiver.some((name) => splitWords(name).some((word) => LOGGER_WORDS.has(word)))
+    )
+      return level;
+    // A logger held as a method: `self._logger('…', err.message)`, `this.debug(err)`, `this.log(…)`.
+    return loggerNameLevel(callee.name.text);
   }
-  if (ts.isIdentifier(callee)) {
-    const words = splitWords(callee.text);
-    if (words.length === 1 && words[0] === 'log') return 'info';
-    if (words[0] === 'log' || words[0] === 'debug' || words.includes('logger')) {
-      return (
-        words.map((word) => LEVELS[word]).find((level) => level !== undefined && level !== 'info') ?? 'info'
-      );
-    }
-    if (words.length === 1 && (words[0] === 'warn' || words[0] === 'trace')) return LEVELS[words[0]];
+  if (ts.isIdentifier(callee)) return loggerNameLevel(callee.text);
+  return undefined;
+}
+
+/** The level a function named like a logger logs at (`log`, `debug`, `_logger`, `logWarn`), or undefined. */
+function loggerNameLevel(name: string): LogLevel | undefined {
+  const words = splitWords(name);
+  if (words.length === 1 && words[0] === 'log') return 'info';
+  if (words[0] === 'log' || words[0] === 'debug' || words.includes('logger')) {
+    return (
+      words.map((word) => LEVELS[word]).find((level) => level !== undefined && level !== 'info') ?? 'info'
+    );
   }
+  if (words.length === 1 && (words[0] === 'warn' || words[0] === 'trace')) return LEVELS[words[0]];
   return undefined;
 }
 
@@ -412,6 +419,8 @@ export function analyzeHandler(
       return false; // `callback()` / `done(null)`: reports success — swallows.
     }
     if (SUCCESS_CALLEES.has(name)) return false;
+    // A predicate that inspects the error (`isSilencedSocketError(err)`) does not hand it on.
+    if (/^(is|has|should|can|was)[A-Z_]/.test(name)) return true;
     if (root !== undefined && root === errorName) return false; // err.message.includes(…)
     if (root !== undefined && PURE_ROOTS.has(root)) return true;
     if (passesError) {

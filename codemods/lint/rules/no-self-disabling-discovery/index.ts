@@ -1,26 +1,22 @@
 import { ts } from '../../../syntax/index.js';
-import type { Finding, RuleMeta } from '../../finding.js';
-import { buildContext, enclosingDiscoveryFunction, START_METHODS } from './context.js';
+import type { Finding } from '../../finding.js';
+import { noSelfDisablingDiscoveryMeta } from './meta.js';
+
+export { noSelfDisablingDiscoveryMeta };
+import {
+  buildContext,
+  chainNames,
+  enclosingDiscoveryFunction,
+  namesTeardown,
+  onTeardownPath,
+  START_METHODS,
+} from './context.js';
 import type { DiscoveryContext } from './context.js';
 import { analyzeHandler, mentions, resolveHandler } from './handler.js';
 import type { Fallback, FallbackKind, HandlerVerdict } from './handler.js';
 import { skipWrappers } from './modules.js';
 import { namesDiscovery } from './names.js';
 import { describeCallee, findDiscoveryWork } from './work.js';
-
-/** Metadata of `no-self-disabling-discovery`, shared by the CLI formatters and the ESLint plugin. */
-export const noSelfDisablingDiscoveryMeta: RuleMeta = {
-  id: 'no-self-disabling-discovery',
-  shortDescription:
-    'A failure handler around peer discovery swallows the failure, or switches discovery off and falls back to "I am alone / I am leader".',
-  fullDescription:
-    "Flags try/catch, promise .catch()/.then(_, onRejected), 'error' event handlers and error-first start callbacks " +
-    'around peer discovery (UDP multicast/broadcast, node-discover, swim, ringpop, mdns, gossip/membership joins) that ' +
-    'neither propagate nor surface the failure. On a platform that does not carry multicast, such a handler makes every ' +
-    'replica believe it is alone and leader: split brain by construction. Error when the handler disables discovery or ' +
-    'falls back to leader/standalone; warning when it only swallows (empty, or only logs).',
-  helpUri: 'https://github.com/gossipless/gossipless/blob/main/docs/rules/no-self-disabling-discovery.md',
-};
 
 const ADVICE =
   'Propagate it (rethrow with `cause`, reject, or pass it to the callback), or move leadership and membership to ' +
@@ -97,6 +93,7 @@ function checkTry(
   context: DiscoveryContext,
   report: Report,
 ): void {
+  if (onTeardownPath(node) || onlyTearsDown(node.tryBlock)) return;
   const work = findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node));
   if (!work) return;
   const declaration = clause.variableDeclaration;
@@ -113,6 +110,7 @@ function checkPromiseHandler(
   context: DiscoveryContext,
   report: Report,
 ): void {
+  if (onTeardownPath(call) || startsWithTeardown(callee.expression)) return;
   const work = findDiscoveryWork(callee.expression, context, enclosingDiscoveryFunction(call));
   if (!work) return;
   const handler = resolveHandler(handlerExpression, context);
@@ -131,7 +129,7 @@ function checkErrorEvent(
   report: Report,
 ): void {
   const emitter = callee.expression;
-  if (!context.isDiscoveryObject(emitter)) return;
+  if (onTeardownPath(call) || !context.isDiscoveryObject(emitter)) return;
   const handler = resolveHandler(handlerExpression, context);
   if (!handler) return;
   const module = context.originOf(emitter);
@@ -293,6 +291,40 @@ function verdictOf(
   if (handler.kind === 'noop-reference') return SILENT;
   if (handler.kind === 'log-reference') return { ...SILENT, empty: false, logLevel: handler.level };
   return analyzeHandler(handler.body, handler.errorName, context, enclosingFunctionOrSelf(site));
+}
+
+/**
+ * A `try` whose every call takes something down (`socket.dropMembership(…)`, `socket.close()`):
+ * a failure there leaves nothing running that could be switched off.
+ */
+function onlyTearsDown(block: ts.Block): boolean {
+  let calls = 0;
+  let teardowns = 0;
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node)) {
+      calls += 1;
+      const names = chainNames(node.expression);
+      if (namesTeardown(names[names.length - 1] ?? '')) teardowns += 1;
+    }
+    if (!ts.isFunctionLike(node)) ts.forEachChild(node, visit);
+  };
+  visit(block);
+  return calls > 0 && calls === teardowns;
+}
+
+/** A promise chain that starts by taking something down: `this.stop().catch(…)`. */
+function startsWithTeardown(receiver: ts.Expression): boolean {
+  let current = skipWrappers(receiver);
+  for (;;) {
+    if (!ts.isCallExpression(current)) return false;
+    const callee = skipWrappers(current.expression);
+    if (ts.isPropertyAccessExpression(callee) && /^(then|catch|finally)$/.test(callee.name.text)) {
+      current = skipWrappers(callee.expression);
+      continue;
+    }
+    const names = chainNames(callee);
+    return namesTeardown(names[names.length - 1] ?? '');
+  }
 }
 
 /** Where a retry bound may be written: the function around the handler (`if (attempt < max)`). */

@@ -4,6 +4,7 @@ import {
   MULTICAST_METHODS,
   chainNames,
   isUnrelatedCall,
+  namesUnrelatedWork,
   type DiscoveryContext,
 } from './context.js';
 import { skipWrappers } from './modules.js';
@@ -56,7 +57,7 @@ export function classifyCall(
       }
       return undefined;
     }
-    if (namedNonPeer()) return undefined;
+    if (namedNonPeer() || namesUnrelatedWork(method)) return undefined;
     if (namesDiscovery(method)) return `\`${described()}\``;
     const receiverNames = chainNames(receiver);
     const last = receiverNames[receiverNames.length - 1];
