@@ -41,6 +41,11 @@ export interface WalkNotes {
 export interface WalkOptions {
   /** Also lint test files (`*.test.ts`, `*.spec.js`, `test/`, `__tests__/`…). @default false */
   readonly includeTests?: boolean;
+  /**
+   * Reads one folder; tests inject a failing one (an unreadable folder cannot be made as root).
+   * @default readdirSync with file types
+   */
+  readonly readDirectory?: (path: string) => Dirent[];
 }
 
 /** The files to lint and what was left out. */
@@ -116,6 +121,8 @@ export function walkLintTargets(
     dependencyFolders: [] as string[],
     testPaths: [] as string[],
   };
+  const readDirectory =
+    options.readDirectory ?? ((path: string) => readdirSync(path, { withFileTypes: true }));
   const shown = (path: string): string => relative(cwd, path).split(sep).join('/') || '.';
   for (const given of paths.length === 0 ? ['.'] : paths) {
     const absolute = resolve(cwd, given);
@@ -140,7 +147,7 @@ export function walkLintTargets(
     const walk = (directory: string, inherited: readonly IgnoreLayer[]): void => {
       let entries: Dirent[];
       try {
-        entries = readdirSync(directory, { withFileTypes: true });
+        entries = readDirectory(directory);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOENT' && code !== 'ENOTDIR') throw error;

@@ -65,6 +65,44 @@ export interface DiscoveryContext {
   localFunction(name: string, site: ts.Node, viaThis: boolean): ts.FunctionLikeDeclaration | undefined;
 }
 
+/** Option keys that tell a library to find peers: seeds to gossip with, a multicast group, a service type. */
+const DISCOVERY_OPTION =
+  /^(seeds?|seedNodes|bootstrapNodes|bootstrap|peers|hosts|gossip\w*|multicast\w*|broadcast\w*|serviceType|mdns\w*|membership\w*)$/i;
+
+/**
+ * `new Members({ seeds, gossipIntervalMs })`, `createBrowser({ serviceType })`: a construction whose
+ * options say it gossips with seeds, joins a multicast group or browses a service type is discovery,
+ * whatever the package is called.
+ */
+function configuredForDiscovery(
+  initializer: ts.Expression,
+  sourceFile: ts.SourceFile,
+): DiscoveryModule | undefined {
+  let expression = skipWrappers(initializer);
+  if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
+  if (!ts.isCallExpression(expression) && !ts.isNewExpression(expression)) return undefined;
+  const options = expression.arguments?.find((argument) =>
+    ts.isObjectLiteralExpression(skipWrappers(argument)),
+  );
+  if (options === undefined) return undefined;
+  const literal = skipWrappers(options) as ts.ObjectLiteralExpression;
+  const keys = literal.properties
+    .map((property) => (property.name && ts.isIdentifier(property.name) ? property.name.text : undefined))
+    .filter((name): name is string => name !== undefined);
+  const discoveryKeys = keys.filter((name) => DISCOVERY_OPTION.test(name));
+  // One generic key (`hosts`, `peers`) is an HTTP client's too; a gossip or multicast key, or two keys, is not.
+  const strong = discoveryKeys.some((name) =>
+    /gossip|multicast|broadcast|serviceType|mdns|seed|membership/i.test(name),
+  );
+  if (!strong && discoveryKeys.length < 2) return undefined;
+  const callee = expression.expression.getText(sourceFile);
+  return {
+    name: `${callee.length > 30 ? `${callee.slice(0, 29)}…` : callee}, configured to find peers`,
+    kind: 'membership',
+    errorFirstStart: false,
+  };
+}
+
 /** Names code gives `this` inside constructors and prototype methods. */
 const THIS_ALIASES = new Set(['this', 'self', 'that', 'me', '_this', '_self']);
 
@@ -112,7 +150,7 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
   const originOf = (node: ts.Expression): DiscoveryModule | undefined => {
     // Most files that pass the text pre-filter load no discovery module at all (they only name
     // things "discovery"); skip the receiver-chain walk for them.
-    if (!loadsDiscoveryModule) return undefined;
+    if (!loadsDiscoveryModule && objects.size === 0) return undefined;
     let expression = skipWrappers(node);
     if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
     if (ts.isIdentifier(expression))
@@ -137,8 +175,15 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
 
   /** Keys are built only once the value is known to come from a discovery module: most assignments do not. */
   const remember = (key: () => string | undefined, initializer: ts.Expression): void => {
-    if (!loadsDiscoveryModule || !isMadeByCall(initializer)) return;
-    let module = originOf(initializer);
+    if (!isMadeByCall(initializer)) return;
+    if (!loadsDiscoveryModule) {
+      // A library the rule does not know, recognised by what it is told to do.
+      const module = configuredForDiscovery(initializer, sourceFile);
+      const resolvedKey = module === undefined ? undefined : key();
+      if (module !== undefined && resolvedKey !== undefined) objects.set(resolvedKey, module);
+      return;
+    }
+    let module = originOf(initializer) ?? configuredForDiscovery(initializer, sourceFile);
     const call = skipWrappers(initializer);
     if (module === undefined && ts.isCallExpression(call)) {
       // A wrapper around a discovery function is that function: `promisify(ringpop.bootstrap.bind(ringpop))`.

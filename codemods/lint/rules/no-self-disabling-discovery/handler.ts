@@ -269,6 +269,38 @@ function assignedName(target: ts.Expression): string | undefined {
   return undefined;
 }
 
+/** A status value that tells the caller the call failed: a negative number or `false`. */
+function isFailureStatus(node: ts.Expression): boolean {
+  const value = skipWrappers(node);
+  if (value.kind === ts.SyntaxKind.FalseKeyword) return true;
+  return (
+    ts.isPrefixUnaryExpression(value) &&
+    value.operator === ts.SyntaxKind.MinusToken &&
+    ts.isNumericLiteral(value.operand)
+  );
+}
+
+/** True when the variable `name` is read somewhere in the file outside `handler` (not only assigned). */
+function readOutside(name: string, handler: ts.Node, sourceFile: ts.SourceFile): boolean {
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found || node === handler) return;
+    if (ts.isIdentifier(node) && node.text === name) {
+      const parent = node.parent;
+      const isWrite =
+        (ts.isBinaryExpression(parent) &&
+          parent.left === node &&
+          parent.operatorToken.kind === ts.SyntaxKind.EqualsToken) ||
+        (ts.isVariableDeclaration(parent) && parent.name === node) ||
+        (ts.isPropertyAccessExpression(parent) && parent.name === node);
+      if (!isWrite) found = true;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
+}
+
 /** True when `node` reads the variable `name` (a property called `name` does not count). */
 export function mentions(node: ts.Node, name: string | undefined): boolean {
   if (name === undefined) return false;
@@ -317,6 +349,14 @@ export function analyzeHandler(
     if (name === undefined) return;
     const value = skipWrappers(node.right);
     const left = skipWrappers(node.left);
+    if (errorName !== undefined && ts.isIdentifier(value) && value.text === errorName) {
+      // `lastError = err`: kept for the path that gives up (`callback(lastError)` after the last
+      // retry), so it is handed on when the variable is read outside this handler.
+      if (ts.isIdentifier(left) && readOutside(left.text, body, sourceFile)) {
+        propagations.push(node);
+        return;
+      }
+    }
     if (value.kind === ts.SyntaxKind.TrueKeyword) {
       if (namesLeadership(name)) fallback('leader', node);
       else if (/unhealthy|degraded|failed/i.test(name)) doesOtherWork = true;
@@ -479,7 +519,9 @@ export function analyzeHandler(
     ) {
       classifyAssignment(node);
     } else if (ts.isReturnStatement(node) && node.expression) {
-      classifyReturned(node.expression, node);
+      // `return -1` / `return false` to a plugin host or caller: the failure is handed back as a value.
+      if (isFailureStatus(node.expression)) propagations.push(node);
+      else classifyReturned(node.expression, node);
     } else if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name)) {
       const value = skipWrappers(node.initializer);
       if (value.kind === ts.SyntaxKind.TrueKeyword && namesLeadership(node.name.text))

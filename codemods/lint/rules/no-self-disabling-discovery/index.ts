@@ -212,12 +212,25 @@ function checkStartCallback(
     report(site, SILENT, `never reads its error parameter \`${errorName}\`, so a failed start is ignored`);
     return;
   }
-  const branch = errorBranch(fn.body, errorName);
-  if (branch === 'ignored') {
+  const branches = errorBranches(fn.body, errorName);
+  if (branches === 'ignored') {
     report(site, SILENT, `only acts when \`${errorName}\` is absent, so a failed start is ignored`);
     return;
   }
-  report(site, analyzeHandler(branch ?? fn.body, errorName, context, fn));
+  // Each failure branch on its own: one that hands the error to a callback does not excuse
+  // another that logs it and carries on.
+  const verdicts = (branches.length > 0 ? branches : [fn.body]).map((branch) =>
+    analyzeHandler(branch, errorName, context, fn),
+  );
+  report(
+    site,
+    verdicts.find((verdict) => verdict.fallbacks.length > 0) ?? verdicts.find(swallows) ?? verdicts[0]!,
+  );
+}
+
+/** True when a verdict, on its own, would be reported as swallowing the failure. */
+function swallows(verdict: HandlerVerdict): boolean {
+  return !verdict.propagates && !verdict.doesOtherWork && verdict.retry !== 'bounded';
 }
 
 const SILENT: HandlerVerdict = {
@@ -230,18 +243,32 @@ const SILENT: HandlerVerdict = {
 };
 
 /**
- * The part of an error-first callback that runs on failure: the `then` of `if (err)`, the `else`
- * of `if (!err)`; `'ignored'` when only the success path is written (`if (!err) { … }`).
+ * The parts of an error-first callback that run on failure: the `then` of each `if (err)`, the
+ * `else` of `if (!err)`; empty when the body tests the error no way it can read (judge it whole);
+ * `'ignored'` when only the success path is written (`if (!err) { … }`).
  */
-function errorBranch(body: ts.Node, errorName: string): ts.Node | 'ignored' | undefined {
-  if (!ts.isBlock(body)) return undefined;
+function errorBranches(body: ts.Node, errorName: string): ts.Node[] | 'ignored' {
+  if (!ts.isBlock(body)) return [];
+  const branches: ts.Node[] = [];
   for (const statement of body.statements) {
     if (!ts.isIfStatement(statement)) continue;
     const test = testsError(statement.expression, errorName);
-    if (test === 'present') return statement.thenStatement;
-    if (test === 'absent') return statement.elseStatement ?? 'ignored';
+    if (test === 'present') {
+      branches.push(statement.thenStatement);
+    } else if (test === 'absent') {
+      if (statement.elseStatement) branches.push(statement.elseStatement);
+      // `if (!err && hosts.length > 0) return done(hosts);` — what follows runs on failure too.
+      else if (alwaysExits(statement.thenStatement)) return [];
+      else if (branches.length === 0) return 'ignored';
+    }
   }
-  return undefined;
+  return branches;
+}
+
+/** True when `statement` ends by leaving the function (`return`, `throw`). */
+function alwaysExits(statement: ts.Statement): boolean {
+  const last = ts.isBlock(statement) ? statement.statements[statement.statements.length - 1] : statement;
+  return last !== undefined && (ts.isReturnStatement(last) || ts.isThrowStatement(last));
 }
 
 function testsError(condition: ts.Expression, errorName: string): 'present' | 'absent' | undefined {

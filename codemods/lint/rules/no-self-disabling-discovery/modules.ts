@@ -38,8 +38,19 @@ const MODULES: readonly DiscoveryModule[] = [
 /** The discovery module a specifier names (`node:dgram`, `ringpop/lib/x` included), if any. */
 export function discoveryModuleOf(specifier: string): DiscoveryModule | undefined {
   const bare = specifier.startsWith('node:') ? specifier.slice('node:'.length) : specifier;
-  return MODULES.find((module) => bare === module.name || bare.startsWith(`${module.name}/`));
+  const known = MODULES.find((module) => bare === module.name || bare.startsWith(`${module.name}/`));
+  if (known !== undefined) return known;
+  // A scoped or forked package of the same protocol (`@homebridge/ciao`, `mdns-fork`,
+  // `@acme/gossip-members`): its name says what it does on the wire.
+  const packageName = bare.startsWith('@') ? bare.split('/').slice(0, 2).join('/') : bare.split('/')[0]!;
+  return PROTOCOL_PACKAGE.test(packageName)
+    ? { name: packageName, kind: 'membership', errorFirstStart: false }
+    : undefined;
 }
+
+/** Package names whose words name a discovery protocol: mDNS, DNS-SD, SSDP, multicast, gossip, SWIM. */
+const PROTOCOL_PACKAGE =
+  /(^|[-_./@])(mdns|bonjour|zeroconf|dnssd|ssdp|multicast|gossip|swim|ringpop|ciao|avahi|memberlist|scuttlebutt)([-_./]|$)/i;
 
 /**
  * Modules whose "discovery" is of an identity provider, not of peers: `Issuer.discover()` in

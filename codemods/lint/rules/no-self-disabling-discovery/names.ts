@@ -147,6 +147,15 @@ const NOT_WORK_WORDS = new Set([
   'characteristic',
   'characteristics',
   'gatt',
+  // User-interface code named for what it shows (`DiscoveryPage`, `useDiscoveryFeed`).
+  'page',
+  'view',
+  'screen',
+  'component',
+  'panel',
+  'modal',
+  'widget',
+  'feed',
 ]);
 
 /** True when one of `names` (a callee chain) says the discovery is not of peers (`Issuer.discover`). */
