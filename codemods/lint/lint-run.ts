@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
-import { GossiplessError } from '../../src/errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import type { FileFinding, RuleMeta } from './finding.js';
 import type { LintSourceResult } from './lint-source.js';
 import { mightContainDiscovery } from './prefilter.js';

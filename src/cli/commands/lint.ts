@@ -1,10 +1,31 @@
+import { Command, Option } from '@commander-js/extra-typings';
+import type { CommandContext } from '../command-context.js';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-// The light door: the parser loads only if some file passes the pre-filter (start-up budget).
-import { formatJson, formatSarif, formatText, lintFilesLazily } from '../../../codemods/lint/light.js';
-import { GossiplessError } from '../../errors/index.js';
-import { VERSION } from '../../version/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
+import { TOOLKIT_VERSION as VERSION } from '../../toolkit/version.js';
 import { ExitCode, type CliIo } from '../io.js';
+
+/** `gossipless lint`: its options and help; the work is in {@link run}. */
+export function lintCommand(context: CommandContext) {
+  return new Command('lint')
+    .description(
+      'find catch blocks, promise .catch() and error handlers around peer discovery that swallow the failure\n' +
+        'or switch discovery off (rule no-self-disabling-discovery); exit 1 when a finding is at error level',
+    )
+    .argument('[paths...]', 'files or directories to lint (default: the current directory)')
+    .addOption(
+      new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'),
+    )
+    .option('--output <file>', 'write the report to this file instead of stdout')
+    .option(
+      '--include-tests',
+      'also lint test and example code inside the folders (*.test.*, *.spec.*, test/, tests/, __tests__/, spec/, examples/)',
+    )
+    .action(async (paths: string[], options) =>
+      context.setExitCode(await run({ ...options, paths }, context.io)),
+    );
+}
 
 /** Options of `gossipless lint`. */
 export interface LintCommandOptions {
@@ -14,7 +35,7 @@ export interface LintCommandOptions {
   format?: 'text' | 'json' | 'sarif';
   /** Write the report here instead of stdout. */
   output?: string;
-  /** Also lint test files found inside folders. @default false */
+  /** Also lint test and example code found inside folders. @default false */
   includeTests?: boolean;
 }
 
@@ -46,6 +67,10 @@ function progressLine(io: CliIo): { update: (done: number, total: number) => voi
  * error level, 1 when one is; usage and internal errors become 2 in `runCli`.
  */
 export async function run(options: LintCommandOptions, io: CliIo): Promise<number> {
+  // The light door: the parser is loaded only when some file passes the text pre-filter, so a tree
+  // without discovery code is linted at Node's own start-up cost.
+  const { formatJson, formatSarif, formatText, lintFilesLazily } =
+    await import('../../../codemods/lint/light.js');
   const format = options.format ?? 'text';
   const progress = io.isTTY ? progressLine(io) : undefined;
   const report = await lintFilesLazily(options.paths ?? [], {
