@@ -123,7 +123,11 @@ export function walkLintTargets(
   };
   const readDirectory =
     options.readDirectory ?? ((path: string) => readdirSync(path, { withFileTypes: true }));
-  const shown = (path: string): string => relative(cwd, path).split(sep).join('/') || '.';
+  // Relative to the working directory when inside it, absolute otherwise (`../../../tmp/x` helps nobody).
+  const shown = (path: string): string => {
+    const rel = relative(cwd, path);
+    return rel === '' ? '.' : isOutside(rel) ? path : rel.split(sep).join('/');
+  };
   for (const given of paths.length === 0 ? ['.'] : paths) {
     const absolute = resolve(cwd, given);
     let stats;

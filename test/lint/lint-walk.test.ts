@@ -65,6 +65,9 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     const text = formatText(report, { color: false, readSource: () => undefined });
     expect(text).toContain('Not linted: 1 folder named node_modules (packages/node_modules)');
     expect(text).toContain('gossipless lint packages/node_modules');
+    // Seen from outside the target, the folder is named absolutely, not as `../../…`.
+    const fromElsewhere = walkLintTargets([root], join(root, 'src'));
+    expect(fromElsewhere.dependencyFolders).toEqual([join(root, 'packages', 'node_modules')]);
     // Named explicitly, it is linted.
     const named = await lint(root, 'packages/node_modules', '--format', 'json');
     expect(JSON.parse(named.out).findings.map((f: { file: string }) => f.file)).toEqual([
@@ -76,7 +79,9 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     const report = lintFiles(['.'], { cwd: root });
     expect(report.findings.map((finding) => finding.file)).toEqual(['..gen/kept.ts', 'src/start.ts']);
     expect(report.notLinted.testPaths).toEqual(['examples', 'src/start.test.ts', 'test']);
-    expect(formatText(report, { color: false, readSource: () => undefined })).toContain('add --include-tests to lint them');
+    expect(formatText(report, { color: false, readSource: () => undefined })).toContain(
+      'add --include-tests to lint them',
+    );
     const included = await lint(root, '--include-tests', '--format', 'json');
     expect(JSON.parse(included.out).findings.map((f: { file: string }) => f.file)).toEqual([
       '..gen/kept.ts',
