@@ -465,7 +465,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
    * committed within half the look-back of its key's time and every consumer's re-read still
    * covers it. A timed-out attempt may yet be committed by the server, late and under its old key;
    * consumers that see both copies drop one by id, which they remember for longer than the
-   * retries of one publish last (retries stop `lookbackMs / 2` after the first attempt).
+   * retries of one publish last (no attempt starts later than `0.75 × lookbackMs` after the first).
    */
   async #writeBatch(batch: Pending[]): Promise<string[]> {
     const startedAt = this.#clock.monotonicNow();
@@ -483,7 +483,9 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       } catch (error) {
         if (!isTransient(error)) throw error;
         const pauseMs = 200 * attempt;
-        if (this.#clock.monotonicNow() - startedAt + pauseMs > this.#lookbackMs / 2) throw error;
+        // Consumers remember an id for at least the look-back after its first copy: every copy a
+        // retry stores must be keyed within that, with room for the two clock estimates.
+        if (this.#clock.monotonicNow() - startedAt + pauseMs > this.#lookbackMs * 0.75) throw error;
         await sleep(pauseMs);
       }
     }
