@@ -73,6 +73,7 @@ export type {
   MemberStatus,
   ChannelStatus,
   LeaderChange,
+  DeadLetterStatus,
 } from './status/index.js';
 export { transactionsPerNodeHour, estimateCost, DEFAULT_PRICES } from './cost/index.js';
 export type { CostTimings, CostEstimate, NodeHourTransactions, TransactionPrices } from './cost/index.js';

@@ -1,9 +1,10 @@
 /** A message as delivered to subscribers. */
 export interface BusMessage<T = unknown> {
   /**
-   * Unique id: publisher time, node id and sequence (`<time>_<node>_<seq>`). It is the row key of
-   * the first write attempt; a retry is stored under a fresh row key with the same id, so
-   * deduplicate by this, never by row key.
+   * Id, unique within its channel: publisher time, node id and per-channel sequence
+   * (`<time>_<node>_<seq>`); two channels can carry the same id, so deduplicate by channel and id.
+   * It is the row key of the first write attempt; a retry is stored under a fresh row key with the
+   * same id, so never deduplicate by row key.
    */
   id: string;
   channel: string;

@@ -170,7 +170,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   readonly #lastKeyTime = new Map<string, number>();
   readonly #queues = new Map<string, Pending[]>();
   readonly #flushing = new Map<string, Promise<void>>();
-  /** Message ids delivered, with the latest key time seen for each, pruned once out of reach. */
+  /** Partition and message id of each row delivered, with the latest key time seen, pruned once out of reach. */
   readonly #seen = new Map<string, number>();
   /** Server time from which (minus the look-back) the next scan reads. */
   #readFrom: number | undefined;
@@ -608,8 +608,9 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   async #deliver(row: Record<string, unknown>): Promise<void> {
     const rowKey = String(row['rowKey']);
     const parsed = parseBusRow(row);
-    // A retried publish is stored under a second row key with the same message id.
-    const id = 'message' in parsed ? parsed.message.id : rowKey;
+    // A retried publish is stored under a second row key with the same message id. Ids are unique
+    // per channel only (the sequence is per channel): two channels can hold the same id.
+    const id = `${String(row['partitionKey'])}\u0000${'message' in parsed ? parsed.message.id : rowKey}`;
     const keyTime = timeOfRowKey(rowKey) ?? 0;
     const seenAt = this.#seen.get(id);
     if (seenAt !== undefined) {
