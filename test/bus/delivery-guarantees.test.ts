@@ -236,8 +236,9 @@ describe('TableBus publish', () => {
       'the last message',
     );
     await new Promise((r) => setTimeout(r, 500));
-    expect(got.map((m) => m.payload)).toEqual(['first', 'retried', 'last']);
-    expect(got[1]!.id).toBe(id);
+    // Across publishers there is no order to check: only that the retried message came once.
+    expect(got.map((m) => m.payload as string).sort()).toEqual(['first', 'last', 'retried']);
+    expect(got.find((m) => m.payload === 'retried')!.id).toBe(id);
     expect(malformed).toEqual(['messageId is not <time>_<node>_<seq>']);
     expect(consumer.stats.malformed).toBe(1);
   });
