@@ -105,7 +105,10 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .command('edge')
     .description(
       'turn rate-limit rules (JSON or YAML) into edge configuration and report, per rule and target,\n' +
-        'what is exact, approximated or refused, the worst case per client and the fleet-wide bound',
+        'what is exact, approximated or refused, the worst case per client and the fleet-wide bound.\n' +
+        'Exit 0 configuration generated (refusals listed in the report); 1 only with --strict, when a\n' +
+        'target refused a rule; 2 invalid rules or flags, a target left with no rule, or a write error\n' +
+        '(nothing is written then). docs/edge.md lists what each target refuses and why.',
     )
     .argument('<rules-file>', 'rules file, e.g. gossipless.rate-limits.json')
     .requiredOption(
@@ -128,6 +131,11 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     )
     .option('--service <name>', 'Kubernetes Service for generated Ingress/IngressRoute (default app)')
     .option('--service-port <port>', 'its port (default 80)', parsePort)
+    .option(
+      '--divide-by-instances',
+      'give each of the --instances counters limit / N (rounded down, stated in the report) so the fleet stays within the rule',
+    )
+    .option('--strict', 'exit 1 when a target refused a rule (default: report it and exit 0)')
     .option('--json', 'print one JSON document with every report row')
     .action(async (rulesFile: string, options) => {
       const { run } = await import('./commands/edge.js');

@@ -1,9 +1,10 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { formatJson, formatSarif, formatText, lintFiles } from '../../../codemods/lint/index.js';
 import { GossiplessError } from '../../errors/index.js';
 import { VERSION } from '../../version/index.js';
 import { ExitCode, type CliIo } from '../io.js';
+import { writeOutputFile } from '../output-file.js';
 
 /** Options of `gossipless lint`. */
 export interface LintCommandOptions {
@@ -44,6 +45,8 @@ function progressLine(io: CliIo): { update: (done: number, total: number) => voi
  */
 export async function run(options: LintCommandOptions, io: CliIo): Promise<number> {
   const format = options.format ?? 'text';
+  // Refused before the lint runs, not after minutes of work.
+  if (options.output === '') throw new GossiplessError('INVALID_OPTIONS', "--output '' is empty; name a file");
   const progress = io.isTTY ? progressLine(io) : undefined;
   const report = lintFiles(options.paths ?? [], { cwd: io.cwd, onProgress: progress?.update });
   progress?.finish();
@@ -63,20 +66,11 @@ export async function run(options: LintCommandOptions, io: CliIo): Promise<numbe
   if (options.output === undefined) {
     io.stdout(output);
   } else {
-    const target = resolve(io.cwd, options.output);
-    try {
-      mkdirSync(dirname(target), { recursive: true });
-      // Written whole or not at all: CI uploads this file, a half-written SARIF would be rejected.
-      const temporary = `${target}.${process.pid}.tmp`;
-      writeFileSync(temporary, output);
-      renameSync(temporary, target);
-    } catch (error) {
-      throw new GossiplessError(
-        'INVALID_OPTIONS',
-        `cannot write the lint report to "${options.output}": ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    // Written whole or not at all: CI uploads this file, a half-written SARIF would be rejected.
+    await writeOutputFile(options.output === '' ? '' : resolve(io.cwd, options.output), output, {
+      flag: '--output',
+      signal: io.signal,
+    });
   }
   return report.errorCount > 0 ? ExitCode.Findings : ExitCode.Ok;
 }

@@ -1,3 +1,4 @@
+import { bicepString } from '../config-text.js';
 import { describeDuration } from '../duration.js';
 import type { RateLimitRule } from '../model.js';
 import { describeRate } from '../report-row.js';
@@ -79,9 +80,4 @@ export function toBicep(value: unknown, indent = ''): string {
       .join('\n')}\n${indent}}`;
   }
   throw new TypeError(`cannot write ${typeof value} as Bicep`);
-}
-
-/** A Bicep string literal. */
-export function bicepString(text: string): string {
-  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\$\{/g, '\\${').replace(/\n/g, '\\n')}'`;
 }
