@@ -23,7 +23,9 @@ export function lineComment(text: string): string {
  * the comment and open live policy XML). Each `-` that follows a `-` is spaced out.
  */
 export function xmlComment(text: string): string {
-  return lineComment(text).replace(/-(?=-)/g, '- ').replace(/-$/, '- ');
+  return lineComment(text)
+    .replace(/-(?=-)/g, '- ')
+    .replace(/-$/, '- ');
 }
 
 /** An XML attribute value between double quotes. */
@@ -54,10 +56,7 @@ export function escapeRegex(text: string): string {
  * (`//api///login` for `/api/login`), for edges that cannot merge slashes themselves.
  */
 export function slashTolerantPrefix(path: string): string {
-  return path
-    .split('/')
-    .map(escapeRegex)
-    .join('/+');
+  return path.split('/').map(escapeRegex).join('/+');
 }
 
 /** A Bicep string literal: single quotes with `\'`, `\\`, `\${` and control escapes. */

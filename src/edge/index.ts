@@ -4,12 +4,7 @@
  *
  * @packageDocumentation
  */
-export {
-  rateLimitRulesSchema,
-  rateLimitRuleSchema,
-  MAX_RULE_COUNT,
-  MAX_WINDOW_MS,
-} from './rules-schema.js';
+export { rateLimitRulesSchema, rateLimitRuleSchema, MAX_RULE_COUNT, MAX_WINDOW_MS } from './rules-schema.js';
 export {
   lineComment,
   xmlComment,

@@ -73,9 +73,10 @@ export function resolveEdgeContext(options: EdgeContextOptions = {}): EdgeContex
 // nginx `listen`/`server` and HAProxy `bind`/`server` take host:port; anything else reaching the
 // file verbatim could carry a directive (issue 15: "127.0.0.1:3000; } server { …").
 function hostPortProblem(address: string): string | undefined {
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9]{1,3}(?:\.[0-9]{1,3}){3})|([A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)):([0-9]{1,5})$/.exec(
-    address,
-  );
+  const match =
+    /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9]{1,3}(?:\.[0-9]{1,3}){3})|([A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)):([0-9]{1,5})$/.exec(
+      address,
+    );
   if (!match) {
     return 'is not host:port (an IPv4 address, [IPv6] address or host name, then a port), e.g. 127.0.0.1:3000';
   }

@@ -87,8 +87,7 @@ export function shareRefusal(rule: RateLimitRule, context: EdgeContext): string 
 export function labelRow(row: ReportRow, rule: RateLimitRule, context: EdgeContext): ReportRow {
   if (row.fidelity === 'refused' || row.worstCasePerWindow === null) return row;
   const intended = intendedPerWindow(rule);
-  const divided =
-    context.divideAmongInstances && context.instances > 1 && row.counterScope !== 'global';
+  const divided = context.divideAmongInstances && context.instances > 1 && row.counterScope !== 'global';
   const fleetBound =
     row.counterScope === 'global' ? row.worstCasePerWindow : row.worstCasePerWindow * context.instances;
   const reasons = [...row.reasons];

@@ -95,7 +95,7 @@ describe('gossipless edge', () => {
     const io = memoryIo();
     expect(await runCli(['edge', '--help'], io)).toBe(0);
     expect(io.out).toMatch(/Exit 0 configuration generated/);
-    expect(io.out).toMatch(/1 only with --strict/);
+    expect(io.out).toMatch(/1 only with\s+--strict/);
     expect(io.out).toContain('--divide-by-instances');
   });
 

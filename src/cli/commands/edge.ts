@@ -102,7 +102,10 @@ function refuseEmptyTargets(plan: EdgePlan): void {
   const lines = empty.map((target) => {
     const why = plan.rows
       .filter((row) => row.target === target)
-      .map((row) => `rule "${row.rule}"${row.variant ? ` (${row.variant})` : ''}: ${row.reasons[0] ?? 'refused'}`);
+      .map(
+        (row) =>
+          `rule "${row.rule}"${row.variant ? ` (${row.variant})` : ''}: ${row.reasons[0] ?? 'refused'}`,
+      );
     return `  - ${target}: ${[...new Set(why)].join('; ')}`;
   });
   throw new GossiplessError(

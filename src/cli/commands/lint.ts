@@ -46,7 +46,8 @@ function progressLine(io: CliIo): { update: (done: number, total: number) => voi
 export async function run(options: LintCommandOptions, io: CliIo): Promise<number> {
   const format = options.format ?? 'text';
   // Refused before the lint runs, not after minutes of work.
-  if (options.output === '') throw new GossiplessError('INVALID_OPTIONS', "--output '' is empty; name a file");
+  if (options.output === '')
+    throw new GossiplessError('INVALID_OPTIONS', "--output '' is empty; name a file");
   const progress = io.isTTY ? progressLine(io) : undefined;
   const report = lintFiles(options.paths ?? [], { cwd: io.cwd, onProgress: progress?.update });
   progress?.finish();

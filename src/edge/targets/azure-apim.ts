@@ -182,4 +182,3 @@ function matchCondition(rule: RateLimitRule): string | undefined {
   ].filter((p) => p.length > 0);
   return parts.length > 0 ? parts.join(' && ') : undefined;
 }
-

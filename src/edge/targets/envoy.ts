@@ -406,7 +406,8 @@ function localBucket(rule: RateLimitRule): LocalBucket | undefined {
   let steps = 0;
   for (let d = 1; d * d <= common; d += 1) {
     if (common % d !== 0) continue;
-    for (const candidate of [d, common / d]) if (candidate <= maxSteps && candidate > steps) steps = candidate;
+    for (const candidate of [d, common / d])
+      if (candidate <= maxSteps && candidate > steps) steps = candidate;
   }
   if (steps === 0) return undefined;
   const fillMs = rule.windowMs / steps;

@@ -129,7 +129,9 @@ export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContex
         notes: [
           'only requests let through are counted, so a client over the limit still gets the limit per period',
           ...(rule.match.path || rule.key.some((k) => k.kind === 'path')
-            ? ['paths are matched and keyed percent-decoded, slashes merged, lower-cased (url_dec,regsub,lower)']
+            ? [
+                'paths are matched and keyed percent-decoded, slashes merged, lower-cased (url_dec,regsub,lower)',
+              ]
             : []),
           ...(rule.action === 'log'
             ? ['log-only: the rule name is captured into the log line (%hr) when over the limit']

@@ -118,9 +118,7 @@ export function planNginx(rules: readonly RateLimitRule[], context: EdgeContext)
   locationPaths.push('/');
   const locations = locationPaths.map((path) => ({
     path,
-    rules: planned.filter(
-      (p) => !p.rule.match.path || path.startsWith(p.rule.match.path.toLowerCase()),
-    ),
+    rules: planned.filter((p) => !p.rule.match.path || path.startsWith(p.rule.match.path.toLowerCase())),
   }));
 
   // limit_req_status and limit_req_dry_run are per location, not per limit_req line.
@@ -171,9 +169,7 @@ export function planNginx(rules: readonly RateLimitRule[], context: EdgeContext)
   for (const location of locations) {
     const here = location.rules.filter((p) => !refusedLog.has(p.rule.name));
     lines.push(
-      location.path === '/'
-        ? '    location / {'
-        : `    location ~* ^${slashTolerantPrefix(location.path)} {`,
+      location.path === '/' ? '    location / {' : `    location ~* ^${slashTolerantPrefix(location.path)} {`,
     );
     for (const p of here) {
       lines.push(`        limit_req zone=${p.zone}${p.burst > 0 ? ` burst=${p.burst}` : ''} nodelay;`);
