@@ -20,6 +20,8 @@ export const APIM_FILE = 'azure-apim/policy.xml';
 const NORMALISED_PATH =
   'System.Text.RegularExpressions.Regex.Replace(System.Net.WebUtility.UrlDecode(context.Request.OriginalUrl.Path), "/+", "/").ToLowerInvariant()';
 
+// rate-limit-by-key's calls is a 32-bit integer.
+const MAX_CALLS = 2_147_483_647;
 // rate-limit-by-key's renewal-period is whole seconds, at most 300.
 const MAX_PERIOD_S = 300;
 
@@ -46,6 +48,14 @@ export function planAzureApim(rules: readonly RateLimitRule[], context: EdgeCont
       continue;
     }
     const period = renewal(rule);
+    if (period && period.calls > MAX_CALLS) {
+      rows.push(
+        refusedRow(rule, 'azure-apim', [
+          `${describeRate(rule.limit, rule.windowMs)} scales to ${period.calls} calls per ${period.seconds} s, above rate-limit-by-key's largest calls value (${MAX_CALLS})`,
+        ]),
+      );
+      continue;
+    }
     if (!period) {
       rows.push(
         refusedRow(rule, 'azure-apim', [

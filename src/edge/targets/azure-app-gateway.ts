@@ -9,7 +9,15 @@ import {
   shareRefusal,
   worstCase,
 } from '../report-row.js';
-import { toBicep, WAF_BLOCK_STATUSES, wafRuleName, wafWindow, wafWindowRefusal } from './azure-shared.js';
+import {
+  toBicep,
+  WAF_BLOCK_STATUSES,
+  wafRuleName,
+  wafWindow,
+  wafWindowRefusal,
+  wafThresholdRefusal,
+  MAX_WAF_THRESHOLD,
+} from './azure-shared.js';
 
 /** Output files of the Application Gateway target, relative to `--out`. */
 export const APP_GATEWAY_FILES = {
@@ -60,6 +68,14 @@ export function planAzureAppGateway(rules: readonly RateLimitRule[], context: Ed
     const window = wafWindow(rule, 'Application Gateway');
     if (!window) {
       rows.push(refusedRow(rule, 'azure-app-gateway', [wafWindowRefusal(rule, 'Application Gateway')]));
+      continue;
+    }
+    if (window.threshold > MAX_WAF_THRESHOLD) {
+      rows.push(
+        refusedRow(rule, 'azure-app-gateway', [
+          wafThresholdRefusal(rule, window.threshold, 'Application Gateway'),
+        ]),
+      );
       continue;
     }
     if (customRules.length >= MAX_RULES) {

@@ -9,7 +9,15 @@ import {
   shareRefusal,
   worstCase,
 } from '../report-row.js';
-import { toBicep, WAF_BLOCK_STATUSES, wafRuleName, wafWindow, wafWindowRefusal } from './azure-shared.js';
+import {
+  toBicep,
+  WAF_BLOCK_STATUSES,
+  wafRuleName,
+  wafWindow,
+  wafWindowRefusal,
+  wafThresholdRefusal,
+  MAX_WAF_THRESHOLD,
+} from './azure-shared.js';
 
 /** Output files of the Front Door target, relative to `--out`. */
 export const FRONT_DOOR_FILES = {
@@ -45,6 +53,12 @@ export function planAzureFrontDoor(rules: readonly RateLimitRule[], context: Edg
     const window = wafWindow(rule, 'Front Door');
     if (!window) {
       rows.push(refusedRow(rule, 'azure-front-door', [wafWindowRefusal(rule, 'Front Door')]));
+      continue;
+    }
+    if (window.threshold > MAX_WAF_THRESHOLD) {
+      rows.push(
+        refusedRow(rule, 'azure-front-door', [wafThresholdRefusal(rule, window.threshold, 'Front Door')]),
+      );
       continue;
     }
     const name = wafRuleName(rule.name);
