@@ -5,6 +5,7 @@ import {
   counterRule,
   describeKey,
   missingHeaderNote,
+  pacedBurst,
   refusedRow,
   reportRow,
   shareRefusal,
@@ -103,10 +104,14 @@ export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContex
       sample += `,concat(|,${variable})`;
     });
     const conditions = matchConditions(rule);
+    // The threshold carries the same jitter allowance as the bucket targets' burst: the two-period
+    // estimate of a client pacing just under the limit wobbles above it when requests bunch.
+    const paced = pacedBurst(rule);
+    const threshold = rule.limit + paced.burst;
     tracking.push(
       `    http-request track-sc${slot} ${sample} table ${id}${conditions ? ` if ${conditions}` : ''}`,
     );
-    const over = `{ sc_gpc0_rate(${slot}) ge ${rule.limit} }`;
+    const over = `{ sc_gpc0_rate(${slot}) ge ${threshold} }`;
     if (rule.action === 'log') {
       checks.push(`    http-request capture str(rate-limit:${rule.name}) len 64 if ${over}`);
     } else if (DEFAULT_ERROR_STATUSES.has(rule.status)) {
@@ -119,12 +124,11 @@ export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContex
     counting.push(`    http-request sc-inc-gpc0(${slot})`);
     rows.push(
       reportRow(rule, 'haproxy', context, {
-        setting: `stick-table … store gpc0,gpc0_rate(${period}); track-sc${slot} ${sample}; ${rule.action === 'log' ? 'capture' : 'deny'} if sc_gpc0_rate(${slot}) ge ${rule.limit}; sc-inc-gpc0(${slot})`,
+        setting: `stick-table … store gpc0,gpc0_rate(${period}); track-sc${slot} ${sample}; ${rule.action === 'log' ? 'capture' : 'deny'} if sc_gpc0_rate(${slot}) ge ${threshold}; sc-inc-gpc0(${slot})`,
         reasons: [
-          `gpc0_rate(${period}) is a sliding estimate over two fixed periods: a client idle before a period boundary can get up to ${2 * rule.limit} per ${period} across it`,
-          ...(rule.burst > 0
-            ? [`no separate burst: up to ${rule.limit} pass at once, the burst of ${rule.burst} is not added`]
-            : []),
+          `gpc0_rate(${period}) is a sliding estimate over two fixed periods: a client idle before a period boundary can get up to ${2 * threshold} per ${period} across it`,
+          `no separate burst: the threshold is limit + burst (${threshold}), so a steady client also gets up to ${threshold} per ${period}`,
+          ...paced.reasons.map((reason) => reason.replace('burst raised', 'burst in the threshold raised')),
         ],
         notes: [
           'only requests let through are counted, so a client over the limit still gets the limit per period',
@@ -146,8 +150,8 @@ export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContex
             : []),
           ...missingHeaderNote(rule),
         ],
-        worstCasePerWindow: 2 * rule.limit,
-        burstAtOnce: rule.limit,
+        worstCasePerWindow: 2 * threshold,
+        burstAtOnce: threshold,
         counterScope: 'per instance',
       }),
     );
