@@ -152,6 +152,17 @@ describe('edge --out', () => {
     }
   });
 
+  it('stops writing on SIGINT/SIGTERM (the aborted signal), says so, and leaves no temp file', async () => {
+    const dir = workspace();
+    const controller = new AbortController();
+    controller.abort(new Error('received SIGTERM'));
+    const io = memoryIo({ cwd: dir, signal: controller.signal });
+    const code = await runCli(['edge', 'rules.json', '--target', 'nginx', '--out', 'out'], io);
+    expect(code).toBe(2);
+    expect(io.err).toMatch(/^gossipless: interrupted: wrote 0 of 2 files/);
+    expect(readdirSync(join(dir, 'out'))).toEqual([]);
+  });
+
   it('refuses an --out that is a file', async () => {
     const dir = workspace();
     const { code, io } = await edge(dir, 'rules.json');

@@ -124,7 +124,7 @@ describe('a real HAProxy with the generated stick tables', () => {
 
   it('limits case, percent-encoded and doubled-slash spellings of a path as the path itself', async () => {
     const row = rows.find((r) => r.rule === 'login')!;
-    const seen = await statusesOf(baseUrl, bypassSpellings('/auth/login'));
+    const seen = await statusesOf(baseUrl, bypassSpellings());
     expect(seen.filter((s) => s === 200)).toHaveLength(row.burstAtOnce!);
     expect(seen.filter((s) => s === 429)).toHaveLength(seen.length - row.burstAtOnce!);
   });

@@ -148,7 +148,7 @@ describe('a real nginx with the generated limits', () => {
 
   it('limits case, percent-encoded and doubled-slash spellings of a path as the path itself', async () => {
     const expected = row('login');
-    const seen = await statusesOf(baseUrl, bypassSpellings('/auth/login'));
+    const seen = await statusesOf(baseUrl, bypassSpellings());
     expect(seen.filter((s) => s === 200)).toHaveLength(expected.burstAtOnce!);
     expect(seen.filter((s) => s === 429)).toHaveLength(seen.length - expected.burstAtOnce!);
   });
