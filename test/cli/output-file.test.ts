@@ -102,11 +102,15 @@ describe('lint --output', () => {
     expectOneLine(io.err);
   });
 
-  it('does not create missing directories', async () => {
+  it("creates its folder only when that folder's parent exists, never a tree", async () => {
     const dir = workspace();
+    expect((await lint(dir, 'reports/lint.txt')).code).toBe(0);
+    expect(readdirSync(join(dir, 'reports'))).toEqual(['lint.txt']);
     const { code, io } = await lint(dir, 'nonexistent/dir/x.txt');
     expect(code).toBe(2);
-    expect(io.err).toMatch(/its directory .*nonexistent\/dir does not exist; create it first/);
+    expect(io.err).toMatch(
+      /--output .*nonexistent\/dir: its directory .*nonexistent does not exist; create it first/,
+    );
     expectOneLine(io.err);
     expect(existsSync(join(dir, 'nonexistent'))).toBe(false);
   });
@@ -117,7 +121,7 @@ describe('lint --output', () => {
     expectOneLine(result.io.err);
     result = await lint(workspace(), 'a.ts/x.txt');
     expect(result.code).toBe(2);
-    expect(result.io.err).toContain('is a file, not a directory');
+    expect(result.io.err).toMatch(/a\.ts exists and is not a directory/);
     expectOneLine(result.io.err);
   });
 

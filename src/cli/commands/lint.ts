@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { formatJson, formatSarif, formatText, lintFiles } from '../../../codemods/lint/index.js';
 import { GossiplessError } from '../../errors/index.js';
 import { VERSION } from '../../version/index.js';
 import { ExitCode, type CliIo } from '../io.js';
-import { writeOutputFile } from '../output-file.js';
+import { ensureOutputDirectory, writeOutputFile } from '../output-file.js';
 
 /** Options of `gossipless lint`. */
 export interface LintCommandOptions {
@@ -68,10 +68,10 @@ export async function run(options: LintCommandOptions, io: CliIo): Promise<numbe
     io.stdout(output);
   } else {
     // Written whole or not at all: CI uploads this file, a half-written SARIF would be rejected.
-    await writeOutputFile(options.output === '' ? '' : resolve(io.cwd, options.output), output, {
-      flag: '--output',
-      signal: io.signal,
-    });
+    // Its folder is created when the folder's parent exists (`reports/lint.sarif`), never a tree.
+    const target = resolve(io.cwd, options.output);
+    await ensureOutputDirectory(dirname(target), '--output');
+    await writeOutputFile(target, output, { flag: '--output', signal: io.signal });
   }
   return report.errorCount > 0 ? ExitCode.Findings : ExitCode.Ok;
 }
