@@ -67,6 +67,20 @@ describe('numbers in the rules are bounded', () => {
     expect(nginxCheck(plan.files.find((f) => f.path === NGINX_FILE)!.content).status).toBe(0);
   });
 
+  it('a rule on "/" and one on a path deploy together (one location / in nginx)', () => {
+    const result = validateRateLimitRules([
+      { name: 'root', key: 'ip', limit: 100, window: '1s', match: { path: '/' } },
+      { name: 'api', key: 'ip', limit: 10, window: '1s', match: { path: '/API' } },
+    ]);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const plan = planEdge(result.rules, ['nginx', 'haproxy']);
+    const nginx = plan.files.find((f) => f.path === NGINX_FILE)!.content;
+    expect(nginx.match(/location \/ \{/g)).toHaveLength(1);
+    expect(nginxCheck(nginx).status).toBe(0);
+    expect(haproxyCheck(plan.files.find((f) => f.path === HAPROXY_FILE)!.content).status).toBe(0);
+  });
+
   it('HAProxy refuses a window past its timer range (about 596 h) with the reason, and deploys the rest', () => {
     const result = validateRateLimitRules([
       { name: 'monthly', key: 'ip', limit: 100_000, window: '720h' },

@@ -115,7 +115,7 @@ export function planNginx(rules: readonly RateLimitRule[], context: EdgeContext)
   const locationPaths = [
     ...new Set(planned.flatMap((p) => (p.rule.match.path ? [p.rule.match.path.toLowerCase()] : []))),
   ].sort((a, b) => b.length - a.length || a.localeCompare(b));
-  locationPaths.push('/');
+  if (!locationPaths.includes('/')) locationPaths.push('/');
   const locations = locationPaths.map((path) => ({
     path,
     rules: planned.filter((p) => !p.rule.match.path || path.startsWith(p.rule.match.path.toLowerCase())),
