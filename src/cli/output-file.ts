@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { GossiplessError } from '../errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 
 /** Options of {@link writeOutputFile}. */
 export interface WriteOutputFileOptions {

@@ -1,16 +1,53 @@
+import { Command } from '@commander-js/extra-typings';
+import type { CommandContext } from '../command-context.js';
+import { parsePort, parsePositiveInt } from '../parse-options.js';
 import { dirname, join, resolve } from 'node:path';
-import { GossiplessError } from '../../errors/index.js';
-import {
-  emptyTargets,
-  hasRefusals,
-  loadRateLimitRules,
-  parseEdgeTargets,
-  planEdge,
-  renderEdgeReport,
-  type EdgePlan,
-} from '../../edge/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
+import type { EdgePlan } from '../../edge/index.js';
 import { ExitCode, type CliIo } from '../io.js';
 import { ensureOutputDirectory, writeOutputFile } from '../output-file.js';
+
+/** `gossipless edge`: its options and help; the work is in {@link run}. */
+export function edgeCommand(context: CommandContext) {
+  return new Command('edge')
+    .description(
+      'turn rate-limit rules (JSON or YAML) into edge configuration and report, per rule and target,\n' +
+        'what is exact, approximated or refused, the worst case per client and the fleet-wide bound.\n' +
+        'Exit 0 configuration generated (refusals listed in the report); 1 only with --strict, when a\n' +
+        'target refused a rule; 2 invalid rules or flags, a target left with no rule, or a write error\n' +
+        '(nothing is written then). docs/edge.md lists what each target refuses and why.',
+    )
+    .argument('<rules-file>', 'rules file, e.g. gossipless.rate-limits.json')
+    .requiredOption(
+      '--target <targets...>',
+      'one or more of: nginx, haproxy, traefik, envoy, azure-front-door, azure-app-gateway, azure-apim, ingress-nginx',
+    )
+    .option('--out <dir>', 'write one file per target plus report.md into this directory')
+    .option(
+      '--instances <n>',
+      'independent counters a client can reach (replicas, edge servers, regions)',
+      parsePositiveInt,
+    )
+    .option(
+      '--listen <address>',
+      'address the generated nginx/HAProxy front end listens on (default 0.0.0.0:8080)',
+    )
+    .option(
+      '--upstream <address>',
+      'upstream the generated nginx/HAProxy config forwards to (default 127.0.0.1:3000)',
+    )
+    .option('--service <name>', 'Kubernetes Service for generated Ingress/IngressRoute (default app)')
+    .option('--service-port <port>', 'its port (default 80)', parsePort)
+    .option(
+      '--divide-by-instances',
+      'give each of the --instances counters limit / N (rounded down, stated in the report) so the fleet stays within the rule',
+    )
+    .option('--strict', 'exit 1 when a target refused a rule (default: report it and exit 0)')
+    .option('--json', 'print one JSON document with every report row')
+    .action(async (rulesFile: string, options) =>
+      context.setExitCode(await run(rulesFile, options, context.io)),
+    );
+}
 
 /** Options of `gossipless edge`. */
 export interface EdgeCommandOptions {
@@ -38,6 +75,8 @@ export const REPORT_FILE = 'report.md';
  * would deploy as "no limits"), or a file that cannot be written — nothing is written then.
  */
 export async function run(rulesFile: string, options: EdgeCommandOptions, io: CliIo): Promise<number> {
+  const { emptyTargets, hasRefusals, loadRateLimitRules, parseEdgeTargets, planEdge, renderEdgeReport } =
+    await import('../../edge/index.js');
   const targets = parseEdgeTargets(options.target);
   const rules = await loadRateLimitRules(resolve(io.cwd, rulesFile));
   const plan = planEdge(rules, targets, {
@@ -48,7 +87,7 @@ export async function run(rulesFile: string, options: EdgeCommandOptions, io: Cl
     ...(options.servicePort !== undefined ? { servicePort: options.servicePort } : {}),
     ...(options.divideByInstances ? { divideAmongInstances: true } : {}),
   });
-  refuseEmptyTargets(plan);
+  refuseEmptyTargets(plan, emptyTargets(plan));
   const report = renderEdgeReport(plan);
   let written: string[] | undefined;
   if (options.out !== undefined) {
@@ -90,14 +129,13 @@ export async function run(rulesFile: string, options: EdgeCommandOptions, io: Cl
 // A target whose every rule was refused (or a file with no rules) would still write a deployable
 // file that limits nothing; Front Door and Application Gateway policies would replace the custom
 // rules already deployed. Nothing is written then.
-function refuseEmptyTargets(plan: EdgePlan): void {
+function refuseEmptyTargets(plan: EdgePlan, empty: readonly string[]): void {
   if (plan.rules.length === 0) {
     throw new GossiplessError(
       'INVALID_RULES',
       'the rules file has no rules; nothing to write (a generated policy with no rules would replace the deployed ones)',
     );
   }
-  const empty = emptyTargets(plan);
   if (empty.length === 0) return;
   const lines = empty.map((target) => {
     const why = plan.rows
