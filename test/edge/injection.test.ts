@@ -146,7 +146,7 @@ describe('end to end: a legacy file name with a newline', () => {
         modules: [
           {
             from: './lib/limiter',
-            to: 'gossipless/shims/crdt-rate-limiter',
+            to: '@gossipless/runtime/shims/crdt-rate-limiter',
             exports: { GossipLimiter: 'CrdtRateLimiter' },
             constructorExport: 'GossipLimiter',
             options: { rename: { max: 'limit', intervalMs: 'windowMs' } },

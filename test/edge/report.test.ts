@@ -130,7 +130,7 @@ describe('the report tells the truth per target', () => {
     expect(rows.map((r) => [r.target, r.fidelity, r.worstCasePerWindow, r.burstAtOnce])).toEqual([
       ['nginx', 'exact', 120, 21],
       ['traefik', 'exact', 120, 21],
-      ['haproxy', 'approximated', 200, 100],
+      ['haproxy', 'approximated', 240, 120],
     ]);
   });
 
