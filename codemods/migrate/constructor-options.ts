@@ -9,7 +9,9 @@ import {
   type SourceFile,
   type SpreadAssignment,
   type VariableDeclaration,
+  ts,
 } from 'ts-morph';
+import { descendantsOfKind, identifiersNamed } from './node-index.js';
 import { findDeclaration } from './scope.js';
 import { ownValue, type ModuleMapping, type ReviewItem, type TextChange } from './types.js';
 
@@ -29,9 +31,11 @@ export function resolveObjectLiteral(argument: Node | undefined): ObjectLiteralE
  * different scopes) make it ambiguous, and ambiguity returns undefined rather than a guess.
  */
 export function resolveConstInitializer(sourceFile: SourceFile, name: string): Node | undefined {
-  const matches = sourceFile
-    .getDescendantsOfKind(SyntaxKind.VariableDeclaration)
-    .filter((declaration) => Node.isIdentifier(declaration.getNameNode()) && declaration.getName() === name);
+  const named = (node: ts.Node): boolean => {
+    const nameNode = (node as ts.VariableDeclaration).name;
+    return ts.isIdentifier(nameNode) && ts.idText(nameNode) === name;
+  };
+  const matches = descendantsOfKind(sourceFile, SyntaxKind.VariableDeclaration, named).filter((declaration) => Node.isIdentifier(declaration.getNameNode()) && declaration.getName() === name);
   if (matches.length !== 1) return undefined;
   const declaration = matches[0]!;
   const list = declaration.getParent();
@@ -450,9 +454,8 @@ function outermostWrapper(node: Node): Node {
 function referencesTo(declaration: VariableDeclaration): Identifier[] {
   const name = declaration.getName();
   const nameNode = declaration.getNameNode();
-  return declaration
-    .getSourceFile()
-    .getDescendantsOfKind(SyntaxKind.Identifier)
+  return identifiersNamed(declaration.getSourceFile(), name)
+    .filter(Node.isIdentifier)
     .filter(
       (identifier) =>
         identifier !== nameNode &&

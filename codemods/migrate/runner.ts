@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
@@ -289,7 +289,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
         unchanged++;
         continue;
       }
-      const fileStat = await stat(absolutePath);
+      const fileStat = statSync(absolutePath);
       const readStamp = { size: fileStat.size, mtimeMs: fileStat.mtimeMs };
       // A declaration file that held only the legacy stub has nothing left to say.
       if (relativePath.endsWith('.d.ts') && updated.trim() === '') {
