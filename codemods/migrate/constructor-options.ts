@@ -35,7 +35,9 @@ export function resolveConstInitializer(sourceFile: SourceFile, name: string): N
     const nameNode = (node as ts.VariableDeclaration).name;
     return ts.isIdentifier(nameNode) && ts.idText(nameNode) === name;
   };
-  const matches = descendantsOfKind(sourceFile, SyntaxKind.VariableDeclaration, named).filter((declaration) => Node.isIdentifier(declaration.getNameNode()) && declaration.getName() === name);
+  const matches = descendantsOfKind(sourceFile, SyntaxKind.VariableDeclaration, named).filter(
+    (declaration) => Node.isIdentifier(declaration.getNameNode()) && declaration.getName() === name,
+  );
   if (matches.length !== 1) return undefined;
   const declaration = matches[0]!;
   const list = declaration.getParent();

@@ -143,8 +143,13 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .argument('<dir>', 'the repository or folder to migrate')
     .option('--write', 'apply the changes (default: print the diff and write nothing)')
     .option('--json', 'print one JSON document with the diffs, findings and summary')
-    .option('--force', 'write even when the target has uncommitted changes')
+    .option('--force', 'write even when the target has uncommitted changes, and rewrite read-only files')
     .option('--config <file>', 'config file (default: gossipless.config.json in <dir>)')
+    .option(
+      '--max-file-size <size>',
+      'skip larger files (generated or minified), e.g. 4MiB, 500KiB or bytes (default 1MiB)',
+      parseFileSize,
+    )
     .action(async (dir: string, options) => {
       const { run } = await import('./commands/migrate.js');
       setExitCode(await run({ ...options, dir }, io));
@@ -175,6 +180,20 @@ function parsePositiveInt(value: string): number {
     throw new GossiplessError('INVALID_OPTIONS', `"${value}" is not a whole number ≥ 1`);
   }
   return n;
+}
+
+function parseFileSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|KB|K|MiB|MB|M|GiB|GB|G)?$/i.exec(value.trim());
+  const unit = (match?.[2] ?? 'b').toLowerCase()[0]!;
+  const bytes =
+    match === null ? NaN : Number(match[1]) * ({ b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit] ?? NaN);
+  if (!Number.isFinite(bytes) || bytes < 1) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `--max-file-size "${value}" is not a size (e.g. 4MiB, 500KiB, 1048576)`,
+    );
+  }
+  return Math.floor(bytes);
 }
 
 function parsePort(value: string): number {

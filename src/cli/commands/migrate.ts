@@ -1,7 +1,14 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import pc from 'picocolors';
-import { gitWorkingTreeStatus, migrate, type MigrateReport } from '../../../codemods/migrate/index.js';
+import {
+  classifyUncommittedChanges,
+  gitWorkingTreeStatus,
+  migrate,
+  removeLeftovers,
+  type MigrateReport,
+} from '../../../codemods/migrate/index.js';
 import { GossiplessError } from '../../errors/index.js';
 import { ExitCode, type CliIo } from '../io.js';
 
@@ -13,8 +20,10 @@ export interface MigrateCommandOptions {
   write?: boolean;
   /** Print one JSON document. */
   json?: boolean;
-  /** Write even when the target has uncommitted changes. */
+  /** Write even when the target has uncommitted changes, and rewrite read-only files. */
   force?: boolean;
+  /** Skip files larger than this many bytes (default 1 MiB). */
+  maxFileSize?: number;
   /** Config file (default: `gossipless.config.json` in the target). */
   config?: string;
 }
@@ -34,17 +43,9 @@ export async function run(options: MigrateCommandOptions, io: CliIo): Promise<nu
   const write = options.write ?? false;
   const warnings: string[] = [];
 
-  const git = await gitWorkingTreeStatus(targetDir);
-  if (git.changes.length > 0) {
-    const warning =
-      `${dir} has uncommitted changes (${git.changes.length} path${git.changes.length === 1 ? '' : 's'}): ` +
-      'commit or stash them first, so the migration is one diff you can review and revert';
-    if (write && !options.force) {
-      throw new GossiplessError('DIRTY_WORKTREE', `${warning}; or pass --force to write anyway`);
-    }
-    warnings.push(warning);
-    io.stderr(`${paint(io, colours.yellow, 'warning:')} ${warning}\n`);
-  }
+  const configPath = options.config === undefined ? undefined : path.resolve(io.cwd, options.config);
+  await assertDirectory(dir, targetDir);
+  const resumed = await checkWorkingTree(io, dir, targetDir, configPath, options, warnings);
 
   const bar = progressBar(io);
   let report: MigrateReport;
@@ -52,13 +53,18 @@ export async function run(options: MigrateCommandOptions, io: CliIo): Promise<nu
     report = await migrate({
       targetDir,
       write,
-      ...(options.config === undefined ? {} : { configPath: path.resolve(io.cwd, options.config) }),
+      ...(configPath === undefined ? {} : { configPath }),
+      ...(options.force ? { force: true } : {}),
+      ...(options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize }),
       signal: io.signal,
       onProgress: bar?.update,
     });
+  } catch (error) {
+    throw oneLine(dir, error);
   } finally {
     bar?.stop();
   }
+  if (resumed !== undefined) warnings.push(resumed);
 
   const parseFailures = report.files.filter(
     (file) => file.status === 'skipped' && file.reason?.startsWith('does not parse'),
@@ -96,6 +102,82 @@ export async function run(options: MigrateCommandOptions, io: CliIo): Promise<nu
 
   printHuman(io, dir, report, write, nextSteps);
   return exitCode;
+}
+
+/** The target must be a folder: say so in one line before git or the walk trip over it. */
+async function assertDirectory(dir: string, targetDir: string): Promise<void> {
+  const targetStat = await stat(targetDir).catch((error: NodeJS.ErrnoException) => {
+    throw new GossiplessError(
+      'INVALID_INPUT',
+      error.code === 'ENOENT'
+        ? `${dir} does not exist: pass the folder (repository) to migrate`
+        : `${dir} cannot be read (${error.code ?? error.message}): check its permissions`,
+    );
+  });
+  if (!targetStat.isDirectory()) {
+    throw new GossiplessError(
+      'INVALID_INPUT',
+      `${dir} is a file, not a folder: migrate works on a folder; pass the folder that holds it ` +
+        `(gossipless migrate ${path.dirname(dir)})`,
+    );
+  }
+}
+
+/**
+ * Uncommitted changes refuse a write (unless --force), except what an interrupted `--write` left:
+ * its temporary files are removed and the files it already migrated are recognised, so the rerun
+ * its message recommends finishes the job. Returns the note to print when it resumes.
+ */
+async function checkWorkingTree(
+  io: CliIo,
+  dir: string,
+  targetDir: string,
+  configPath: string | undefined,
+  options: MigrateCommandOptions,
+  warnings: string[],
+): Promise<string | undefined> {
+  const git = await gitWorkingTreeStatus(targetDir);
+  if (git.changes.length === 0) return undefined;
+  const write = options.write ?? false;
+  let foreign = git.changes.length;
+  let resumed: string | undefined;
+  if (write && !options.force) {
+    const changes = await classifyUncommittedChanges(targetDir, configPath);
+    foreign = changes.foreign.length;
+    if (foreign === 0) {
+      const removed = await removeLeftovers(changes.leftovers);
+      resumed =
+        `resuming an interrupted migration: ${changes.migrated.length} file${changes.migrated.length === 1 ? '' : 's'} ` +
+        `already migrated, ${removed} temporary file${removed === 1 ? '' : 's'} of the killed run removed`;
+      io.stderr(`${paint(io, colours.yellow, 'note:')} ${resumed}\n`);
+      return resumed;
+    }
+  }
+  const warning =
+    `${dir} has uncommitted changes (${foreign} path${foreign === 1 ? '' : 's'}): ` +
+    'commit or stash them first, so the migration is one diff you can review and revert';
+  if (write && !options.force) {
+    throw new GossiplessError('DIRTY_WORKTREE', `${warning}; or pass --force to write anyway`);
+  }
+  warnings.push(warning);
+  io.stderr(`${paint(io, colours.yellow, 'warning:')} ${warning}\n`);
+  return undefined;
+}
+
+/**
+ * A system error (a folder that vanished, a full disk, a refused connection to a network mount)
+ * becomes one line naming the input and what to do, instead of an "internal error".
+ */
+function oneLine(dir: string, error: unknown): unknown {
+  if (error instanceof GossiplessError || !(error instanceof Error)) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === undefined || !/^E[A-Z]+$/.test(code)) return error;
+  const where = (error as NodeJS.ErrnoException).path ?? dir;
+  return new GossiplessError(
+    'INVALID_INPUT',
+    `migrate ${dir} stopped: ${(error as NodeJS.ErrnoException).syscall ?? 'access'} ${where} failed (${code}); ` +
+      'check that it exists, is readable and the disk or mount is reachable, then run again (nothing was written)',
+  );
 }
 
 // picocolors detects colour support from the real process; the IO decides here (NO_COLOR, TTY, tests).
