@@ -371,7 +371,7 @@ function legacyOnlyUse(
   const name = declaration.getName();
   if (visiting.has(declaration)) return { safe: false, reason: `\`${name}\` refers to itself` };
   visiting.add(declaration);
-  if (declaration.getVariableStatement()?.isExported() === true) {
+  if (isExportedConst(declaration)) {
     return { safe: false, reason: `\`${name}\` is exported` };
   }
   for (const reference of referencesTo(declaration)) {
@@ -381,6 +381,18 @@ function legacyOnlyUse(
     }
   }
   return { safe: true };
+}
+
+/**
+ * `export const x` or `export { x }` / `export default x`, read from the syntax: ts-morph's
+ * `isExported()` asks the type checker, which builds a program (with the lib files) per file.
+ */
+function isExportedConst(declaration: VariableDeclaration): boolean {
+  if (declaration.getVariableStatement()?.hasExportKeyword() === true) return true;
+  return identifiersNamed(declaration.getSourceFile(), declaration.getName()).some((identifier) => {
+    const parent = identifier.getParent();
+    return parent !== undefined && (Node.isExportSpecifier(parent) || Node.isExportAssignment(parent));
+  });
 }
 
 /** Whether a value at `node` only ever becomes options of a legacy call; the reason when a const further out is not. */

@@ -248,7 +248,7 @@ export function rewriteModule(
     if (defaultShim !== 'default') {
       // `import X = require()` binds module.exports; the shim exports the constructor by name, and
       // TypeScript has no `import X = require().Name`, so the import becomes a named one.
-      if (declaration.isExported()) {
+      if (declaration.hasExportKeyword()) {
         review(
           declaration,
           `exported \`import … = require()\` of a module whose export is renamed: rewrite by hand`,
