@@ -92,9 +92,7 @@ interface BlockDeclaration {
 // not a pass over every statement of the file (which made a file's work grow with its square).
 const blockIndexes = new WeakMap<object, Map<string, BlockDeclaration[]>>();
 
-function blockDeclarations(
-  scope: Node & { getStatements(): Node[] },
-): Map<string, BlockDeclaration[]> {
+function blockDeclarations(scope: Node & { getStatements(): Node[] }): Map<string, BlockDeclaration[]> {
   let index = blockIndexes.get(scope.compilerNode);
   if (index !== undefined) return index;
   const names = new Map<string, BlockDeclaration[]>();

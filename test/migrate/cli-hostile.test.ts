@@ -67,10 +67,10 @@ describe('gossipless migrate: clear errors and resumable writes', () => {
     expect(io.err).toContain('resuming an interrupted migration: 1 file already migrated, 1 temporary file');
     expect(existsSync(leftover)).toBe(false);
     expect(readFileSync(path.join(root, 'src/b.ts'), 'utf8')).toContain(
-      "from 'gossipless/shims/node-discover'",
+      "from '@gossipless/runtime/shims/node-discover'",
     );
     expect(readFileSync(path.join(root, 'src/a.ts'), 'utf8')).toContain(
-      "from 'gossipless/shims/node-discover'",
+      "from '@gossipless/runtime/shims/node-discover'",
     );
   });
 

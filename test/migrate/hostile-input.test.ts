@@ -18,7 +18,7 @@ import { migrate, migrateSourceText } from '../../codemods/migrate/index.js';
 
 const LEGACY = `import D from "node-discover";\nD({ multicast: "x", port: 1 });\n`;
 const MIGRATED =
-  `import D from "gossipless/shims/node-discover";\n` +
+  `import D from "@gossipless/runtime/shims/node-discover";\n` +
   `D({ /* gossipless: removed \`multicast\` (UDP multicast group) */ port: 1 });\n`;
 
 let root: string;
@@ -139,7 +139,7 @@ describe('migrate on odd and hostile input', () => {
         modules: [
           {
             from: '@acme/limiter',
-            to: 'gossipless/shims/crdt-rate-limiter',
+            to: '@gossipless/runtime/shims/crdt-rate-limiter',
             exports: { L: 'CrdtRateLimiter' },
             constructorExport: 'L',
           },
@@ -170,7 +170,7 @@ describe('migrate on odd and hostile input', () => {
         modules: [
           {
             from: '@acme/limiter',
-            to: 'gossipless/shims/crdt-rate-limiter',
+            to: '@gossipless/runtime/shims/crdt-rate-limiter',
             exports: { L: 'CrdtRateLimiter' },
             constructorExport: 'L',
           },

@@ -51,7 +51,9 @@ describe('migrate with folders it cannot read', () => {
       },
       expect.objectContaining({ path: 'src/a.ts', status: 'changed', written: true }),
     ]);
-    expect(readFileSync(path.join(root, 'src/a.ts'), 'utf8')).toContain('gossipless/shims/node-discover');
+    expect(readFileSync(path.join(root, 'src/a.ts'), 'utf8')).toContain(
+      '@gossipless/runtime/shims/node-discover',
+    );
   });
 
   it('turns a system error on the target (a dead mount) into one line naming it, not an internal error', async () => {

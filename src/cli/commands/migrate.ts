@@ -1,16 +1,46 @@
+import { Command } from '@commander-js/extra-typings';
+import type { CommandContext } from '../command-context.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import pc from 'picocolors';
-import {
-  classifyUncommittedChanges,
-  gitWorkingTreeStatus,
-  migrate,
-  removeLeftovers,
-  type MigrateReport,
-} from '../../../codemods/migrate/index.js';
-import { GossiplessError } from '../../errors/index.js';
+import type { MigrateReport } from '../../../codemods/migrate/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import { ExitCode, type CliIo } from '../io.js';
+
+/** `gossipless migrate`: its options and help; the work is in {@link run}. */
+export function migrateCommand(context: CommandContext) {
+  return new Command('migrate')
+    .description(
+      'rewrite a legacy repository onto the gossipless shims (node-discover, swim, in-house modules from\n' +
+        'gossipless.config.json), drop transport-only options and extract rate limits; dry run by default',
+    )
+    .argument('<dir>', 'the repository or folder to migrate')
+    .option('--write', 'apply the changes (default: print the diff and write nothing)')
+    .option('--json', 'print one JSON document with the diffs, findings and summary')
+    .option('--force', 'write even when the target has uncommitted changes, and rewrite read-only files')
+    .option('--config <file>', 'config file (default: gossipless.config.json in <dir>)')
+    .option(
+      '--max-file-size <size>',
+      'skip larger files (generated or minified), e.g. 4MiB, 500KiB or bytes (default 1MiB)',
+      parseFileSize,
+    )
+    .action(async (dir: string, options) => context.setExitCode(await run({ ...options, dir }, context.io)));
+}
+
+function parseFileSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|KB|K|MiB|MB|M|GiB|GB|G)?$/i.exec(value.trim());
+  const unit = (match?.[2] ?? 'b').toLowerCase()[0]!;
+  const scale: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+  const bytes = match === null ? NaN : Number(match[1]) * (scale[unit] ?? NaN);
+  if (!Number.isFinite(bytes) || bytes < 1) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `--max-file-size "${value}" is not a size (e.g. 4MiB, 500KiB, 1048576)`,
+    );
+  }
+  return Math.floor(bytes);
+}
 
 /** Options of `gossipless migrate`. */
 export interface MigrateCommandOptions {
@@ -38,6 +68,9 @@ const PROGRESS_MIN_FILES = 500;
  * written, and a refused write on a dirty tree).
  */
 export async function run(options: MigrateCommandOptions, io: CliIo): Promise<number> {
+  // ts-morph is loaded when migrate runs, not when the CLI starts.
+  const migrateModule = await import('../../../codemods/migrate/index.js');
+  const { migrate } = migrateModule;
   const dir = options.dir;
   const targetDir = path.resolve(io.cwd, dir);
   const write = options.write ?? false;
@@ -45,7 +78,7 @@ export async function run(options: MigrateCommandOptions, io: CliIo): Promise<nu
 
   const configPath = options.config === undefined ? undefined : path.resolve(io.cwd, options.config);
   await assertDirectory(dir, targetDir);
-  const resumed = await checkWorkingTree(io, dir, targetDir, configPath, options, warnings);
+  const resumed = await checkWorkingTree(migrateModule, io, dir, targetDir, configPath, options, warnings);
 
   const bar = progressBar(io);
   let report: MigrateReport;
@@ -129,6 +162,7 @@ async function assertDirectory(dir: string, targetDir: string): Promise<void> {
  * its message recommends finishes the job. Returns the note to print when it resumes.
  */
 async function checkWorkingTree(
+  migrateModule: typeof import('../../../codemods/migrate/index.js'),
   io: CliIo,
   dir: string,
   targetDir: string,
@@ -136,17 +170,16 @@ async function checkWorkingTree(
   options: MigrateCommandOptions,
   warnings: string[],
 ): Promise<string | undefined> {
-  const git = await gitWorkingTreeStatus(targetDir);
+  const git = await migrateModule.gitWorkingTreeStatus(targetDir);
   if (git.changes.length === 0) return undefined;
   const write = options.write ?? false;
   let foreign = git.changes.length;
-  let resumed: string | undefined;
   if (write && !options.force) {
-    const changes = await classifyUncommittedChanges(targetDir, configPath);
+    const changes = await migrateModule.classifyUncommittedChanges(targetDir, configPath);
     foreign = changes.foreign.length;
     if (foreign === 0) {
-      const removed = await removeLeftovers(changes.leftovers);
-      resumed =
+      const removed = await migrateModule.removeLeftovers(changes.leftovers);
+      const resumed =
         `resuming an interrupted migration: ${changes.migrated.length} file${changes.migrated.length === 1 ? '' : 's'} ` +
         `already migrated, ${removed} temporary file${removed === 1 ? '' : 's'} of the killed run removed`;
       io.stderr(`${paint(io, colours.yellow, 'note:')} ${resumed}\n`);
@@ -170,12 +203,11 @@ async function checkWorkingTree(
  */
 function oneLine(dir: string, error: unknown): unknown {
   if (error instanceof GossiplessError || !(error instanceof Error)) return error;
-  const code = (error as NodeJS.ErrnoException).code;
+  const { code, syscall, path: where } = error as NodeJS.ErrnoException;
   if (code === undefined || !/^E[A-Z]+$/.test(code)) return error;
-  const where = (error as NodeJS.ErrnoException).path ?? dir;
   return new GossiplessError(
     'INVALID_INPUT',
-    `migrate ${dir} stopped: ${(error as NodeJS.ErrnoException).syscall ?? 'access'} ${where} failed (${code}); ` +
+    `migrate ${dir} stopped: ${syscall ?? 'access'} ${where ?? dir} failed (${code}); ` +
       'check that it exists, is readable and the disk or mount is reachable, then run again (nothing was written)',
   );
 }
@@ -256,6 +288,11 @@ function printHuman(
 
 function nextStepsFor(dir: string, report: MigrateReport): string[] {
   const steps = [
+    ...(report.counts.changed > 0
+      ? [
+          'npm install @gossipless/runtime  — the rewritten imports point at it; then remove the legacy packages',
+        ]
+      : []),
     `gossipless lint ${dir}  — finds catch blocks that quietly turn discovery off or declare "I am the master"; those need a human`,
   ];
   if (report.reviews.length > 0) {
