@@ -49,7 +49,16 @@ export type {
 export { Membership } from './membership/index.js';
 export type { MembershipOptions, MembershipEvents, Member, MembershipView } from './membership/index.js';
 export { TableBus, MAX_PAYLOAD_BYTES, busTableName, DEFAULT_TABLE_PREFIX } from './bus/index.js';
-export type { TableBusOptions, TableBusStats, TableBusEvents, BusHandler, BusMessage } from './bus/index.js';
+export type {
+  TableBusOptions,
+  TableBusStats,
+  TableBusEvents,
+  BusHandler,
+  BusMessage,
+  DeadLetter,
+  RedeliveryOptions,
+} from './bus/index.js';
+export { parseDeadLetterRow } from './bus/index.js';
 export { Cluster, createCluster, handleShutdownSignals, LEADER_CHANNEL } from './cluster/index.js';
 export type {
   ClusterOptions,
@@ -66,6 +75,7 @@ export type {
   MemberStatus,
   ChannelStatus,
   LeaderChange,
+  DeadLetterStatus,
 } from './status/index.js';
 export { transactionsPerNodeHour, estimateCost, DEFAULT_PRICES } from './cost/index.js';
 export type { CostTimings, CostEstimate, NodeHourTransactions, TransactionPrices } from './cost/index.js';

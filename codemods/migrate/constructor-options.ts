@@ -13,6 +13,9 @@ import {
 } from 'ts-morph';
 import { descendantsOfKind, identifiersNamed } from './node-index.js';
 import { findDeclaration } from './scope.js';
+import { outermostWrapper, unwrapExpression } from '../syntax/index.js';
+
+export { unwrapExpression };
 import { ownValue, type ModuleMapping, type ReviewItem, type TextChange } from './types.js';
 
 /**
@@ -43,24 +46,6 @@ export function resolveConstInitializer(sourceFile: SourceFile, name: string): N
   const list = declaration.getParent();
   if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
   return declaration.getInitializer();
-}
-
-/** Strips `( … )`, `… as T`, `… satisfies T` and `<T>…`, which do not change the value. */
-export function unwrapExpression(node: Node): Node {
-  let current = node;
-  for (;;) {
-    if (
-      Node.isParenthesizedExpression(current) ||
-      Node.isAsExpression(current) ||
-      Node.isSatisfiesExpression(current) ||
-      Node.isTypeAssertion(current) ||
-      Node.isNonNullExpression(current)
-    ) {
-      current = current.getExpression();
-    } else {
-      return current;
-    }
-  }
 }
 
 /** The property name as written, when it is static (`a`, `'a'`, `1`, `['a']`). */
@@ -439,25 +424,6 @@ function describeOtherUse(subject: string, use: Node): string {
   if (exported !== undefined) return `${subject} is exported`;
   const { line } = use.getSourceFile().getLineAndColumnAtPos(use.getStart());
   return `${subject} is also used at line ${line}`;
-}
-
-/** Parentheses, `as`, `satisfies` and `!` around a node, which pass its value through unchanged. */
-function outermostWrapper(node: Node): Node {
-  let current = node;
-  for (let parent = current.getParent(); parent !== undefined; parent = current.getParent()) {
-    if (
-      Node.isParenthesizedExpression(parent) ||
-      Node.isAsExpression(parent) ||
-      Node.isSatisfiesExpression(parent) ||
-      Node.isTypeAssertion(parent) ||
-      Node.isNonNullExpression(parent)
-    ) {
-      current = parent;
-    } else {
-      return current;
-    }
-  }
-  return current;
 }
 
 /**

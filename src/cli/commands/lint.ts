@@ -18,6 +18,10 @@ export function lintCommand(context: CommandContext) {
       new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'),
     )
     .option('--output <file>', 'write the report to this file instead of stdout')
+    .option(
+      '--include-tests',
+      'also lint test and example code inside the folders (*.test.*, *.spec.*, test/, tests/, __tests__/, spec/, examples/)',
+    )
     .action(async (paths: string[], options) =>
       context.setExitCode(await run({ ...options, paths }, context.io)),
     );
@@ -31,6 +35,8 @@ export interface LintCommandOptions {
   format?: 'text' | 'json' | 'sarif';
   /** Write the report here instead of stdout. */
   output?: string;
+  /** Also lint test and example code found inside folders. @default false */
+  includeTests?: boolean;
 }
 
 const TOOL_VERSION = VERSION;
@@ -61,11 +67,17 @@ function progressLine(io: CliIo): { update: (done: number, total: number) => voi
  * error level, 1 when one is; usage and internal errors become 2 in `runCli`.
  */
 export async function run(options: LintCommandOptions, io: CliIo): Promise<number> {
-  // The parser is loaded when lint runs, not when the CLI starts.
-  const { formatJson, formatSarif, formatText, lintFiles } = await import('../../../codemods/lint/index.js');
+  // The light door: the parser is loaded only when some file passes the text pre-filter, so a tree
+  // without discovery code is linted at Node's own start-up cost.
+  const { formatJson, formatSarif, formatText, lintFilesLazily } =
+    await import('../../../codemods/lint/light.js');
   const format = options.format ?? 'text';
   const progress = io.isTTY ? progressLine(io) : undefined;
-  const report = lintFiles(options.paths ?? [], { cwd: io.cwd, onProgress: progress?.update });
+  const report = await lintFilesLazily(options.paths ?? [], {
+    cwd: io.cwd,
+    includeTests: options.includeTests ?? false,
+    onProgress: progress?.update,
+  });
   progress?.finish();
   const readSource = (file: string): string | undefined => {
     try {

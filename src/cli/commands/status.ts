@@ -222,6 +222,18 @@ function render(status: ClusterStatus, cost: CostEstimate | undefined, color: bo
           ),
         ),
   );
+  if (status.deadLetters.length > 0) {
+    out.push('');
+    out.push(`${c.bold('dead letters')}  (messages a consumer gave up on after its last delivery attempt)`);
+    out.push(
+      indent(
+        textTable(
+          ['CHANNEL', 'DEAD LETTERS', 'OLDEST'],
+          status.deadLetters.map((d) => [d.channel, c.red(String(d.count)), formatDuration(d.oldestAgeMs)]),
+        ),
+      ),
+    );
+  }
   out.push('');
   out.push(`${c.bold('recent leader changes')}`);
   out.push(
