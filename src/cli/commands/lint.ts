@@ -1,10 +1,11 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import type { CommandContext } from '../command-context.js';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GossiplessError } from '@gossipless/runtime/errors';
 import { TOOLKIT_VERSION as VERSION } from '../../toolkit/version.js';
 import { ExitCode, type CliIo } from '../io.js';
+import { ensureOutputDirectory, writeOutputFile } from '../output-file.js';
 
 /** `gossipless lint`: its options and help; the work is in {@link run}. */
 export function lintCommand(context: CommandContext) {
@@ -72,6 +73,9 @@ export async function run(options: LintCommandOptions, io: CliIo): Promise<numbe
   const { formatJson, formatSarif, formatText, lintFilesLazily } =
     await import('../../../codemods/lint/light.js');
   const format = options.format ?? 'text';
+  // Refused before the lint runs, not after minutes of work.
+  if (options.output === '')
+    throw new GossiplessError('INVALID_OPTIONS', "--output '' is empty; name a file");
   const progress = io.isTTY ? progressLine(io) : undefined;
   const report = await lintFilesLazily(options.paths ?? [], {
     cwd: io.cwd,
@@ -95,20 +99,11 @@ export async function run(options: LintCommandOptions, io: CliIo): Promise<numbe
   if (options.output === undefined) {
     io.stdout(output);
   } else {
+    // Written whole or not at all: CI uploads this file, a half-written SARIF would be rejected.
+    // Its folder is created when the folder's parent exists (`reports/lint.sarif`), never a tree.
     const target = resolve(io.cwd, options.output);
-    try {
-      mkdirSync(dirname(target), { recursive: true });
-      // Written whole or not at all: CI uploads this file, a half-written SARIF would be rejected.
-      const temporary = `${target}.${process.pid}.tmp`;
-      writeFileSync(temporary, output);
-      renameSync(temporary, target);
-    } catch (error) {
-      throw new GossiplessError(
-        'INVALID_OPTIONS',
-        `cannot write the lint report to "${options.output}": ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    await ensureOutputDirectory(dirname(target), '--output');
+    await writeOutputFile(target, output, { flag: '--output', signal: io.signal });
   }
   return report.errorCount > 0 ? ExitCode.Findings : ExitCode.Ok;
 }
