@@ -26,6 +26,7 @@ import {
   deadlineSignal,
   isForbidden,
   isLeaseAlreadyPresent,
+  isNotFound,
   isLeaseLost,
   isTransient,
   retryTransient,
@@ -644,7 +645,8 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
         break;
       } catch (error) {
         if (term.demoted || stop.aborted) break;
-        if (isLeaseLost(error)) {
+        // A 404: the blob is gone (deleted, or an account failover lost it), and its lease with it.
+        if (isLeaseLost(error) || isNotFound(error)) {
           this.#demote(term, 'lease-lost');
           break;
         }

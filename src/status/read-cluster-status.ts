@@ -1,6 +1,6 @@
 import { serverTimeFromDateHeader } from '../clock/index.js';
 import { busTableName, odataString, parseBusRow, timeOfRowKey } from '../bus/index.js';
-import { LEADER_CHANNEL } from '../cluster/index.js';
+import { LEADER_CHANNEL, claimPartition } from '../cluster/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { readLeaderInfo, type LeaderInfo } from '../lease/index.js';
 import { parseMemberRow } from '../membership/index.js';
@@ -65,6 +65,11 @@ export interface ClusterStatus {
   members: MemberStatus[];
   channels: ChannelStatus[];
   leaderChanges: LeaderChange[];
+  /**
+   * Highest epoch held by the cluster's singleton tick claims (0 when none). Above the lease
+   * blob's epoch means the leader's claims are fenced until it moves its epoch above it.
+   */
+  highestClaimedEpoch: number;
   /** Readings that need a person's attention, in words. */
   warnings: string[];
   /** True when a lease is held and its holder is a live member. */
@@ -106,8 +111,8 @@ export async function readClusterStatus(
     }
     return { rows, date };
   };
-  // Four independent reads: one round trip's wait instead of four (it matters under --watch).
-  const [leader, memberList, channelList, leaderList] = await Promise.all([
+  // Five independent reads: one round trip's wait instead of five (it matters under --watch).
+  const [leader, memberList, channelList, leaderList, claimList] = await Promise.all([
     readLeaderInfo(storage, { container, cluster }, { abortSignal }),
     list(`PartitionKey eq ${odataString(`m:${cluster}`)}`),
     list(
@@ -115,7 +120,14 @@ export async function readClusterStatus(
       ['PartitionKey', 'RowKey'],
     ),
     list(`PartitionKey eq ${odataString(`c:${cluster}:${LEADER_CHANNEL}`)}`),
+    list(`PartitionKey eq ${odataString(claimPartition(cluster))}`, ['RowKey', 'epoch']),
   ]);
+  let highestClaimedEpoch = 0;
+  for (const row of claimList.rows) {
+    const epoch = row['epoch'];
+    if (typeof epoch === 'number' && Number.isSafeInteger(epoch))
+      highestClaimedEpoch = Math.max(highestClaimedEpoch, epoch);
+  }
   const memberRows = memberList.rows;
   const channelRows = channelList.rows;
   const leaderRows = leaderList.rows;
@@ -203,6 +215,12 @@ export async function readClusterStatus(
       `the leader last renewed ${Math.round(lastRenewalAgoMs / 1000)} s ago: renewals are failing`,
     );
   }
+  if (leader.leaseState !== 'missing' && leader.epoch < highestClaimedEpoch) {
+    warnings.push(
+      `singleton jobs fenced: the lease blob's epoch ${leader.epoch} is below epoch ${highestClaimedEpoch} already used by tick claims ` +
+        `(lease blob recreated, metadata edited or account failover); the leader steps down and takes an epoch above it; if this persists, no node can take the lease`,
+    );
+  }
   const dead = members.filter((m) => m.state === 'dead').length;
   if (dead > 0)
     warnings.push(`${dead} dead member row(s) not yet collected (the leader deletes them after gcAfterMs)`);
@@ -214,6 +232,7 @@ export async function readClusterStatus(
     members,
     channels: [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel)),
     leaderChanges,
+    highestClaimedEpoch,
     warnings,
     healthy: leader.isHeld && holderRow !== undefined && holderRow.state !== 'dead',
   };
