@@ -423,7 +423,12 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     );
     // stop() waits for a job only while the lease it runs under lasts (see stop()).
     const abandoned = this.#abandonJobs.signal;
-    await Promise.race([ended, new Promise((resolve) => abandoned.addEventListener('abort', resolve))]);
+    let onAbandon = (): void => undefined;
+    const abandon = new Promise<void>((resolve) => (onAbandon = () => resolve()));
+    abandoned.addEventListener('abort', onAbandon);
+    if (abandoned.aborted) onAbandon();
+    await Promise.race([ended, abandon]);
+    abandoned.removeEventListener('abort', onAbandon);
     if (abandoned.aborted) {
       let settled = false;
       await Promise.race([ended.then(() => (settled = true)), Promise.resolve()]);

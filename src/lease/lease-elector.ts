@@ -64,6 +64,8 @@ export type DemotionReason =
 export interface LeaseElectorEvents {
   /** This node became leader for term `epoch`. */
   elected: { epoch: number };
+  /** A renewal succeeded: term `epoch` now ends at monotonic time `stepDownAt` unless renewed again. */
+  renewed: { epoch: number; stepDownAt: number };
   /** This node stopped being leader of term `epoch`. */
   demoted: { epoch: number; reason: DemotionReason };
   /** The cluster's leader changed, as far as this node can tell; `holder` undefined means released. */
@@ -609,6 +611,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
             term.confirmedAt = t0;
             lastRenewStart = t0;
             arm();
+            this.emit('renewed', { epoch: term.epoch, stepDownAt: term.stepDownAt });
           });
         } finally {
           releasePriority();
