@@ -28,8 +28,9 @@ export interface HistoryRecord {
 export interface CheckerOptions {
   /**
    * A consumer that restarts re-reads from its stored position minus the look-back, so messages
-   * published up to this long before a restart may be delivered again (docs/bus.md: cursor written
-   * every 5 s, look-back 10 s by default). Inside one incarnation the bus deduplicates: no repeats.
+   * published up to this long before its previous incarnation ended may be delivered again
+   * (docs/bus.md: cursor written every 5 s, look-back 10 s by default: ~15 s). Inside one
+   * incarnation the bus deduplicates: no repeats.
    */
   redeliveryWindowMs: number;
   /** A publish acknowledged later than this before a consumer's end is not required of it (still in flight). */
@@ -152,6 +153,8 @@ export function checkHistory(records: readonly HistoryRecord[], options: Checker
     consumers.set(r.node, c);
   }
   const deliveries = byWall.filter((r) => r.type === 'delivered' && typeof r.id === 'string');
+  const lastWall = new Map<string, number>();
+  for (const r of byWall) lastWall.set(r.incarnation, r.wall);
   for (const [node, consumer] of consumers) {
     const mine = deliveries.filter((d) => d.node === node);
     const seen = new Map<string, HistoryRecord>();
@@ -161,13 +164,13 @@ export function checkHistory(records: readonly HistoryRecord[], options: Checker
         seen.set(d.id!, d);
         continue;
       }
-      const restartedAt = consumer.incarnations.get(d.incarnation);
+      // A restarted consumer re-reads from its stored position minus the look-back: messages
+      // published shortly before the earlier incarnation ended, not before the restart.
+      const endedAt = lastWall.get(first.incarnation) ?? first.wall;
       const publish = published.find((p) => p.id === d.id);
       const publishedAt = publish?.wall ?? first.wall;
       const allowed =
-        first.incarnation !== d.incarnation &&
-        restartedAt !== undefined &&
-        publishedAt >= restartedAt - options.redeliveryWindowMs;
+        first.incarnation !== d.incarnation && publishedAt >= endedAt - options.redeliveryWindowMs;
       if (!allowed) {
         violations.push({
           property: 'duplicate-outside-window',

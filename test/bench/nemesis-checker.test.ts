@@ -111,16 +111,20 @@ describe('nemesis checker', () => {
   it('a duplicate inside one incarnation is a violation; across a restart, within the window, it is not', () => {
     const twice = [...clean(), r('delivered', 1500, { id: 'm1', node: 'b' })];
     expect(properties(checkHistory(twice, OPTIONS).violations)).toEqual(['duplicate-outside-window']);
+    // b#1 ends at 4 s (kill -9), b#2 re-reads m1 (published at 1.3 s): inside the window.
     const restarted = [
-      ...clean(),
+      ...clean().filter((x) => !(x.type === 'end' && x.node === 'b')),
+      r('end', 4000, { node: 'b' }),
       r('ready', 5000, { node: 'b', incarnation: 'b#2' }),
       r('delivered', 5100, { id: 'm1', node: 'b', incarnation: 'b#2' }),
+      r('end', 60_000, { node: 'b', incarnation: 'b#2' }),
     ];
     expect(checkHistory(restarted, OPTIONS).violations).toEqual([]);
+    // b#1 lived until 60 s: m1 (published at 1.3 s) is far outside the window before it ended.
     const tooLate = [
       ...clean(),
-      r('ready', 40_000, { node: 'b', incarnation: 'b#2' }),
-      r('delivered', 40_100, { id: 'm1', node: 'b', incarnation: 'b#2' }),
+      r('ready', 61_000, { node: 'b', incarnation: 'b#2' }),
+      r('delivered', 61_100, { id: 'm1', node: 'b', incarnation: 'b#2' }),
     ];
     expect(properties(checkHistory(tooLate, OPTIONS).violations)).toEqual(['duplicate-outside-window']);
   });
