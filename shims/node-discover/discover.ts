@@ -343,6 +343,14 @@ export class Discover extends EventEmitter {
         memberTtlMs: Math.max(this.settings.nodeTimeout, helloMs * 3),
       },
     });
+    // Read at each access against the term's monotonic step-down deadline, so code that checks
+    // `me.isMaster` after a blocked event-loop turn never sees a stale `true`.
+    Object.defineProperty(this.me, 'isMaster', {
+      get: () => this.cluster.isLeader,
+      set: () => undefined,
+      enumerable: true,
+      configurable: true,
+    });
     this.#wire();
     if (this.settings.start) this.start(callback);
   }
@@ -539,12 +547,10 @@ export class Discover extends EventEmitter {
   #wire(): void {
     const c = this.cluster;
     c.on('elected', () => {
-      this.me.isMaster = true;
       this.#setHolder(c.nodeId);
       this.emit('promotion', this.me);
     });
     c.on('demoted', ({ reason }) => {
-      this.me.isMaster = false;
       if (this.#holder === c.nodeId) this.#setHolder(undefined);
       // node-discover's stop() emits `stopped` only; the application stopped the node itself.
       if (reason !== 'stopped') this.emit('demotion', this.me);

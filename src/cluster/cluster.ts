@@ -21,7 +21,7 @@ import {
 import { singletonTelemetry, type SingletonTelemetry } from '../telemetry/index.js';
 import { busLeaderAnnouncer } from './bus-announcer.js';
 import { judgeClusterHealth, type ClusterHealth } from './cluster-health.js';
-import { claimTick } from './singleton-claim.js';
+import { claimTick, highestClaimedEpoch } from './singleton-claim.js';
 
 /** Options of {@link createCluster}. */
 export interface ClusterOptions {
@@ -74,8 +74,19 @@ export interface ClusterOptions {
 
 /** What a singleton job is given on each run. */
 export interface SingletonContext {
-  /** Aborts the moment leadership is lost or the node stops: stop work and do not commit. */
+  /**
+   * Aborts when leadership is lost or the node stops: stop work and do not commit. It aborts from a
+   * timer, so a job that has just blocked the event loop past the deadline still sees it unaborted
+   * until that timer runs: check {@link SingletonContext.isLeader} right before a commit.
+   */
   signal: AbortSignal;
+  /**
+   * True while this node still leads this run's term, read from the monotonic clock against the
+   * term's step-down deadline at the moment of the call (never stale after a blocked turn).
+   */
+  isLeader(): boolean;
+  /** Throws a `GossiplessError` (`STOPPED`) unless {@link SingletonContext.isLeader}: call it before each commit. */
+  throwIfNotLeader(): void;
   /** The leader's epoch: a fencing token to stamp on every write the job makes. */
   epoch: number;
   /** The tick being run: floor(serverTime / everyMs). Each tick runs at most once across the cluster. */
@@ -111,6 +122,14 @@ export interface ClusterEvents {
     outcome: 'ok' | 'aborted' | 'failed';
     error?: GossiplessError;
   };
+  /**
+   * A tick claim was refused because the claim row holds a higher epoch than this term's: the lease
+   * blob's epoch went backwards (blob deleted and recreated, metadata edited, account failover).
+   * The node steps down and campaigns again for an epoch above `claimEpoch`.
+   */
+  fenced: { name: string; tick: number; epoch: number; claimEpoch: number };
+  /** The lease blob's epoch was below the highest epoch already used; this term starts above it. */
+  'epoch-floor': { stored: number; floor: number; epoch: number };
   /** A part failed; the cluster keeps going. `source` names the part. */
   error: { error: GossiplessError; source: 'lease' | 'membership' | 'bus' | 'singleton' };
 }
@@ -140,6 +159,8 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   readonly #logger: Logger;
   readonly #singletons = new Map<string, { everyMs: number; job: SingletonJob; lastTick: number }>();
   readonly #stop = new AbortController();
+  /** Aborted by stop() once the elector has stopped: loops stop waiting for jobs that ignore their signal. */
+  readonly #abandonJobs = new AbortController();
   #started = false;
   #stopping: Promise<void> | undefined;
   readonly #loops = new Set<Promise<void>>();
@@ -175,6 +196,9 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
       campaign: options.campaign,
       announcer: busLeaderAnnouncer(this.bus),
       serverTime: this.#serverTime,
+      // Tick claims keep the epochs they ran under: the floor of the next term's epoch.
+      epochFloor: ({ abortSignal }) =>
+        highestClaimedEpoch(storage.tableClient(this.bus.tableName), options.cluster, { abortSignal }),
     });
     this.membership = new Membership({
       ...common,
@@ -192,6 +216,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     this.elector.on('demoted', (e) => this.emit('demoted', e));
     this.elector.on('leader-changed', (e) => this.emit('leader-changed', e));
     this.elector.on('error', (e) => this.emit('error', { error: e.error, source: 'lease' }));
+    this.elector.on('epoch-floor', (e) => this.emit('epoch-floor', e));
     this.membership.on('view', ({ members, serverNow }) => {
       // The leader's row says when it last renewed: followers time their next acquire for the
       // moment its lease can first expire (crash failover ≈ L, not L + retry).
@@ -282,11 +307,20 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   /**
    * Leaves gracefully: aborts leader jobs and waits for them, releases the lease and announces it,
    * deletes the member row, stops the bus. Idempotent; resolves when all has settled.
+   *
+   * A job that ignores its signal is waited for only until the current term's step-down deadline
+   * (t0 + L − safetyMargin). After that the node is no longer leader (`ctx.isLeader()` is false, its
+   * epoch is fenced by the next term's claims), the lease is NOT released (it expires at the server,
+   * so no new leader starts while the old job may still write: followers take over after L), a
+   * warning is logged, and stop() resolves without waiting for the job, which JavaScript cannot kill.
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#stop.abort();
+      // Waits for leader jobs while the lease lasts, releases it only if they settled in time.
       await this.elector.stop();
+      // A job still running now ignored its signal: it is abandoned, not awaited (see SingletonContext).
+      this.#abandonJobs.abort();
       await Promise.allSettled([...this.#loops]);
       await this.membership.stop();
       await this.bus.stop();
@@ -342,9 +376,20 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
           continue;
         }
         entry.lastTick = tick;
-        if (outcome === 'fenced') this.#telemetry.fenced(name);
-        if (outcome === 'claimed' && !signal.aborted && this.elector.isLeader) {
-          await this.#runOnce(name, entry.job, { signal, epoch, tick, name });
+        if (outcome.outcome === 'fenced') {
+          this.#telemetry.fenced(name);
+          const claimEpoch = outcome.claimEpoch ?? epoch + 1;
+          // Never silent: a fenced leader runs nothing until its epoch is above the claim's.
+          this.#logger.error(
+            `singleton ${name} tick ${tick} fenced: epoch ${epoch} is below epoch ${claimEpoch} already used by a claim ` +
+              `(lease blob recreated, metadata edited or account failed over?); stepping down to take a higher epoch`,
+          );
+          this.emit('fenced', { name, tick, epoch, claimEpoch });
+          this.elector.raiseEpochFloor(claimEpoch);
+          break;
+        }
+        if (outcome.outcome === 'claimed' && !signal.aborted && this.elector.isLeaderOf(epoch)) {
+          await this.#runOnce(name, entry.job, this.#context(name, epoch, tick, signal));
         }
       }
       const nextTickAt = (Math.floor(this.#serverTime.nowOrLocal() / entry.everyMs) + 1) * entry.everyMs;
@@ -352,23 +397,59 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     }
   }
 
+  #context(name: string, epoch: number, tick: number, signal: AbortSignal): SingletonContext {
+    const isLeader = (): boolean => this.elector.isLeaderOf(epoch);
+    return {
+      signal,
+      epoch,
+      tick,
+      name,
+      isLeader,
+      throwIfNotLeader: () => {
+        if (!isLeader()) {
+          throw new GossiplessError(
+            'STOPPED',
+            `singleton ${name} (tick ${tick}): no longer leader of epoch ${epoch}; do not commit`,
+          );
+        }
+      },
+    };
+  }
+
   async #runOnce(name: string, job: SingletonJob, context: SingletonContext): Promise<void> {
     const { tick, epoch, signal } = context;
     this.emit('job-start', { name, tick, epoch });
     const run = this.#telemetry.run(context, () => job(context));
     this.elector.trackLeaderWork(run);
-    try {
-      await run;
-      this.emit('job-end', { name, tick, epoch, outcome: signal.aborted ? 'aborted' : 'ok' });
-    } catch (error) {
-      const wrapped = this.#wrap(`singleton ${name} (tick ${tick}, epoch ${epoch})`, error, 'INTERNAL');
-      this.emit('job-end', {
-        name,
-        tick,
-        epoch,
-        outcome: signal.aborted ? 'aborted' : 'failed',
-        error: wrapped,
-      });
+    const ended = run.then(
+      () => this.emit('job-end', { name, tick, epoch, outcome: signal.aborted ? 'aborted' : 'ok' }),
+      (error: unknown) => {
+        const wrapped = this.#wrap(`singleton ${name} (tick ${tick}, epoch ${epoch})`, error, 'INTERNAL');
+        this.emit('job-end', {
+          name,
+          tick,
+          epoch,
+          outcome: signal.aborted ? 'aborted' : 'failed',
+          error: wrapped,
+        });
+      },
+    );
+    // stop() waits for a job only while the lease it runs under lasts (see stop()).
+    const abandoned = this.#abandonJobs.signal;
+    let onAbandon = (): void => undefined;
+    const abandon = new Promise<void>((resolve) => (onAbandon = () => resolve()));
+    abandoned.addEventListener('abort', onAbandon);
+    if (abandoned.aborted) onAbandon();
+    await Promise.race([ended, abandon]);
+    abandoned.removeEventListener('abort', onAbandon);
+    if (abandoned.aborted) {
+      let settled = false;
+      await Promise.race([ended.then(() => (settled = true)), Promise.resolve()]);
+      if (!settled) {
+        this.#logger.warn(
+          `singleton ${name} (tick ${tick}, epoch ${epoch}) ignored its abort signal past the lease: stop() no longer waits for it`,
+        );
+      }
     }
   }
 

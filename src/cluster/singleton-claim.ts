@@ -4,6 +4,47 @@ import { deadlineSignal, isAlreadyExists, isNotFound, isPreconditionFailed } fro
 /** Outcome of claiming one tick of a singleton job. */
 export type ClaimOutcome = 'claimed' | 'already-run' | 'fenced' | 'lost-race';
 
+/** What {@link claimTick} found: the outcome, and for `fenced` the higher epoch the claim row holds. */
+export interface ClaimResult {
+  outcome: ClaimOutcome;
+  /** Epoch stored in the claim row when it fenced us off. */
+  claimEpoch?: number;
+}
+
+/** Partition of a cluster's tick claims in its bus table. */
+export function claimPartition(cluster: string): string {
+  return `j:${cluster}`;
+}
+
+/**
+ * The highest epoch any of the cluster's tick claims holds (0 when none): a floor under the next
+ * term's epoch, so an epoch lost from the lease blob cannot restart below epochs already used.
+ */
+export async function highestClaimedEpoch(
+  table: TableClient,
+  cluster: string,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<number> {
+  let highest = 0;
+  try {
+    const rows = table.listEntities<{ epoch?: number }>({
+      queryOptions: {
+        filter: `PartitionKey eq '${claimPartition(cluster).replace(/'/g, "''")}'`,
+        select: ['epoch'],
+      },
+      abortSignal: options.abortSignal,
+    });
+    for await (const row of rows) {
+      if (typeof row.epoch === 'number' && Number.isSafeInteger(row.epoch))
+        highest = Math.max(highest, row.epoch);
+    }
+  } catch (error) {
+    // No table yet means no claim yet.
+    if (!isNotFound(error)) throw error;
+  }
+  return highest;
+}
+
 interface ClaimRow {
   tick?: number;
   epoch?: number;
@@ -23,8 +64,8 @@ export async function claimTick(
   epoch: number,
   callTimeoutMs: number,
   signal: AbortSignal,
-): Promise<ClaimOutcome> {
-  const partitionKey = `j:${where.cluster}`;
+): Promise<ClaimResult> {
+  const partitionKey = claimPartition(where.cluster);
   const rowKey = where.name;
   const entity = { partitionKey, rowKey, tick, epoch, nodeId: where.nodeId };
   let row: ClaimRow | undefined;
@@ -38,22 +79,22 @@ export async function claimTick(
   if (!row) {
     try {
       await table.createEntity(entity, { abortSignal: deadlineSignal(callTimeoutMs, signal) });
-      return 'claimed';
+      return { outcome: 'claimed' };
     } catch (error) {
-      if (isAlreadyExists(error)) return 'lost-race';
+      if (isAlreadyExists(error)) return { outcome: 'lost-race' };
       throw error;
     }
   }
-  if (typeof row.epoch === 'number' && row.epoch > epoch) return 'fenced';
-  if (typeof row.tick === 'number' && row.tick >= tick) return 'already-run';
+  if (typeof row.epoch === 'number' && row.epoch > epoch) return { outcome: 'fenced', claimEpoch: row.epoch };
+  if (typeof row.tick === 'number' && row.tick >= tick) return { outcome: 'already-run' };
   try {
     await table.updateEntity(entity, 'Replace', {
       etag: row.etag,
       abortSignal: deadlineSignal(callTimeoutMs, signal),
     });
-    return 'claimed';
+    return { outcome: 'claimed' };
   } catch (error) {
-    if (isPreconditionFailed(error)) return 'lost-race';
+    if (isPreconditionFailed(error)) return { outcome: 'lost-race' };
     throw error;
   }
 }

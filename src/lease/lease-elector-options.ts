@@ -52,12 +52,21 @@ export interface LeaseElectorOptions {
    * narrows the estimate. Never used for lease timing, which stays on the monotonic clock.
    */
   serverTime?: ServerTimeEstimate;
+  /**
+   * Reads the highest epoch already used by this cluster from where epochs are stored besides the
+   * lease blob (the cluster passes its singleton tick claims). Called once per successful acquire,
+   * so a term's epoch is above every epoch used even when the blob's metadata was lost.
+   */
+  epochFloor?: (options: { abortSignal: AbortSignal }) => Promise<number>;
 }
 
 /** {@link LeaseElectorOptions} with every default filled in. */
-export type ResolvedLeaseElectorOptions = Required<Omit<LeaseElectorOptions, 'announcer' | 'serverTime'>> & {
+export type ResolvedLeaseElectorOptions = Required<
+  Omit<LeaseElectorOptions, 'announcer' | 'serverTime' | 'epochFloor'>
+> & {
   announcer: LeaderAnnouncer | undefined;
   serverTime: ServerTimeEstimate | undefined;
+  epochFloor: LeaseElectorOptions['epochFloor'];
 };
 
 function invalid(message: string): never {
@@ -125,5 +134,6 @@ export function resolveLeaseElectorOptions(options: LeaseElectorOptions): Resolv
     logger: redactingLogger(options.logger),
     random: options.random ?? Math.random,
     serverTime: options.serverTime,
+    epochFloor: options.epochFloor,
   };
 }

@@ -1,11 +1,32 @@
+/**
+ * Leader election by blob lease, with a fencing epoch per term. The algorithm (its safety argument
+ * is in docs/leader-election.md, one section per step):
+ *
+ * 1. Acquire the lease blob with a lease id proposed for this term only ({@link LeaseElector}
+ *    `#tryAcquire`); a retry of the same acquire reuses it, a new term never does (`#freshLeaseId`).
+ * 2. Under the lease, write epoch = max(blob epoch, floor of epochs already used, own last) + 1
+ *    (`#writeEpoch`, floor from the `epochFloor` option); if that write fails, release and back off
+ *    (`#abandonAcquire`).
+ * 3. Lead until t0 + L − safetyMargin on the monotonic clock, t0 taken before the acquire/renew was
+ *    sent: the step-down timer and every `isLeader` read enforce it (`#lead`, `isLeader`).
+ * 4. Renew every renewInterval, ahead of membership and bus traffic, retrying throttled and failed
+ *    renewals with backoff that honours retry-after but never past the step-down (`#lead`).
+ * 5. Step down at once on a lease-lost answer, the deadline, or a fenced claim (`#demote`,
+ *    `raiseEpochFloor`).
+ * 6. On stop/resign: abort leader work, wait for it within the lease, release with the term's own
+ *    lease id, announce (`stop`, `resign`, `#release`).
+ */
 import { randomUUID } from 'node:crypto';
 import type { BlobLeaseClient, BlockBlobClient } from '@azure/storage-blob';
 import { sleep } from '../clock/index.js';
 import { TypedEmitter } from '../events/index.js';
 import { redactUnknown } from '../redact/index.js';
 import {
+  backoffDelayMs,
   deadlineSignal,
+  isForbidden,
   isLeaseAlreadyPresent,
+  isNotFound,
   isLeaseLost,
   isTransient,
   retryTransient,
@@ -36,22 +57,33 @@ export type DemotionReason =
   /** `stop()` was called. */
   | 'stopped'
   /** `resign()` was called: the lease was handed back while the node keeps running. */
-  | 'resigned';
+  | 'resigned'
+  /** A singleton claim showed a higher epoch already used: the term ended to move the epoch above it. */
+  | 'fenced';
 
 /** Events of {@link LeaseElector}. Names and payloads are part of the public API. */
 export interface LeaseElectorEvents {
   /** This node became leader for term `epoch`. */
   elected: { epoch: number };
+  /** A renewal succeeded: term `epoch` now ends at monotonic time `stepDownAt` unless renewed again. */
+  renewed: { epoch: number; stepDownAt: number };
   /** This node stopped being leader of term `epoch`. */
   demoted: { epoch: number; reason: DemotionReason };
   /** The cluster's leader changed, as far as this node can tell; `holder` undefined means released. */
   'leader-changed': { holder: string | undefined; epoch: number };
   /** A storage call failed; the elector keeps going. */
   error: { error: GossiplessError; during: 'setup' | 'acquire' | 'epoch' | 'renew' | 'release' | 'announce' };
+  /**
+   * The epoch stored on the lease blob was below an epoch already used (the blob was deleted and
+   * recreated, its metadata edited, or the account failed over): the new term starts above `floor`.
+   */
+  'epoch-floor': { stored: number; floor: number; epoch: number };
 }
 
 interface Term {
   readonly epoch: number;
+  /** The lease client holding this term's own lease id: renew and release use it, nothing else. */
+  readonly leaseClient: BlobLeaseClient;
   /** Leadership ends at this monotonic time unless a renew moves it. */
   stepDownAt: number;
   /** Monotonic time before the last successful acquire/renew was sent. */
@@ -64,8 +96,8 @@ interface Term {
 }
 
 /**
- * Leader election by blob lease, with a fencing epoch per term. See docs/leader-election.md for the
- * algorithm and its safety argument.
+ * Leader election by blob lease, with a fencing epoch per term. See the six steps at the top of this
+ * file and docs/leader-election.md for the algorithm and its safety argument.
  *
  * @example
  * ```ts
@@ -80,10 +112,14 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   /** The options in force, defaults filled in. */
   readonly options: ResolvedLeaseElectorOptions;
   readonly #blob: BlockBlobClient;
-  readonly #lease: BlobLeaseClient;
-  readonly #proposedLeaseId = randomUUID();
+  /** The lease id proposed by the next acquire; replaced once a term has used it (step 1). */
+  #lease: BlobLeaseClient;
   #term: Term | undefined;
   #lastEpoch = 0;
+  /** Highest epoch known to be used (claims seen fenced, earlier terms): the next epoch is above it. */
+  #epochFloor = 0;
+  /** Consecutive acquires whose epoch write failed: the next campaign backs off exponentially. */
+  #epochFailures = 0;
   #running: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #stop = new AbortController();
@@ -108,8 +144,17 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     this.#campaigning = this.options.campaign;
     const { storage, container, cluster } = this.options;
     this.#blob = storage.containerClient(container).getBlockBlobClient(`${cluster}/leader`);
-    this.#lease = this.#blob.getBlobLeaseClient(this.#proposedLeaseId);
+    this.#lease = this.#blob.getBlobLeaseClient(randomUUID());
     this.#telemetry = leaseTelemetry(this.#telemetrySource());
+  }
+
+  /**
+   * A new lease id for the next term. A release (or renew) of an earlier term that the network
+   * delays past this node's next acquire carries the old id, so the server refuses it instead of
+   * ending the new term's lease.
+   */
+  #freshLeaseId(): void {
+    this.#lease = this.#blob.getBlobLeaseClient(randomUUID());
   }
 
   /** This node's id. */
@@ -129,6 +174,23 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   /** Epoch of the current term while leader, otherwise undefined. */
   get epoch(): number | undefined {
     return this.isLeader ? this.#term?.epoch : undefined;
+  }
+
+  /**
+   * Monotonic time at which the current term ends unless a renewal moves it (undefined when not
+   * leader). Jobs compare `clock.monotonicNow()` against it themselves (see {@link isLeaderOf}).
+   */
+  get stepDownAt(): number | undefined {
+    return this.isLeader ? this.#term?.stepDownAt : undefined;
+  }
+
+  /**
+   * True while this node leads term `epoch`, read from the monotonic clock against the step-down
+   * deadline at the moment of the call. Unlike a signal's `aborted`, which flips only when a timer
+   * runs, this is false right after a blocked event-loop turn has carried the job past the deadline.
+   */
+  isLeaderOf(epoch: number): boolean {
+    return this.isLeader && this.#term?.epoch === epoch;
   }
 
   /** The signal leader work runs under: aborted when leadership ends. Already aborted when not leader. */
@@ -196,10 +258,12 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     await this.#running?.catch(() => undefined);
     this.#unsubscribe?.();
     if (term && !term.demoted) {
-      const stillOurs = this.isLeader;
+      // Leader work still running ignored its signal: releasing would let a new leader start
+      // beside it, so the lease is left to expire at the server instead.
+      const stillOurs = this.isLeader && this.#leaderWork.size === 0;
       this.#demote(term, 'stopped');
       if (stillOurs) {
-        await this.#release(callTimeoutMs);
+        await this.#release(term.leaseClient, callTimeoutMs);
         await this.#announce({ type: 'released', holder: this.nodeId, epoch: term.epoch });
       }
     }
@@ -235,24 +299,25 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       if (timeLeft > 0 && this.#leaderWork.size > 0) {
         await Promise.race([Promise.all(this.#leaderWork), sleep(timeLeft)]);
       }
-      const stillOurs = this.isLeader;
+      const stillOurs = this.isLeader && this.#leaderWork.size === 0;
       this.#demote(term, 'resigned');
       if (!stillOurs) return;
-      await this.#release(callTimeoutMs);
+      await this.#release(term.leaseClient, callTimeoutMs);
       await this.#announce({ type: 'released', holder: this.nodeId, epoch: term.epoch });
     })();
     return this.#resigning;
   }
 
   /**
-   * Releases the lease, retrying transient failures within one call deadline. Repeating is safe: a
-   * release carries our lease id, so it can never end a lease someone else has acquired since.
+   * Releases a term's lease, retrying transient failures within one call deadline. Repeating is
+   * safe: a release carries that term's own lease id, so it can never end a lease acquired since,
+   * by another node or by this one (a later term has a fresh id).
    */
-  async #release(callTimeoutMs: number): Promise<void> {
+  async #release(leaseClient: BlobLeaseClient, callTimeoutMs: number): Promise<void> {
     const startedAt = this.options.clock.monotonicNow();
     try {
       await retryTransient(
-        (abortSignal) => this.#lease.releaseLease({ abortSignal }),
+        (abortSignal) => leaseClient.releaseLease({ abortSignal }),
         deadlineSignal(callTimeoutMs),
       );
       this.#telemetry.call('release', 'ok', this.options.clock.monotonicNow() - startedAt);
@@ -287,6 +352,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     while (!stop.aborted && this.#campaigning) {
       const term = await this.#tryAcquire(stop);
       if (term) return term;
+      if (this.#epochFailures > 0) await sleep(this.#epochBackoffMs(), stop);
       if (this.#nudge.signal.aborted) this.#nudge = new AbortController();
       await this.#waitForNextAttempt(stop);
     }
@@ -384,17 +450,26 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       this.#reportError('acquire', error);
       return undefined;
     }
+    const leaseClient = this.#lease;
+    // Whatever happens next, this id has been granted once: the next acquire proposes a new one.
+    this.#freshLeaseId();
     const stepDownAt = t0 + leaseDurationMs - safetyMarginMs;
-    const epoch = await this.#writeEpoch(stepDownAt, stop);
-    if (epoch === undefined) return undefined;
-    if (stop.aborted) {
-      // Acquired while stopping: hand it back rather than make followers wait out the lease.
-      await this.#lease.releaseLease({ abortSignal: deadlineSignal(callTimeoutMs) }).catch(() => undefined);
+    const written = await this.#writeEpoch(leaseClient, stepDownAt, stop);
+    if (written.epoch === undefined) {
+      if (written.leaseLost) return undefined;
+      await this.#abandonAcquire(leaseClient, written.error, written.step);
       return undefined;
     }
-    if (clock.monotonicNow() >= stepDownAt) return undefined;
+    const epoch = written.epoch;
+    this.#epochFailures = 0;
+    if (stop.aborted || clock.monotonicNow() >= stepDownAt) {
+      // Acquired while stopping, or too late to lead: hand it back rather than make followers wait out the lease.
+      await this.#release(leaseClient, callTimeoutMs);
+      return undefined;
+    }
     const term: Term = {
       epoch,
+      leaseClient,
       stepDownAt,
       confirmedAt: t0,
       jobs: new AbortController(),
@@ -410,20 +485,83 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     return term;
   }
 
-  /** Epoch = previous + 1, written under the lease: only the holder can write, so epochs are unique. */
-  async #writeEpoch(stepDownAt: number, stop: AbortSignal): Promise<number | undefined> {
-    const { clock, callTimeoutMs, renewRetryDelayMs, nodeId } = this.options;
-    const conditions = { leaseId: this.#proposedLeaseId };
-    while (!stop.aborted) {
+  /**
+   * The epoch could not be written after an acquire: nobody would lead while this node holds the
+   * lease, so release it, say why (a 403 names the permission), and back off before the next try.
+   */
+  async #abandonAcquire(leaseClient: BlobLeaseClient, error: unknown, step = 'blob'): Promise<void> {
+    this.#epochFailures++;
+    const { container, cluster, callTimeoutMs } = this.options;
+    const backoffMs = this.#epochBackoffMs();
+    if (error !== undefined && isForbidden(error)) {
+      const needed =
+        step === 'floor'
+          ? "table read on the cluster's bus table (e.g. the Storage Table Data Reader or Contributor role), to read the epochs its tick claims used"
+          : `blob write on container "${container}" (e.g. the Storage Blob Data Contributor role), not only read and lease`;
+      const denied = new GossiplessError(
+        'STORAGE_FORBIDDEN',
+        `lease acquired on ${container}/${cluster}/leader but its epoch could not be set (403): the identity needs ` +
+          `${needed}; released the lease, next attempt in ${Math.round(backoffMs / 1000)} s`,
+        { cause: error },
+      );
+      this.options.logger.error(denied.message);
+      this.emit('error', { error: denied, during: 'epoch' });
+    } else {
+      this.options.logger.warn(
+        `lease on ${container}/${cluster}/leader released: its epoch could not be written before the step-down deadline; next attempt in ${Math.round(backoffMs / 1000)} s`,
+      );
+    }
+    await this.#release(leaseClient, callTimeoutMs);
+  }
+
+  /** Wait after the n-th consecutive failed epoch write: retryInterval·2^(n−1), jittered, at most a minute. */
+  #epochBackoffMs(): number {
+    const { retryIntervalMs, random } = this.options;
+    const ceiling = Math.min(60_000, retryIntervalMs * 2 ** Math.min(this.#epochFailures - 1, 20));
+    return ceiling * (0.5 + random() * 0.5);
+  }
+
+  /**
+   * Epoch = max(stored epoch, floor of epochs already used, this node's last) + 1, written under the
+   * lease: only the holder can write, so epochs are unique, and the floor keeps them increasing even
+   * when the blob's metadata was lost (deleted and recreated blob, edited metadata, failover).
+   */
+  async #writeEpoch(
+    leaseClient: BlobLeaseClient,
+    stepDownAt: number,
+    stop: AbortSignal,
+  ): Promise<{ epoch?: number; leaseLost?: boolean; error?: unknown; step?: 'blob' | 'floor' }> {
+    const { clock, callTimeoutMs, renewRetryDelayMs, nodeId, epochFloor } = this.options;
+    const conditions = { leaseId: leaseClient.leaseId };
+    let lastError: unknown;
+    // Which store refused, so a 403 names the right permission.
+    let step: 'blob' | 'floor' = 'blob';
+    for (let attempt = 0; !stop.aborted; attempt++) {
       const left = stepDownAt - clock.monotonicNow();
-      if (left <= 0) return undefined;
+      if (left <= 0) return { error: lastError };
       try {
         const props = await this.#blob.getProperties({
           conditions,
           abortSignal: deadlineSignal(Math.min(callTimeoutMs, left), stop),
         });
-        const previous = Number(props.metadata?.['epoch'] ?? '0');
-        const epoch = (Number.isSafeInteger(previous) && previous > 0 ? previous : 0) + 1;
+        const storedRaw = Number(props.metadata?.['epoch'] ?? '0');
+        const stored = Number.isSafeInteger(storedRaw) && storedRaw > 0 ? storedRaw : 0;
+        step = 'floor';
+        const used = epochFloor
+          ? await epochFloor({
+              abortSignal: deadlineSignal(Math.min(callTimeoutMs, stepDownAt - clock.monotonicNow()), stop),
+            })
+          : 0;
+        const floor = Math.max(this.#epochFloor, this.#lastEpoch, used);
+        const epoch = Math.max(stored, floor) + 1;
+        if (stored < floor) {
+          this.options.logger.warn(
+            `lease blob ${this.options.container}/${this.options.cluster}/leader says epoch ${stored} but epoch ${floor} was already used ` +
+              `(blob recreated, metadata edited or account failed over?): this term takes epoch ${epoch}`,
+          );
+          this.emit('epoch-floor', { stored, floor, epoch });
+        }
+        step = 'blob';
         await this.#blob.setMetadata(
           { epoch: String(epoch), holder: nodeId, since: new Date(clock.wallNow()).toISOString() },
           {
@@ -431,20 +569,39 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
             abortSignal: deadlineSignal(Math.min(callTimeoutMs, stepDownAt - clock.monotonicNow()), stop),
           },
         );
-        return epoch;
+        return { epoch };
       } catch (error) {
-        if (isLeaseLost(error)) return undefined;
+        if (isLeaseLost(error)) return { leaseLost: true };
+        lastError = error;
         this.#reportError('epoch', error);
-        if (!isTransient(error)) return undefined;
-        await sleep(renewRetryDelayMs, stop);
+        if (!isTransient(error)) return { error, step };
+        const left = stepDownAt - clock.monotonicNow();
+        await sleep(Math.min(backoffDelayMs(attempt, error, { baseMs: renewRetryDelayMs }), left / 2), stop);
       }
     }
-    return undefined;
+    return { error: lastError };
+  }
+
+  /**
+   * Records that epoch `usedEpoch` is already in use (a singleton claim was fenced by it). The next
+   * term's epoch goes above it; if the current term's epoch is not above it, the term ends at once
+   * (its jobs would be fenced forever) and the node campaigns again to take a higher epoch.
+   */
+  raiseEpochFloor(usedEpoch: number): void {
+    if (!Number.isSafeInteger(usedEpoch) || usedEpoch <= this.#epochFloor) return;
+    this.#epochFloor = usedEpoch;
+    const term = this.#term;
+    if (!term || term.demoted || term.epoch > usedEpoch || this.#stop.signal.aborted) return;
+    this.options.logger.warn(
+      `term ${term.epoch} is below epoch ${usedEpoch} already used by a singleton claim: stepping down to take epoch ${usedEpoch + 1}`,
+    );
+    const stillOurs = this.isLeader;
+    this.#demote(term, 'fenced');
+    if (stillOurs) void this.#release(term.leaseClient, this.options.callTimeoutMs);
   }
 
   async #lead(term: Term, stop: AbortSignal): Promise<void> {
-    const { clock, renewIntervalMs, leaseDurationMs, safetyMarginMs, callTimeoutMs, renewRetryDelayMs } =
-      this.options;
+    const { clock, renewIntervalMs, leaseDurationMs, safetyMarginMs, storage } = this.options;
     // The step-down timer is the safety mechanism: it fires whatever the network is doing.
     let timer: NodeJS.Timeout | undefined;
     const arm = (): void => {
@@ -460,44 +617,67 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     try {
       while (!term.demoted && !stop.aborted) {
         await sleep(lastRenewStart + renewIntervalMs - clock.monotonicNow(), endSignal);
-        while (!term.demoted && !stop.aborted) {
-          const left = term.stepDownAt - clock.monotonicNow();
-          if (left <= 0) {
-            this.#demote(term, 'renew-timeout');
-            break;
-          }
-          const t0 = clock.monotonicNow();
-          const sentAt = this.options.serverTime?.monotonicNow();
-          try {
-            const response = await this.#lease.renewLease({
-              abortSignal: deadlineSignal(Math.min(callTimeoutMs, left), endSignal),
-            });
-            this.#observeServerTime(response.date, sentAt);
-            this.#telemetry.call('renew', 'ok', clock.monotonicNow() - t0);
-            if (term.demoted) break;
+        // Membership and bus calls on this connection wait while the renewal is due (step 4).
+        const releasePriority = storage.leasePriority?.hold() ?? (() => undefined);
+        try {
+          await this.#renewUntilDone(term, stop, endSignal, (t0) => {
             term.stepDownAt = t0 + leaseDurationMs - safetyMarginMs;
             term.confirmedAt = t0;
             lastRenewStart = t0;
             arm();
-            break;
-          } catch (error) {
-            if (term.demoted || stop.aborted) break;
-            this.#telemetry.call('renew', isLeaseLost(error) ? 'lost' : 'error', clock.monotonicNow() - t0);
-            if (isLeaseLost(error)) {
-              this.#demote(term, 'lease-lost');
-              break;
-            }
-            // Transient or unknown: the lease may still be ours; retry until the step-down time.
-            this.#reportError('renew', error);
-            await sleep(
-              Math.min(renewRetryDelayMs, Math.max(0, term.stepDownAt - clock.monotonicNow())),
-              endSignal,
-            );
-          }
+            this.emit('renewed', { epoch: term.epoch, stepDownAt: term.stepDownAt });
+          });
+        } finally {
+          releasePriority();
         }
       }
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** One renewal, retried until it succeeds, the lease is lost, or the step-down deadline passes. */
+  async #renewUntilDone(
+    term: Term,
+    stop: AbortSignal,
+    endSignal: AbortSignal,
+    renewed: (t0: number) => void,
+  ): Promise<void> {
+    const { clock, callTimeoutMs, renewRetryDelayMs, random } = this.options;
+    for (let attempt = 0; !term.demoted && !stop.aborted; attempt++) {
+      const left = term.stepDownAt - clock.monotonicNow();
+      if (left <= 0) {
+        this.#demote(term, 'renew-timeout');
+        break;
+      }
+      const t0 = clock.monotonicNow();
+      const sentAt = this.options.serverTime?.monotonicNow();
+      try {
+        const response = await term.leaseClient.renewLease({
+          abortSignal: deadlineSignal(Math.min(callTimeoutMs, left), endSignal),
+        });
+        this.#observeServerTime(response.date, sentAt);
+        this.#telemetry.call('renew', 'ok', clock.monotonicNow() - t0);
+        if (term.demoted) break;
+        renewed(t0);
+        break;
+      } catch (error) {
+        if (term.demoted || stop.aborted) break;
+        const lost = isLeaseLost(error) || isNotFound(error);
+        this.#telemetry.call('renew', lost ? 'lost' : 'error', clock.monotonicNow() - t0);
+        // A 404: the blob is gone (deleted, or an account failover lost it), and its lease with it.
+        if (lost) {
+          this.#demote(term, 'lease-lost');
+          break;
+        }
+        // Transient or unknown: the lease may still be ours; retry until the step-down time,
+        // backing off (a throttled server's retry-after included) but always leaving room for
+        // another attempt before the deadline: half the time left at most.
+        this.#reportError('renew', error);
+        const timeLeft = Math.max(0, term.stepDownAt - clock.monotonicNow());
+        const backoff = backoffDelayMs(attempt, error, { baseMs: renewRetryDelayMs, minMs: 20, random });
+        await sleep(Math.min(backoff, timeLeft / 2), endSignal);
+      }
     }
   }
 

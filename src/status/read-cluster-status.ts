@@ -7,7 +7,7 @@ import {
   parseBusRow,
   timeOfRowKey,
 } from '../bus/index.js';
-import { LEADER_CHANNEL } from '../cluster/index.js';
+import { LEADER_CHANNEL, claimPartition } from '../cluster/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { readLeaderInfo, type LeaderInfo } from '../lease/index.js';
 import { parseMemberRow } from '../membership/index.js';
@@ -83,6 +83,11 @@ export interface ClusterStatus {
   /** Dead letters per channel (see docs/bus.md); empty when no consumer gave up on a message. */
   deadLetters: DeadLetterStatus[];
   leaderChanges: LeaderChange[];
+  /**
+   * Highest epoch held by the cluster's singleton tick claims (0 when none). Above the lease
+   * blob's epoch means the leader's claims are fenced until it moves its epoch above it.
+   */
+  highestClaimedEpoch: number;
   /** Readings that need a person's attention, in words. */
   warnings: string[];
   /** True when a lease is held and its holder is a live member. */
@@ -130,8 +135,8 @@ export async function readClusterStatus(
     }
     return { rows, date };
   };
-  // Independent reads: one round trip's wait instead of five (it matters under --watch).
-  const [leader, memberList, channelList, leaderList, deadLetterList] = await Promise.all([
+  // Independent reads: one round trip's wait instead of six (it matters under --watch).
+  const [leader, memberList, channelList, leaderList, deadLetterList, claimList] = await Promise.all([
     readLeaderInfo(storage, { container, cluster }, { abortSignal }),
     list(`PartitionKey eq ${odataString(`m:${cluster}`)}`),
     list(
@@ -140,6 +145,7 @@ export async function readClusterStatus(
     ),
     list(`PartitionKey eq ${odataString(`c:${cluster}:${LEADER_CHANNEL}`)}`),
     list(deadLetterFilter(cluster), ['PartitionKey', 'RowKey']),
+    list(`PartitionKey eq ${odataString(claimPartition(cluster))}`, ['RowKey', 'epoch']),
   ]).catch((error: unknown) => {
     reads.abort();
     const what = `reading the status of cluster ${cluster} from ${storage.description}`;
@@ -152,6 +158,12 @@ export async function readClusterStatus(
     }
     throw storageFailure(what, error);
   });
+  let highestClaimedEpoch = 0;
+  for (const row of claimList.rows) {
+    const epoch = row['epoch'];
+    if (typeof epoch === 'number' && Number.isSafeInteger(epoch))
+      highestClaimedEpoch = Math.max(highestClaimedEpoch, epoch);
+  }
   const memberRows = memberList.rows;
   const channelRows = channelList.rows;
   const leaderRows = leaderList.rows;
@@ -250,6 +262,12 @@ export async function readClusterStatus(
       `the leader last renewed ${Math.round(lastRenewalAgoMs / 1000)} s ago: renewals are failing`,
     );
   }
+  if (leader.leaseState !== 'missing' && leader.epoch < highestClaimedEpoch) {
+    warnings.push(
+      `singleton jobs fenced: the lease blob's epoch ${leader.epoch} is below epoch ${highestClaimedEpoch} already used by tick claims ` +
+        `(lease blob recreated, metadata edited or account failover); the leader steps down and takes an epoch above it; if this persists, no node can take the lease`,
+    );
+  }
   for (const d of deadLetters.values()) {
     warnings.push(
       `${d.count} dead-lettered message(s) on channel ${d.channel}: a handler kept failing (rows in partition d:${cluster}:${d.channel}, see docs/bus.md)`,
@@ -267,6 +285,7 @@ export async function readClusterStatus(
     channels: [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel)),
     deadLetters: [...deadLetters.values()].sort((a, b) => a.channel.localeCompare(b.channel)),
     leaderChanges,
+    highestClaimedEpoch,
     warnings,
     healthy: leader.isHeld && holderRow !== undefined && holderRow.state !== 'dead',
   };

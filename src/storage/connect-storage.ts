@@ -11,6 +11,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { GossiplessError } from '../errors/index.js';
 import { redactUnknown } from '../redact/index.js';
 import { isAlreadyExists, isForbidden } from './storage-errors.js';
+import { LeasePriorityGate } from './lease-priority.js';
 
 /** Name of the environment variable read when {@link connectStorage} gets no target. */
 export const CONNECTION_STRING_ENV = 'AZURE_STORAGE_CONNECTION_STRING';
@@ -62,6 +63,11 @@ export interface StorageConnection {
   /** The table service client, for listing tables. */
   readonly tableService: TableServiceClient;
   /**
+   * Lease renewals first: table calls of this connection (membership, bus) wait briefly while the
+   * lease elector holds this gate. Absent on hand-made connections, which then have no priority.
+   */
+  readonly leasePriority?: LeasePriorityGate;
+  /**
    * Creates the container; an existing one is success. A 403 is also `{ created: false }`: with a
    * role scoped to the container itself, creating is not allowed and the container is provisioned
    * beforehand (if it is missing after all, the next blob call says 404).
@@ -80,6 +86,31 @@ export interface StorageConnection {
 // One try per call: see StorageConnection. tryTimeoutInMs is a backstop; callers pass tighter deadlines.
 const BLOB_PIPELINE = { retryOptions: { maxTries: 1, tryTimeoutInMs: 30_000 } };
 const TABLE_PIPELINE: TableServiceClientOptions = { retryOptions: { maxRetries: 0 } };
+/** Longest a table call waits for a due lease renewal (a pause, never a stall of membership). */
+const LEASE_PRIORITY_MAX_WAIT_MS = 1000;
+
+/** Table client options whose calls yield to a due lease renewal (see LeasePriorityGate). */
+function tableOptionsWith(
+  gate: LeasePriorityGate,
+  allowInsecureConnection: boolean,
+): TableServiceClientOptions {
+  return {
+    ...TABLE_PIPELINE,
+    allowInsecureConnection,
+    additionalPolicies: [
+      {
+        position: 'perCall',
+        policy: {
+          name: 'gossipless-lease-priority',
+          async sendRequest(request, next) {
+            await gate.whenClear(LEASE_PRIORITY_MAX_WAIT_MS, request.abortSignal as AbortSignal | undefined);
+            return next(request);
+          },
+        },
+      },
+    ],
+  };
+}
 
 function parseConnectionString(connectionString: string): Map<string, string> {
   const parts = new Map<string, string>();
@@ -122,7 +153,8 @@ function fromConnectionString(connectionString: string): StorageConnection {
   const allowInsecureConnection = tableUrl
     ? isInsecure(tableUrl)
     : parts.get('defaultendpointsprotocol') === 'http';
-  const tableOptions = { ...TABLE_PIPELINE, allowInsecureConnection };
+  const leasePriority = new LeasePriorityGate();
+  const tableOptions = tableOptionsWith(leasePriority, allowInsecureConnection);
   let tableService: TableServiceClient;
   try {
     tableService = TableServiceClient.fromConnectionString(connectionString, tableOptions);
@@ -137,11 +169,13 @@ function fromConnectionString(connectionString: string): StorageConnection {
     blobService,
     tableService,
     tableClient: (name) => TableClient.fromConnectionString(connectionString, name, tableOptions),
+    leasePriority,
   });
 }
 
 function fromEndpoints(target: EndpointsTarget): StorageConnection {
-  const tableOptions = { ...TABLE_PIPELINE, allowInsecureConnection: isInsecure(target.tableEndpoint) };
+  const leasePriority = new LeasePriorityGate();
+  const tableOptions = tableOptionsWith(leasePriority, isInsecure(target.tableEndpoint));
   if (target.sharedKey) {
     const { accountName, accountKey } = target.sharedKey;
     const blobService = new BlobServiceClient(
@@ -155,6 +189,7 @@ function fromEndpoints(target: EndpointsTarget): StorageConnection {
       blobService,
       tableService: new TableServiceClient(target.tableEndpoint, credential, tableOptions),
       tableClient: (name) => new TableClient(target.tableEndpoint, name, credential, tableOptions),
+      leasePriority,
     });
   }
   if (target.sas !== undefined) {
@@ -168,6 +203,7 @@ function fromEndpoints(target: EndpointsTarget): StorageConnection {
       tableService: new TableServiceClient(target.tableEndpoint, credential, tableOptions),
       tableClient: (name) => new TableClient(target.tableEndpoint, name, credential, tableOptions),
       blobUrlForDescription: target.blobEndpoint,
+      leasePriority,
     });
   }
   const credential = target.credential ?? new DefaultAzureCredential();
@@ -176,6 +212,7 @@ function fromEndpoints(target: EndpointsTarget): StorageConnection {
     blobService: new BlobServiceClient(target.blobEndpoint, credential, BLOB_PIPELINE),
     tableService: new TableServiceClient(target.tableEndpoint, credential, tableOptions),
     tableClient: (name) => new TableClient(target.tableEndpoint, name, credential, tableOptions),
+    leasePriority,
   });
 }
 
@@ -185,6 +222,7 @@ interface ConnectionParts {
   tableService: TableServiceClient;
   tableClient(name: string): TableClient;
   blobUrlForDescription?: string;
+  leasePriority: LeasePriorityGate;
 }
 
 function makeConnection(parts: ConnectionParts): StorageConnection {
@@ -199,6 +237,7 @@ function makeConnection(parts: ConnectionParts): StorageConnection {
     accountName,
     blobService,
     tableService,
+    leasePriority: parts.leasePriority,
     containerClient: (name) => blobService.getContainerClient(name),
     tableClient: parts.tableClient,
     async createContainerIfNotExists(containerName, options = {}) {

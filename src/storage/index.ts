@@ -20,3 +20,7 @@ export {
 export { deadlineSignal } from './deadline.js';
 export { retryTransient } from './retry-transient.js';
 export { storageFailure } from './storage-failure.js';
+export { retryAfterMs, isThrottled, backoffDelayMs } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export type { RetryTransientOptions } from './retry-transient.js';
+export { LeasePriorityGate } from './lease-priority.js';

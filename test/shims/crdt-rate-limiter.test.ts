@@ -24,7 +24,8 @@ function limiter(
       cluster,
       storage: testStorage(),
       tablePrefix: 'shimtest',
-      membership: { heartbeatIntervalMs: 250, memberTtlMs: 1500 },
+      // A TTL of 12 heartbeats: on a loaded machine a 1.5 s TTL let a late heartbeat drop a live member.
+      membership: { heartbeatIntervalMs: 250, memberTtlMs: 3000 },
     },
   });
   created.push(l);
@@ -88,13 +89,18 @@ describe('CrdtRateLimiter split mode', () => {
       storage: testStorage(),
       tablePrefix: 'shimtest',
       campaign: false,
-      membership: { heartbeatIntervalMs: 250, memberTtlMs: 1500 },
+      membership: { heartbeatIntervalMs: 250, memberTtlMs: 3000 },
     });
     await other.start();
     try {
       const [a, b] = [limiter(cluster, 'a'), limiter(cluster, 'b')];
       await waitFor(() => other.members().length === 3, 10_000, 'all three rows');
-      await waitFor(() => a.cluster.members().length === 3, 10_000, 'the limiter to see them');
+      // Each limiter's view is its own: wait for both (a seeing all three said nothing about b).
+      await waitFor(
+        () => a.cluster.members().length === 3 && b.cluster.members().length === 3,
+        20_000,
+        'both limiters to see them',
+      );
       expect([a.liveMembers(), b.liveMembers()]).toEqual([2, 2]);
       expect(drain(a, 'k')).toBe(15);
     } finally {

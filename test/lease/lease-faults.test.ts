@@ -1,0 +1,154 @@
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { LeaseElector, type LeaseElectorOptions } from '../../src/lease/index.js';
+import { azuriteConnectionString } from '../../src/dev/index.js';
+import { connectStorage } from '../../src/storage/index.js';
+import type { GossiplessError } from '../../src/errors/index.js';
+import { testStorage, uniqueName } from '../helpers/storage.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { storageFaultProxies, type StorageFaultProxies } from '../support/storage-fault-proxy.js';
+
+const started: LeaseElector[] = [];
+const proxies: StorageFaultProxies[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((e) => e.stop()));
+});
+afterAll(async () => {
+  await Promise.all(proxies.map((p) => p.close()));
+});
+
+async function proxied(): Promise<StorageFaultProxies> {
+  const blob = new URL(inject('azuriteBlobEndpoint'));
+  const table = new URL(inject('azuriteTableEndpoint'));
+  const p = await storageFaultProxies(
+    { blobPort: Number(blob.port), tablePort: Number(table.port) },
+    azuriteConnectionString,
+  );
+  proxies.push(p);
+  return p;
+}
+
+function elector(options: Partial<LeaseElectorOptions> & { cluster: string }): LeaseElector {
+  const e = new LeaseElector({ storage: testStorage(), retryIntervalMs: 200, ...options });
+  started.push(e);
+  return e;
+}
+
+/** Samples both nodes every 20 ms and records any moment both believe they lead. */
+function watchOverlap(a: LeaseElector, b: LeaseElector): { overlaps: number; stop(): void } {
+  const watch = { overlaps: 0, stop: () => clearInterval(timer) };
+  const timer = setInterval(() => {
+    if (a.isLeader && b.isLeader) watch.overlaps++;
+  }, 20);
+  return watch;
+}
+
+describe('lease faults through a fault proxy (real Azurite behind it)', () => {
+  it('a release of term N delayed past the same node’s acquire of term N+1 does not end the new term', async () => {
+    const cluster = uniqueName('rel');
+    const proxy = await proxied();
+    let delayReleases = false;
+    proxy.setRule((r) =>
+      delayReleases && r.leaseAction === 'release' ? { kind: 'delay', ms: 5000 } : undefined,
+    );
+    const a = elector({
+      cluster,
+      nodeId: 'a',
+      storage: connectStorage({ connectionString: proxy.connectionString }),
+    });
+    await a.start();
+    await waitFor(() => a.isLeader, 10_000, 'a leads');
+    const b = elector({ cluster, nodeId: 'b' });
+    await b.start();
+    const overlap = watchOverlap(a, b);
+    delayReleases = true;
+    // a's release is held 5 s by the proxy (a gives up after its call deadline); a campaigns again
+    // meanwhile. With one lease id for every term, a's re-acquire succeeded against its own
+    // still-held lease and the late release then ended it while a kept leading: b acquired beside it.
+    await a.resign();
+    await new Promise((r) => setTimeout(r, 9000));
+    overlap.stop();
+    expect(overlap.overlaps).toBe(0);
+    // Whoever holds the new term keeps it: it survives the late release.
+    const leader = a.isLeader ? a : b;
+    expect(a.isLeader || b.isLeader).toBe(true);
+    const epoch = leader.epoch;
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(leader.isLeader).toBe(true);
+    expect(leader.epoch).toBe(epoch);
+  }, 40_000);
+
+  it('a 403 on the epoch write releases the lease at once, names the missing permission, and backs off', async () => {
+    const cluster = uniqueName('perm');
+    const proxy = await proxied();
+    proxy.setRule((r) =>
+      r.comp === 'metadata' && r.method === 'PUT'
+        ? { kind: 'respond', status: 403, errorCode: 'AuthorizationPermissionMismatch' }
+        : undefined,
+    );
+    const a = elector({
+      cluster,
+      nodeId: 'a',
+      storage: connectStorage({ connectionString: proxy.connectionString }),
+    });
+    const errors: GossiplessError[] = [];
+    a.on('error', (e) => errors.push(e.error));
+    a.on('elected', () => errors.push(new Error('a must never lead without an epoch') as GossiplessError));
+    await a.start();
+    await waitFor(() => errors.some((e) => e.code === 'STORAGE_FORBIDDEN'), 10_000, 'a typed 403');
+    const forbidden = errors.find((e) => e.code === 'STORAGE_FORBIDDEN')!;
+    expect(forbidden.message).toContain('Storage Blob Data Contributor');
+    expect(forbidden.message).toContain('blob write');
+    // Backoff: with a 200 ms retry interval, ~20 acquires in 4 s without it.
+    proxy.blob.reset();
+    await new Promise((r) => setTimeout(r, 4000));
+    const acquires = proxy.blob.records.filter((r) => r.request.leaseAction === 'acquire').length;
+    expect(acquires).toBeLessThanOrEqual(8);
+    // The lease was released, so a node with the permission leads long before the 15 s lease ends.
+    const b = elector({ cluster, nodeId: 'b' });
+    const bStart = Date.now();
+    await b.start();
+    await waitFor(() => b.isLeader, 10_000, 'b leads');
+    expect(Date.now() - bStart).toBeLessThan(10_000);
+    expect(a.isLeader).toBe(false);
+    expect(errors.some((e) => e.message === 'a must never lead without an epoch')).toBe(false);
+  }, 40_000);
+
+  it('bursts of 503 ServerBusy with retry-after: renewals back off by the retry-after and the leader never steps down', async () => {
+    const cluster = uniqueName('busy');
+    const proxy = await proxied();
+    let busy = false;
+    proxy.setRule((r) =>
+      busy && r.service === 'blob'
+        ? { kind: 'respond', status: 503, errorCode: 'ServerBusy', headers: { 'x-ms-retry-after-ms': '900' } }
+        : undefined,
+    );
+    // Renew every second so the bursts below hit several renewals; lease 15 s, margin 2 s.
+    const a = elector({
+      cluster,
+      nodeId: 'a',
+      renewIntervalMs: 1000,
+      storage: connectStorage({ connectionString: proxy.connectionString }),
+    });
+    const demotions: string[] = [];
+    a.on('demoted', (e) => demotions.push(e.reason));
+    await a.start();
+    await waitFor(() => a.isLeader, 10_000, 'a leads');
+    proxy.blob.reset();
+    for (let burst = 0; burst < 3; burst++) {
+      busy = true;
+      await new Promise((r) => setTimeout(r, 3000));
+      busy = false;
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+    expect(demotions).toEqual([]);
+    expect(a.isLeader).toBe(true);
+    const throttled = proxy.blob.records.filter((r) => r.request.leaseAction === 'renew' && r.status === 503);
+    expect(throttled.length).toBeGreaterThanOrEqual(3);
+    // After each 503 the next renew waited at least the server's 900 ms (a fixed 500 ms retry did not).
+    const renews = proxy.blob.records.filter((r) => r.request.leaseAction === 'renew');
+    for (let i = 1; i < renews.length; i++) {
+      if (renews[i - 1]!.status === 503)
+        expect(renews[i]!.at - renews[i - 1]!.at).toBeGreaterThanOrEqual(880);
+    }
+  }, 40_000);
+});
