@@ -7,6 +7,7 @@
 export { GossiplessError, isGossiplessError } from './errors/index.js';
 export type { GossiplessErrorCode, GossiplessErrorOptions } from './errors/index.js';
 export { redact } from './redact/index.js';
+export { TypedEmitter } from './events/index.js';
 export { silentLogger, lineLogger } from './log/index.js';
 export type { Logger, LogLevel } from './log/index.js';
 export { systemClock, skewedClock, ServerTimeEstimate } from './clock/index.js';
@@ -26,8 +27,6 @@ export type {
   AccountNameTarget,
   EndpointsTarget,
 } from './storage/index.js';
-export { startAzurite, findFreePort } from './dev/index.js';
-export type { StartAzuriteOptions, AzuriteInstance } from './dev/index.js';
 export {
   LeaseElector,
   resolveLeaseElectorOptions,
@@ -57,6 +56,8 @@ export type {
   SingletonOptions,
   ShutdownSignalOptions,
 } from './cluster/index.js';
+export { WindowedCounterTable } from './counter/index.js';
+export type { WindowedCounterTableOptions, WindowCount } from './counter/index.js';
 export { readClusterStatus } from './status/index.js';
 export type {
   ReadClusterStatusOptions,

@@ -6,12 +6,17 @@
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
-// Folder doors rather than src/index.ts: the CommonJS build of the shims compiles only what they
-// use, and src/index.ts also exports the Azurite launcher, which needs import.meta (ESM only).
-import { createCluster, type Cluster, type ClusterOptions } from '../../src/cluster/index.js';
-import { GossiplessError, isGossiplessError } from '../../src/errors/index.js';
-import type { Logger } from '../../src/log/index.js';
-import type { StorageConnection, StorageTarget } from '../../src/storage/index.js';
+// Shims use only the runtime's public API, like any other user of it.
+import {
+  createCluster,
+  GossiplessError,
+  isGossiplessError,
+  type Cluster,
+  type ClusterOptions,
+  type Logger,
+  type StorageConnection,
+  type StorageTarget,
+} from '../../src/index.js';
 
 /** Environment variable that overrides the cluster identity a shim derives from legacy options. */
 export const CLUSTER_ENV = 'GOSSIPLESS_CLUSTER';

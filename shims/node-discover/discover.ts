@@ -1,10 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname as osHostname, networkInterfaces } from 'node:os';
-import type { BusMessage } from '../../src/bus/index.js';
-import type { Cluster } from '../../src/cluster/index.js';
-import { GossiplessError } from '../../src/errors/index.js';
-import type { Member } from '../../src/membership/index.js';
+import { GossiplessError, type BusMessage, type Cluster, type Member } from '../../src/index.js';
 import {
   bindCluster,
   identityTag,

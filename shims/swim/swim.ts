@@ -1,8 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
-import type { Cluster } from '../../src/cluster/index.js';
-import { GossiplessError } from '../../src/errors/index.js';
-import type { Member } from '../../src/membership/index.js';
+import { GossiplessError, type Cluster, type Member } from '../../src/index.js';
 import {
   bindCluster,
   reportShimError,

@@ -44,7 +44,7 @@ const weight: number = Discover.weight();
 const typeCheckOnly = () => Discover({ start: false, port: 'x', gossipless });
 void typeCheckOnly;
 const swim: Swim.Swim = new Swim({ local: { host: '127.0.0.1:11000' }, gossipless });
-const limiter = new CrdtRateLimiter({ limit: 1, windowMs: 1000, start: false, gossipless });
+const limiter = new CrdtRateLimiter({ limit: 1, windowMs: 1000, initialMembers: 1, start: false, gossipless });
 const { CrdtRateLimiter: Named } = CrdtRateLimiter;
 const allowed: boolean = limiter.tryConsume('k');
 console.log(JSON.stringify({
@@ -69,7 +69,7 @@ const weight: number = Discover.weight();
 const typeCheckOnly = () => Discover({ start: false, port: 'x', gossipless });
 void typeCheckOnly;
 const swim = new Swim({ local: { host: '127.0.0.1:11000' }, gossipless });
-const limiter = new CrdtRateLimiter({ limit: 1, windowMs: 1000, start: false, gossipless });
+const limiter = new CrdtRateLimiter({ limit: 1, windowMs: 1000, initialMembers: 1, start: false, gossipless });
 const allowed: boolean = limiter.tryConsume('k');
 console.log(JSON.stringify({
   called: called instanceof Discover, constructed: constructed instanceof Discover,
