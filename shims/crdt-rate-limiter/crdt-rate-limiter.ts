@@ -178,7 +178,7 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
       bindCluster(
         { ...o.gossipless, nodeId: o.gossipless?.nodeId ?? o.nodeId },
         {
-          cluster: resolveClusterName(o.gossipless?.cluster, 'rate-limiter'),
+          cluster: resolveClusterName(o.gossipless?.cluster, 'rate-limiter', 'crdt-rate-limiter'),
           metadata: { role: LIMITER_ROLE },
           campaign: false,
         },
@@ -390,7 +390,9 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
   #report(error: unknown): void {
     const wrapped = isGossiplessError(error)
       ? error
-      : new GossiplessError('STORAGE_ERROR', `rate limiter sync failed: ${redact(String(error))}`, { cause: error });
+      : new GossiplessError('STORAGE_ERROR', `rate limiter sync failed: ${redact(String(error))}`, {
+          cause: error,
+        });
     this.emit('error', { error: wrapped });
   }
 }

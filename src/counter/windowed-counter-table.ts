@@ -124,7 +124,9 @@ export class WindowedCounterTable {
       await Promise.all(
         rows.map(async ({ partitionKey, rowKey }) => {
           try {
-            await table.deleteEntity(partitionKey, rowKey, { abortSignal: deadlineSignal(this.#callTimeoutMs) });
+            await table.deleteEntity(partitionKey, rowKey, {
+              abortSignal: deadlineSignal(this.#callTimeoutMs),
+            });
           } catch (error) {
             if (!isNotFound(error)) throw storageFailure(`counter delete on table ${this.#tableName}`, error);
           }
