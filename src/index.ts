@@ -16,6 +16,7 @@ export { defaultNodeId } from './node-id/index.js';
 export {
   connectStorage,
   CONNECTION_STRING_ENV,
+  ACCOUNT_NAME_ENV,
   isAlreadyExists,
   isLeaseLost,
   isTransient,
