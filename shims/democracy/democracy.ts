@@ -333,7 +333,12 @@ export class Democracy extends EventEmitter {
     const since = envelope.kind === 'publish' ? this.#subscribedAt.get(envelope.event) : this.#startedAt;
     if (since === undefined) return;
     // UDP reached only nodes that were there: the bus looks back, so earlier messages are dropped.
-    const sinceServerTime = this.cluster.bus.serverNow() - (this.cluster.serverTime.monotonicNow() - since);
+    // Less the estimate's uncertainty: a message sent just after, by a publisher whose estimate
+    // of the server clock runs a little behind ours, is still delivered.
+    const sinceServerTime =
+      this.cluster.bus.serverNow() -
+      (this.cluster.serverTime.monotonicNow() - since) -
+      (this.cluster.serverTime.uncertaintyMs() ?? 0);
     if (message.publishedAt < sinceServerTime) return;
     if (RESERVED_EVENTS.includes(envelope.event)) return;
     this.emit(envelope.event, envelope.extra);

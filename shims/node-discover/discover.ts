@@ -788,7 +788,12 @@ export class Discover extends EventEmitter {
     // UDP delivered only what was sent while the socket was bound and the channel joined; the bus
     // looks back (~10 s) and would replay earlier messages, a previous incarnation's among them.
     const since = Math.max(this.#listeningSince, this.#joinedAt.get(channel) ?? Number.POSITIVE_INFINITY);
-    const sinceServerTime = this.cluster.bus.serverNow() - (this.cluster.serverTime.monotonicNow() - since);
+    // Less the estimate's uncertainty: a message sent just after, by a publisher whose estimate
+    // of the server clock runs a little behind ours, is still delivered.
+    const sinceServerTime =
+      this.cluster.bus.serverNow() -
+      (this.cluster.serverTime.monotonicNow() - since) -
+      (this.cluster.serverTime.uncertaintyMs() ?? 0);
     if (message.publishedAt < sinceServerTime) return;
     const opened = this.#sealer ? this.#sealer.open(message.payload, 'channel') : message.payload;
     const p = opened as ChannelPayload | undefined;
