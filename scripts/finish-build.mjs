@@ -1,7 +1,26 @@
-// Runs after both tsc builds (npm run build, and so npm ci's prepare).
-import { chmodSync, writeFileSync } from 'node:fs';
+// Runs after the runtime and toolkit builds (npm run build, and so npm ci's prepare).
+import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 
-// dist/cjs holds the CommonJS build of the shims inside an ESM package: this marker makes Node read it as CommonJS.
-writeFileSync('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');
+// The runtime's dist/cjs holds the CommonJS build of the shims inside an ESM package: this marker makes
+// Node read it as CommonJS.
+writeFileSync('packages/runtime/dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');
 // tsc writes files without the executable bit; `npx gossipless` in a checkout runs the bin directly.
 chmodSync('dist/src/cli/bin.js', 0o755);
+
+// The toolkit reaches the runtime through `@gossipless/runtime` only. A relative import into a runtime
+// folder would make tsc compile a second copy of the runtime into the toolkit (two GossiplessError
+// classes, two lease implementations): refuse the build instead.
+const toolkitFolders = new Set(['cli', 'edge', 'dev', 'toolkit']);
+const strays = [
+  ...readdirSync('dist/src')
+    .filter((name) => !toolkitFolders.has(name))
+    .map((name) => `dist/src/${name}`),
+  ...(existsSync('dist/shims') ? ['dist/shims'] : []),
+];
+if (strays.length > 0) {
+  console.error(
+    `build: runtime code was compiled into the toolkit (${strays.join(', ')}); ` +
+      "import it from '@gossipless/runtime' instead of a relative path",
+  );
+  process.exit(1);
+}

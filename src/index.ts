@@ -1,6 +1,9 @@
 /**
- * gossipless — blob-lease leadership, table membership and bus, and the tools to migrate a
- * gossip/multicast cluster onto them. This file is the public API: one export list.
+ * `@gossipless/runtime` — blob-lease leadership with fencing epochs, an Azure Table as membership list
+ * and bus, singleton jobs, cluster status and the cost model: what a service installs. This file is
+ * the runtime's public API: one export list. The shims have their own doors
+ * (`@gossipless/runtime/shims/<legacy-module>`); the errors and the redaction helper also have a light
+ * door without the Azure SDK (`@gossipless/runtime/errors`), which the toolkit uses.
  *
  * @packageDocumentation
  */
@@ -10,9 +13,10 @@ export { redact } from './redact/index.js';
 export { TypedEmitter } from './events/index.js';
 export { silentLogger, lineLogger } from './log/index.js';
 export type { Logger, LogLevel } from './log/index.js';
-export { systemClock, skewedClock, ServerTimeEstimate } from './clock/index.js';
+export { systemClock, skewedClock, ServerTimeEstimate, sleep } from './clock/index.js';
 export type { Clock, ServerTimeBounds } from './clock/index.js';
 export { defaultNodeId } from './node-id/index.js';
+export { VERSION } from './version/index.js';
 export {
   connectStorage,
   CONNECTION_STRING_ENV,
@@ -47,7 +51,16 @@ export type {
 export { Membership } from './membership/index.js';
 export type { MembershipOptions, MembershipEvents, Member, MembershipView } from './membership/index.js';
 export { TableBus, MAX_PAYLOAD_BYTES, busTableName, DEFAULT_TABLE_PREFIX } from './bus/index.js';
-export type { TableBusOptions, TableBusStats, TableBusEvents, BusHandler, BusMessage } from './bus/index.js';
+export type {
+  TableBusOptions,
+  TableBusStats,
+  TableBusEvents,
+  BusHandler,
+  BusMessage,
+  DeadLetter,
+  RedeliveryOptions,
+} from './bus/index.js';
+export { parseDeadLetterRow } from './bus/index.js';
 export { Cluster, createCluster, handleShutdownSignals, LEADER_CHANNEL } from './cluster/index.js';
 export type {
   ClusterOptions,
@@ -66,38 +79,7 @@ export type {
   MemberStatus,
   ChannelStatus,
   LeaderChange,
+  DeadLetterStatus,
 } from './status/index.js';
 export { transactionsPerNodeHour, estimateCost, DEFAULT_PRICES } from './cost/index.js';
 export type { CostTimings, CostEstimate, NodeHourTransactions, TransactionPrices } from './cost/index.js';
-export {
-  rateLimitRulesSchema,
-  rateLimitRuleSchema,
-  validateRateLimitRules,
-  parseRateLimitRules,
-  loadRateLimitRules,
-  planEdge,
-  renderEdgeReport,
-  hasRefusals,
-  parseEdgeTargets,
-  resolveEdgeContext,
-  EDGE_TARGETS,
-} from './edge/index.js';
-export type {
-  RateLimitRule,
-  RateLimitFileRule,
-  RateLimitKeySpec,
-  RuleKeyPart,
-  RuleMatch,
-  RuleProblem,
-  RuleValidation,
-  EdgeTarget,
-  EdgePlan,
-  CounterScope,
-  Fidelity,
-  ReportRow,
-  EdgeFile,
-  TargetPlan,
-  TargetPlanner,
-  EdgeContext,
-  EdgeContextOptions,
-} from './edge/index.js';

@@ -8,7 +8,7 @@ import { TRANSPORT_OPTIONS as NODE_DISCOVER_TRANSPORT_OPTIONS } from '../../shim
 import type { Workload } from './memory-child.js';
 
 const TRANSPORT_OPTIONS = new Set<string>(NODE_DISCOVER_TRANSPORT_OPTIONS);
-const SHIM = 'gossipless/shims/node-discover';
+const SHIM = '@gossipless/runtime/shims/node-discover';
 
 /**
  * The same rewrite written as a jscodeshift transform: import/require/re-export/dynamic import

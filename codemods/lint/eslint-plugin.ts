@@ -1,6 +1,6 @@
 import type { ESLint, Linter, Rule } from 'eslint';
 import { lintSource } from './lint-files.js';
-import { VERSION } from '../../src/version/index.js';
+import { TOOLKIT_VERSION as VERSION } from '../../src/toolkit/version.js';
 import { noSelfDisablingDiscoveryMeta } from './rules/no-self-disabling-discovery.js';
 
 /** Options of the ESLint rule `gossipless/no-self-disabling-discovery`. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
-import { GossiplessError } from '../../src/errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import type { FileFinding, Finding, RuleMeta } from './finding.js';
 import { parseSource } from './parse-source.js';
 import { mightContainDiscovery } from './prefilter.js';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { GossiplessError } from '../../src/errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import { LINTED_EXTENSIONS } from './parse-source.js';
 
 /** Directories never walked: dependencies and VCS internals. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, open, realpath, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { GossiplessError } from '../../src/errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import { isInside } from './walk.js';
 
 /**

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { GossiplessError } from '../../src/errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import { stripModulePath } from './module-rewrite.js';
 import { nodeDiscoverMapping } from './transforms/node-discover.js';
 import { swimMapping } from './transforms/swim.js';
@@ -15,7 +15,7 @@ export const CONFIG_FILE_NAME = 'gossipless.config.json';
 export interface MigrateModuleConfig {
   /** A module specifier (`@acme/cluster-limiter`) or a path relative to the config file (`./src/limiter`). */
   from: string;
-  /** The shim's module specifier, e.g. `gossipless/shims/crdt-rate-limiter`. */
+  /** The shim's module specifier, e.g. `@gossipless/runtime/shims/crdt-rate-limiter`. */
   to: string;
   /** Legacy export name → shim export name; `default` is the default export / `module.exports`. */
   exports?: Record<string, string>;

@@ -3,7 +3,7 @@ import { readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { Project, ts, type SourceFile } from 'ts-morph';
-import { GossiplessError } from '../../src/errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import { assertWritableInside, writeFileAtomic } from './atomic-write.js';
 import { builtInMappings, loadMigrateConfig } from './config.js';
 import {
@@ -207,7 +207,7 @@ function transformsFor(
  * @example
  * ```ts
  * const { text } = migrateSourceText("import D from 'node-discover';", { absolutePath: '/repo/a.ts' });
- * // "import D from 'gossipless/shims/node-discover';"
+ * // "import D from '@gossipless/runtime/shims/node-discover';"
  * ```
  */
 export function migrateSourceText(text: string, options: MigrateSourceOptions): MigratedSource {

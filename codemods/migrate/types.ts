@@ -49,7 +49,7 @@ export interface ModuleMapping {
   /** Name for messages: the legacy specifier or the configured path. */
   name: string;
   from: LegacyModuleLocation;
-  /** Module specifier of the shim, e.g. `gossipless/shims/node-discover`. */
+  /** Module specifier of the shim, e.g. `@gossipless/runtime/shims/node-discover`. */
   to: string;
   /**
    * Legacy export name → shim export name. `default` is the default export, or `module.exports`

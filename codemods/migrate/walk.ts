@@ -1,7 +1,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { GossiplessError } from '../../src/errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 
 /** Extensions migrate reads. `.d.ts` is included: that is where `declare module` stubs live. */
 export const SOURCE_FILE = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/;

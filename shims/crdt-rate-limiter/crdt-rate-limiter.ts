@@ -111,7 +111,7 @@ interface Entry {
  *
  * @example
  * ```ts
- * import { CrdtRateLimiter } from 'gossipless/shims/crdt-rate-limiter';
+ * import { CrdtRateLimiter } from '@gossipless/runtime/shims/crdt-rate-limiter';
  * const limiter = new CrdtRateLimiter({ limit: 600, windowMs: 60_000, keyPrefix: 'api:' });
  * if (!limiter.tryConsume(clientId)) return reply.code(429).send();
  * ```

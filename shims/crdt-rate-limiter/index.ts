@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { CrdtRateLimiter } from 'gossipless/shims/crdt-rate-limiter';
+ * import { CrdtRateLimiter } from '@gossipless/runtime/shims/crdt-rate-limiter';
  * const limiter = new CrdtRateLimiter({ limit: 600, windowMs: 60_000 });
  * if (!limiter.tryConsume(clientIp)) return res.status(429).end();
  * ```

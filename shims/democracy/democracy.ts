@@ -74,7 +74,7 @@ const BUS_CHANNEL = 'democracy';
  *
  * @example
  * ```ts
- * import Democracy from 'gossipless/shims/democracy';
+ * import Democracy from '@gossipless/runtime/shims/democracy';
  * const dem = new Democracy({ source: '0.0.0.0:5000', peers: ['10.0.0.2:5000'] });
  * dem.on('elected', () => startLeaderWork());
  * dem.subscribe('chat').on('chat', (msg) => console.log(msg));

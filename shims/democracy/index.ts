@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import Democracy from 'gossipless/shims/democracy';
+ * import Democracy from '@gossipless/runtime/shims/democracy';
  * const dem = new Democracy({ source: '0.0.0.0:5000', peers: ['10.0.0.2:5000'] });
  * dem.on('elected', () => startLeaderWork());
  * dem.on('resigned', () => stopLeaderWork());

@@ -239,7 +239,7 @@ function interval(setting: IntervalSetting, self: Discover): number {
  *
  * @example
  * ```ts
- * import Discover from 'gossipless/shims/node-discover';
+ * import Discover from '@gossipless/runtime/shims/node-discover';
  * const d = Discover({ port: 12345 }, (error, ok) => { … });
  * d.on('promotion', () => startMasterWork());
  * d.on('demotion', () => stopMasterWork());

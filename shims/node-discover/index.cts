@@ -1,6 +1,6 @@
 /**
  * CommonJS door of the node-discover shim: `module.exports = Discover`, as node-discover has it,
- * so `const Discover = require('gossipless/shims/node-discover')` works unchanged. Built only by
+ * so `const Discover = require('@gossipless/runtime/shims/node-discover')` works unchanged. Built only by
  * tsconfig.cjs.json (Node 20 cannot require() the ESM build).
  *
  * @packageDocumentation

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import Discover from 'gossipless/shims/node-discover';
+ * import Discover from '@gossipless/runtime/shims/node-discover';
  * const d = new Discover({ port: 12345, advertisement: { http: 8080 } });
  * d.on('promotion', () => startMasterWork());
  * d.on('demotion', () => stopMasterWork());
@@ -41,3 +41,4 @@ export type {
   LeadershipElection,
 } from './discover.js';
 export type { GossiplessShimOptions } from '../cluster-binding/index.js';
+export type { TransportOption } from './transport-options.js';

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import Swim from 'gossipless/shims/swim';
+ * import Swim from '@gossipless/runtime/shims/swim';
  * const swim = new Swim({ local: { host: '10.0.0.7:11000', meta: { app: 'api' } } });
  * swim.bootstrap(['10.0.0.8:11000'], (err) => { if (!err) console.log(swim.members()); });
  * ```

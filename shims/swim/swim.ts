@@ -113,7 +113,7 @@ function toData(member: Member, faulty = false): SwimMemberData | undefined {
  *
  * @example
  * ```ts
- * import Swim from 'gossipless/shims/swim';
+ * import Swim from '@gossipless/runtime/shims/swim';
  * const swim = new Swim({ local: { host: '10.0.0.7:11000', meta: { app: 'api' } } });
  * swim.bootstrap([], (err) => { if (!err) console.log(swim.members()); });
  * swim.on(Swim.EventType.Change, (update) => console.log(update.host, update.state));

@@ -1,6 +1,11 @@
 /** A message as delivered to subscribers. */
 export interface BusMessage<T = unknown> {
-  /** Unique id (the row key): publisher time, node id and sequence. Deduplicate by this. */
+  /**
+   * Id, unique within its channel: publisher time, node id and per-channel sequence
+   * (`<time>_<node>_<seq>`); two channels can carry the same id, so deduplicate by channel and id.
+   * It is the row key of the first write attempt; a retry is stored under a fresh row key with the
+   * same id, so never deduplicate by row key.
+   */
   id: string;
   channel: string;
   payload: T;
@@ -10,7 +15,10 @@ export interface BusMessage<T = unknown> {
   seq: number;
   /** The publisher's leader epoch when it published as leader. */
   epoch: number | undefined;
-  /** Publish time by the publisher's estimate of the server clock (ms since epoch). */
+  /**
+   * Time in the row key of the copy delivered, by the publisher's estimate of the server clock
+   * (ms since epoch): the publish attempt that stored it.
+   */
   publishedAt: number;
 }
 
@@ -26,6 +34,8 @@ export interface BusRow {
   seq: number;
   epoch?: number;
   payload: string;
+  /** The stable message id when the row key is a retry's (absent in rows of older versions). */
+  messageId?: string;
 }
 
 const TIME_DIGITS = 15;
@@ -71,6 +81,11 @@ export function parseBusRow(entity: Record<string, unknown>): { message: BusMess
     return { reason: 'epoch is not an integer' };
   }
   if (typeof payload !== 'string') return { reason: 'payload is not a string' };
+  const messageId = entity['messageId'];
+  if (messageId !== undefined && messageId !== null) {
+    if (typeof messageId !== 'string' || timeOfRowKey(messageId) === undefined)
+      return { reason: 'messageId is not <time>_<node>_<seq>' };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(payload);
@@ -79,7 +94,7 @@ export function parseBusRow(entity: Record<string, unknown>): { message: BusMess
   }
   return {
     message: {
-      id: rowKey,
+      id: typeof messageId === 'string' ? messageId : rowKey,
       channel,
       payload: parsed,
       from: nodeId,

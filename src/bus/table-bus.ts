@@ -7,7 +7,6 @@ import { isValidNodeId, resolveNodeIdentity } from '../node-id/index.js';
 import { redactUnknown } from '../redact/index.js';
 import {
   deadlineSignal,
-  isAlreadyExists,
   isNotFound,
   isTransient,
   type StorageConnection,
@@ -21,6 +20,14 @@ import {
   timeOfRowKey,
   type BusMessage,
 } from './bus-message.js';
+import { deadLetterEntity, deadLetterFilter } from './dead-letter.js';
+import {
+  longestRedeliveryMs,
+  Redelivery,
+  resolveRedeliveryOptions,
+  type RedeliveryHandler,
+  type RedeliveryOptions,
+} from './redelivery.js';
 import { busTableName, odataString } from './table-name.js';
 
 /** Options of {@link TableBus}. */
@@ -41,8 +48,15 @@ export interface TableBusOptions {
   lookbackMs?: number;
   /** The leader deletes messages older than this. @default 600000 */
   retentionMs?: number;
-  /** Deadline of each storage call. @default 5000 */
+  /**
+   * Deadline of each storage call. A publish attempt's deadline is the smaller of this and
+   * `lookbackMs / 2` (see docs/bus.md, *The publish bound*). @default 5000
+   */
   callTimeoutMs?: number;
+  /** How a message whose handler throws is delivered again, then parked (see {@link RedeliveryOptions}). */
+  redelivery?: RedeliveryOptions;
+  /** The leader deletes dead letters older than this. @default 604800000 (7 days) */
+  deadLetterRetentionMs?: number;
   /**
    * A durable consumer name: the read position is stored in the table, so a restarted consumer
    * resumes where it stopped (at-least-once). Without it, a consumer starts at "now − lookback".
@@ -68,6 +82,10 @@ export interface TableBusStats {
   /** Rows skipped because they failed validation. */
   malformed: number;
   handlerErrors: number;
+  /** Deliveries after the first, of messages whose handler threw. */
+  redeliveries: number;
+  /** Messages parked on the dead-letter partition after their last attempt. */
+  deadLettered: number;
   pollErrors: number;
   retentionDeleted: number;
 }
@@ -76,11 +94,20 @@ export interface TableBusStats {
 export interface TableBusEvents {
   /** A row failed validation and was skipped. */
   malformed: { id: string; channel: string | undefined; reason: string };
+  /** A message was parked on the dead-letter partition after its last delivery attempt. */
+  'dead-lettered': { id: string; channel: string; from: string; attempts: number; error: string };
   /** A storage call failed; the bus keeps going. */
-  error: { error: GossiplessError; during: 'setup' | 'publish' | 'poll' | 'retention' | 'cursor' };
+  error: {
+    error: GossiplessError;
+    during: 'setup' | 'publish' | 'poll' | 'retention' | 'cursor' | 'dead-letter';
+  };
 }
 
-/** A message handler. Its rejection is counted and logged, and does not stop delivery. */
+/**
+ * A message handler. If it throws or rejects, the message is delivered to it again after a pause
+ * (later messages of the same publisher on the channel wait), then parked on the dead-letter
+ * partition: see {@link RedeliveryOptions}.
+ */
 export type BusHandler<T = unknown> = (message: BusMessage<T>) => void | Promise<void>;
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
@@ -90,6 +117,12 @@ interface Pending {
   json: string;
   epoch: number | undefined;
   bytes: number;
+  /** Given at the first attempt and kept for every retry. */
+  seq?: number;
+  /** The message id: the row key of the first attempt. */
+  id?: string;
+  /** Resolved, rejected or aborted: later outcomes are ignored. */
+  settled: boolean;
   resolve: (id: string) => void;
   reject: (error: unknown) => void;
 }
@@ -98,6 +131,8 @@ const CHANNEL_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 // Azure: ≤ 100 entities and ≤ 4 MiB per entity-group transaction; keep headroom for the envelope.
 const MAX_BATCH_ENTITIES = 100;
 const MAX_BATCH_BYTES = 3.5 * 1024 * 1024;
+// Azure returns at most 1,000 entities per query response.
+const POLL_PAGE_SIZE = 1000;
 
 /**
  * A publish/subscribe bus on one Azure Table: one partition per channel, one row per message.
@@ -121,6 +156,10 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   readonly #lookbackMs: number;
   readonly #retentionMs: number;
   readonly #callTimeoutMs: number;
+  readonly #publishAttemptMs: number;
+  readonly #deadLetterRetentionMs: number;
+  readonly #clock: Clock;
+  readonly #redelivery: Redelivery;
   readonly #consumerName: string | undefined;
   readonly #epoch: () => number | undefined;
   readonly #isLeader: () => boolean;
@@ -131,9 +170,12 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   readonly #lastKeyTime = new Map<string, number>();
   readonly #queues = new Map<string, Pending[]>();
   readonly #flushing = new Map<string, Promise<void>>();
-  /** Ids delivered, with their key time, pruned once older than the look-back. */
+  /** Partition and message id of each row delivered, with the latest key time seen, pruned once out of reach. */
   readonly #seen = new Map<string, number>();
+  /** Server time from which (minus the look-back) the next scan reads. */
   #readFrom: number | undefined;
+  /** A scan in progress: kept across failed polls so a large backlog is read page by page. */
+  #scan: { filter: string; startedAt: number; continuationToken: string | undefined } | undefined;
   #tableReady: Promise<void> | undefined;
   #loop: Promise<void> | undefined;
   readonly #stop = new AbortController();
@@ -147,6 +189,8 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     duplicates: 0,
     malformed: 0,
     handlerErrors: 0,
+    redeliveries: 0,
+    deadLettered: 0,
     pollErrors: 0,
     retentionDeleted: 0,
   };
@@ -163,6 +207,13 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     this.#lookbackMs = positive('lookbackMs', options.lookbackMs ?? 10_000);
     this.#retentionMs = positive('retentionMs', options.retentionMs ?? 600_000);
     this.#callTimeoutMs = positive('callTimeoutMs', options.callTimeoutMs ?? 5000);
+    // An acknowledged attempt commits within this of its row key's time, well inside the look-back.
+    this.#publishAttemptMs = Math.min(this.#callTimeoutMs, this.#lookbackMs / 2);
+    this.#deadLetterRetentionMs = positive(
+      'deadLetterRetentionMs',
+      options.deadLetterRetentionMs ?? 7 * 24 * 3600_000,
+    );
+    const redelivery = resolveRedeliveryOptions(options.redelivery);
     if (this.#retentionMs <= this.#lookbackMs * 2) {
       throw new GossiplessError(
         'INVALID_OPTIONS',
@@ -175,10 +226,24 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         `consumerName "${options.consumerName}" must be letters, digits, '.', '_' or '-'`,
       );
     }
+    if (longestRedeliveryMs(redelivery) + this.#lookbackMs * 2 >= this.#retentionMs) {
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        `retentionMs (${this.#retentionMs}) must exceed the longest redelivery (${longestRedeliveryMs(redelivery)} ms with these redelivery settings) plus twice lookbackMs (${this.#lookbackMs}), or a message held for redelivery could be deleted before a restarted consumer reads it again`,
+      );
+    }
     this.#consumerName = options.consumerName;
+    this.#clock = options.clock ?? systemClock;
+    this.#redelivery = new Redelivery(redelivery, {
+      clock: this.#clock,
+      handlersOf: (channel) => [...(this.#handlers.get(channel) ?? [])],
+      runHandlers: (message, handlers) => this.#runHandlers(message, handlers),
+      deadLetter: (message, error, attempts) => this.#deadLetter(message, error, attempts),
+      onRedelivery: () => void this.stats.redeliveries++,
+    });
     this.#epoch = options.epoch ?? (() => undefined);
     this.#isLeader = options.isLeader ?? (() => false);
-    this.#serverTime = options.serverTime ?? new ServerTimeEstimate(options.clock ?? systemClock);
+    this.#serverTime = options.serverTime ?? new ServerTimeEstimate(this.#clock);
     this.#logger = redactingLogger(options.logger);
   }
 
@@ -202,7 +267,12 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
    * Publishes a payload (any JSON value) on a channel. Resolves with the message id once stored.
    * Messages published together are written in one entity-group transaction.
    *
-   * @throws GossiplessError `PAYLOAD_TOO_LARGE` when the JSON exceeds 64 KiB; `INVALID_INPUT` for a bad channel.
+   * `abortSignal` concerns this message only: aborted while queued, it is not sent; aborted while
+   * its batch is being written, the promise rejects at once with `ABORTED` and the message may
+   * still be stored (and delivered). Other callers' messages in the batch are not affected.
+   *
+   * @throws GossiplessError `PAYLOAD_TOO_LARGE` when the JSON exceeds 64 KiB; `INVALID_INPUT` for a
+   *   bad channel; `ABORTED` when `abortSignal` fired first.
    */
   publish(channel: string, payload: unknown, options: { abortSignal?: AbortSignal } = {}): Promise<string> {
     try {
@@ -226,31 +296,71 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         ),
       );
     }
+    const { abortSignal } = options;
+    if (abortSignal?.aborted) {
+      return Promise.reject(
+        new GossiplessError('ABORTED', `publish on channel "${channel}" was aborted; it was not sent`),
+      );
+    }
     const epoch = this.#epoch();
     return new Promise<string>((resolve, reject) => {
       const queue = this.#queues.get(channel) ?? [];
       this.#queues.set(channel, queue);
-      queue.push({ channel, json, epoch, bytes: bytes + 512, resolve, reject });
-      if (!this.#flushing.has(channel)) {
-        this.#flushing.set(channel, this.#flushQueue(channel, options.abortSignal));
-      }
+      const onAbort = (): void => {
+        const index = queue.indexOf(pending);
+        if (index >= 0) queue.splice(index, 1);
+        pending.reject(
+          new GossiplessError(
+            'ABORTED',
+            `publish on channel "${channel}" was aborted; ${index >= 0 ? 'it was not sent' : 'it was being written and may still be stored'}`,
+          ),
+        );
+      };
+      const settle = (): boolean => {
+        if (pending.settled) return false;
+        pending.settled = true;
+        abortSignal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const pending: Pending = {
+        channel,
+        json,
+        epoch,
+        bytes: bytes + 512,
+        settled: false,
+        resolve: (id) => settle() && resolve(id),
+        reject: (error) => settle() && reject(error),
+      };
+      abortSignal?.addEventListener('abort', onAbort, { once: true });
+      queue.push(pending);
+      if (!this.#flushing.has(channel)) this.#flushing.set(channel, this.#flushQueue(channel));
     });
   }
 
-  /** Gives queued messages their keys. Done at write time, once the server's clock is known. */
-  #toEntity(pending: Pending): Entity {
+  /**
+   * Gives a queued message its row key for one write attempt, at write time, once the server's
+   * clock is known. A retry gets a fresh key (a later time, same sequence) and keeps the id.
+   */
+  #toEntity(pending: Pending, retry: boolean): Entity {
     const { channel } = pending;
-    const seq = (this.#seq.get(channel) ?? 0) + 1;
-    this.#seq.set(channel, seq);
-    // Keys must grow per publisher and channel even if the estimate steps back.
-    const time = Math.max(this.#serverTime.nowOrLocal(), this.#lastKeyTime.get(channel) ?? 0);
+    if (pending.seq === undefined) {
+      pending.seq = (this.#seq.get(channel) ?? 0) + 1;
+      this.#seq.set(channel, pending.seq);
+    }
+    // Keys must grow per publisher and channel even if the estimate steps back; a retry's key must
+    // differ from the attempt before it, whose row may yet be committed.
+    const last = this.#lastKeyTime.get(channel) ?? 0;
+    const time = Math.max(Math.floor(this.#serverTime.nowOrLocal()), retry ? last + 1 : last);
     this.#lastKeyTime.set(channel, time);
+    const rowKey = messageRowKey(time, this.nodeId, pending.seq);
+    pending.id ??= rowKey;
     return {
       partitionKey: this.#partition(channel),
-      rowKey: messageRowKey(time, this.nodeId, seq),
+      rowKey,
       channel,
       nodeId: this.nodeId,
-      seq,
+      seq: pending.seq,
+      messageId: pending.id,
       payload: pending.json,
       ...(pending.epoch !== undefined ? { epoch: pending.epoch } : {}),
     };
@@ -300,7 +410,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     return this.#tableReady;
   }
 
-  async #flushQueue(channel: string, abortSignal: AbortSignal | undefined): Promise<void> {
+  async #flushQueue(channel: string): Promise<void> {
     const queue = this.#queues.get(channel) ?? [];
     for (;;) {
       // Leave the map in the same tick as the empty check: a publish() that runs after a resolved
@@ -320,13 +430,13 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         batch.push(next);
         bytes += next.bytes;
       }
+      // No caller's signal cuts the write: it carries other callers' messages too.
       try {
         await this.#ensureTable();
-        await this.#learnServerTime(abortSignal);
-        const entities = batch.map((p) => this.#toEntity(p));
-        await this.#writeBatch(entities, abortSignal);
+        await this.#learnServerTime(undefined);
+        const ids = await this.#writeBatch(batch);
         this.stats.published += batch.length;
-        batch.forEach((p, i) => p.resolve(entities[i]!.rowKey));
+        batch.forEach((p, i) => p.resolve(ids[i]!));
       } catch (error) {
         if (isNotFound(error)) this.#tableReady = undefined;
         const wrapped = this.#wrap('publish', error);
@@ -349,28 +459,34 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       });
   }
 
-  async #writeBatch(entities: Entity[], abortSignal: AbortSignal | undefined): Promise<void> {
-    // Retry transient failures a few times; the same row keys make a retry after an unknown
-    // outcome safe (the store answers "already exists").
+  /**
+   * Writes a batch; resolves with the message ids. The publish bound (docs/bus.md): each attempt
+   * is keyed at its own start and given at most `lookbackMs / 2`, so an acknowledged row is
+   * committed within half the look-back of its key's time and every consumer's re-read still
+   * covers it. A timed-out attempt may yet be committed by the server, late and under its old key;
+   * consumers that see both copies drop one by id, which they remember for longer than the
+   * retries of one publish last (no attempt starts later than `0.75 × lookbackMs` after the first).
+   */
+  async #writeBatch(batch: Pending[]): Promise<string[]> {
+    const startedAt = this.#clock.monotonicNow();
     for (let attempt = 1; ; attempt++) {
+      const entities = batch.map((p) => this.#toEntity(p, attempt > 1));
+      const abortSignal = deadlineSignal(this.#publishAttemptMs);
       try {
         if (entities.length === 1) {
-          await this.#table.createEntity(entities[0]!, {
-            abortSignal: deadlineSignal(this.#callTimeoutMs, abortSignal),
-            onResponse: this.#observer(),
-          });
+          await this.#table.createEntity(entities[0]!, { abortSignal, onResponse: this.#observer() });
         } else {
           const actions: TransactionAction[] = entities.map((e) => ['create', e]);
-          await this.#table.submitTransaction(actions, {
-            abortSignal: deadlineSignal(this.#callTimeoutMs, abortSignal),
-            onResponse: this.#observer(),
-          });
+          await this.#table.submitTransaction(actions, { abortSignal, onResponse: this.#observer() });
         }
-        return;
+        return batch.map((p) => p.id!);
       } catch (error) {
-        if (attempt > 1 && isAlreadyExists(error)) return;
-        if (!isTransient(error) || attempt >= 4 || abortSignal?.aborted) throw error;
-        await sleep(200 * attempt, abortSignal);
+        if (!isTransient(error)) throw error;
+        const pauseMs = 200 * attempt;
+        // Consumers remember an id for at least the look-back after its first copy: every copy a
+        // retry stores must be keyed within that, with room for the two clock estimates.
+        if (this.#clock.monotonicNow() - startedAt + pauseMs > this.#lookbackMs * 0.75) throw error;
+        await sleep(pauseMs);
       }
     }
   }
@@ -380,6 +496,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     while (!stop.aborted) {
       if (this.#handlers.size > 0 || this.#isLeader()) {
         try {
+          await this.#redelivery.redeliverDue(stop);
           await this.#ensureTable();
           if (this.#handlers.size > 0) await this.#poll(stop);
           if (this.#isLeader()) await this.#maybeRunRetention(stop);
@@ -437,60 +554,149 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
 
   async #poll(stop: AbortSignal): Promise<void> {
     this.#readFrom ??= await this.#initialReadFrom(stop);
-    const pollStart = this.#serverTime.nowOrLocal();
-    const lower = rowKeyLowerBound(this.#readFrom - this.#lookbackMs);
-    const channels = [...this.#handlers.keys()];
-    const partitions = channels.map((c) => `PartitionKey eq ${odataString(this.#partition(c))}`).join(' or ');
-    const filter = `(${partitions}) and RowKey ge ${odataString(lower)}`;
-    const rows: Array<Record<string, unknown>> = [];
-    const pages = this.#table
-      .listEntities<Record<string, unknown>>({
-        queryOptions: { filter },
-        abortSignal: deadlineSignal(this.#callTimeoutMs * 4, stop),
-        onResponse: this.#observer(),
-      })
-      .byPage({ maxPageSize: 1000 });
-    for await (const page of pages) rows.push(...page);
-    rows.sort((a, b) => String(a['rowKey']).localeCompare(String(b['rowKey'])));
-    for (const row of rows) {
-      if (stop.aborted) return;
-      await this.#deliver(row);
+    if (this.#scan === undefined) {
+      const lower = rowKeyLowerBound(this.#readFrom - this.#lookbackMs);
+      const channels = [...this.#handlers.keys()];
+      const partitions = channels
+        .map((c) => `PartitionKey eq ${odataString(this.#partition(c))}`)
+        .join(' or ');
+      this.#scan = {
+        filter: `(${partitions}) and RowKey ge ${odataString(lower)}`,
+        startedAt: this.#serverTime.nowOrLocal(),
+        continuationToken: undefined,
+      };
     }
-    this.#readFrom = pollStart;
-    this.#pruneSeen(pollStart - this.#lookbackMs * 2);
+    const scan = this.#scan;
+    // Page by page, each with its own deadline, delivering as it goes: a failed page is read again
+    // from its continuation token at the next poll, so a backlog too large to read within one
+    // deadline is still worked through instead of being retried whole until retention deletes it.
+    for (;;) {
+      const page = await this.#readPage(scan.filter, scan.continuationToken, stop);
+      // Azure returns a page in partition then row key order; across channels, deliver by time.
+      page.rows.sort((a, b) => compareKeys(String(a['rowKey']), String(b['rowKey'])));
+      for (const row of page.rows) {
+        if (stop.aborted) return;
+        await this.#deliver(row);
+      }
+      if (page.continuationToken === undefined) break;
+      scan.continuationToken = page.continuationToken;
+    }
+    this.#scan = undefined;
+    this.#readFrom = scan.startedAt;
+    // Nothing keyed before readFrom − lookback is read again by this process.
+    this.#pruneSeen(this.#readFrom - this.#lookbackMs * 2);
     await this.#writeCursor(false);
   }
 
+  async #readPage(
+    filter: string,
+    continuationToken: string | undefined,
+    stop: AbortSignal,
+  ): Promise<{ rows: Array<Record<string, unknown>>; continuationToken: string | undefined }> {
+    const pages = this.#table
+      .listEntities<Record<string, unknown>>({
+        queryOptions: { filter },
+        abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
+        onResponse: this.#observer(),
+      })
+      .byPage({ maxPageSize: POLL_PAGE_SIZE, ...(continuationToken ? { continuationToken } : {}) });
+    const first = await pages.next();
+    if (first.done) return { rows: [], continuationToken: undefined };
+    return { rows: [...first.value], continuationToken: first.value.continuationToken || undefined };
+  }
+
   async #deliver(row: Record<string, unknown>): Promise<void> {
-    const id = String(row['rowKey']);
-    if (this.#seen.has(id)) {
+    const rowKey = String(row['rowKey']);
+    const parsed = parseBusRow(row);
+    // A retried publish is stored under a second row key with the same message id. Ids are unique
+    // per channel only (the sequence is per channel): two channels can hold the same id.
+    const id = `${String(row['partitionKey'])}\u0000${'message' in parsed ? parsed.message.id : rowKey}`;
+    const keyTime = timeOfRowKey(rowKey) ?? 0;
+    const seenAt = this.#seen.get(id);
+    if (seenAt !== undefined) {
       this.stats.duplicates++;
+      if (keyTime > seenAt) this.#seen.set(id, keyTime);
       return;
     }
-    this.#seen.set(id, timeOfRowKey(id) ?? 0);
-    const parsed = parseBusRow(row);
+    this.#seen.set(id, keyTime);
     if ('reason' in parsed) {
       this.stats.malformed++;
       const channel = typeof row['channel'] === 'string' ? row['channel'] : undefined;
-      this.#logger.warn(`skipped malformed bus row ${id} on channel ${channel ?? '?'}: ${parsed.reason}`);
-      this.emit('malformed', { id, channel, reason: parsed.reason });
+      this.#logger.warn(`skipped malformed bus row ${rowKey} on channel ${channel ?? '?'}: ${parsed.reason}`);
+      this.emit('malformed', { id: rowKey, channel, reason: parsed.reason });
       return;
     }
-    const handlers = this.#handlers.get(parsed.message.channel);
-    if (!handlers) return;
+    if (!this.#handlers.has(parsed.message.channel)) return;
     this.stats.delivered++;
-    for (const handler of [...handlers]) {
+    await this.#redelivery.deliver(parsed.message);
+  }
+
+  /** Runs handlers one after another; a throw is counted and logged, and the others still run. */
+  async #runHandlers(
+    message: BusMessage,
+    handlers: readonly RedeliveryHandler[],
+  ): Promise<{ failed: RedeliveryHandler[]; error: unknown }> {
+    const failed: RedeliveryHandler[] = [];
+    let lastError: unknown;
+    for (const handler of handlers) {
       try {
-        await handler(parsed.message);
+        await handler(message);
       } catch (error) {
+        // Any handler failure is the handler's to report; the bus's part is to deliver again.
+        failed.push(handler);
+        lastError = error;
         this.stats.handlerErrors++;
-        this.#logger.error(`a handler on channel ${parsed.message.channel} threw: ${redactUnknown(error)}`);
+        this.#logger.error(
+          `a handler on channel ${message.channel} threw on message ${message.id}: ${redactUnknown(error)}`,
+        );
       }
     }
+    return { failed, error: lastError };
+  }
+
+  /** Parks a message on its channel's dead-letter partition; false (reported) if storage failed. */
+  async #deadLetter(message: BusMessage, error: unknown, attempts: number): Promise<boolean> {
+    const entity = deadLetterEntity(this.cluster, message, JSON.stringify(message.payload), {
+      error,
+      attempts,
+      consumer: this.#consumerName ?? this.nodeId,
+      deadAt: this.#serverTime.nowOrLocal(),
+    });
+    try {
+      await this.#ensureTable();
+      // Replace: a consumer that parks the same message again (after a restart) keeps one row.
+      await this.#table.upsertEntity(entity, 'Replace', {
+        abortSignal: deadlineSignal(this.#callTimeoutMs, this.#stop.signal),
+        onResponse: this.#observer(),
+      });
+    } catch (failure) {
+      // Whatever the cause, the message stays held and parking is retried; the failure is reported.
+      if (isNotFound(failure)) this.#tableReady = undefined;
+      this.emit('error', { error: this.#wrap('dead-letter', failure), during: 'dead-letter' });
+      return false;
+    }
+    this.stats.deadLettered++;
+    const reason = String(entity['error']);
+    this.#logger.warn(
+      `parked message ${message.id} of channel ${message.channel} on its dead-letter partition after ${attempts} deliveries: ${reason}`,
+    );
+    this.emit('dead-lettered', {
+      id: message.id,
+      channel: message.channel,
+      from: message.from,
+      attempts,
+      error: reason,
+    });
+    return true;
   }
 
   #pruneSeen(olderThan: number): void {
     for (const [id, time] of this.#seen) if (time < olderThan) this.#seen.delete(id);
+  }
+
+  /** Messages held for redelivery right now (being retried, or waiting behind one that is). */
+  get heldForRedelivery(): number {
+    return this.#redelivery.held;
   }
 
   async #writeCursor(force: boolean): Promise<void> {
@@ -498,9 +704,11 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     const now = this.#serverTime.nowOrLocal();
     if (!force && now - this.#lastCursorWrite < 5000) return;
     this.#lastCursorWrite = now;
+    // Never past a message held for redelivery: a restarted consumer must read it again.
+    const readFrom = Math.min(this.#readFrom, this.#redelivery.oldestHeldTime() ?? Infinity);
     try {
       await this.#table.upsertEntity(
-        { partitionKey: `k:${this.cluster}`, rowKey: this.#consumerName, readFrom: this.#readFrom },
+        { partitionKey: `k:${this.cluster}`, rowKey: this.#consumerName, readFrom },
         'Replace',
         { abortSignal: deadlineSignal(this.#callTimeoutMs), onResponse: this.#observer() },
       );
@@ -513,11 +721,18 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     const now = this.#serverTime.nowOrLocal();
     if (now - this.#lastRetention < Math.min(60_000, this.#retentionMs / 4)) return;
     this.#lastRetention = now;
-    const cutoff = rowKeyLowerBound(now - this.#retentionMs);
-    const prefix = `c:${this.cluster}:`;
-    const filter =
-      `PartitionKey ge ${odataString(prefix)} and PartitionKey lt ${odataString(`c:${this.cluster};`)}` +
-      ` and RowKey lt ${odataString(cutoff)}`;
+    const messages =
+      `PartitionKey ge ${odataString(`c:${this.cluster}:`)} and PartitionKey lt ${odataString(`c:${this.cluster};`)}` +
+      ` and RowKey lt ${odataString(rowKeyLowerBound(now - this.#retentionMs))}`;
+    await this.#deleteRows(messages, stop);
+    // Dead-letter row keys start with the message id, so they too sort by publish time.
+    const deadLetters = `${deadLetterFilter(this.cluster)} and RowKey lt ${odataString(
+      rowKeyLowerBound(now - this.#deadLetterRetentionMs),
+    )}`;
+    await this.#deleteRows(deadLetters, stop);
+  }
+
+  async #deleteRows(filter: string, stop: AbortSignal): Promise<void> {
     const byPartition = new Map<string, string[]>();
     for await (const row of this.#table.listEntities<Record<string, unknown>>({
       queryOptions: { filter, select: ['PartitionKey', 'RowKey'] },
@@ -546,6 +761,11 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   #wrap(during: string, error: unknown): GossiplessError {
     return storageFailure(`bus ${during} on table ${this.tableName}`, error);
   }
+}
+
+/** Row keys in the table's order (ordinal), not the locale's. */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function positive(name: string, value: number): number {

@@ -1,5 +1,5 @@
-import { GossiplessError } from '../errors/index.js';
-import { connectStorage, type StorageConnection } from '../storage/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
+import { connectStorage, type StorageConnection } from '@gossipless/runtime';
 
 /** Storage flags shared by commands that talk to a cluster. Secrets come only from the environment. */
 export interface StorageCliOptions {

@@ -56,7 +56,13 @@ export interface ClusterOptions {
   /** Bus settings (see {@link TableBusOptions}). */
   bus?: Pick<
     TableBusOptions,
-    'pollIntervalMs' | 'lookbackMs' | 'retentionMs' | 'consumerName' | 'callTimeoutMs'
+    | 'pollIntervalMs'
+    | 'lookbackMs'
+    | 'retentionMs'
+    | 'consumerName'
+    | 'callTimeoutMs'
+    | 'redelivery'
+    | 'deadLetterRetentionMs'
   >;
   /** @default systemClock */
   clock?: Clock;

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GossiplessError } from '../errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 
 /** Azurite's well-known development account. Public by design; it is not a secret. */
 export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1';

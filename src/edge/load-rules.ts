@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { GossiplessError } from '../errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import { parseWindowMs } from './duration.js';
 import type { RateLimitRule, RuleKeyPart } from './model.js';
 import { rateLimitRuleSchema, type RateLimitFileRule } from './rules-schema.js';

@@ -1,4 +1,4 @@
-import { GossiplessError } from '../errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import { describeDuration } from './duration.js';
 import {
   EDGE_TARGETS,

@@ -5,4 +5,5 @@ export type {
   MemberStatus,
   ChannelStatus,
   LeaderChange,
+  DeadLetterStatus,
 } from './read-cluster-status.js';

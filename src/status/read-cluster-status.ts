@@ -1,5 +1,12 @@
 import { serverTimeFromDateHeader } from '../clock/index.js';
-import { busTableName, odataString, parseBusRow, timeOfRowKey } from '../bus/index.js';
+import {
+  busTableName,
+  channelOfDeadLetterPartition,
+  deadLetterFilter,
+  odataString,
+  parseBusRow,
+  timeOfRowKey,
+} from '../bus/index.js';
 import { LEADER_CHANNEL } from '../cluster/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { readLeaderInfo, type LeaderInfo } from '../lease/index.js';
@@ -44,6 +51,15 @@ export interface ChannelStatus {
   oldestAgeMs: number;
 }
 
+/** Messages a channel's consumers gave up on (parked after their last delivery attempt). */
+export interface DeadLetterStatus {
+  channel: string;
+  /** Dead-letter rows kept (one per message and consumer that gave up on it). */
+  count: number;
+  /** Age of the oldest parked message, by its publish time on the server clock. */
+  oldestAgeMs: number;
+}
+
 /** A leadership announcement from the bus. */
 export interface LeaderChange {
   type: 'elected' | 'released';
@@ -64,6 +80,8 @@ export interface ClusterStatus {
   };
   members: MemberStatus[];
   channels: ChannelStatus[];
+  /** Dead letters per channel (see docs/bus.md); empty when no consumer gave up on a message. */
+  deadLetters: DeadLetterStatus[];
   leaderChanges: LeaderChange[];
   /** Readings that need a person's attention, in words. */
   warnings: string[];
@@ -106,8 +124,8 @@ export async function readClusterStatus(
     }
     return { rows, date };
   };
-  // Four independent reads: one round trip's wait instead of four (it matters under --watch).
-  const [leader, memberList, channelList, leaderList] = await Promise.all([
+  // Independent reads: one round trip's wait instead of five (it matters under --watch).
+  const [leader, memberList, channelList, leaderList, deadLetterList] = await Promise.all([
     readLeaderInfo(storage, { container, cluster }, { abortSignal }),
     list(`PartitionKey eq ${odataString(`m:${cluster}`)}`),
     list(
@@ -115,6 +133,7 @@ export async function readClusterStatus(
       ['PartitionKey', 'RowKey'],
     ),
     list(`PartitionKey eq ${odataString(`c:${cluster}:${LEADER_CHANNEL}`)}`),
+    list(deadLetterFilter(cluster), ['PartitionKey', 'RowKey']),
   ]);
   const memberRows = memberList.rows;
   const channelRows = channelList.rows;
@@ -157,6 +176,17 @@ export async function readClusterStatus(
     entry.backlog++;
     entry.oldestAgeMs = Math.max(entry.oldestAgeMs, serverNow - time);
     byChannel.set(channel, entry);
+  }
+
+  const deadLetters = new Map<string, DeadLetterStatus>();
+  for (const row of deadLetterList.rows) {
+    const channel = channelOfDeadLetterPartition(cluster, String(row['partitionKey']));
+    if (channel === undefined) continue;
+    const time = timeOfRowKey(String(row['rowKey'])) ?? serverNow;
+    const entry = deadLetters.get(channel) ?? { channel, count: 0, oldestAgeMs: 0 };
+    entry.count++;
+    entry.oldestAgeMs = Math.max(entry.oldestAgeMs, serverNow - time);
+    deadLetters.set(channel, entry);
   }
 
   const leaderChanges: LeaderChange[] = [];
@@ -203,6 +233,11 @@ export async function readClusterStatus(
       `the leader last renewed ${Math.round(lastRenewalAgoMs / 1000)} s ago: renewals are failing`,
     );
   }
+  for (const d of deadLetters.values()) {
+    warnings.push(
+      `${d.count} dead-lettered message(s) on channel ${d.channel}: a handler kept failing (rows in partition d:${cluster}:${d.channel}, see docs/bus.md)`,
+    );
+  }
   const dead = members.filter((m) => m.state === 'dead').length;
   if (dead > 0)
     warnings.push(`${dead} dead member row(s) not yet collected (the leader deletes them after gcAfterMs)`);
@@ -213,6 +248,7 @@ export async function readClusterStatus(
     leader: { ...leader, lastRenewalAgoMs },
     members,
     channels: [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel)),
+    deadLetters: [...deadLetters.values()].sort((a, b) => a.channel.localeCompare(b.channel)),
     leaderChanges,
     warnings,
     healthy: leader.isHeld && holderRow !== undefined && holderRow.state !== 'dead',

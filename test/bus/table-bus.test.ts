@@ -167,13 +167,14 @@ describe('TableBus', () => {
     const publisher = bus({
       cluster,
       nodeId: 'pub',
-      lookbackMs: 100,
-      retentionMs: 1000,
+      lookbackMs: 1000,
+      retentionMs: 2500,
+      redelivery: { maxAttempts: 1 },
       isLeader: () => leader,
     });
     await publisher.start();
     await Promise.all([...Array(5).keys()].map((i) => publisher.publish('old', { i })));
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 3000));
     const table = testStorage().tableClient(publisher.tableName);
     const countRows = async () => {
       let n = 0;

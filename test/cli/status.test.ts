@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Cluster } from '../../src/cluster/index.js';
 import { runCli } from '../../src/cli/program.js';
+import { TableBus } from '../../src/bus/index.js';
 import { memoryIo } from '../../src/cli/io.js';
 import type { ClusterStatus } from '../../src/status/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
@@ -154,5 +155,48 @@ describe('gossipless status with the nodes’ own timings', () => {
     expect((await read(['--member-ttl-ms', '1000'])).state).toBe('dead');
     expect((await read([])).state).toBe('alive');
     await testStorage().tableClient('clustertestbus').deleteEntity(`m:${cluster}`, 'ghost');
+  });
+});
+
+describe('gossipless status and dead letters', () => {
+  it('shows dead-letter counts per channel, in --json and in text, with a warning', async () => {
+    const deadCluster = uniqueName('sd');
+    const consumer = new TableBus({
+      storage: testStorage(),
+      cluster: deadCluster,
+      nodeId: 'consumer',
+      tablePrefix: 'clustertest',
+      pollIntervalMs: 100,
+      lookbackMs: 3000,
+      redelivery: { maxAttempts: 2, initialBackoffMs: 100, maxBackoffMs: 100 },
+    });
+    const publisher = new TableBus({
+      storage: testStorage(),
+      cluster: deadCluster,
+      nodeId: 'pub',
+      tablePrefix: 'clustertest',
+    });
+    try {
+      consumer.subscribe('orders', () => {
+        throw new Error('handler bug');
+      });
+      await consumer.start();
+      await publisher.publish('orders', { n: 1 });
+      await publisher.publish('orders', { n: 2 });
+      await waitFor(() => consumer.stats.deadLettered >= 2, 10_000, 'two dead letters');
+    } finally {
+      await Promise.all([consumer.stop(), publisher.stop()]);
+    }
+    const json = io();
+    await runCli(['status', '-c', deadCluster, '--table-prefix', 'clustertest', '--json'], json);
+    const status = JSON.parse(json.out) as ClusterStatus;
+    expect(status.deadLetters).toEqual([{ channel: 'orders', count: 2, oldestAgeMs: expect.any(Number) }]);
+    expect(status.channels.map((c) => c.channel)).toEqual(['orders']);
+    expect(status.warnings.some((w) => w.includes('2 dead-lettered message(s) on channel orders'))).toBe(
+      true,
+    );
+    const text = io();
+    await runCli(['status', '-c', deadCluster, '--table-prefix', 'clustertest'], text);
+    expect(text.out).toMatch(/dead letters[\s\S]*orders\s+2\s/);
   });
 });

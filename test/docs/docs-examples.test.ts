@@ -103,7 +103,7 @@ describe('TypeScript shown in the docs', () => {
     [
       globals,
       `declare const log: { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
-declare const cluster: import('gossipless').Cluster;
+declare const cluster: import('@gossipless/runtime').Cluster;
 declare function recordOnce(id: string, payload: unknown): Promise<void>;
 `,
     ],

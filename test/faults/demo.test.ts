@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { memoryIo } from '../../src/cli/io.js';
-import type { DemoSummary } from '../../src/demo/index.js';
+import type { DemoSummary } from '../../src/cli/demo/index.js';
 
 // The demo runs the migrated example against the built package (dist/), as `npm ci` leaves it.
 let reportDir = '';

@@ -30,7 +30,7 @@ describe('gossipless migrate', () => {
     put('src/a.ts', LEGACY);
     const io = memoryIo({ cwd: root });
     expect(await runCli(['migrate', '.'], io)).toBe(1);
-    expect(io.out).toContain("+import Discover from 'gossipless/shims/node-discover';");
+    expect(io.out).toContain("+import Discover from '@gossipless/runtime/shims/node-discover';");
     expect(io.out).toContain(
       'migrate: 1 changed, 0 unchanged, 0 skipped, 0 errors in . — dry run, nothing written',
     );
@@ -53,7 +53,7 @@ describe('gossipless migrate', () => {
         modules: [
           {
             from: '@acme/limiter',
-            to: 'gossipless/shims/crdt-rate-limiter',
+            to: '@gossipless/runtime/shims/crdt-rate-limiter',
             exports: { Limiter: 'CrdtRateLimiter' },
             constructorExport: 'Limiter',
             options: { rename: { max: 'limit' } },
@@ -69,9 +69,12 @@ describe('gossipless migrate', () => {
     expect(await runCli(['migrate', '.', '--write'], io)).toBe(0);
     expect(io.out).toContain('— written.');
     expect(io.out).toContain('Next steps:');
+    expect(io.out).toContain('npm install @gossipless/runtime');
     expect(io.out).toContain('gossipless lint .');
     expect(io.out).toContain('gossipless edge gossipless.rate-limits.json --target <target>');
-    expect(readFileSync(path.join(root, 'src/a.ts'), 'utf8')).toContain('gossipless/shims/node-discover');
+    expect(readFileSync(path.join(root, 'src/a.ts'), 'utf8')).toContain(
+      '@gossipless/runtime/shims/node-discover',
+    );
 
     const again = memoryIo({ cwd: root });
     expect(await runCli(['migrate', '.'], again)).toBe(0);
@@ -150,7 +153,9 @@ describe('gossipless migrate', () => {
 
     const forced = memoryIo({ cwd: root });
     expect(await runCli(['migrate', '.', '--write', '--force'], forced)).toBe(0);
-    expect(readFileSync(path.join(root, 'src/a.ts'), 'utf8')).toContain('gossipless/shims/node-discover');
+    expect(readFileSync(path.join(root, 'src/a.ts'), 'utf8')).toContain(
+      '@gossipless/runtime/shims/node-discover',
+    );
   });
 
   it('exits 2 with a clear message for a bad config, a missing --config file and a missing directory', async () => {

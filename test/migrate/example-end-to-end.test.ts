@@ -28,16 +28,21 @@ describe('migrating the legacy example end to end', () => {
     const code = await runCli(['migrate', service, '--write', '--json'], io);
     expect([0, 1], io.err).toContain(code);
     const discovery = await readFile(path.join(service, 'src/cluster/discovery.ts'), 'utf8');
-    expect(discovery).toContain("from 'gossipless/shims/node-discover'");
+    expect(discovery).toContain("from '@gossipless/runtime/shims/node-discover'");
     expect(discovery).not.toMatch(/^\s*multicast:/m);
     const rules = JSON.parse(await readFile(path.join(service, 'gossipless.rate-limits.json'), 'utf8')) as {
       rules: unknown[];
     };
     expect(rules.rules).toHaveLength(1);
 
-    // The package as installed: gossipless (built by `npm ci`) and the Node types.
+    // The runtime as installed (built by `npm ci`) and the Node types.
     await mkdir(path.join(service, 'node_modules/@types'), { recursive: true });
-    await symlink(root, path.join(service, 'node_modules/gossipless'), 'dir');
+    await mkdir(path.join(service, 'node_modules/@gossipless'), { recursive: true });
+    await symlink(
+      path.join(root, 'packages/runtime'),
+      path.join(service, 'node_modules/@gossipless/runtime'),
+      'dir',
+    );
     await symlink(
       path.join(root, 'node_modules/@types/node'),
       path.join(service, 'node_modules/@types/node'),

@@ -16,7 +16,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, validateRateLimitsDocument } from '../../codemods/migrate/index.js';
 
 const LEGACY = `import Discover from 'node-discover';\n\nexport const d = Discover({\n  port: 12345,\n  multicast: '239.1.1.1',\n});\n`;
-const MIGRATED = `import Discover from 'gossipless/shims/node-discover';\n\nexport const d = Discover({\n  port: 12345,\n  // gossipless: removed \`multicast\` (UDP multicast group; the shim finds peers through Azure Storage, not UDP)\n});\n`;
+const MIGRATED = `import Discover from '@gossipless/runtime/shims/node-discover';\n\nexport const d = Discover({\n  port: 12345,\n  // gossipless: removed \`multicast\` (UDP multicast group; the shim finds peers through Azure Storage, not UDP)\n});\n`;
 
 let root: string;
 let target: string;
@@ -54,7 +54,9 @@ describe('migrate runner on a real tree', () => {
     expect(statSync(path.join(target, 'src/cluster.ts')).mtimeMs).toBe(before);
     expect(report.counts).toMatchObject({ files: 2, changed: 1, unchanged: 1, skipped: 0, errors: 0 });
     expect(report.files[0]).toMatchObject({ path: 'src/cluster.ts', status: 'changed' });
-    expect(report.files[0]!.diff).toContain("+import Discover from 'gossipless/shims/node-discover';");
+    expect(report.files[0]!.diff).toContain(
+      "+import Discover from '@gossipless/runtime/shims/node-discover';",
+    );
     expect(report.files[0]!.written).toBeUndefined();
   });
 
@@ -138,7 +140,7 @@ describe('migrate runner on a real tree', () => {
     await migrate({ targetDir: target, write: true });
 
     const text = read('src/windows.ts');
-    expect(text).toContain('from "gossipless/shims/node-discover";\r\n');
+    expect(text).toContain('from "@gossipless/runtime/shims/node-discover";\r\n');
     expect(text.match(/\r\n/g)).toHaveLength(crlf.match(/\r\n/g)!.length);
     expect(text.replace(/\r\n/g, '')).not.toContain('\n');
   });
@@ -184,7 +186,7 @@ describe('migrate runner on a real tree', () => {
         modules: [
           {
             from: './src/lib/limiter',
-            to: 'gossipless/shims/crdt-rate-limiter',
+            to: '@gossipless/runtime/shims/crdt-rate-limiter',
             exports: { GossipLimiter: 'CrdtRateLimiter' },
             constructorExport: 'GossipLimiter',
             options: { rename: { max: 'limit', intervalMs: 'windowMs' } },
@@ -206,7 +208,7 @@ describe('migrate runner on a real tree', () => {
     });
     expect(first.rateLimits).toMatchObject({ found: 1, alreadyPresent: 0 });
     expect(read('src/api.ts')).toContain(
-      `import { CrdtRateLimiter as GossipLimiter } from 'gossipless/shims/crdt-rate-limiter';`,
+      `import { CrdtRateLimiter as GossipLimiter } from '@gossipless/runtime/shims/crdt-rate-limiter';`,
     );
 
     const rulesStat = statSync(path.join(target, 'gossipless.rate-limits.json'));

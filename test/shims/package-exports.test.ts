@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 
-// Real consumers: tiny projects in temp dirs that depend on this package (symlinked), compiled by
+// Real consumers: tiny projects in temp dirs that depend on the runtime package (symlinked), compiled by
 // the real tsc under each moduleResolution legacy repos use, then run by node in a child process.
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -23,7 +23,7 @@ async function newest(dir: string): Promise<number> {
 
 beforeAll(async () => {
   // `npm ci` builds through `prepare`; rebuild here only when dist is missing or older than the sources.
-  const built = await stat(join(root, 'dist/cjs/shims/node-discover/index.cjs')).then(
+  const built = await stat(join(root, 'packages/runtime/dist/cjs/shims/node-discover/index.cjs')).then(
     (s) => s.mtimeMs,
     () => 0,
   );
@@ -32,10 +32,10 @@ beforeAll(async () => {
 }, 180_000);
 
 const CJS_SOURCE = (cs: string) => `
-import Discover = require('gossipless/shims/node-discover');
-import Swim = require('gossipless/shims/swim');
-import CrdtRateLimiter = require('gossipless/shims/crdt-rate-limiter');
-import Democracy = require('gossipless/shims/democracy');
+import Discover = require('@gossipless/runtime/shims/node-discover');
+import Swim = require('@gossipless/runtime/shims/swim');
+import CrdtRateLimiter = require('@gossipless/runtime/shims/crdt-rate-limiter');
+import Democracy = require('@gossipless/runtime/shims/democracy');
 const gossipless = { cluster: 'package-exports', storage: { connectionString: ${JSON.stringify(cs)} } };
 const options: Discover.DiscoverOptions = { start: false, port: 4100, gossipless };
 const called = Discover(options);
@@ -62,11 +62,11 @@ void dem.stop();
 `;
 
 const ESM_SOURCE = (cs: string) => `
-import Discover from 'gossipless/shims/node-discover';
-import type { DiscoverOptions } from 'gossipless/shims/node-discover';
-import Swim from 'gossipless/shims/swim';
-import { CrdtRateLimiter } from 'gossipless/shims/crdt-rate-limiter';
-import Democracy from 'gossipless/shims/democracy';
+import Discover from '@gossipless/runtime/shims/node-discover';
+import type { DiscoverOptions } from '@gossipless/runtime/shims/node-discover';
+import Swim from '@gossipless/runtime/shims/swim';
+import { CrdtRateLimiter } from '@gossipless/runtime/shims/crdt-rate-limiter';
+import Democracy from '@gossipless/runtime/shims/democracy';
 const gossipless = { cluster: 'package-exports', storage: { connectionString: ${JSON.stringify(cs)} } };
 const options: DiscoverOptions = { start: false, port: 4100, gossipless };
 const called = Discover(options);
@@ -112,8 +112,9 @@ async function consumer(
 ): Promise<unknown> {
   const dir = await mkdtemp(join(tmpdir(), `gossipless-${name}-`));
   try {
-    await mkdir(join(dir, 'node_modules'), { recursive: true });
-    await symlink(root, join(dir, 'node_modules/gossipless'), 'dir');
+    await mkdir(join(dir, 'node_modules/@gossipless'), { recursive: true });
+    await symlink(join(root, 'packages/runtime'), join(dir, 'node_modules/@gossipless/runtime'), 'dir');
+    await symlink(root, join(dir, 'node_modules/gossipless'), 'dir'); // the toolkit's lint/migrate entries
     await writeFile(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, type }));
     await writeFile(join(dir, 'index.ts'), source);
     await writeFile(
@@ -148,9 +149,9 @@ describe('package exports of the shims', () => {
 
   it('CommonJS require under moduleResolution node10 (typesVersions, tool entries too), esModuleInterop default import too', async () => {
     const source = `${CJS_SOURCE(cs())}
-import DiscoverDefault from 'gossipless/shims/node-discover';
+import DiscoverDefault from '@gossipless/runtime/shims/node-discover';
 // typesVersions must not hide the root entry's types from node10 consumers.
-import type { ClusterOptions } from 'gossipless';
+import type { ClusterOptions } from '@gossipless/runtime';
 const clusterOptions: ClusterOptions = { cluster: 'x' };
 void clusterOptions;
 // The tool entries' types too (a build script or an ESLint config written in a node10 repo).

@@ -15,7 +15,7 @@ import {
 } from '../types.js';
 
 /** Module specifier of the CRDT rate limiter shim. */
-export const CRDT_RATE_LIMITER_SHIM = 'gossipless/shims/crdt-rate-limiter';
+export const CRDT_RATE_LIMITER_SHIM = '@gossipless/runtime/shims/crdt-rate-limiter';
 /** The shim's constructor export. */
 export const CRDT_RATE_LIMITER_EXPORT = 'CrdtRateLimiter';
 

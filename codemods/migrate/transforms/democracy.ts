@@ -3,7 +3,7 @@ import type { ModuleMapping, Transform } from '../types.js';
 import { legacyCallFindings } from './legacy-call-checks.js';
 
 /** Module specifier of the democracy shim. */
-export const DEMOCRACY_SHIM = 'gossipless/shims/democracy';
+export const DEMOCRACY_SHIM = '@gossipless/runtime/shims/democracy';
 
 const VIA_STORAGE = 'the shim finds peers through Azure Storage, not UDP';
 

@@ -1,10 +1,10 @@
 import { rewriteModule } from '../module-rewrite.js';
 import { legacyCallFindings } from './legacy-call-checks.js';
-import type { TransportOption } from '../../../shims/node-discover/transport-options.js';
+import type { TransportOption } from '@gossipless/runtime/shims/node-discover';
 import type { ModuleMapping, Transform } from '../types.js';
 
 /** Module specifier of the node-discover shim. */
-export const NODE_DISCOVER_SHIM = 'gossipless/shims/node-discover';
+export const NODE_DISCOVER_SHIM = '@gossipless/runtime/shims/node-discover';
 
 const VIA_STORAGE = 'the shim finds peers through Azure Storage, not UDP';
 

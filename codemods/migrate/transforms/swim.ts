@@ -2,7 +2,7 @@ import { rewriteModule } from '../module-rewrite.js';
 import type { ModuleMapping, Transform } from '../types.js';
 
 /** Module specifier of the swim shim. */
-export const SWIM_SHIM = 'gossipless/shims/swim';
+export const SWIM_SHIM = '@gossipless/runtime/shims/swim';
 
 const VIA_STORAGE = 'the shim tracks members through Azure Storage, not UDP';
 

@@ -1,8 +1,35 @@
+import { Command, Option } from '@commander-js/extra-typings';
+import type { CommandContext } from '../command-context.js';
 import path from 'node:path';
 import pc from 'picocolors';
-import { runDemo, type DemoSummary } from '../../demo/index.js';
+import type { DemoSummary } from '../demo/index.js';
 import { formatDuration, textTable } from '../format.js';
-import { ExitCode, memoryIo, type CliIo } from '../io.js';
+import { ExitCode, type CliIo } from '../io.js';
+
+/** `gossipless demo`: its options and help; the work is in {@link run}. */
+export function demoCommand(context: CommandContext) {
+  return new Command('demo')
+    .description(
+      'the whole story on an embedded Azurite, no Azure account, about a minute: 3 replicas of the legacy\n' +
+        'example where multicast is not carried (every sweep runs 3 times), lint finds the catch, migrate\n' +
+        'rewrites a copy, 3 migrated replicas (one sweep per tick) through kill -9 and SIGTERM, edge configs.\n' +
+        'Exit 0 only when the story held.',
+    )
+    .option(
+      '--report <dir>',
+      'write summary.json, timeline.svg and the edge configs here (default: a temp dir)',
+    )
+    .option('--json', 'print the summary as one JSON document')
+    .addOption(
+      new Option(
+        '--isolation <kind>',
+        'how legacy replicas are kept apart (auto: netns when root, else ports)',
+      )
+        .choices(['auto', 'netns', 'ports'])
+        .default('auto'),
+    )
+    .action(async (options) => context.setExitCode(await run(options, context.io)));
+}
 
 /** Options of `gossipless demo`. */
 export interface DemoCommandOptions {
@@ -14,18 +41,13 @@ export interface DemoCommandOptions {
 
 /** Runs the demo; exit 0 only when the story held. */
 export async function run(options: DemoCommandOptions, io: CliIo): Promise<number> {
-  const { runCli } = await import('../program.js');
+  const { runDemo } = await import('../demo/index.js');
   const summary = await runDemo({
     reportDir: options.report ? path.resolve(io.cwd, options.report) : undefined,
     isolation: options.isolation,
     sweepEveryMs: options.sweepEveryMs,
     signal: io.signal,
     progress: (line) => io.stderr(`${line}\n`),
-    runCommand: async (argv, cwd) => {
-      const inner = memoryIo({ cwd: cwd ?? io.cwd, env: io.env, signal: io.signal });
-      const code = await runCli(argv, inner);
-      return { code, stdout: inner.out };
-    },
   });
   io.stdout(
     options.json ? JSON.stringify(summaryForJson(summary), null, 2) + '\n' : render(summary, io.color),

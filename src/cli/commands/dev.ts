@@ -1,5 +1,20 @@
-import { startAzurite } from '../../dev/index.js';
+import { Command } from '@commander-js/extra-typings';
+import type { CommandContext } from '../command-context.js';
+import { parsePort } from '../parse-options.js';
 import { ExitCode, type CliIo } from '../io.js';
+
+/** `gossipless dev`: its options and help; the work is in {@link run}. */
+export function devCommand(context: CommandContext) {
+  return new Command('dev')
+    .description(
+      'start an in-memory Azurite (blob + table) on free loopback ports and print the connection string;\n' +
+        'runs until interrupted (Ctrl-C)',
+    )
+    .option('--blob-port <port>', 'blob port (default: a free one)', parsePort)
+    .option('--table-port <port>', 'table port (default: a free one)', parsePort)
+    .option('--json', 'print one JSON document with the endpoints and connection string')
+    .action(async (options) => context.setExitCode(await run(options, context.io)));
+}
 
 /** Options of `gossipless dev`. */
 export interface DevCommandOptions {
@@ -10,6 +25,7 @@ export interface DevCommandOptions {
 
 /** Starts Azurite, prints how to reach it, and keeps it up until the signal aborts. */
 export async function run(options: DevCommandOptions, io: CliIo): Promise<number> {
+  const { startAzurite } = await import('../../dev/index.js');
   const azurite = await startAzurite({ blobPort: options.blobPort, tablePort: options.tablePort });
   try {
     if (options.json) {

@@ -1,14 +1,44 @@
+import { Command } from '@commander-js/extra-typings';
+import type { CommandContext } from '../command-context.js';
+import { parsePort, parsePositiveInt } from '../parse-options.js';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import {
-  hasRefusals,
-  loadRateLimitRules,
-  parseEdgeTargets,
-  planEdge,
-  renderEdgeReport,
-  type EdgePlan,
-} from '../../edge/index.js';
+import type { EdgePlan } from '../../edge/index.js';
 import { ExitCode, type CliIo } from '../io.js';
+
+/** `gossipless edge`: its options and help; the work is in {@link run}. */
+export function edgeCommand(context: CommandContext) {
+  return new Command('edge')
+    .description(
+      'turn rate-limit rules (JSON or YAML) into edge configuration and report, per rule and target,\n' +
+        'what is exact, approximated or refused, the worst case per client and the fleet-wide bound',
+    )
+    .argument('<rules-file>', 'rules file, e.g. gossipless.rate-limits.json')
+    .requiredOption(
+      '--target <targets...>',
+      'one or more of: nginx, haproxy, traefik, envoy, azure-front-door, azure-app-gateway, azure-apim, ingress-nginx',
+    )
+    .option('--out <dir>', 'write one file per target plus report.md into this directory')
+    .option(
+      '--instances <n>',
+      'independent counters a client can reach (replicas, edge servers, regions)',
+      parsePositiveInt,
+    )
+    .option(
+      '--listen <address>',
+      'address the generated nginx/HAProxy front end listens on (default 0.0.0.0:8080)',
+    )
+    .option(
+      '--upstream <address>',
+      'upstream the generated nginx/HAProxy config forwards to (default 127.0.0.1:3000)',
+    )
+    .option('--service <name>', 'Kubernetes Service for generated Ingress/IngressRoute (default app)')
+    .option('--service-port <port>', 'its port (default 80)', parsePort)
+    .option('--json', 'print one JSON document with every report row')
+    .action(async (rulesFile: string, options) =>
+      context.setExitCode(await run(rulesFile, options, context.io)),
+    );
+}
 
 /** Options of `gossipless edge`. */
 export interface EdgeCommandOptions {
@@ -30,6 +60,8 @@ export const REPORT_FILE = 'report.md';
  * writes the files. Exit 1 when a target refused a rule, so CI notices what was not carried over.
  */
 export async function run(rulesFile: string, options: EdgeCommandOptions, io: CliIo): Promise<number> {
+  const { hasRefusals, loadRateLimitRules, parseEdgeTargets, planEdge, renderEdgeReport } =
+    await import('../../edge/index.js');
   const targets = parseEdgeTargets(options.target);
   const rules = await loadRateLimitRules(resolve(io.cwd, rulesFile));
   const plan = planEdge(rules, targets, {

@@ -1,9 +1,27 @@
+import { Command, Option } from '@commander-js/extra-typings';
+import type { CommandContext } from '../command-context.js';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { formatJson, formatSarif, formatText, lintFiles } from '../../../codemods/lint/index.js';
-import { GossiplessError } from '../../errors/index.js';
-import { VERSION } from '../../version/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
+import { TOOLKIT_VERSION as VERSION } from '../../toolkit/version.js';
 import { ExitCode, type CliIo } from '../io.js';
+
+/** `gossipless lint`: its options and help; the work is in {@link run}. */
+export function lintCommand(context: CommandContext) {
+  return new Command('lint')
+    .description(
+      'find catch blocks, promise .catch() and error handlers around peer discovery that swallow the failure\n' +
+        'or switch discovery off (rule no-self-disabling-discovery); exit 1 when a finding is at error level',
+    )
+    .argument('[paths...]', 'files or directories to lint (default: the current directory)')
+    .addOption(
+      new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'),
+    )
+    .option('--output <file>', 'write the report to this file instead of stdout')
+    .action(async (paths: string[], options) =>
+      context.setExitCode(await run({ ...options, paths }, context.io)),
+    );
+}
 
 /** Options of `gossipless lint`. */
 export interface LintCommandOptions {
@@ -43,6 +61,8 @@ function progressLine(io: CliIo): { update: (done: number, total: number) => voi
  * error level, 1 when one is; usage and internal errors become 2 in `runCli`.
  */
 export async function run(options: LintCommandOptions, io: CliIo): Promise<number> {
+  // The parser is loaded when lint runs, not when the CLI starts.
+  const { formatJson, formatSarif, formatText, lintFiles } = await import('../../../codemods/lint/index.js');
   const format = options.format ?? 'text';
   const progress = io.isTTY ? progressLine(io) : undefined;
   const report = lintFiles(options.paths ?? [], { cwd: io.cwd, onProgress: progress?.update });

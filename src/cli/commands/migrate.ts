@@ -1,9 +1,26 @@
+import { Command } from '@commander-js/extra-typings';
+import type { CommandContext } from '../command-context.js';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import pc from 'picocolors';
-import { gitWorkingTreeStatus, migrate, type MigrateReport } from '../../../codemods/migrate/index.js';
-import { GossiplessError } from '../../errors/index.js';
+import type { MigrateReport } from '../../../codemods/migrate/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import { ExitCode, type CliIo } from '../io.js';
+
+/** `gossipless migrate`: its options and help; the work is in {@link run}. */
+export function migrateCommand(context: CommandContext) {
+  return new Command('migrate')
+    .description(
+      'rewrite a legacy repository onto the gossipless shims (node-discover, swim, in-house modules from\n' +
+        'gossipless.config.json), drop transport-only options and extract rate limits; dry run by default',
+    )
+    .argument('<dir>', 'the repository or folder to migrate')
+    .option('--write', 'apply the changes (default: print the diff and write nothing)')
+    .option('--json', 'print one JSON document with the diffs, findings and summary')
+    .option('--force', 'write even when the target has uncommitted changes')
+    .option('--config <file>', 'config file (default: gossipless.config.json in <dir>)')
+    .action(async (dir: string, options) => context.setExitCode(await run({ ...options, dir }, context.io)));
+}
 
 /** Options of `gossipless migrate`. */
 export interface MigrateCommandOptions {
@@ -29,6 +46,8 @@ const PROGRESS_MIN_FILES = 500;
  * written, and a refused write on a dirty tree).
  */
 export async function run(options: MigrateCommandOptions, io: CliIo): Promise<number> {
+  // ts-morph is loaded when migrate runs, not when the CLI starts.
+  const { gitWorkingTreeStatus, migrate } = await import('../../../codemods/migrate/index.js');
   const dir = options.dir;
   const targetDir = path.resolve(io.cwd, dir);
   const write = options.write ?? false;
@@ -174,6 +193,11 @@ function printHuman(
 
 function nextStepsFor(dir: string, report: MigrateReport): string[] {
   const steps = [
+    ...(report.counts.changed > 0
+      ? [
+          'npm install @gossipless/runtime  — the rewritten imports point at it; then remove the legacy packages',
+        ]
+      : []),
     `gossipless lint ${dir}  — finds catch blocks that quietly turn discovery off or declare "I am the master"; those need a human`,
   ];
   if (report.reviews.length > 0) {

@@ -1,12 +1,54 @@
+import { Command } from '@commander-js/extra-typings';
+import type { CommandContext } from '../command-context.js';
+import { parsePositiveInt } from '../parse-options.js';
 import { readFile } from 'node:fs/promises';
 import pc from 'picocolors';
-import { sleep } from '../../clock/index.js';
-import { DEFAULT_PRICES, estimateCost, type CostEstimate, type TransactionPrices } from '../../cost/index.js';
-import { GossiplessError } from '../../errors/index.js';
-import { readClusterStatus, type ClusterStatus } from '../../status/index.js';
+import type { ClusterStatus, CostEstimate, TransactionPrices } from '@gossipless/runtime';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import { formatDuration, textTable } from '../format.js';
 import { ExitCode, type CliIo } from '../io.js';
-import { storageFromCli, type StorageCliOptions } from '../storage-options.js';
+import type { StorageCliOptions } from '../storage-options.js';
+
+/** `gossipless status`: its options and help; the work is in {@link run}. */
+export function statusCommand(context: CommandContext) {
+  return new Command('status')
+    .description(
+      "show the cluster's mind: lease holder, epoch, time since the last renewal; members with liveness\n" +
+        'judged by the storage server clock; bus backlogs; recent leader changes.\n' +
+        'Storage: AZURE_STORAGE_CONNECTION_STRING, or --account-name (DefaultAzureCredential), or\n' +
+        '--blob-endpoint/--table-endpoint with AZURE_STORAGE_SAS. Exit 0 healthy, 1 no live leader, 2 error.',
+    )
+    .option('-c, --cluster <name>', 'cluster name (default: $GOSSIPLESS_CLUSTER)')
+    .option('--container <name>', 'lease blob container', 'gossipless')
+    .option('--table-prefix <prefix>', 'table prefix (the table is <prefix>bus)', 'gossipless')
+    .option('--account-name <name>', 'storage account, signed in with DefaultAzureCredential')
+    .option('--blob-endpoint <url>', 'blob endpoint (with --table-endpoint; SAS from AZURE_STORAGE_SAS)')
+    .option('--table-endpoint <url>', 'table endpoint (with --blob-endpoint)')
+    .option('--json', 'print one JSON document')
+    .option('-w, --watch [ms]', 'refresh every ms (default 2000) until Ctrl-C')
+    .option('--cost', 'add storage transactions per node-hour and a monthly estimate')
+    .option(
+      '--member-ttl-ms <ms>',
+      "the nodes' memberTtlMs, to judge liveness (default 15000)",
+      parsePositiveInt,
+    )
+    .option(
+      '--lease-ms <ms>',
+      "the nodes' leaseDurationMs, to judge renewal age (default 15000)",
+      parsePositiveInt,
+    )
+    .option('--nodes <n>', 'node count for --cost (default: live members)')
+    .option('--renew-ms <ms>', "for --cost: the nodes' renewIntervalMs (default 5000)", parsePositiveInt)
+    .option('--retry-ms <ms>', "for --cost: the nodes' retryIntervalMs (default 2000)", parsePositiveInt)
+    .option(
+      '--heartbeat-ms <ms>',
+      "for --cost: the nodes' heartbeatIntervalMs (default 5000)",
+      parsePositiveInt,
+    )
+    .option('--poll-ms <ms>', "for --cost: the nodes' bus pollIntervalMs (default 1000)", parsePositiveInt)
+    .option('--prices <file>', 'JSON with tablePer10k, blobWritePer10k, blobReadPer10k (USD), source')
+    .action(async (options) => context.setExitCode(await run(options, context.io)));
+}
 
 /** Options of `gossipless status`. */
 export interface StatusCommandOptions extends StorageCliOptions {
@@ -28,6 +70,9 @@ export interface StatusCommandOptions extends StorageCliOptions {
 
 /** Prints the cluster's state; exit 0 healthy, 1 unhealthy (no leader, or leader not a live member). */
 export async function run(options: StatusCommandOptions, io: CliIo): Promise<number> {
+  // The runtime brings the Azure SDK: loaded when status runs, not when the CLI starts.
+  const { sleep, DEFAULT_PRICES, estimateCost, readClusterStatus } = await import('@gossipless/runtime');
+  const { storageFromCli } = await import('../storage-options.js');
   const cluster = options.cluster ?? io.env.GOSSIPLESS_CLUSTER;
   if (!cluster) {
     throw new GossiplessError(
@@ -177,6 +222,18 @@ function render(status: ClusterStatus, cost: CostEstimate | undefined, color: bo
           ),
         ),
   );
+  if (status.deadLetters.length > 0) {
+    out.push('');
+    out.push(`${c.bold('dead letters')}  (messages a consumer gave up on after its last delivery attempt)`);
+    out.push(
+      indent(
+        textTable(
+          ['CHANNEL', 'DEAD LETTERS', 'OLDEST'],
+          status.deadLetters.map((d) => [d.channel, c.red(String(d.count)), formatDuration(d.oldestAgeMs)]),
+        ),
+      ),
+    );
+  }
   out.push('');
   out.push(`${c.bold('recent leader changes')}`);
   out.push(

@@ -1,4 +1,4 @@
-import { GossiplessError } from '../../errors/index.js';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
 import {
   describeKey,

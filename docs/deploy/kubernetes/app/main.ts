@@ -3,7 +3,7 @@
 // over within one bus poll instead of waiting out the lease. Type-checked against the package by
 // test/deploy/kubernetes-manifests.test.ts.
 import { createServer } from 'node:http';
-import { connectStorage, createCluster, handleShutdownSignals, lineLogger } from 'gossipless';
+import { connectStorage, createCluster, handleShutdownSignals, lineLogger } from '@gossipless/runtime';
 
 const accountName = process.env.AZURE_STORAGE_ACCOUNT;
 const clusterName = process.env.GOSSIPLESS_CLUSTER;

@@ -19,8 +19,6 @@ export interface DemoOptions {
   isolation?: 'auto' | 'netns' | 'ports';
   /** Progress lines (the CLI prints them to stderr). */
   progress?: (line: string) => void;
-  /** Runs a gossipless CLI command in-process and returns its exit code and stdout. */
-  runCommand: (argv: string[], cwd?: string) => Promise<{ code: number; stdout: string }>;
   signal?: AbortSignal;
 }
 
@@ -54,7 +52,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     replicas: [],
     cleanups: [],
     problems: [],
-    runCommand: options.runCommand,
     isolation: options.isolation ?? 'auto',
   };
   try {

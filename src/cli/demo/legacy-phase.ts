@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { sleep } from '../clock/index.js';
+import { sleep } from '@gossipless/runtime';
 import { copyExample, linkAndBuild, REPLICAS, resolvePackageDir, type DemoContext } from './demo-context.js';
 import { sweepsPerTick, type DemoSummary } from './demo-summary.js';
 import { createIsolation } from './network-isolation.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { leaderIntervals } from '../../src/demo/timeline-svg.js';
-import { renderTimelineSvg } from '../../src/demo/index.js';
-import type { DemoSummary } from '../../src/demo/index.js';
+import { leaderIntervals } from '../../../src/cli/demo/timeline-svg.js';
+import { renderTimelineSvg } from '../../../src/cli/demo/index.js';
+import type { DemoSummary } from '../../../src/cli/demo/index.js';
 
 const t0 = 1_000_000;
 const at = (s: number): number => t0 + s * 1000;

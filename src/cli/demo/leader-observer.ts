@@ -1,6 +1,4 @@
-import { sleep } from '../clock/index.js';
-import { readLeaderInfo } from '../lease/index.js';
-import type { StorageConnection } from '../storage/index.js';
+import { sleep, readLeaderInfo, type StorageConnection } from '@gossipless/runtime';
 
 /** A change of lease holder, epoch or lease state, as seen from outside the cluster. */
 export interface LeaderObservation {

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { hasRefusals, loadRateLimitRules, planEdge, renderEdgeReport } from '../../edge/index.js';
 import { REPLICAS, type DemoContext } from './demo-context.js';
 import type { DemoSummary } from './demo-summary.js';
 
-const TARGETS = ['nginx', 'haproxy', 'azure-front-door', 'azure-apim'];
+const TARGETS = ['nginx', 'haproxy', 'azure-front-door', 'azure-apim'] as const;
 
 /** Step 4: edge configs for the rate limits migrate extracted. */
 export async function runEdgePhase(
@@ -15,25 +16,23 @@ export async function runEdgePhase(
 ): Promise<DemoSummary['edge']> {
   context.say('4/5 gossipless edge for the extracted rate limits');
   const edgeDir = path.join(reportDir, 'edge');
+  // The exit code `gossipless edge` would give: 0 all carried over, 1 a refusal, 2 nothing to plan.
   let exitCode = 2;
   if (rulesCount > 0) {
-    const argv = [
-      'edge',
-      rulesFile,
-      '--target',
-      ...TARGETS,
-      '--instances',
-      String(REPLICAS),
-      '--out',
-      edgeDir,
-    ];
-    exitCode = (await context.runCommand(argv)).code;
+    const plan = planEdge(await loadRateLimitRules(rulesFile), TARGETS, { instances: REPLICAS });
+    // The report folder is the demo's own (fresh or named by the user for this run): plain writes.
+    for (const file of [...plan.files, { path: 'report.md', content: renderEdgeReport(plan) }]) {
+      const target = path.join(edgeDir, file.path);
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, file.content, 'utf8');
+    }
+    exitCode = hasRefusals(plan) ? 1 : 0;
   } else {
     context.problems.push('no rate limits were extracted, so there is nothing for the edge');
   }
   const files = existsSync(edgeDir) ? await listFiles(edgeDir) : [];
   context.say(`    ${files.length} file(s) in ${edgeDir}`);
-  return { targets: TARGETS, files, exitCode };
+  return { targets: [...TARGETS], files, exitCode };
 }
 
 async function listFiles(dir: string): Promise<string[]> {

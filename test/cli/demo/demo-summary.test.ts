@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { epochsByReplica, steadySweepsPerTick } from '../../src/demo/demo-summary.js';
-import type { ReplicaEvent } from '../../src/demo/replica-process.js';
+import { epochsByReplica, steadySweepsPerTick } from '../../../src/cli/demo/demo-summary.js';
+import type { ReplicaEvent } from '../../../src/cli/demo/replica-process.js';
 
 const everyMs = 1000;
 const sweep = (replica: string, t: number): ReplicaEvent => ({

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { lintFiles } from '../../../codemods/lint/index.js';
+import { migrate as migrateRepository } from '../../../codemods/migrate/index.js';
 import { copyExample, type DemoContext } from './demo-context.js';
 import type { DemoSummary } from './demo-summary.js';
 
@@ -17,10 +19,8 @@ export interface MigratePhase {
 export async function runMigratePhase(context: DemoContext, legacyDir: string): Promise<MigratePhase> {
   const { say, problems } = context;
   say('2/5 gossipless lint, then gossipless migrate --write on a copy');
-  const lintRun = await context.runCommand(['lint', 'src', '--format', 'json'], legacyDir);
-  const findings =
-    (JSON.parse(lintRun.stdout) as { findings?: Array<{ file: string; line: number; severity: string }> })
-      .findings ?? [];
+  const lintReport = lintFiles(['src'], { cwd: legacyDir });
+  const findings = lintReport.findings;
   const lint = {
     findings: findings.length,
     errors: findings.filter((f) => f.severity === 'error').length,
@@ -31,16 +31,16 @@ export async function runMigratePhase(context: DemoContext, legacyDir: string): 
 
   const migratedDir = path.join(context.work, 'migrated');
   await copyExample(context.example, migratedDir);
-  const migrateRun = await context.runCommand(['migrate', migratedDir, '--write', '--json', '--force']);
-  const report = JSON.parse(migrateRun.stdout) as { counts?: { changed?: number }; needsHuman?: unknown[] };
+  // A fresh copy in a temp folder: no working tree to protect, so no git check (the CLI's --force).
+  const report = await migrateRepository({ targetDir: migratedDir, write: true, signal: context.signal });
   const rulesFile = path.join(migratedDir, 'gossipless.rate-limits.json');
   const rules = existsSync(rulesFile)
     ? ((JSON.parse(await readFile(rulesFile, 'utf8')) as { rules?: unknown[] }).rules ?? [])
     : [];
   const migrate = {
-    filesChanged: report.counts?.changed ?? 0,
+    filesChanged: report.counts.changed,
     rateLimitsExtracted: rules.length,
-    needsHuman: report.needsHuman?.length ?? 0,
+    needsHuman: report.reviews.length,
   };
   say(
     `    migrate: ${migrate.filesChanged} file(s) changed, ${migrate.rateLimitsExtracted} rate limit(s) extracted`,

@@ -3,8 +3,8 @@ import { cp, mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep } from '../clock/index.js';
-import { GossiplessError } from '../errors/index.js';
+import { sleep } from '@gossipless/runtime';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import type { ReplicaProcess } from './replica-process.js';
 import { transpileProject } from './transpile-project.js';
 
@@ -30,7 +30,6 @@ export interface DemoContext {
   cleanups: Array<() => Promise<void>>;
   /** Why the story did not hold, in words. */
   problems: string[];
-  runCommand: (argv: string[], cwd?: string) => Promise<{ code: number; stdout: string }>;
   /** How the legacy replicas are kept apart. */
   isolation: 'auto' | 'netns' | 'ports';
 }

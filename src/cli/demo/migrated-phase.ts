@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { sleep } from '../clock/index.js';
-import { startAzurite } from '../dev/index.js';
-import { connectStorage } from '../storage/index.js';
-import { linkAndBuild, REPLICAS, waitUntil, type DemoContext } from './demo-context.js';
+import { sleep, connectStorage } from '@gossipless/runtime';
+import { startAzurite } from '../../dev/index.js';
+import { linkAndBuild, REPLICAS, resolvePackageDir, waitUntil, type DemoContext } from './demo-context.js';
 import { epochsByReplica, steadySweepsPerTick, sweepsPerTick, type DemoSummary } from './demo-summary.js';
 import { LeaderObserver } from './leader-observer.js';
 import { ReplicaProcess, type ReplicaEvent } from './replica-process.js';
@@ -23,7 +22,13 @@ export interface MigratedPhase {
 export async function runMigratedPhase(context: DemoContext, migratedDir: string): Promise<MigratedPhase> {
   const { say, everyMs, signal } = context;
   say('3/5 migrated service: 3 replicas on a local Azurite');
-  await linkAndBuild(migratedDir, { gossipless: context.root });
+  await linkAndBuild(migratedDir, {
+    '@gossipless/runtime': resolvePackageDir(
+      context.root,
+      '@gossipless/runtime',
+      'the migrated example imports its shims',
+    ),
+  });
   const azurite = await startAzurite();
   context.cleanups.push(() => azurite.stop());
   const cluster = `demo-${randomBytes(3).toString('hex')}`;
