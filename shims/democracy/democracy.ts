@@ -333,13 +333,16 @@ export class Democracy extends EventEmitter {
     const since = envelope.kind === 'publish' ? this.#subscribedAt.get(envelope.event) : this.#startedAt;
     if (since === undefined) return;
     // UDP reached only nodes that were there: the bus looks back, so earlier messages are dropped.
-    // Less the estimate's uncertainty: a message sent just after, by a publisher whose estimate
-    // of the server clock runs a little behind ours, is still delivered.
+    // Less the estimate's uncertainty, at most 100 ms: a message sent just after, by a publisher
+    // whose estimate of the server clock runs a little behind ours, is still delivered, while one
+    // sent well before (a previous incarnation's) is not, even when the estimate is still coarse.
     const sinceServerTime =
       this.cluster.bus.serverNow() -
       (this.cluster.serverTime.monotonicNow() - since) -
-      (this.cluster.serverTime.uncertaintyMs() ?? 0);
-    if (message.publishedAt < sinceServerTime) return;
+      Math.min(this.cluster.serverTime.uncertaintyMs() ?? 0, 100);
+    // A publish retried after a timeout is re-keyed later; its id keeps the first attempt's time.
+    const firstSentAt = /^\d{15}_/.test(message.id) ? Number(message.id.slice(0, 15)) : message.publishedAt;
+    if (Math.min(firstSentAt, message.publishedAt) < sinceServerTime) return;
     if (RESERVED_EVENTS.includes(envelope.event)) return;
     this.emit(envelope.event, envelope.extra);
   }

@@ -788,13 +788,16 @@ export class Discover extends EventEmitter {
     // UDP delivered only what was sent while the socket was bound and the channel joined; the bus
     // looks back (~10 s) and would replay earlier messages, a previous incarnation's among them.
     const since = Math.max(this.#listeningSince, this.#joinedAt.get(channel) ?? Number.POSITIVE_INFINITY);
-    // Less the estimate's uncertainty: a message sent just after, by a publisher whose estimate
-    // of the server clock runs a little behind ours, is still delivered.
+    // Less the estimate's uncertainty, at most 100 ms: a message sent just after, by a publisher
+    // whose estimate of the server clock runs a little behind ours, is still delivered, while one
+    // sent well before (a previous incarnation's) is not, even when the estimate is still coarse.
     const sinceServerTime =
       this.cluster.bus.serverNow() -
       (this.cluster.serverTime.monotonicNow() - since) -
-      (this.cluster.serverTime.uncertaintyMs() ?? 0);
-    if (message.publishedAt < sinceServerTime) return;
+      Math.min(this.cluster.serverTime.uncertaintyMs() ?? 0, 100);
+    // A publish retried after a timeout is re-keyed later; its id keeps the first attempt's time.
+    const firstSentAt = /^\d{15}_/.test(message.id) ? Number(message.id.slice(0, 15)) : message.publishedAt;
+    if (Math.min(firstSentAt, message.publishedAt) < sinceServerTime) return;
     const opened = this.#sealer ? this.#sealer.open(message.payload, 'channel') : message.payload;
     const p = opened as ChannelPayload | undefined;
     if (!p || typeof p !== 'object' || p.channel !== channel) return;
