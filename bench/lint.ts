@@ -6,7 +6,9 @@
  * (copied out, since the lint skips node_modules), plus a generated corpus of service code in which
  * a few files use discovery. Then each row runs once more in a fresh child process for its memory
  * (peak RSS, heap), and the gossipless rows again on a tree `--growth` times larger.
- * Usage: `npm run bench:lint [-- --generated 4000 --runs 3 --growth 4]`.
+ * First, start-up rows: one CLI process per run on an empty folder and a 300-file service, for
+ * gossipless, ESLint with the plugin and ast-grep's CLI, against `node -e 0` (needs `npm run build`).
+ * Usage: `npm run bench:lint [-- --generated 4000 --runs 3 --growth 4 --service 300 --startup-only]`.
  */
 import {
   cpSync,
@@ -25,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { lintSource, listLintTargets } from '../codemods/lint/index.js';
 import { astGrepFindInFiles, astGrepParse } from './support/lint-ast-grep.js';
 import { gossiplessLint, gossiplessWithoutPrefilter } from './support/lint-gossipless.js';
+import { printStartupRows } from './support/lint-startup.js';
 import {
   measureInChild,
   measureNodeAlone,
@@ -43,6 +46,10 @@ const GENERATED_FILES = argument('generated', 4000);
 const RUNS = argument('runs', 3);
 /** The gossipless memory rows run again on a tree this many times larger (1 = not at all). */
 const GROWTH = argument('growth', 4);
+/** Files of the small service the start-up rows lint (issue #18: ≤ 1 s for 300 files). */
+const SERVICE_FILES = argument('service', 300);
+/** `--startup-only`: just the start-up rows (quick on a shared machine). */
+const STARTUP_ONLY = process.argv.includes('--startup-only');
 
 /** Real code: the built output of big packages this repository already installs. */
 const REAL_TREES = [
@@ -219,6 +226,11 @@ async function bestAsync(
 async function main(): Promise<void> {
   const corpus = mkdtempSync(join(tmpdir(), 'gossipless-bench-lint-'));
   try {
+    const service = join(corpus, 'service');
+    generate(service, SERVICE_FILES);
+    printStartupRows(root, corpus, service, SERVICE_FILES, RUNS);
+    if (STARTUP_ONLY) return;
+    rmSync(service, { recursive: true, force: true });
     copyReal(corpus);
     generate(corpus, GENERATED_FILES);
     const files = listLintTargets(['.'], corpus);

@@ -160,13 +160,18 @@ const results = [
   await measure('jscodeshift (tsx parser, every file)', () => runJscodeshift(files, false)),
   await measure('jscodeshift + same text pre-check', () => runJscodeshift(files, true)),
 ];
-const anchor = results[1]!;
+// The fair anchor is the pre-checked jscodeshift: a user writing that transform would skip files
+// that never name the legacy module, as gossipless does. Against every-file jscodeshift the ratio
+// flatters gossipless (that column is labelled so).
+const everyFile = results[1]!;
+const fair = results[2]!;
 const rows = results.map((result) => ({
   tool: result.label,
   'changed files': result.changed,
   seconds: result.seconds.toFixed(2),
   'files/s': Math.round(FILES / result.seconds),
-  'vs jscodeshift': `${(anchor.seconds / result.seconds).toFixed(1)}x`,
+  'vs pre-checked jscodeshift (fair)': `${(fair.seconds / result.seconds).toFixed(2)}x`,
+  'vs every-file jscodeshift (flattering)': `${(everyFile.seconds / result.seconds).toFixed(1)}x`,
 }));
 console.table(rows);
 
@@ -177,24 +182,24 @@ const nodeAlone = measureNodeAlone();
 const idle = measureInChild('idle', 'idle');
 const list = writeFileList(files);
 const gossiplessMemory = measureInChild(GOSSIPLESS, 'migrateWorkload', [outDir]);
+const everyFileMemory = measureInChild(JSCODESHIFT, 'jscodeshiftWorkload', [list.path, 'every-file']);
 const anchorMemory = {
-  name: 'jscodeshift (tsx parser, every file)',
-  memory: measureInChild(JSCODESHIFT, 'jscodeshiftWorkload', [list.path, 'every-file']),
+  name: 'jscodeshift + same text pre-check',
+  memory: measureInChild(JSCODESHIFT, 'jscodeshiftWorkload', [list.path, 'pre-check']),
 };
-const preCheckMemory = measureInChild(JSCODESHIFT, 'jscodeshiftWorkload', [list.path, 'pre-check']);
 list.remove();
 console.log('');
-console.log(`memory, each row once in a fresh child process; anchor: ${anchorMemory.name}`);
+console.log(`memory, each row once in a fresh child process; anchor (fair): ${anchorMemory.name}`);
 console.log('');
 printMemoryTable(
   [
     { name: 'gossipless migrate (dry run)', memory: gossiplessMemory },
     anchorMemory,
-    { name: 'jscodeshift + same text pre-check', memory: preCheckMemory },
+    { name: 'jscodeshift (tsx parser, every file)', memory: everyFileMemory },
   ],
   { nodeAlone, idle },
   anchorMemory,
-  'jscodeshift',
+  'pre-checked jscodeshift',
 );
 if (GROWTH > 1) {
   const CHECKPOINT_EVERY = 500;

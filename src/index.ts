@@ -61,8 +61,16 @@ export type {
   RedeliveryOptions,
 } from './bus/index.js';
 export { parseDeadLetterRow } from './bus/index.js';
-export { Cluster, createCluster, handleShutdownSignals, LEADER_CHANNEL } from './cluster/index.js';
+export {
+  Cluster,
+  createCluster,
+  handleShutdownSignals,
+  LEADER_CHANNEL,
+  judgeClusterHealth,
+} from './cluster/index.js';
 export type {
+  ClusterHealth,
+  ClusterHealthInputs,
   ClusterOptions,
   ClusterEvents,
   SingletonContext,
@@ -72,6 +80,21 @@ export type {
 } from './cluster/index.js';
 export { WindowedCounterTable } from './counter/index.js';
 export type { WindowedCounterTableOptions, WindowCount } from './counter/index.js';
+export {
+  INSTRUMENTS,
+  ATTR_CLUSTER,
+  ATTR_NODE,
+  prometheusSeriesNames,
+  observeStorageTransactions,
+  TRACE_CONTEXT_PROPERTY,
+} from './telemetry/index.js';
+export type {
+  InstrumentSpec,
+  InstrumentKind,
+  InstrumentId,
+  TransactionSnapshotSource,
+  TelemetryIdentity,
+} from './telemetry/index.js';
 export { readClusterStatus } from './status/index.js';
 export type {
   ReadClusterStatusOptions,

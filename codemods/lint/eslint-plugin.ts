@@ -1,7 +1,7 @@
 import type { ESLint, Linter, Rule } from 'eslint';
 import { lintSource } from './lint-files.js';
 import { TOOLKIT_VERSION as VERSION } from '../../src/toolkit/version.js';
-import { noSelfDisablingDiscoveryMeta } from './rules/no-self-disabling-discovery.js';
+import { noSelfDisablingDiscoveryMeta } from './rules/no-self-disabling-discovery/index.js';
 
 /** Options of the ESLint rule `gossipless/no-self-disabling-discovery`. */
 export interface NoSelfDisablingDiscoveryRuleOptions {

@@ -7,11 +7,14 @@
 export {
   noSelfDisablingDiscovery,
   noSelfDisablingDiscoveryMeta,
-} from './rules/no-self-disabling-discovery.js';
+} from './rules/no-self-disabling-discovery/index.js';
 export type { Finding, FileFinding, RuleMeta, Severity } from './finding.js';
 export { lintFiles, lintSource } from './lint-files.js';
+export { lintFilesLazily, lintFilesWith } from './lint-run.js';
+export type { LintText } from './lint-run.js';
 export type { LintReport, LintFilesOptions, LintSourceResult, SkippedFile } from './lint-files.js';
-export { listLintTargets } from './walk-files.js';
+export { listLintTargets, walkLintTargets, isOutside } from './walk-files.js';
+export type { WalkNotes, WalkOptions, WalkResult } from './walk-files.js';
 export { parseSource, LINTED_EXTENSIONS } from './parse-source.js';
 export type { ParseResult } from './parse-source.js';
 export { mightContainDiscovery } from './prefilter.js';

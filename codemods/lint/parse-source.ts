@@ -1,17 +1,7 @@
 import { extname } from 'node:path';
-import { ts } from 'ts-morph';
+import { ts } from '../syntax/index.js';
 
-/** File extensions the lint reads. */
-export const LINTED_EXTENSIONS: readonly string[] = [
-  '.ts',
-  '.tsx',
-  '.mts',
-  '.cts',
-  '.js',
-  '.jsx',
-  '.mjs',
-  '.cjs',
-];
+export { LINTED_EXTENSIONS } from './extensions.js';
 
 /** A parsed file, or why it could not be parsed. */
 export type ParseResult =

@@ -1,16 +1,68 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { GossiplessError } from '@gossipless/runtime/errors';
-import { LINTED_EXTENSIONS } from './parse-source.js';
+import { LINTED_EXTENSIONS } from './extensions.js';
 
-/** Directories never walked: dependencies and VCS internals. */
-const ALWAYS_SKIPPED = new Set(['node_modules', '.git', '.hg', '.svn']);
+/** VCS internals: never walked, never worth a note. */
+const VCS_DIRECTORIES = new Set(['.git', '.hg', '.svn']);
+
+/** Dependencies: not walked when found inside a folder, but said so (a folder given by name is walked). */
+const DEPENDENCY_DIRECTORY = 'node_modules';
+
+/**
+ * Test and example code: it asserts failures, or prints them to whoever runs the demo, and tears sockets down on purpose, which is not the production
+ * start-up path the rule is about. Skipped inside folders unless `includeTests`; a file named
+ * explicitly is linted.
+ */
+const TEST_DIRECTORIES = new Set([
+  'test',
+  'tests',
+  '__tests__',
+  'spec',
+  '__mocks__',
+  'e2e',
+  'example',
+  'examples',
+]);
+const TEST_FILE = /\.(test|spec|e2e)\.[cm]?[jt]sx?$/i;
+
+/** What the walk left out, and why; formatters print it so a skip is never silent. */
+export interface WalkNotes {
+  /** Folders that could not be read (`EACCES`…): the run went on without them. */
+  readonly unreadableFolders: readonly { readonly folder: string; readonly reason: string }[];
+  /** `node_modules` folders found inside the given folders and not walked. */
+  readonly dependencyFolders: readonly string[];
+  /** Test files and folders not walked (see {@link WalkOptions.includeTests}). */
+  readonly testPaths: readonly string[];
+}
+
+/** Options of {@link walkLintTargets}. */
+export interface WalkOptions {
+  /** Also lint test files (`*.test.ts`, `*.spec.js`, `test/`, `__tests__/`…). @default false */
+  readonly includeTests?: boolean;
+  /**
+   * Reads one folder; tests inject a failing one (an unreadable folder cannot be made as root).
+   * @default readdirSync with file types
+   */
+  readonly readDirectory?: (path: string) => Dirent[];
+}
+
+/** The files to lint and what was left out. */
+export interface WalkResult extends WalkNotes {
+  /** Absolute paths, sorted. */
+  readonly files: readonly string[];
+}
 
 interface IgnoreLayer {
   /** Directory the .gitignore lives in; its patterns are relative to it. */
   readonly base: string;
   readonly rules: Ignore;
+}
+
+/** True when `rel` (from `path.relative`) leaves its base: `..`, `../x`, or another drive; not `..gen`. */
+export function isOutside(rel: string): boolean {
+  return rel === '..' || rel.startsWith(`..${sep}`) || rel.startsWith('../') || isAbsolute(rel);
 }
 
 function loadGitignore(directory: string): IgnoreLayer | undefined {
@@ -22,7 +74,7 @@ function loadGitignore(directory: string): IgnoreLayer | undefined {
 function isIgnored(path: string, isDirectory: boolean, layers: readonly IgnoreLayer[]): boolean {
   for (const layer of layers) {
     const rel = relative(layer.base, path);
-    if (rel === '' || rel.startsWith('..')) continue;
+    if (rel === '' || isOutside(rel)) continue;
     const posix = rel.split(sep).join('/');
     if (layer.rules.ignores(isDirectory ? `${posix}/` : posix)) return true;
   }
@@ -43,7 +95,7 @@ function ancestorLayers(directory: string, stopAt: string): IgnoreLayer[] {
   const chain: string[] = [];
   for (let current = dirname(directory); ; current = dirname(current)) {
     const rel = relative(root, current);
-    if (rel.startsWith('..') || current === dirname(current)) break;
+    if (isOutside(rel) || current === dirname(current)) break;
     chain.unshift(current);
     if (current === root) break;
   }
@@ -52,13 +104,30 @@ function ancestorLayers(directory: string, stopAt: string): IgnoreLayer[] {
 
 /**
  * Lists the files to lint under `paths` (files or directories, relative to `cwd`), sorted. Inside
- * directories it reads `.ts/.tsx/.mts/.cts/.js/.jsx/.mjs/.cjs`, skips `node_modules` and VCS
- * directories, and honours every `.gitignore` from the repository root down, as git would. A file
- * named explicitly is linted even if ignored, as ESLint does. A path that does not exist is a
- * usage error.
+ * directories it reads `.ts/.tsx/.mts/.cts/.js/.jsx/.mjs/.cjs`, skips VCS directories, `node_modules`
+ * and (unless `includeTests`) test files, and honours every `.gitignore` from the repository root
+ * down, as git would; what it skipped is in the result. A folder it cannot read is skipped with the
+ * reason. A file or folder named explicitly is linted even if ignored, as ESLint does. A path that
+ * does not exist, or is neither a file nor a folder (a FIFO, a device), is a usage error.
  */
-export function listLintTargets(paths: readonly string[], cwd: string): string[] {
+export function walkLintTargets(
+  paths: readonly string[],
+  cwd: string,
+  options: WalkOptions = {},
+): WalkResult {
   const found = new Set<string>();
+  const notes = {
+    unreadableFolders: [] as { folder: string; reason: string }[],
+    dependencyFolders: [] as string[],
+    testPaths: [] as string[],
+  };
+  const readDirectory =
+    options.readDirectory ?? ((path: string) => readdirSync(path, { withFileTypes: true }));
+  // Relative to the working directory when inside it, absolute otherwise (`../../../tmp/x` helps nobody).
+  const shown = (path: string): string => {
+    const rel = relative(cwd, path);
+    return rel === '' ? '.' : isOutside(rel) ? path : rel.split(sep).join('/');
+  };
   for (const given of paths.length === 0 ? ['.'] : paths) {
     const absolute = resolve(cwd, given);
     let stats;
@@ -73,22 +142,57 @@ export function listLintTargets(paths: readonly string[], cwd: string): string[]
       found.add(absolute);
       continue;
     }
-    walk(absolute, ancestorLayers(absolute, cwd), found);
+    if (!stats.isDirectory()) {
+      throw new GossiplessError(
+        'INVALID_INPUT',
+        `lint path "${given}" is neither a file nor a folder (a pipe, socket or device): give a source file or a folder`,
+      );
+    }
+    const walk = (directory: string, inherited: readonly IgnoreLayer[]): void => {
+      let entries: Dirent[];
+      try {
+        entries = readDirectory(directory);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+        notes.unreadableFolders.push({
+          folder: shown(directory),
+          reason: `cannot read the folder (${code}); fix its permissions to lint it`,
+        });
+        return;
+      }
+      const own = loadGitignore(directory);
+      const layers = own ? [...inherited, own] : inherited;
+      entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+      for (const entry of entries) {
+        const path = join(directory, entry.name);
+        if (entry.isDirectory()) {
+          if (VCS_DIRECTORIES.has(entry.name) || isIgnored(path, true, layers)) continue;
+          if (entry.name === DEPENDENCY_DIRECTORY) notes.dependencyFolders.push(shown(path));
+          else if (!options.includeTests && TEST_DIRECTORIES.has(entry.name))
+            notes.testPaths.push(shown(path));
+          else walk(path, layers);
+        } else if (entry.isFile() && LINTED_EXTENSIONS.includes(extname(entry.name).toLowerCase())) {
+          if (isIgnored(path, false, layers)) continue;
+          if (!options.includeTests && TEST_FILE.test(basename(entry.name)))
+            notes.testPaths.push(shown(path));
+          else found.add(path);
+        }
+      }
+    };
+    walk(absolute, ancestorLayers(absolute, cwd));
   }
-  return [...found].sort();
+  return { files: [...found].sort(), ...notes };
 }
 
-function walk(directory: string, inherited: readonly IgnoreLayer[], found: Set<string>): void {
-  const own = loadGitignore(directory);
-  const layers = own ? [...inherited, own] : inherited;
-  const entries = readdirSync(directory, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const entry of entries) {
-    const path = join(directory, entry.name);
-    if (entry.isDirectory()) {
-      if (ALWAYS_SKIPPED.has(entry.name) || isIgnored(path, true, layers)) continue;
-      walk(path, layers, found);
-    } else if (entry.isFile() && LINTED_EXTENSIONS.includes(extname(entry.name).toLowerCase())) {
-      if (!isIgnored(path, false, layers)) found.add(path);
-    }
-  }
+/**
+ * The files {@link walkLintTargets} would lint, without its notes.
+ *
+ * @example
+ * ```ts
+ * const files = listLintTargets(['src'], process.cwd());
+ * ```
+ */
+export function listLintTargets(paths: readonly string[], cwd: string, options: WalkOptions = {}): string[] {
+  return [...walkLintTargets(paths, cwd, options).files];
 }

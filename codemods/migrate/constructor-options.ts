@@ -9,8 +9,13 @@ import {
   type SourceFile,
   type SpreadAssignment,
   type VariableDeclaration,
+  ts,
 } from 'ts-morph';
+import { descendantsOfKind, identifiersNamed } from './node-index.js';
 import { findDeclaration } from './scope.js';
+import { outermostWrapper, unwrapExpression } from '../syntax/index.js';
+
+export { unwrapExpression };
 import { ownValue, type ModuleMapping, type ReviewItem, type TextChange } from './types.js';
 
 /**
@@ -29,32 +34,18 @@ export function resolveObjectLiteral(argument: Node | undefined): ObjectLiteralE
  * different scopes) make it ambiguous, and ambiguity returns undefined rather than a guess.
  */
 export function resolveConstInitializer(sourceFile: SourceFile, name: string): Node | undefined {
-  const matches = sourceFile
-    .getDescendantsOfKind(SyntaxKind.VariableDeclaration)
-    .filter((declaration) => Node.isIdentifier(declaration.getNameNode()) && declaration.getName() === name);
+  const named = (node: ts.Node): boolean => {
+    const nameNode = (node as ts.VariableDeclaration).name;
+    return ts.isIdentifier(nameNode) && ts.idText(nameNode) === name;
+  };
+  const matches = descendantsOfKind(sourceFile, SyntaxKind.VariableDeclaration, named).filter(
+    (declaration) => Node.isIdentifier(declaration.getNameNode()) && declaration.getName() === name,
+  );
   if (matches.length !== 1) return undefined;
   const declaration = matches[0]!;
   const list = declaration.getParent();
   if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
   return declaration.getInitializer();
-}
-
-/** Strips `( … )`, `… as T`, `… satisfies T` and `<T>…`, which do not change the value. */
-export function unwrapExpression(node: Node): Node {
-  let current = node;
-  for (;;) {
-    if (
-      Node.isParenthesizedExpression(current) ||
-      Node.isAsExpression(current) ||
-      Node.isSatisfiesExpression(current) ||
-      Node.isTypeAssertion(current) ||
-      Node.isNonNullExpression(current)
-    ) {
-      current = current.getExpression();
-    } else {
-      return current;
-    }
-  }
 }
 
 /** The property name as written, when it is static (`a`, `'a'`, `1`, `['a']`). */
@@ -365,7 +356,7 @@ function legacyOnlyUse(
   const name = declaration.getName();
   if (visiting.has(declaration)) return { safe: false, reason: `\`${name}\` refers to itself` };
   visiting.add(declaration);
-  if (declaration.getVariableStatement()?.isExported() === true) {
+  if (isExportedConst(declaration)) {
     return { safe: false, reason: `\`${name}\` is exported` };
   }
   for (const reference of referencesTo(declaration)) {
@@ -375,6 +366,18 @@ function legacyOnlyUse(
     }
   }
   return { safe: true };
+}
+
+/**
+ * `export const x` or `export { x }` / `export default x`, read from the syntax: ts-morph's
+ * `isExported()` asks the type checker, which builds a program (with the lib files) per file.
+ */
+function isExportedConst(declaration: VariableDeclaration): boolean {
+  if (declaration.getVariableStatement()?.hasExportKeyword() === true) return true;
+  return identifiersNamed(declaration.getSourceFile(), declaration.getName()).some((identifier) => {
+    const parent = identifier.getParent();
+    return parent !== undefined && (Node.isExportSpecifier(parent) || Node.isExportAssignment(parent));
+  });
 }
 
 /** Whether a value at `node` only ever becomes options of a legacy call; the reason when a const further out is not. */
@@ -423,25 +426,6 @@ function describeOtherUse(subject: string, use: Node): string {
   return `${subject} is also used at line ${line}`;
 }
 
-/** Parentheses, `as`, `satisfies` and `!` around a node, which pass its value through unchanged. */
-function outermostWrapper(node: Node): Node {
-  let current = node;
-  for (let parent = current.getParent(); parent !== undefined; parent = current.getParent()) {
-    if (
-      Node.isParenthesizedExpression(parent) ||
-      Node.isAsExpression(parent) ||
-      Node.isSatisfiesExpression(parent) ||
-      Node.isTypeAssertion(parent) ||
-      Node.isNonNullExpression(parent)
-    ) {
-      current = parent;
-    } else {
-      return current;
-    }
-  }
-  return current;
-}
-
 /**
  * Every identifier in the file that refers to the declaration, found lexically. Over-counting is the
  * safe side (an extra use only means the const is reported instead of edited), so only names that
@@ -450,9 +434,8 @@ function outermostWrapper(node: Node): Node {
 function referencesTo(declaration: VariableDeclaration): Identifier[] {
   const name = declaration.getName();
   const nameNode = declaration.getNameNode();
-  return declaration
-    .getSourceFile()
-    .getDescendantsOfKind(SyntaxKind.Identifier)
+  return identifiersNamed(declaration.getSourceFile(), name)
+    .filter(Node.isIdentifier)
     .filter(
       (identifier) =>
         identifier !== nameNode &&

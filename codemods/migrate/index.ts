@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { migrate, migrateSourceText, applyChanges } from './runner.js';
+export { migrate, migrateSourceText, applyChanges, ProjectBatches, DEFAULT_MAX_FILE_SIZE } from './runner.js';
 export type {
   MigrateOptions,
   MigrateReport,
@@ -23,6 +23,8 @@ export {
 } from './config.js';
 export type { MigrateConfig, MigrateModuleConfig } from './config.js';
 export { gitWorkingTreeStatus } from './git-status.js';
+export { classifyUncommittedChanges, removeLeftovers, TEMPORARY_FILE } from './resume.js';
+export type { UncommittedChanges } from './resume.js';
 export type { GitWorkingTreeStatus } from './git-status.js';
 export {
   RATE_LIMITS_FILE_NAME,

@@ -2,6 +2,7 @@ import path from 'node:path';
 import {
   Node,
   SyntaxKind,
+  ts,
   type CallExpression,
   type ExportDeclaration,
   type ImportDeclaration,
@@ -16,6 +17,7 @@ import {
   reviewAt,
   rewriteOptionsArgument,
 } from './constructor-options.js';
+import { descendantsOfKind } from './node-index.js';
 import { isShadowed } from './scope.js';
 import {
   ownValue,
@@ -103,10 +105,12 @@ export function rewriteModule(
     if (rewrite) changes.push({ start: node.getStart(), end: node.getEnd(), text });
   };
 
+  const namesModule = (node: ts.Node): boolean =>
+    specifierMatches(mapping, (node as ts.StringLiteral).text, context.absolutePath);
   const literals = [
-    ...sourceFile.getDescendantsOfKind(SyntaxKind.StringLiteral),
-    ...sourceFile.getDescendantsOfKind(SyntaxKind.NoSubstitutionTemplateLiteral),
-  ].filter((literal) => specifierMatches(mapping, literal.getLiteralText(), context.absolutePath));
+    ...descendantsOfKind(sourceFile, SyntaxKind.StringLiteral, namesModule),
+    ...descendantsOfKind(sourceFile, SyntaxKind.NoSubstitutionTemplateLiteral, namesModule),
+  ];
 
   for (const literal of literals) {
     const parent = literal.getParent();
@@ -244,7 +248,7 @@ export function rewriteModule(
     if (defaultShim !== 'default') {
       // `import X = require()` binds module.exports; the shim exports the constructor by name, and
       // TypeScript has no `import X = require().Name`, so the import becomes a named one.
-      if (declaration.isExported()) {
+      if (declaration.hasExportKeyword()) {
         review(
           declaration,
           `exported \`import … = require()\` of a module whose export is renamed: rewrite by hand`,
@@ -393,8 +397,8 @@ export function rewriteModule(
 
   if (constructorLocals.size > 0 || namespaceLocals.size > 0) {
     const calls = [
-      ...sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression),
-      ...sourceFile.getDescendantsOfKind(SyntaxKind.NewExpression),
+      ...descendantsOfKind(sourceFile, SyntaxKind.CallExpression),
+      ...descendantsOfKind(sourceFile, SyntaxKind.NewExpression),
     ];
     for (const call of calls) {
       if (directConstructorCalls.has(call)) continue;
@@ -402,7 +406,11 @@ export function rewriteModule(
       if (isConstructorReference(callee)) handleConstructorCall(call);
     }
     if ((renamed.length > 0 || hasExportMap) && namespaceLocals.size > 0) {
-      for (const access of sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
+      const onNamespace = (node: ts.Node): boolean => {
+        const target = (node as ts.PropertyAccessExpression).expression;
+        return ts.isIdentifier(target) && namespaceLocals.has(ts.idText(target));
+      };
+      for (const access of descendantsOfKind(sourceFile, SyntaxKind.PropertyAccessExpression, onNamespace)) {
         const target = access.getExpression();
         if (!Node.isIdentifier(target)) continue;
         const binding = namespaceLocals.get(target.getText());

@@ -83,7 +83,13 @@ export function planRateLimitsFile(
   let existing: RateLimitRule[] = [];
   let bareArray = false;
   if (existingText !== undefined) {
-    const parsed = JSON.parse(existingText) as unknown;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(existingText);
+    } catch {
+      // JSON.parse quotes the text around the fault; the file's bytes stay out of messages.
+      throw new Error('it is not valid JSON');
+    }
     bareArray = Array.isArray(parsed);
     existing = (bareArray ? parsed : (parsed as { rules?: unknown }).rules) as RateLimitRule[];
     if (!Array.isArray(existing)) throw new Error('it has no "rules" array');

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { readFile, stat, unlink } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { lstat, readFile, stat, unlink } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { Project, ts, type SourceFile } from 'ts-morph';
@@ -43,6 +44,16 @@ export interface MigrateOptions {
   signal?: AbortSignal;
   /** Called after each file is processed, e.g. to drive a progress bar. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Files larger than this many bytes are skipped unread, with the reason in the report.
+   * @default DEFAULT_MAX_FILE_SIZE (1 MiB)
+   */
+  maxFileSize?: number;
+  /**
+   * Rewrite read-only files too (their mode is kept). Without it they are skipped with the reason.
+   * @default false
+   */
+  force?: boolean;
 }
 
 /** What happened to one file; unchanged files are only counted. */
@@ -165,8 +176,13 @@ export interface MigrateSourceOptions {
   relativePath?: string;
   /** @default the built-in mappings (node-discover, swim) */
   mappings?: readonly ModuleMapping[];
-  /** A project to parse in, reused across files by the runner. @default a new in-memory project */
-  project?: Project;
+  /**
+   * A project to parse in (or a function asked for one only when the file is parsed), reused across
+   * files by the runner. The parsed file is left in it (the
+   * caller drops the whole project now and then, see {@link ProjectBatches}): removing a file from a
+   * ts-morph project walks its whole tree again. @default a new in-memory project, dropped after use
+   */
+  project?: Project | (() => Project);
 }
 
 /** The outcome of migrating one file's text. */
@@ -211,6 +227,11 @@ function transformsFor(
  * ```
  */
 export function migrateSourceText(text: string, options: MigrateSourceOptions): MigratedSource {
+  if (text.charCodeAt(0) === 0xfeff) {
+    // The parser drops a byte-order mark, so offsets would be one off: migrate without it, keep it.
+    const inner = migrateSourceText(text.slice(1), options);
+    return { ...inner, text: inner.text === text.slice(1) ? text : `\uFEFF${inner.text}` };
+  }
   const transforms = transformsFor(options.mappings ?? BUILT_IN_MAPPINGS);
   // Cheap text pre-check: most files never mention a legacy module and are never parsed.
   const applicable = transforms.filter(({ mapping }) =>
@@ -218,27 +239,77 @@ export function migrateSourceText(text: string, options: MigrateSourceOptions): 
   );
   if (applicable.length === 0) return { text, reviews: [], rateLimits: [], parsed: false };
   const project =
-    options.project ?? new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
+    typeof options.project === 'function' ? options.project() : (options.project ?? newProject());
   const relativePath = options.relativePath ?? options.absolutePath;
   const sourceFile = project.createSourceFile(options.absolutePath, text, {
     overwrite: true,
     scriptKind: scriptKindOf(options.absolutePath),
   });
-  try {
-    const parseError = firstParseError(sourceFile);
-    if (parseError !== undefined) return { text, reviews: [], rateLimits: [], parseError, parsed: true };
-    const context = {
-      absolutePath: options.absolutePath,
-      relativePath,
-      eol: text.includes('\r\n') ? '\r\n' : '\n',
-    };
-    const result = mergeResults(applicable.map(({ transform }) => transform(sourceFile, context)));
-    const reviews = [...result.reviews].sort((a, b) => a.line - b.line || a.column - b.column);
-    return { text: applyChanges(text, result.changes), reviews, rateLimits: result.rateLimits, parsed: true };
-  } finally {
-    // Each file is removed after use so a run's memory stays flat.
-    project.removeSourceFile(sourceFile);
+  const parseError = firstParseError(sourceFile);
+  if (parseError !== undefined) return { text, reviews: [], rateLimits: [], parseError, parsed: true };
+  const context = {
+    absolutePath: options.absolutePath,
+    relativePath,
+    eol: text.includes('\r\n') ? '\r\n' : '\n',
+  };
+  const result = mergeResults(applicable.map(({ transform }) => transform(sourceFile, context)));
+  const reviews = [...result.reviews].sort((a, b) => a.line - b.line || a.column - b.column);
+  return { text: applyChanges(text, result.changes), reviews, rateLimits: result.rateLimits, parsed: true };
+}
+
+function newProject(): Project {
+  return new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
+}
+
+/**
+ * Hands out a ts-morph project for each parsed file and replaces it once it holds a few files or a
+ * few megabytes: dropping a whole project is left to the garbage collector, while removing files
+ * one by one (`removeSourceFile`) walked each file's tree again and cost as much as parsing it.
+ * Memory stays bounded by the batch, not the run.
+ */
+export class ProjectBatches {
+  #project: Project | undefined;
+  #files = 0;
+  #characters = 0;
+
+  constructor(
+    private readonly maxFiles = 64,
+    private readonly maxCharacters = 4_000_000,
+  ) {}
+
+  /** A project to parse a file of `characters` characters in. */
+  take(characters: number): Project {
+    if (
+      this.#project === undefined ||
+      this.#files >= this.maxFiles ||
+      this.#characters + characters > this.maxCharacters
+    ) {
+      this.#project = newProject();
+      this.#files = 0;
+      this.#characters = 0;
+    }
+    this.#files++;
+    this.#characters += characters;
+    return this.#project;
   }
+}
+
+/** Files larger than this are not read by default: generated bundles and minified code. */
+export const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
+
+/** How long the file loop may run before it lets the event loop see a signal (Ctrl-C). */
+const YIELD_EVERY_MS = 25;
+
+/** Mutable state of one run, filled by the steps of {@link migrate}. */
+interface RunState {
+  root: string;
+  mappings: readonly ModuleMapping[];
+  outcomes: FileOutcome[];
+  planned: PlannedWrite[];
+  reviews: ReviewFinding[];
+  rateLimits: LocatedRateLimit[];
+  unchanged: number;
+  projects: ProjectBatches;
 }
 
 /**
@@ -252,83 +323,217 @@ export function migrateSourceText(text: string, options: MigrateSourceOptions): 
  * ```
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
-  const targetDir = path.resolve(options.targetDir);
+  const targetDir = await resolveTargetDirectory(options.targetDir);
+  const { mappings, configPath } = await loadMigrateConfig(targetDir, options.configPath);
+  const walked = await walkSourceFiles(targetDir, options.signal);
+  const state: RunState = {
+    root: walked.root,
+    mappings,
+    outcomes: walked.skipped.map((skipped) => ({ ...skipped, status: 'skipped' })),
+    planned: [],
+    reviews: [],
+    rateLimits: [],
+    unchanged: 0,
+    projects: new ProjectBatches(),
+  };
+  await planFiles(state, walked.files, options);
+  const rateLimitsFile = await planRateLimits(state.root, state.rateLimits, state.outcomes, state.planned);
+  if (options.write) await applyPlannedWrites(state, options);
+  return buildReport(state, options, configPath, walked.files.length, rateLimitsFile);
+}
+
+/** The target as an absolute path, refused with a one-line reason unless it is a directory. */
+async function resolveTargetDirectory(target: string): Promise<string> {
+  const targetDir = path.resolve(target);
   const targetStat = await stat(targetDir).catch(() => undefined);
-  if (targetStat === undefined || !targetStat.isDirectory()) {
+  if (targetStat === undefined) {
+    throw new GossiplessError('INVALID_INPUT', `${target} does not exist; pass the repository to migrate`);
+  }
+  if (!targetStat.isDirectory()) {
     throw new GossiplessError(
       'INVALID_INPUT',
-      `${options.targetDir} is not a directory; pass the repository to migrate`,
+      `${target} is a file, not a folder; pass the folder (repository) that holds it`,
     );
   }
-  const { mappings, configPath } = await loadMigrateConfig(targetDir, options.configPath);
+  return targetDir;
+}
 
-  const walked = await walkSourceFiles(targetDir, options.signal);
-  const root = walked.root;
-  const outcomes: FileOutcome[] = walked.skipped.map((skipped) => ({ ...skipped, status: 'skipped' }));
-  const planned: PlannedWrite[] = [];
-  const reviews: ReviewFinding[] = [];
-  const rateLimits: LocatedRateLimit[] = [];
-  let unchanged = 0;
-
-  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
-  const total = walked.files.length;
-  for (const [index, relativePath] of walked.files.entries()) {
+/** Reads, pre-checks, parses and rewrites every walked file in memory; nothing is written here. */
+async function planFiles(state: RunState, files: readonly string[], options: MigrateOptions): Promise<void> {
+  const maxFileSize = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+  let lastYield = performance.now();
+  for (const [index, relativePath] of files.entries()) {
+    // The loop is synchronous per file (see readSource); it yields now and then so that a signal
+    // handler (Ctrl-C) runs and the next check sees it.
+    if (performance.now() - lastYield > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
     throwIfInterrupted(options.signal, 'nothing was written');
-    const absolutePath = path.join(root, relativePath);
     try {
-      // Synchronous on purpose: promise-based reads cost ~0.3 ms of thread-pool round trips per
-      // file, more than the pre-check, and most files are only read and pre-checked.
-      const text = readFileSync(absolutePath, 'utf8');
-      const migrated = migrateSourceText(text, { absolutePath, relativePath, mappings, project });
-      if (migrated.parseError !== undefined) {
-        outcomes.push({ path: relativePath, status: 'skipped', reason: migrated.parseError });
-        continue;
-      }
-      reviews.push(...migrated.reviews.map((item) => ({ file: relativePath, ...item })));
-      rateLimits.push(...migrated.rateLimits.map((limit) => ({ ...limit, file: relativePath })));
-      const updated = migrated.text;
-      if (updated === text) {
-        unchanged++;
-        continue;
-      }
-      const fileStat = await stat(absolutePath);
-      const readStamp = { size: fileStat.size, mtimeMs: fileStat.mtimeMs };
-      // A declaration file that held only the legacy stub has nothing left to say.
-      if (relativePath.endsWith('.d.ts') && updated.trim() === '') {
-        const diff = createTwoFilesPatch(`a/${relativePath}`, '/dev/null', text, '');
-        const outcome: FileOutcome = { path: relativePath, status: 'deleted', diff };
-        outcomes.push(outcome);
-        planned.push({ outcome, absolutePath, text: undefined, mode: undefined, readStamp });
-      } else {
-        const diff = createTwoFilesPatch(`a/${relativePath}`, `b/${relativePath}`, text, updated);
-        const outcome: FileOutcome = { path: relativePath, status: 'changed', diff };
-        outcomes.push(outcome);
-        planned.push({ outcome, absolutePath, text: updated, mode: fileStat.mode & 0o7777, readStamp });
-      }
+      planFile(state, relativePath, maxFileSize, options);
     } catch (error) {
       if (error instanceof GossiplessError && error.code !== 'INTERNAL') throw error;
       throwIfInterrupted(options.signal, 'nothing was written');
-      outcomes.push({ path: relativePath, status: 'error', reason: describeError(error) });
+      state.outcomes.push({ path: relativePath, status: 'error', reason: describeError(error) });
     } finally {
-      options.onProgress?.(index + 1, total);
+      options.onProgress?.(index + 1, files.length);
     }
   }
+}
 
-  const rateLimitsFile = await planRateLimits(root, rateLimits, outcomes, planned);
+/** A file as read: its text (without a byte-order mark) and what writing it back must keep. */
+interface ReadSource {
+  text: string;
+  /** The UTF-8 byte-order mark the file started with, kept on write. */
+  bom: string;
+  /** False when the bytes are not valid UTF-8: decoding replaced some of them. */
+  validUtf8: boolean;
+  stat: { size: number; mtimeMs: number; mode: number };
+}
 
-  if (options.write) {
-    for (const write of planned) {
-      throwIfInterrupted(options.signal, 'files already written stay written; run again to finish');
-      try {
-        await applyPlannedWrite(root, write);
-        write.outcome.written = true;
-      } catch (error) {
-        write.outcome.status = 'error';
-        write.outcome.reason = `not written: ${describeError(error)}`;
-      }
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads one file, or says why not. Synchronous on purpose: promise-based reads cost ~0.3 ms of
+ * thread-pool round trips per file, more than the pre-check, and most files are only read and
+ * pre-checked. The size is checked on the open descriptor before anything is read.
+ */
+function readSource(absolutePath: string, maxFileSize: number): ReadSource | { skip: string } {
+  const descriptor = openSync(absolutePath, 'r');
+  try {
+    const fileStat = fstatSync(descriptor);
+    if (fileStat.size > maxFileSize) {
+      return {
+        skip:
+          `larger than ${formatBytes(maxFileSize)} (${formatBytes(fileStat.size)}; generated or minified?): not read; ` +
+          'pass --max-file-size to include it',
+      };
+    }
+    const bytes = Buffer.allocUnsafe(fileStat.size);
+    let length = 0;
+    while (length < bytes.length) {
+      const read = readSync(descriptor, bytes, length, bytes.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    const content = bytes.subarray(0, length);
+    let text = content.toString('utf8');
+    // toString replaces invalid sequences by U+FFFD; only then is the strict decoder worth a pass.
+    const validUtf8 = !text.includes('\uFFFD') || isValidUtf8(content);
+    const bom = text.charCodeAt(0) === 0xfeff ? '\uFEFF' : '';
+    if (bom !== '') text = text.slice(1);
+    return {
+      text,
+      bom,
+      validUtf8,
+      stat: { size: fileStat.size, mtimeMs: fileStat.mtimeMs, mode: fileStat.mode },
+    };
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+function isValidUtf8(bytes: Uint8Array): boolean {
+  try {
+    fatalUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${Number((bytes / 1024 / 1024).toFixed(1))} MiB`;
+  if (bytes >= 1024) return `${Number((bytes / 1024).toFixed(1))} KiB`;
+  return `${bytes} B`;
+}
+
+/** One file: read, migrate in memory, and plan its write (with its diff) when it changes. */
+function planFile(state: RunState, relativePath: string, maxFileSize: number, options: MigrateOptions): void {
+  const absolutePath = path.join(state.root, relativePath);
+  const source = readSource(absolutePath, maxFileSize);
+  if ('skip' in source) {
+    state.outcomes.push({ path: relativePath, status: 'skipped', reason: source.skip });
+    return;
+  }
+  const { text } = source;
+  const migrated = migrateSourceText(text, {
+    absolutePath,
+    relativePath,
+    mappings: state.mappings,
+    project: () => state.projects.take(text.length),
+  });
+  if (migrated.parsed && !source.validUtf8) {
+    // Decoding replaced the invalid bytes; writing the text back would change them outside the
+    // edits, and the diff would not show it.
+    state.outcomes.push({
+      path: relativePath,
+      status: 'skipped',
+      reason:
+        'is not valid UTF-8: not rewritten (its other bytes would change); convert it to UTF-8 and run again',
+    });
+    return;
+  }
+  if (migrated.parseError !== undefined) {
+    state.outcomes.push({ path: relativePath, status: 'skipped', reason: migrated.parseError });
+    return;
+  }
+  state.reviews.push(...migrated.reviews.map((item) => ({ file: relativePath, ...item })));
+  state.rateLimits.push(...migrated.rateLimits.map((limit) => ({ ...limit, file: relativePath })));
+  if (migrated.text === text) {
+    state.unchanged++;
+    return;
+  }
+  const before = source.bom + text;
+  const after = source.bom + migrated.text;
+  const readStamp = { size: source.stat.size, mtimeMs: source.stat.mtimeMs };
+  const mode = source.stat.mode & 0o7777;
+  // A declaration file that held only the legacy stub has nothing left to say.
+  const deleted = relativePath.endsWith('.d.ts') && migrated.text.trim() === '';
+  const diff = deleted
+    ? createTwoFilesPatch(`a/${relativePath}`, '/dev/null', before, '')
+    : createTwoFilesPatch(`a/${relativePath}`, `b/${relativePath}`, before, after);
+  const outcome: FileOutcome = { path: relativePath, status: deleted ? 'deleted' : 'changed', diff };
+  state.outcomes.push(outcome);
+  if ((mode & 0o222) === 0 && !options.force) {
+    outcome.status = 'skipped';
+    outcome.reason =
+      `read-only (mode ${mode.toString(8).padStart(4, '0')}): not ${deleted ? 'deleted' : 'rewritten'}; ` +
+      'make it writable (chmod u+w) or pass --force';
+    return;
+  }
+  state.planned.push({
+    outcome,
+    absolutePath,
+    text: deleted ? undefined : after,
+    mode: deleted ? undefined : mode,
+    readStamp,
+  });
+}
+
+/** Writes the planned files one by one, each atomically; a failure is reported on its file. */
+async function applyPlannedWrites(state: RunState, options: MigrateOptions): Promise<void> {
+  for (const write of state.planned) {
+    throwIfInterrupted(options.signal, 'files already written stay written; run again to finish');
+    try {
+      await applyPlannedWrite(state.root, write);
+      write.outcome.written = true;
+    } catch (error) {
+      write.outcome.status = 'error';
+      write.outcome.reason = `not written: ${describeError(error)}`;
     }
   }
+}
 
+function buildReport(
+  state: RunState,
+  options: MigrateOptions,
+  configPath: string | undefined,
+  total: number,
+  rateLimitsFile: MigrateReport['rateLimits'],
+): MigrateReport {
+  const { outcomes, reviews } = state;
   outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   reviews.sort((a, b) =>
     a.file === b.file ? a.line - b.line || a.column - b.column : a.file < b.file ? -1 : 1,
@@ -336,13 +541,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   const count = (status: FileOutcome['status']): number =>
     outcomes.filter((outcome) => outcome.status === status).length;
   return {
-    target: root,
+    target: state.root,
     write: options.write ?? false,
     configPath,
     counts: {
       files: total,
       changed: count('changed') + count('deleted'),
-      unchanged,
+      unchanged: state.unchanged,
       skipped: count('skipped'),
       errors: count('error'),
     },
@@ -368,6 +573,16 @@ async function planRateLimits(
   if (found.length === 0) return summary;
   let existing: string | undefined;
   try {
+    // A link could point anywhere (outside the target, at a secret): it is neither read nor replaced.
+    if ((await lstat(absolutePath).catch(() => undefined))?.isSymbolicLink()) {
+      outcomes.push({
+        path: RATE_LIMITS_FILE_NAME,
+        status: 'error',
+        reason:
+          'is a symbolic link: not read or replaced; make it a regular file inside the target and run again',
+      });
+      return summary;
+    }
     existing = await readFile(absolutePath, 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;

@@ -76,24 +76,50 @@ function declarationIn(scope: Node, name: string, binding: Node | undefined): No
     Node.isModuleBlock(scope) ||
     Node.isCaseClause(scope)
   ) {
-    for (const statement of scope.getStatements()) {
-      if (isBinding(statement)) continue;
-      if (Node.isVariableStatement(statement)) {
-        for (const declaration of statement.getDeclarations()) {
-          if (bindingNames(declaration.getNameNode()).includes(name)) return declaration;
-        }
-      } else if (Node.isFunctionDeclaration(statement) || Node.isClassDeclaration(statement)) {
-        if (statement.getName() === name) return statement;
-      } else if (Node.isImportDeclaration(statement)) {
-        if (statement.getDefaultImport()?.getText() === name) return statement;
-        if (statement.getNamespaceImport()?.getText() === name) return statement;
-        if (statement.getNamedImports().some((specifier) => localName(specifier) === name)) return statement;
-      } else if (Node.isImportEqualsDeclaration(statement)) {
-        if (statement.getName() === name) return statement;
-      }
+    for (const entry of blockDeclarations(scope).get(name) ?? []) {
+      if (!isBinding(entry.statement)) return entry.declaration;
     }
   }
   return undefined;
+}
+
+interface BlockDeclaration {
+  statement: Node;
+  declaration: Node;
+}
+
+// Per block, what its statements declare, by name, in statement order: built once, so a lookup is
+// not a pass over every statement of the file (which made a file's work grow with its square).
+const blockIndexes = new WeakMap<object, Map<string, BlockDeclaration[]>>();
+
+function blockDeclarations(scope: Node & { getStatements(): Node[] }): Map<string, BlockDeclaration[]> {
+  let index = blockIndexes.get(scope.compilerNode);
+  if (index !== undefined) return index;
+  const names = new Map<string, BlockDeclaration[]>();
+  const add = (name: string | undefined, statement: Node, declaration: Node): void => {
+    if (name === undefined) return;
+    const list = names.get(name);
+    if (list === undefined) names.set(name, [{ statement, declaration }]);
+    else list.push({ statement, declaration });
+  };
+  for (const statement of scope.getStatements()) {
+    if (Node.isVariableStatement(statement)) {
+      for (const declaration of statement.getDeclarations()) {
+        for (const name of bindingNames(declaration.getNameNode())) add(name, statement, declaration);
+      }
+    } else if (Node.isFunctionDeclaration(statement) || Node.isClassDeclaration(statement)) {
+      add(statement.getName(), statement, statement);
+    } else if (Node.isImportDeclaration(statement)) {
+      add(statement.getDefaultImport()?.getText(), statement, statement);
+      add(statement.getNamespaceImport()?.getText(), statement, statement);
+      for (const specifier of statement.getNamedImports()) add(localName(specifier), statement, statement);
+    } else if (Node.isImportEqualsDeclaration(statement)) {
+      add(statement.getName(), statement, statement);
+    }
+  }
+  index = names;
+  blockIndexes.set(scope.compilerNode, index);
+  return index;
 }
 
 function localName(specifier: { getAliasNode(): Node | undefined; getName(): string }): string {

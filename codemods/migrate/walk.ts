@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
@@ -43,7 +44,7 @@ export async function walkSourceFiles(targetDir: string, signal?: AbortSignal): 
       const inScope = scope.base === '' ? relative : path.posix.relative(scope.base, relative);
       return (
         inScope !== '' &&
-        !inScope.startsWith('..') &&
+        !isParentStep(inScope, '/') &&
         scope.rules.ignores(isDirectory ? `${inScope}/` : inScope)
       );
     });
@@ -60,7 +61,19 @@ export async function walkSourceFiles(targetDir: string, signal?: AbortSignal): 
     if (gitignore !== undefined)
       scopes = [...inherited, { base: relativeDir, rules: ignore().add(gitignore) }];
 
-    const entries = await readdir(absoluteDir, { withFileTypes: true });
+    let entries: Dirent[];
+    try {
+      entries = await readdir(absoluteDir, { withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (relativeDir === '' || (code !== 'EACCES' && code !== 'EPERM')) throw error;
+      // One folder the user cannot read does not stop the run; the report names it.
+      skipped.push({
+        path: relativeDir,
+        reason: `folder cannot be read (${code}): not migrated; fix its permissions and run again`,
+      });
+      return;
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (entry.name === 'node_modules' || entry.name === '.git') continue;
@@ -100,5 +113,10 @@ async function describeSymlink(root: string, linkPath: string): Promise<string |
 /** True when `candidate` (a real path) is `root` or below it. */
 export function isInside(root: string, candidate: string): boolean {
   const relative = path.relative(root, candidate);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+  // `..gen/x` is inside; only `..` itself or a path starting with `../` leaves the root.
+  return relative === '' || (!isParentStep(relative, path.sep) && !path.isAbsolute(relative));
+}
+
+function isParentStep(relative: string, separator: string): boolean {
+  return relative === '..' || relative.startsWith(`..${separator}`);
 }

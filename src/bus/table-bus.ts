@@ -29,6 +29,13 @@ import {
   type RedeliveryOptions,
 } from './redelivery.js';
 import { busTableName, odataString } from './table-name.js';
+import {
+  busTelemetry,
+  TRACE_CONTEXT_PROPERTY,
+  type BusTelemetry,
+  type BusTelemetrySource,
+  type PublishTrace,
+} from '../telemetry/index.js';
 
 /** Options of {@link TableBus}. */
 export interface TableBusOptions {
@@ -123,6 +130,7 @@ interface Pending {
   id?: string;
   /** Resolved, rejected or aborted: later outcomes are ignored. */
   settled: boolean;
+  trace: PublishTrace | undefined;
   resolve: (id: string) => void;
   reject: (error: unknown) => void;
 }
@@ -182,6 +190,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   #wake = new AbortController();
   #lastRetention = -Infinity;
   #lastCursorWrite = -Infinity;
+  readonly #telemetry: BusTelemetry;
   /** Counters since start. */
   readonly stats: TableBusStats = {
     published: 0,
@@ -245,6 +254,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     this.#isLeader = options.isLeader ?? (() => false);
     this.#serverTime = options.serverTime ?? new ServerTimeEstimate(this.#clock);
     this.#logger = redactingLogger(options.logger);
+    this.#telemetry = busTelemetry(this.#telemetrySource());
   }
 
   /** Creates the table if needed and starts polling. Idempotent; storage outages are retried, not thrown. */
@@ -261,6 +271,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     await this.#loop;
     await Promise.allSettled([...this.#flushing.values()]);
     await this.#writeCursor(true);
+    this.#telemetry.close();
   }
 
   /**
@@ -328,6 +339,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         epoch,
         bytes: bytes + 512,
         settled: false,
+        trace: this.#telemetry.publish(channel),
         resolve: (id) => settle() && resolve(id),
         reject: (error) => settle() && reject(error),
       };
@@ -363,6 +375,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       messageId: pending.id,
       payload: pending.json,
       ...(pending.epoch !== undefined ? { epoch: pending.epoch } : {}),
+      ...(pending.trace?.carrier !== undefined ? { [TRACE_CONTEXT_PROPERTY]: pending.trace.carrier } : {}),
     };
   }
 
@@ -436,12 +449,18 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         await this.#learnServerTime(undefined);
         const ids = await this.#writeBatch(batch);
         this.stats.published += batch.length;
-        batch.forEach((p, i) => p.resolve(ids[i]!));
+        batch.forEach((p, i) => {
+          p.trace?.end();
+          p.resolve(ids[i]!);
+        });
       } catch (error) {
         if (isNotFound(error)) this.#tableReady = undefined;
         const wrapped = this.#wrap('publish', error);
         this.emit('error', { error: wrapped, during: 'publish' });
-        for (const p of batch) p.reject(wrapped);
+        for (const p of batch) {
+          p.trace?.end(wrapped);
+          p.reject(wrapped);
+        }
       }
     }
   }
@@ -469,15 +488,26 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
    */
   async #writeBatch(batch: Pending[]): Promise<string[]> {
     const startedAt = this.#clock.monotonicNow();
+    // The storage SDK's own spans (when the user enables its tracing) nest under the publish span.
+    const trace = batch[0]?.trace;
+    const tracingOptions = trace ? { tracingContext: trace.context } : undefined;
     for (let attempt = 1; ; attempt++) {
       const entities = batch.map((p) => this.#toEntity(p, attempt > 1));
       const abortSignal = deadlineSignal(this.#publishAttemptMs);
       try {
         if (entities.length === 1) {
-          await this.#table.createEntity(entities[0]!, { abortSignal, onResponse: this.#observer() });
+          await this.#table.createEntity(entities[0]!, {
+            abortSignal,
+            onResponse: this.#observer(),
+            tracingOptions,
+          });
         } else {
           const actions: TransactionAction[] = entities.map((e) => ['create', e]);
-          await this.#table.submitTransaction(actions, { abortSignal, onResponse: this.#observer() });
+          await this.#table.submitTransaction(actions, {
+            abortSignal,
+            onResponse: this.#observer(),
+            tracingOptions,
+          });
         }
         return batch.map((p) => p.id!);
       } catch (error) {
@@ -628,7 +658,10 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     }
     if (!this.#handlers.has(parsed.message.channel)) return;
     this.stats.delivered++;
+    const delivered = this.#telemetry.deliver(parsed.message, row[TRACE_CONTEXT_PROPERTY], this.serverNow());
+    const errorsBefore = this.stats.handlerErrors;
     await this.#redelivery.deliver(parsed.message);
+    delivered(this.stats.handlerErrors > errorsBefore);
   }
 
   /** Runs handlers one after another; a throw is counted and logged, and the others still run. */
@@ -756,6 +789,24 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         this.stats.retentionDeleted += actions.length;
       }
     }
+  }
+
+  /** What the metrics read at collection time (dead letters from `stats.deadLettered`). */
+  #telemetrySource(): BusTelemetrySource {
+    return {
+      cluster: this.cluster,
+      nodeId: this.nodeId,
+      stats: this.stats,
+      consumerLagMs: () =>
+        this.#handlers.size > 0 && this.#readFrom !== undefined
+          ? this.serverNow() - this.#readFrom
+          : undefined,
+      queuedForPublish: () => {
+        let queued = 0;
+        for (const queue of this.#queues.values()) queued += queue.length;
+        return queued;
+      },
+    };
   }
 
   #wrap(during: string, error: unknown): GossiplessError {

@@ -18,7 +18,9 @@ import {
   type StorageTarget,
   storageFailure,
 } from '../storage/index.js';
+import { singletonTelemetry, type SingletonTelemetry } from '../telemetry/index.js';
 import { busLeaderAnnouncer } from './bus-announcer.js';
+import { judgeClusterHealth, type ClusterHealth } from './cluster-health.js';
 import { claimTick } from './singleton-claim.js';
 
 /** Options of {@link createCluster}. */
@@ -142,6 +144,8 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   #stopping: Promise<void> | undefined;
   readonly #loops = new Set<Promise<void>>();
   readonly #callTimeoutMs: number;
+  readonly #clock: Clock;
+  readonly #telemetry: SingletonTelemetry;
 
   constructor(options: ClusterOptions) {
     super((error, event) => this.#logger.error(`a '${event}' listener threw: ${redactUnknown(error)}`));
@@ -153,6 +157,8 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     this.nodeId = options.nodeId ?? defaultNodeId();
     this.#serverTime = new ServerTimeEstimate(clock);
     this.#callTimeoutMs = options.lease?.callTimeoutMs ?? 3000;
+    this.#clock = clock;
+    this.#telemetry = singletonTelemetry({ cluster: this.name, nodeId: this.nodeId });
     const common = { storage, cluster: options.cluster, nodeId: this.nodeId, clock, logger: options.logger };
     this.bus = new TableBus({
       ...common,
@@ -336,6 +342,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
           continue;
         }
         entry.lastTick = tick;
+        if (outcome === 'fenced') this.#telemetry.fenced(name);
         if (outcome === 'claimed' && !signal.aborted && this.elector.isLeader) {
           await this.#runOnce(name, entry.job, { signal, epoch, tick, name });
         }
@@ -348,7 +355,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   async #runOnce(name: string, job: SingletonJob, context: SingletonContext): Promise<void> {
     const { tick, epoch, signal } = context;
     this.emit('job-start', { name, tick, epoch });
-    const run = (async () => job(context))();
+    const run = this.#telemetry.run(context, () => job(context));
     this.elector.trackLeaderWork(run);
     try {
       await run;
@@ -363,6 +370,31 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
         error: wrapped,
       });
     }
+  }
+
+  /**
+   * Readiness and liveness for a Kubernetes probe: ready once started and joined (its member row
+   * is in the table); not live when it still claims leadership past the step-down deadline.
+   *
+   * @example
+   * ```ts
+   * createServer((req, res) => {
+   *   const health = cluster.health();
+   *   const ok = req.url === '/livez' ? health.live : health.ready;
+   *   res.writeHead(ok ? 200 : 503).end(`${health.reason}\n`);
+   * }).listen(8081);
+   * ```
+   */
+  health(options: { livenessGraceMs?: number } = {}): ClusterHealth {
+    return judgeClusterHealth({
+      started: this.#started,
+      stopping: this.#stopping !== undefined,
+      joined: this.membership.members().some((member) => member.nodeId === this.nodeId),
+      isLeader: this.elector.isLeader,
+      claimedTerm: this.elector.claimedTerm,
+      now: this.#clock.monotonicNow(),
+      livenessGraceMs: options.livenessGraceMs ?? 1000,
+    });
   }
 
   #wrap(what: string, error: unknown, code?: 'INTERNAL'): GossiplessError {

@@ -11,3 +11,5 @@ export type { ShutdownSignalOptions } from './shutdown-signals.js';
 export { LEADER_CHANNEL, busLeaderAnnouncer } from './bus-announcer.js';
 export { claimTick } from './singleton-claim.js';
 export type { ClaimOutcome } from './singleton-claim.js';
+export { judgeClusterHealth } from './cluster-health.js';
+export type { ClusterHealth, ClusterHealthInputs } from './cluster-health.js';

@@ -38,6 +38,11 @@ export interface AzuriteInstance {
   readonly blobPort: number;
   readonly tablePort: number;
   readonly pid: number | undefined;
+  /**
+   * Settles when the Azurite process ends for any reason, with its last output: a caller that
+   * keeps it up (as `gossipless dev` does) learns of a crash instead of waiting on a dead child.
+   */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
   /** Stops the process and removes its workspace. Idempotent. */
   stop(): Promise<void>;
 }
@@ -55,6 +60,33 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
         else reject(new Error('could not read the port of a probe server'));
       });
     });
+  });
+}
+
+/**
+ * Throws a one-line error at once when `port` cannot be listened on at `host` (another process has
+ * it, or it needs privileges): Azurite itself would keep running without that service and a start-up
+ * wait would only time out (issue #17).
+ */
+export async function assertPortFree(host: string, port: number, service: 'blob' | 'table'): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why =
+        error.code === 'EADDRINUSE'
+          ? 'is in use by another process'
+          : error.code === 'EACCES'
+            ? 'needs privileges to listen on'
+            : `cannot be listened on (${error.code ?? error.message})`;
+      reject(
+        new GossiplessError(
+          'AZURITE_FAILED',
+          `the ${service} port ${port} (${host}:${port}) ${why}: pick another, or leave it unset for a free one`,
+        ),
+      );
+    });
+    server.listen(port, host, () => server.close(() => resolve()));
   });
 }
 
@@ -107,6 +139,14 @@ export function azuriteConnectionString(blobEndpoint: string, tableEndpoint: str
  */
 export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteInstance> {
   const host = options.host ?? '127.0.0.1';
+  if (options.blobPort && options.blobPort === options.tablePort) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `blob and table ports are both ${options.blobPort}: each service needs its own port`,
+    );
+  }
+  if (options.blobPort) await assertPortFree(host, options.blobPort, 'blob');
+  if (options.tablePort) await assertPortFree(host, options.tablePort, 'table');
   const blobPort = options.blobPort || (await findFreePort(host));
   const tablePort = options.tablePort || (await findFreePort(host));
   const queuePort = await findFreePort(host);
@@ -143,7 +183,9 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>(
+    (resolve) => child.once('exit', (code, signal) => resolve({ code, signal, output: output.trim() })),
+  );
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -179,6 +221,7 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
     blobPort,
     tablePort,
     pid: child.pid,
+    exited,
     stop,
   };
 }

@@ -4,7 +4,16 @@
  *
  * @packageDocumentation
  */
-export { rateLimitRulesSchema, rateLimitRuleSchema } from './rules-schema.js';
+export { rateLimitRulesSchema, rateLimitRuleSchema, MAX_RULE_COUNT, MAX_WINDOW_MS } from './rules-schema.js';
+export {
+  lineComment,
+  xmlComment,
+  xmlAttribute,
+  csharpString,
+  escapeRegex,
+  bicepString,
+  markdownText,
+} from './config-text.js';
 export type { RateLimitFileRule, RateLimitKeySpec } from './rules-schema.js';
 export {
   validateRateLimitRules,
@@ -17,6 +26,7 @@ export {
   planEdge,
   renderEdgeReport,
   hasRefusals,
+  emptyTargets,
   parseEdgeTargets,
   resolveEdgeContext,
   TARGET_PLANNERS,
@@ -42,6 +52,10 @@ export { HAPROXY_FILE } from './targets/haproxy.js';
 export { TRAEFIK_FILE } from './targets/traefik.js';
 export { ENVOY_FILES } from './targets/envoy.js';
 export { FRONT_DOOR_FILES, FRONT_DOOR_API_VERSION } from './targets/azure-front-door.js';
-export { APP_GATEWAY_FILES, APP_GATEWAY_API_VERSION } from './targets/azure-app-gateway.js';
+export {
+  APP_GATEWAY_FILES,
+  APP_GATEWAY_API_VERSION,
+  APP_GATEWAY_MANAGED_RULES_WARNING,
+} from './targets/azure-app-gateway.js';
 export { APIM_FILE } from './targets/azure-apim.js';
 export { INGRESS_NGINX_FILE, INGRESS_NGINX_RETIRED } from './targets/ingress-nginx.js';

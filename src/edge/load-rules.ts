@@ -5,7 +5,8 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { GossiplessError } from '@gossipless/runtime/errors';
 import { parseWindowMs } from './duration.js';
 import type { RateLimitRule, RuleKeyPart } from './model.js';
-import { rateLimitRuleSchema, type RateLimitFileRule } from './rules-schema.js';
+import { identifierForms } from './config-text.js';
+import { MAX_WINDOW_MS, rateLimitRuleSchema, type RateLimitFileRule } from './rules-schema.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateRule = ajv.compile(rateLimitRuleSchema);
@@ -79,8 +80,18 @@ export function validateRateLimitRules(data: unknown): RuleValidation {
     if (rule.action === 'log' && rule.status !== undefined) {
       problems.push({ rule: label, field: 'status', message: 'only applies to action "reject"; remove it' });
     }
+    const windowMs = parseWindowMs(rule.window);
+    if (windowMs === undefined || windowMs > MAX_WINDOW_MS) {
+      problems.push({
+        rule: label,
+        field: 'window',
+        message: `must be at most ${MAX_WINDOW_MS / 3_600_000}h (366 days); split a longer quota into a rule per period`,
+      });
+      return;
+    }
     rules.push(normalise(rule));
   });
+  problems.push(...identifierCollisions(rules));
   return problems.length > 0 ? { ok: false, problems } : { ok: true, rules };
 }
 
@@ -172,10 +183,42 @@ function collapseErrors(errors: readonly ErrorObject[], label: string): RuleProb
       message = 'must be a positive integer followed by ms, s, m or h (e.g. "30s", "1m")';
     } else if (top === 'name' && error.keyword === 'pattern') {
       message = 'must use only a-z, 0-9, "-" and "_" (it is used in generated identifiers)';
+    } else if (field === 'match.path' && error.keyword === 'pattern') {
+      message =
+        'must be a plain path prefix starting with "/" using letters, digits and - . _ ~ / : @ ! , = + (no regular expressions, quotes, braces, ";", "%", "?" or backticks: write the decoded path)';
+    } else if (field === 'match.host' && error.keyword === 'pattern') {
+      message = 'must be a host name (letters, digits, "." and "-")';
+    } else if (error.keyword === 'maximum' || error.keyword === 'maxLength') {
+      message = `${message} (the largest value every target accepts)`;
     }
     if (!byField.has(field)) byField.set(field, message);
   }
   return [...byField].map(([field, message]) => ({ rule: label, field, message }));
+}
+
+// Targets derive identifiers from rule names (nginx gl_api_login, Kubernetes rate-limit-api-login,
+// Azure ApiLogin, case-insensitive), so two names that differ only in "-" vs "_" or in where a
+// separator sits would collide in the output: nginx refuses a zone bound twice, Traefik silently
+// keeps the second Middleware. Refused here, naming both rules.
+function identifierCollisions(rules: readonly RateLimitRule[]): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const owners = new Map<string, RateLimitRule>();
+  for (const rule of rules) {
+    const clashes = new Set<string>();
+    for (const form of identifierForms(rule.name)) {
+      const owner = owners.get(form);
+      if (owner && owner.name !== rule.name) clashes.add(owner.name);
+      else owners.set(form, rule);
+    }
+    for (const other of clashes) {
+      problems.push({
+        rule: `rule "${rule.name}"`,
+        field: 'name',
+        message: `becomes the same identifier as rule "${other}" in generated configs (names are compared without "-", "_" and case); rename one of them`,
+      });
+    }
+  }
+  return problems;
 }
 
 function parseKeyPart(spec: string): RuleKeyPart {

@@ -121,6 +121,11 @@ export interface EdgeContextOptions {
   serviceName?: string;
   /** @default 80 */
   servicePort?: number;
+  /**
+   * Divide each limit by `instances` for counters that are not global, so the fleet together
+   * stays within the rule (rounded down, stated in the report). @default false
+   */
+  divideAmongInstances?: boolean;
 }
 
 /** {@link EdgeContextOptions} with defaults filled in. */

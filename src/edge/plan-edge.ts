@@ -11,7 +11,8 @@ import {
   type TargetPlan,
   type TargetPlanner,
 } from './model.js';
-import { describeKey, intendedPerWindow } from './report-row.js';
+import { markdownText } from './config-text.js';
+import { describeKey, intendedPerWindow, labelRow } from './report-row.js';
 import { planAzureApim } from './targets/azure-apim.js';
 import { planAzureAppGateway } from './targets/azure-app-gateway.js';
 import { planAzureFrontDoor } from './targets/azure-front-door.js';
@@ -41,6 +42,7 @@ export function resolveEdgeContext(options: EdgeContextOptions = {}): EdgeContex
     upstream: options.upstream ?? '127.0.0.1:3000',
     serviceName: options.serviceName ?? 'app',
     servicePort: options.servicePort ?? 80,
+    divideAmongInstances: options.divideAmongInstances ?? false,
   };
   if (!Number.isInteger(context.instances) || context.instances < 1) {
     throw new GossiplessError(
@@ -54,7 +56,35 @@ export function resolveEdgeContext(options: EdgeContextOptions = {}): EdgeContex
       `servicePort must be 1–65535, got ${String(options.servicePort)}`,
     );
   }
+  const listen = hostPortProblem(context.listen);
+  if (listen) throw new GossiplessError('INVALID_OPTIONS', `listen "${context.listen}" ${listen}`);
+  const upstream = hostPortProblem(context.upstream);
+  if (upstream) throw new GossiplessError('INVALID_OPTIONS', `upstream "${context.upstream}" ${upstream}`);
+  // Kubernetes Service names are DNS-1035 labels.
+  if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(context.serviceName)) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `service "${context.serviceName}" is not a Kubernetes Service name: lower-case letters, digits and "-", starting with a letter, at most 63 characters`,
+    );
+  }
   return context;
+}
+
+// nginx `listen`/`server` and HAProxy `bind`/`server` take host:port; anything else reaching the
+// file verbatim could carry a directive (issue 15: "127.0.0.1:3000; } server { …").
+function hostPortProblem(address: string): string | undefined {
+  const match =
+    /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9]{1,3}(?:\.[0-9]{1,3}){3})|([A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)):([0-9]{1,5})$/.exec(
+      address,
+    );
+  if (!match) {
+    return 'is not host:port (an IPv4 address, [IPv6] address or host name, then a port), e.g. 127.0.0.1:3000';
+  }
+  const [, ipv6, ipv4, , port] = match;
+  if (ipv4 && ipv4.split('.').some((octet) => Number(octet) > 255)) return 'has an IPv4 octet above 255';
+  if (ipv6 && !ipv6.includes(':')) return 'has a bracketed address that is not IPv6';
+  if (Number(port) < 1 || Number(port) > 65535) return 'has a port outside 1–65535';
+  return undefined;
 }
 
 /** Checks target names, e.g. from the command line. */
@@ -96,7 +126,11 @@ export function planEdge(
   options: EdgeContextOptions = {},
 ): EdgePlan {
   const context = resolveEdgeContext(options);
-  const plans = targets.map((target) => TARGET_PLANNERS[target](rules, context));
+  const byName = new Map(rules.map((rule) => [rule.name, rule]));
+  const plans = targets.map((target) => {
+    const plan = TARGET_PLANNERS[target](rules, context);
+    return { ...plan, rows: plan.rows.map((row) => labelRow(row, byName.get(row.rule)!, context)) };
+  });
   return {
     rules,
     context,
@@ -106,9 +140,20 @@ export function planEdge(
   };
 }
 
-/** True when some rule was refused by some target (the CLI exits 1 then). */
+/** True when some rule was refused by some target (`gossipless edge --strict` exits 1 then). */
 export function hasRefusals(plan: EdgePlan): boolean {
   return plan.rows.some((row) => row.fidelity === 'refused');
+}
+
+/**
+ * Targets that carry no rule at all (no rules, or every rule refused). Their files would deploy
+ * as "no limits" — for Front Door and Application Gateway, replacing a policy's existing custom
+ * rules — so the CLI refuses to write any of them.
+ */
+export function emptyTargets(plan: EdgePlan): EdgeTarget[] {
+  return plan.targets
+    .filter((target) => !target.rows.some((row) => row.fidelity !== 'refused'))
+    .map((target) => target.target);
 }
 
 /** The report as Markdown: one table per rule, reasons and notes under it, then target notes. */
@@ -127,7 +172,7 @@ export function renderEdgeReport(plan: EdgePlan): string {
     out.push(
       `## ${rule.name}: ${rule.limit} per ${window}${rule.burst ? `, burst ${rule.burst}` : ''}, key ${describeKey(rule)}${describeMatch(rule)}, ${rule.action === 'log' ? 'log only' : `reject ${rule.status}`}`,
       '',
-      `Intended: at most ${intendedPerWindow(rule)} per ${window} per client.${rule.source ? ` Found at ${rule.source}.` : ''}${rule.note ? ` Note: ${rule.note}` : ''}`,
+      `Intended: at most ${intendedPerWindow(rule)} per ${window} per client.${rule.source ? ` Found at ${markdownText(rule.source)}.` : ''}${rule.note ? ` Note: ${markdownText(rule.note)}` : ''}`,
       '',
       `| target | fidelity | setting | worst case per ${window} | at once | counter scope | fleet bound (N=${n}) |`,
       '|---|---|---|---|---|---|---|',
@@ -166,7 +211,6 @@ function describeMatch(rule: RateLimitRule): string {
   return parts.length > 0 ? `, on ${parts.join(' ')}` : '';
 }
 
-// Markdown table cells cannot hold a bare pipe or a newline.
 function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return markdownText(text);
 }

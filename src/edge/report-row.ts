@@ -43,6 +43,74 @@ export function intendedPerWindow(rule: RateLimitRule): number {
   return rule.limit + rule.burst;
 }
 
+/**
+ * The burst a bucket target (nginx, Traefik, Envoy local) emits: the rule's own, raised to a tenth
+ * of the limit when smaller. A bucket that refills one request every `window / limit` rejects a
+ * client pacing just under the limit as soon as two of its requests arrive a little closer than
+ * that (timer and network jitter); a tenth of the limit absorbs bunching of up to a tenth of the
+ * window, and a client at 150 % still gets at most `limit + burst` per window. The raise is a
+ * stated reason, so the row is labelled approximated unless the rule already asked for it.
+ */
+export function pacedBurst(rule: RateLimitRule): { burst: number; reasons: string[] } {
+  const allowance = Math.ceil(rule.limit / 10);
+  if (rule.burst >= allowance) return { burst: rule.burst, reasons: [] };
+  return {
+    burst: allowance,
+    reasons: [
+      `burst raised from ${rule.burst} to ${allowance} (a tenth of the limit) so a client pacing at 90 % of the limit is not rejected for timing jitter; write "burst": ${allowance} or more in the rule to make this exact`,
+    ],
+  };
+}
+
+/**
+ * The rule as one counter should enforce it. With `divideAmongInstances`, a counter that is not
+ * global gets `floor(limit / instances)` (and the burst likewise), so N counters together stay
+ * within the rule; undefined when the share would be below 1. Otherwise the rule itself.
+ */
+export function counterRule(rule: RateLimitRule, context: EdgeContext): RateLimitRule | undefined {
+  if (!context.divideAmongInstances || context.instances === 1) return rule;
+  const limit = Math.floor(rule.limit / context.instances);
+  if (limit < 1) return undefined;
+  return { ...rule, limit, burst: Math.floor(rule.burst / context.instances) };
+}
+
+/** Reason used when {@link counterRule} leaves nothing for one counter. */
+export function shareRefusal(rule: RateLimitRule, context: EdgeContext): string {
+  return `${rule.limit} divided among ${context.instances} instances (--divide-by-instances) is less than 1 per counter; lower --instances or raise the limit`;
+}
+
+/**
+ * The one labelling rule, applied to every target's rows: a row is exact when nothing was
+ * approximated and one client cannot get more than the rule intends (`limit + burst` per window)
+ * across the fleet; otherwise approximated, with the tolerance stated as a reason.
+ */
+export function labelRow(row: ReportRow, rule: RateLimitRule, context: EdgeContext): ReportRow {
+  if (row.fidelity === 'refused' || row.worstCasePerWindow === null) return row;
+  const intended = intendedPerWindow(rule);
+  const divided = context.divideAmongInstances && context.instances > 1 && row.counterScope !== 'global';
+  const fleetBound =
+    row.counterScope === 'global' ? row.worstCasePerWindow : row.worstCasePerWindow * context.instances;
+  const reasons = [...row.reasons];
+  if (divided && rule.limit % context.instances !== 0) {
+    reasons.unshift(
+      `limit ${rule.limit} divided among ${context.instances} instances: ${Math.floor(rule.limit / context.instances)} per counter (rounded down)`,
+    );
+  }
+  if (fleetBound > intended) {
+    const scope =
+      context.instances > 1 && row.counterScope !== 'global' ? ` across ${context.instances} instances` : '';
+    reasons.push(
+      `tolerance: one client can get up to ${fleetBound} per ${describeDuration(rule.windowMs)}${scope}, ${intended} intended (+${Math.round(((fleetBound - intended) / intended) * 100)} %)${scope && !divided ? '; pass --divide-by-instances to split the limit' : ''}`,
+    );
+  }
+  return {
+    ...row,
+    fidelity: reasons.length > 0 ? 'approximated' : 'exact',
+    reasons,
+    fleetBound,
+  };
+}
+
 /** Builds a report row; the fleet bound follows from the scope and `context.instances`. */
 export function reportRow(
   rule: RateLimitRule,
@@ -159,11 +227,6 @@ export function pascalIdentifier(name: string): string {
 /** `api-per-client` → `api_per_client` (nginx variables, HAProxy names). */
 export function snakeIdentifier(name: string): string {
   return name.replace(/-/g, '_');
-}
-
-/** Escapes a string for use inside a regular expression. */
-export function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**

@@ -4,10 +4,20 @@
  * validate what it writes with the same schema.
  */
 
+// Every user string that reaches a configuration is limited here to characters every target can
+// carry literally (src/edge/config-text.ts escapes what is left per syntax): header names to what
+// nginx's $http_<name> can name (it drops headers with "_" by default), claims to URL-like names,
+// paths to a plain prefix (no regex, quote, brace, semicolon, backtick or percent sign).
 const keyPart = {
   type: 'string',
-  pattern: "^(ip|path|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|jwt:[^\\s\"'\\\\{}()]+)$",
+  maxLength: 128,
+  pattern: '^(ip|path|header:[A-Za-z0-9-]+|jwt:[A-Za-z0-9_.:/-]+)$',
 } as const;
+
+/** Largest `limit` and `burst`: every target's counter holds it (Envoy's uint32 with room). */
+export const MAX_RULE_COUNT = 1_000_000_000;
+/** Longest window: 366 days, within every target's duration type (protobuf Duration, Go, C#). */
+export const MAX_WINDOW_MS = 366 * 24 * 3_600_000;
 
 /** One rule. */
 export const rateLimitRuleSchema = {
@@ -15,10 +25,12 @@ export const rateLimitRuleSchema = {
   additionalProperties: false,
   required: ['name', 'limit', 'window', 'key'],
   properties: {
-    name: { type: 'string', pattern: '^[a-z0-9_-]+$', minLength: 1 },
-    limit: { type: 'integer', minimum: 1 },
-    window: { type: 'string', pattern: '^[1-9][0-9]*(ms|s|m|h)$' },
-    burst: { type: 'integer', minimum: 0 },
+    // 48: "rate-limit-<name>" stays within Kubernetes' 63-character object names.
+    name: { type: 'string', pattern: '^[a-z0-9_-]+$', minLength: 1, maxLength: 48 },
+    limit: { type: 'integer', minimum: 1, maximum: MAX_RULE_COUNT },
+    // At most 12 digits; the window's length is bounded by MAX_WINDOW_MS after parsing.
+    window: { type: 'string', pattern: '^[1-9][0-9]{0,11}(ms|s|m|h)$' },
+    burst: { type: 'integer', minimum: 0, maximum: MAX_RULE_COUNT },
     key: {
       oneOf: [keyPart, { type: 'array', items: keyPart, minItems: 1, uniqueItems: true }],
     },
@@ -26,21 +38,24 @@ export const rateLimitRuleSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        // No whitespace, quotes, braces, ";", "#" or "?": the prefix is written into proxy configs.
-        path: { type: 'string', pattern: '^/[^\\s"\'{};#?\\\\]*$' },
+        // A plain prefix: letters, digits and - . _ ~ / : @ ! , = + only (it is written into nginx
+        // locations, HAProxy ACLs, Traefik matchers, WAF regexes and C# strings).
+        path: { type: 'string', maxLength: 512, pattern: '^/[A-Za-z0-9._~/:@!,=+-]*$' },
         methods: {
           type: 'array',
           minItems: 1,
           uniqueItems: true,
           items: { type: 'string', enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] },
         },
-        host: { type: 'string', pattern: '^[A-Za-z0-9.-]+$' },
+        host: { type: 'string', maxLength: 253, pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$' },
       },
     },
     action: { type: 'string', enum: ['reject', 'log'] },
     status: { type: 'integer', minimum: 400, maximum: 599 },
-    source: { type: 'string' },
-    note: { type: 'string' },
+    // Free text (migrate writes the legacy file path here): written only into comments and the
+    // report, through config-text.ts, which keeps it on one line and out of comment terminators.
+    source: { type: 'string', maxLength: 1024 },
+    note: { type: 'string', maxLength: 1024 },
   },
 } as const;
 

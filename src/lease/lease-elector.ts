@@ -13,6 +13,7 @@ import {
   storageFailure,
 } from '../storage/index.js';
 import { GossiplessError } from '../errors/index.js';
+import { leaseTelemetry, type LeaseTelemetry, type LeaseTelemetrySource } from '../telemetry/index.js';
 import type { LeaderAnnouncement } from './leader-announcer.js';
 import {
   resolveLeaseElectorOptions,
@@ -97,6 +98,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   /** Monotonic time at which the current leader's lease can first expire, if a hint said so. */
   #expectedExpiry: number | undefined;
   #resigning: Promise<void> | undefined;
+  readonly #telemetry: LeaseTelemetry;
 
   constructor(options: LeaseElectorOptions) {
     super((error, event) =>
@@ -107,6 +109,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     const { storage, container, cluster } = this.options;
     this.#blob = storage.containerClient(container).getBlockBlobClient(`${cluster}/leader`);
     this.#lease = this.#blob.getBlobLeaseClient(this.#proposedLeaseId);
+    this.#telemetry = leaseTelemetry(this.#telemetrySource());
   }
 
   /** This node's id. */
@@ -200,6 +203,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
         await this.#announce({ type: 'released', holder: this.nodeId, epoch: term.epoch });
       }
     }
+    this.#telemetry.close();
   }
 
   /** Whether this node campaigns now (starts as the `campaign` option). */
@@ -245,12 +249,15 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
    * release carries our lease id, so it can never end a lease someone else has acquired since.
    */
   async #release(callTimeoutMs: number): Promise<void> {
+    const startedAt = this.options.clock.monotonicNow();
     try {
       await retryTransient(
         (abortSignal) => this.#lease.releaseLease({ abortSignal }),
         deadlineSignal(callTimeoutMs),
       );
+      this.#telemetry.call('release', 'ok', this.options.clock.monotonicNow() - startedAt);
     } catch (error) {
+      this.#telemetry.call('release', 'error', this.options.clock.monotonicNow() - startedAt);
       // Not released: followers take over when the lease expires instead.
       this.#reportError('release', error);
     }
@@ -364,8 +371,14 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
         abortSignal: deadlineSignal(callTimeoutMs, stop),
       });
       this.#observeServerTime(response.date, sentAt);
+      this.#telemetry.call('acquire', 'ok', clock.monotonicNow() - t0);
     } catch (error) {
       this.#observeServerTime(responseDate(error), sentAt);
+      this.#telemetry.call(
+        'acquire',
+        isLeaseAlreadyPresent(error) ? 'held' : 'error',
+        clock.monotonicNow() - t0,
+      );
       if (isLeaseAlreadyPresent(error)) return undefined;
       if (storageStatusCode(error) === 404) this.#blobReady = false;
       this.#reportError('acquire', error);
@@ -390,6 +403,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     };
     this.#term = term;
     this.#lastEpoch = epoch;
+    this.#telemetry.termStarted();
     this.emit('elected', { epoch });
     this.#leaderChanged(this.nodeId, epoch);
     void this.#announce({ type: 'elected', holder: this.nodeId, epoch });
@@ -459,6 +473,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
               abortSignal: deadlineSignal(Math.min(callTimeoutMs, left), endSignal),
             });
             this.#observeServerTime(response.date, sentAt);
+            this.#telemetry.call('renew', 'ok', clock.monotonicNow() - t0);
             if (term.demoted) break;
             term.stepDownAt = t0 + leaseDurationMs - safetyMarginMs;
             term.confirmedAt = t0;
@@ -467,6 +482,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
             break;
           } catch (error) {
             if (term.demoted || stop.aborted) break;
+            this.#telemetry.call('renew', isLeaseLost(error) ? 'lost' : 'error', clock.monotonicNow() - t0);
             if (isLeaseLost(error)) {
               this.#demote(term, 'lease-lost');
               break;
@@ -490,6 +506,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     term.demoted = true;
     term.jobs.abort(new GossiplessError('STOPPED', `leadership of epoch ${term.epoch} ended: ${reason}`));
     term.lease.abort();
+    this.#telemetry.demoted(reason);
     this.emit('demoted', { epoch: term.epoch, reason });
   }
 
@@ -543,6 +560,33 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   /** Highest epoch this node has held (0 if none). */
   get lastEpoch(): number {
     return this.#lastEpoch;
+  }
+
+  /**
+   * The term this node claims, while it claims one: not yet demoted, even if its step-down time
+   * has passed (a blocked event loop delays the demotion timer). Health probes read it.
+   */
+  get claimedTerm(): { epoch: number; confirmedAt: number; stepDownAt: number } | undefined {
+    const term = this.#term;
+    return term && !term.demoted
+      ? { epoch: term.epoch, confirmedAt: term.confirmedAt, stepDownAt: term.stepDownAt }
+      : undefined;
+  }
+
+  /** What the metrics read at collection time (docs/operations.md lists them). */
+  #telemetrySource(): LeaseTelemetrySource {
+    const { clock, cluster, nodeId, leaseDurationMs, safetyMarginMs } = this.options;
+    return {
+      cluster,
+      nodeId,
+      stepDownAfterMs: leaseDurationMs - safetyMarginMs,
+      isLeader: () => this.isLeader,
+      knownLeaderEpoch: () => Math.max(this.#lastKnownLeader?.epoch ?? 0, this.#lastEpoch),
+      renewalAgeMs: () => {
+        const confirmedAt = this.leaseConfirmedAt;
+        return confirmedAt === undefined ? undefined : clock.monotonicNow() - confirmedAt;
+      },
+    };
   }
 }
 

@@ -19,6 +19,7 @@ import {
   type StorageConnection,
   storageFailure,
 } from '../storage/index.js';
+import { membershipTelemetry } from '../telemetry/index.js';
 import { parseMemberRow, type Member, type MembershipView } from './member.js';
 
 /** Options of {@link Membership}. */
@@ -106,6 +107,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   #wake = new AbortController();
   #tableReady = false;
   #stopping: Promise<void> | undefined;
+  readonly #closeTelemetry: () => void;
   /** Counters for status and tests. */
   readonly stats = { heartbeats: 0, lists: 0, gcDeleted: 0, malformedRows: 0 };
 
@@ -141,6 +143,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.#logger = redactingLogger(options.logger);
     this.#metadata = checkMetadata(options.metadata ?? {});
     this.#startedAt = new Date(this.#clock.wallNow()).toISOString();
+    this.#closeTelemetry = membershipTelemetry(this);
   }
 
   /** Live members at the last read (this node included once its row is written). */
@@ -186,6 +189,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.#wake.abort();
       await this.#loop;
       await this.#deleteOwnRow();
+      this.#closeTelemetry();
     })();
     return this.#stopping;
   }

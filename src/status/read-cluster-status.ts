@@ -11,7 +11,7 @@ import { LEADER_CHANNEL } from '../cluster/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { readLeaderInfo, type LeaderInfo } from '../lease/index.js';
 import { parseMemberRow } from '../membership/index.js';
-import { deadlineSignal, isNotFound, type StorageConnection } from '../storage/index.js';
+import { deadlineSignal, isNotFound, storageFailure, type StorageConnection } from '../storage/index.js';
 
 /** Options of {@link readClusterStatus}. */
 export interface ReadClusterStatusOptions {
@@ -97,7 +97,13 @@ export async function readClusterStatus(
   storage: StorageConnection,
   options: ReadClusterStatusOptions,
 ): Promise<ClusterStatus> {
-  const { cluster, abortSignal } = options;
+  const { cluster } = options;
+  // One failed read ends the others: a sibling still waiting on a silent endpoint would hold its
+  // socket and deadline timer open, and a CLI run would not exit until they gave up (issue #17).
+  const reads = new AbortController();
+  const abortSignal = options.abortSignal
+    ? AbortSignal.any([options.abortSignal, reads.signal])
+    : reads.signal;
   const container = options.container ?? 'gossipless';
   const table = storage.tableClient(busTableName(options.tablePrefix));
   const memberTtlMs = options.memberTtlMs ?? 15_000;
@@ -134,7 +140,18 @@ export async function readClusterStatus(
     ),
     list(`PartitionKey eq ${odataString(`c:${cluster}:${LEADER_CHANNEL}`)}`),
     list(deadLetterFilter(cluster), ['PartitionKey', 'RowKey']),
-  ]);
+  ]).catch((error: unknown) => {
+    reads.abort();
+    const what = `reading the status of cluster ${cluster} from ${storage.description}`;
+    if (isAbortError(error) && !options.abortSignal?.aborted) {
+      throw new GossiplessError(
+        'STORAGE_UNAVAILABLE',
+        `${what}: storage did not answer before the deadline (5 s for the lease blob, 30 s per list); check the endpoint, the network path and firewall rules`,
+        { cause: error },
+      );
+    }
+    throw storageFailure(what, error);
+  });
   const memberRows = memberList.rows;
   const channelRows = channelList.rows;
   const leaderRows = leaderList.rows;
@@ -253,4 +270,9 @@ export async function readClusterStatus(
     warnings,
     healthy: leader.isHeld && holderRow !== undefined && holderRow.state !== 'dead',
   };
+}
+
+/** An SDK call ended by its abort signal (here: a deadline, unless the caller aborted). */
+function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
 }

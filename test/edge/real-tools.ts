@@ -40,7 +40,7 @@ export function nginxPrefix(include: string): NginxPrefix {
       `pid ${join(dir, 'nginx.pid')};`,
       `error_log ${errorLog} info;`,
       'worker_processes 1;',
-      'events { worker_connections 64; }',
+      'events { worker_connections 1024; }',
       'http {',
       '    access_log off;',
       ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(

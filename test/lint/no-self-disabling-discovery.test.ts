@@ -18,9 +18,9 @@ interface ExpectedFinding {
 }
 
 const cases = readdirSync(FIXTURES)
-  .filter((name) => /\.(ts|js)$/.test(name))
+  .filter((name) => /\.(ts|tsx|js)$/.test(name))
   .sort()
-  .map((name) => ({ name, caseName: name.replace(/\.(ts|js)$/, '') }));
+  .map((name) => ({ name, caseName: name.replace(/\.(ts|tsx|js)$/, '') }));
 
 describe('no-self-disabling-discovery fixtures', () => {
   it('has at least 25 cases, with both findings and clean look-alikes', () => {

@@ -172,7 +172,7 @@ describe('gossipless migrate', () => {
 
     const noDir = memoryIo({ cwd: root });
     expect(await runCli(['migrate', 'does-not-exist'], noDir)).toBe(2);
-    expect(noDir.err).toContain('does-not-exist is not a directory');
+    expect(noDir.err).toContain('does-not-exist does not exist');
   });
 
   it('shows a progress bar on stderr for a large tree on a terminal, and none otherwise', async () => {

@@ -6,7 +6,8 @@ export const LINT_JSON_VERSION = 1;
 /**
  * One JSON document: findings, skipped files and a summary. Shape, versioned by `version`:
  * `{ version, tool, rules[], findings[{ file, line, column, endLine, endColumn, severity, ruleId, message }],
- * skipped[{ file, reason, line?, column? }], summary{ filesLinted, filesParsed, errors, warnings, suppressed } }`.
+ * skipped[{ file, reason, line?, column? }],
+ * notLinted{ unreadableFolders[{ folder, reason }], dependencyFolders[], testPaths[] }, summary{ filesLinted, filesParsed, errors, warnings, suppressed } }`.
  */
 export function formatJson(report: LintReport): string {
   return `${JSON.stringify(
@@ -29,6 +30,7 @@ export function formatJson(report: LintReport): string {
         message: finding.message,
       })),
       skipped: report.skipped,
+      notLinted: report.notLinted,
       summary: {
         filesLinted: report.filesLinted,
         filesParsed: report.filesParsed,

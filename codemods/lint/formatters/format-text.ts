@@ -49,6 +49,7 @@ export function formatText(report: LintReport, options: FormatTextOptions): stri
     }
     out.push('');
   }
+  out.push(...notLintedLines(report, colors));
   const total = report.errorCount + report.warningCount;
   const summary =
     total === 0
@@ -63,8 +64,33 @@ export function formatText(report: LintReport, options: FormatTextOptions): stri
   return `${out.join('\n')}\n`;
 }
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+/** What the walk left out, one line each, so "No problems found" never hides an unread tree. */
+function notLintedLines(report: LintReport, colors: ReturnType<typeof pc.createColors>): string[] {
+  const { dependencyFolders, testPaths } = report.notLinted;
+  const lines: string[] = [];
+  const some = (paths: readonly string[]): string =>
+    paths.length <= 3 ? paths.join(', ') : `${paths.slice(0, 3).join(', ')}, …`;
+  if (dependencyFolders.length > 0) {
+    lines.push(
+      colors.dim(
+        `Not linted: ${plural(dependencyFolders.length, 'folder')} named node_modules (${some(dependencyFolders)}); ` +
+          `name one to lint it: gossipless lint ${dependencyFolders[0]}`,
+      ),
+    );
+  }
+  if (testPaths.length > 0) {
+    lines.push(
+      colors.dim(
+        `Not linted: ${plural(testPaths.length, 'test or example file or folder', 'test or example files or folders')} (${some(testPaths)}); ` +
+          'add --include-tests to lint them',
+      ),
+    );
+  }
+  return lines.length > 0 ? [...lines, ''] : [];
+}
+
+function plural(count: number, noun: string, nouns = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : nouns}`;
 }
 
 function codeFrame(

@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { Node, SyntaxKind, type SourceFile } from 'ts-morph';
+import { Node, SyntaxKind, ts, type SourceFile } from 'ts-morph';
 import { formatDuration } from '../../../src/edge/duration.js';
 import { findOptionValue, reviewAt, unwrapExpression } from '../constructor-options.js';
 import { evaluateNumber, evaluateString } from '../const-eval.js';
 import { rewriteModule, type ConstructorCall } from '../module-rewrite.js';
+import { descendantsOfKind } from '../node-index.js';
 import {
   ownValue,
   type ExtractedRateLimit,
@@ -182,7 +183,9 @@ function guessKey(sourceFile: SourceFile, holder: string | undefined): { key: Ra
     return { key: 'ip', note: "limiter key chosen at call time; 'ip' is a guess, review" };
   const keys = new Set<RateLimitKey>();
   const unknown: string[] = [];
-  for (const access of sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
+  const namedTryConsume = (node: ts.Node): boolean =>
+    ts.idText((node as ts.PropertyAccessExpression).name) === 'tryConsume';
+  for (const access of descendantsOfKind(sourceFile, SyntaxKind.PropertyAccessExpression, namedTryConsume)) {
     if (access.getName() !== 'tryConsume') continue;
     const target = access.getExpression();
     const targetName = Node.isPropertyAccessExpression(target) ? target.getName() : target.getText();

@@ -1,4 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import type { CommandContext } from '../command-context.js';
 import { parsePort } from '../parse-options.js';
 import { ExitCode, type CliIo } from '../io.js';
@@ -34,6 +35,7 @@ export async function run(options: DevCommandOptions, io: CliIo): Promise<number
           connectionString: azurite.connectionString,
           blobEndpoint: azurite.blobEndpoint,
           tableEndpoint: azurite.tableEndpoint,
+          pid: azurite.pid,
         }) + '\n',
       );
     } else {
@@ -44,10 +46,20 @@ export async function run(options: DevCommandOptions, io: CliIo): Promise<number
           `Press Ctrl-C to stop; all data is lost when it stops.\n`,
       );
     }
-    await new Promise<void>((resolve) => {
+    const interrupted = new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();
       else io.signal.addEventListener('abort', () => resolve(), { once: true });
     });
+    // Azurite can die after start-up (a port taken between our check and its bind, an OOM kill):
+    // say so instead of leaving a process that waits on nothing (it exited 13, silently: issue #17).
+    const crashed = azurite.exited.then(({ code, signal, output }) => {
+      if (io.signal.aborted) return;
+      throw new GossiplessError(
+        'AZURITE_FAILED',
+        `Azurite stopped unexpectedly (${signal ?? `exit code ${String(code)}`})${output ? `: ${output.split('\n').at(-1)}` : ''}`,
+      );
+    });
+    await Promise.race([interrupted, crashed]);
     return ExitCode.Ok;
   } finally {
     await azurite.stop();

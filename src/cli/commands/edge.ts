@@ -1,17 +1,21 @@
 import { Command } from '@commander-js/extra-typings';
 import type { CommandContext } from '../command-context.js';
 import { parsePort, parsePositiveInt } from '../parse-options.js';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { GossiplessError } from '@gossipless/runtime/errors';
 import type { EdgePlan } from '../../edge/index.js';
 import { ExitCode, type CliIo } from '../io.js';
+import { ensureOutputDirectory, writeOutputFile } from '../output-file.js';
 
 /** `gossipless edge`: its options and help; the work is in {@link run}. */
 export function edgeCommand(context: CommandContext) {
   return new Command('edge')
     .description(
       'turn rate-limit rules (JSON or YAML) into edge configuration and report, per rule and target,\n' +
-        'what is exact, approximated or refused, the worst case per client and the fleet-wide bound',
+        'what is exact, approximated or refused, the worst case per client and the fleet-wide bound.\n' +
+        'Exit 0 configuration generated (refusals listed in the report); 1 only with --strict, when a\n' +
+        'target refused a rule; 2 invalid rules or flags, a target left with no rule, or a write error\n' +
+        '(nothing is written then). docs/edge.md lists what each target refuses and why.',
     )
     .argument('<rules-file>', 'rules file, e.g. gossipless.rate-limits.json')
     .requiredOption(
@@ -34,6 +38,11 @@ export function edgeCommand(context: CommandContext) {
     )
     .option('--service <name>', 'Kubernetes Service for generated Ingress/IngressRoute (default app)')
     .option('--service-port <port>', 'its port (default 80)', parsePort)
+    .option(
+      '--divide-by-instances',
+      'give each of the --instances counters limit / N (rounded down, stated in the report) so the fleet stays within the rule',
+    )
+    .option('--strict', 'exit 1 when a target refused a rule (default: report it and exit 0)')
     .option('--json', 'print one JSON document with every report row')
     .action(async (rulesFile: string, options) =>
       context.setExitCode(await run(rulesFile, options, context.io)),
@@ -50,6 +59,10 @@ export interface EdgeCommandOptions {
   service?: string;
   servicePort?: number;
   json?: boolean;
+  /** Exit 1 when a target refused a rule (default: report it and exit 0). */
+  strict?: boolean;
+  /** Divide each limit by `instances` for counters that are not global. */
+  divideByInstances?: boolean;
 }
 
 /** Name of the report written next to the configurations. */
@@ -57,10 +70,12 @@ export const REPORT_FILE = 'report.md';
 
 /**
  * Reads the rules, plans every target, prints the report (or one JSON document) and, with `--out`,
- * writes the files. Exit 1 when a target refused a rule, so CI notices what was not carried over.
+ * writes the files. Exit codes: 0 written (refusals, if any, are in the report); 1 with `--strict`
+ * when a target refused a rule; 2 for invalid rules or flags, a target left with no rule (its file
+ * would deploy as "no limits"), or a file that cannot be written — nothing is written then.
  */
 export async function run(rulesFile: string, options: EdgeCommandOptions, io: CliIo): Promise<number> {
-  const { hasRefusals, loadRateLimitRules, parseEdgeTargets, planEdge, renderEdgeReport } =
+  const { emptyTargets, hasRefusals, loadRateLimitRules, parseEdgeTargets, planEdge, renderEdgeReport } =
     await import('../../edge/index.js');
   const targets = parseEdgeTargets(options.target);
   const rules = await loadRateLimitRules(resolve(io.cwd, rulesFile));
@@ -70,15 +85,26 @@ export async function run(rulesFile: string, options: EdgeCommandOptions, io: Cl
     ...(options.upstream !== undefined ? { upstream: options.upstream } : {}),
     ...(options.service !== undefined ? { serviceName: options.service } : {}),
     ...(options.servicePort !== undefined ? { servicePort: options.servicePort } : {}),
+    ...(options.divideByInstances ? { divideAmongInstances: true } : {}),
   });
+  refuseEmptyTargets(plan, emptyTargets(plan));
   const report = renderEdgeReport(plan);
   let written: string[] | undefined;
   if (options.out !== undefined) {
-    const outDir = resolve(io.cwd, options.out);
     written = [];
+    const outDir = options.out === '' ? '' : resolve(io.cwd, options.out);
+    await ensureOutputDirectory(outDir, '--out');
     for (const file of [...plan.files, { path: REPORT_FILE, content: report }]) {
+      if (io.signal.aborted) {
+        throw new GossiplessError(
+          'ABORTED',
+          `interrupted: wrote ${written.length} of ${plan.files.length + 1} files under ${outDir}; rerun to write them all`,
+        );
+      }
       const path = join(outDir, file.path);
-      await writeAtomically(path, file.content);
+      // Target folders (nginx/, envoy/ …) one level at a time: never a recursive mkdir.
+      if (dirname(path) !== outDir) await ensureOutputDirectory(dirname(path), '--out');
+      await writeOutputFile(path, file.content, { flag: '--out', signal: io.signal });
       written.push(path);
     }
   }
@@ -92,7 +118,38 @@ export async function run(rulesFile: string, options: EdgeCommandOptions, io: Cl
         : `\nNothing written: pass --out <dir> to write the files listed above and ${REPORT_FILE}.\n`,
     );
   }
-  return hasRefusals(plan) ? ExitCode.Findings : ExitCode.Ok;
+  if (hasRefusals(plan) && !options.strict && !options.json) {
+    io.stderr(
+      'gossipless: some rules were refused by some targets (see the report); pass --strict to exit 1 on refusals\n',
+    );
+  }
+  return hasRefusals(plan) && options.strict ? ExitCode.Findings : ExitCode.Ok;
+}
+
+// A target whose every rule was refused (or a file with no rules) would still write a deployable
+// file that limits nothing; Front Door and Application Gateway policies would replace the custom
+// rules already deployed. Nothing is written then.
+function refuseEmptyTargets(plan: EdgePlan, empty: readonly string[]): void {
+  if (plan.rules.length === 0) {
+    throw new GossiplessError(
+      'INVALID_RULES',
+      'the rules file has no rules; nothing to write (a generated policy with no rules would replace the deployed ones)',
+    );
+  }
+  if (empty.length === 0) return;
+  const lines = empty.map((target) => {
+    const why = plan.rows
+      .filter((row) => row.target === target)
+      .map(
+        (row) =>
+          `rule "${row.rule}"${row.variant ? ` (${row.variant})` : ''}: ${row.reasons[0] ?? 'refused'}`,
+      );
+    return `  - ${target}: ${[...new Set(why)].join('; ')}`;
+  });
+  throw new GossiplessError(
+    'INVALID_RULES',
+    `nothing written: ${empty.join(', ')} would carry no rule (every rule refused), and deploying such a file removes the limits already in place; drop ${empty.length === 1 ? 'that target' : 'those targets'} from --target or add a rule ${empty.length === 1 ? 'it' : 'they'} can carry:\n${lines.join('\n')}`,
+  );
 }
 
 function toJson(plan: EdgePlan, written: string[] | undefined): object {
@@ -108,12 +165,4 @@ function toJson(plan: EdgePlan, written: string[] | undefined): object {
     refused: plan.rows.filter((row) => row.fidelity === 'refused').length,
     written: written ?? null,
   };
-}
-
-// A crash mid-write leaves the previous file, never half a configuration.
-async function writeAtomically(path: string, content: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, content, 'utf8');
-  await rename(temporary, path);
 }

@@ -1,10 +1,11 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import type { CommandContext } from '../command-context.js';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GossiplessError } from '@gossipless/runtime/errors';
 import { TOOLKIT_VERSION as VERSION } from '../../toolkit/version.js';
 import { ExitCode, type CliIo } from '../io.js';
+import { ensureOutputDirectory, writeOutputFile } from '../output-file.js';
 
 /** `gossipless lint`: its options and help; the work is in {@link run}. */
 export function lintCommand(context: CommandContext) {
@@ -18,6 +19,10 @@ export function lintCommand(context: CommandContext) {
       new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'),
     )
     .option('--output <file>', 'write the report to this file instead of stdout')
+    .option(
+      '--include-tests',
+      'also lint test and example code inside the folders (*.test.*, *.spec.*, test/, tests/, __tests__/, spec/, examples/)',
+    )
     .action(async (paths: string[], options) =>
       context.setExitCode(await run({ ...options, paths }, context.io)),
     );
@@ -31,6 +36,8 @@ export interface LintCommandOptions {
   format?: 'text' | 'json' | 'sarif';
   /** Write the report here instead of stdout. */
   output?: string;
+  /** Also lint test and example code found inside folders. @default false */
+  includeTests?: boolean;
 }
 
 const TOOL_VERSION = VERSION;
@@ -61,11 +68,20 @@ function progressLine(io: CliIo): { update: (done: number, total: number) => voi
  * error level, 1 when one is; usage and internal errors become 2 in `runCli`.
  */
 export async function run(options: LintCommandOptions, io: CliIo): Promise<number> {
-  // The parser is loaded when lint runs, not when the CLI starts.
-  const { formatJson, formatSarif, formatText, lintFiles } = await import('../../../codemods/lint/index.js');
+  // The light door: the parser is loaded only when some file passes the text pre-filter, so a tree
+  // without discovery code is linted at Node's own start-up cost.
+  const { formatJson, formatSarif, formatText, lintFilesLazily } =
+    await import('../../../codemods/lint/light.js');
   const format = options.format ?? 'text';
+  // Refused before the lint runs, not after minutes of work.
+  if (options.output === '')
+    throw new GossiplessError('INVALID_OPTIONS', "--output '' is empty; name a file");
   const progress = io.isTTY ? progressLine(io) : undefined;
-  const report = lintFiles(options.paths ?? [], { cwd: io.cwd, onProgress: progress?.update });
+  const report = await lintFilesLazily(options.paths ?? [], {
+    cwd: io.cwd,
+    includeTests: options.includeTests ?? false,
+    onProgress: progress?.update,
+  });
   progress?.finish();
   const readSource = (file: string): string | undefined => {
     try {
@@ -83,20 +99,11 @@ export async function run(options: LintCommandOptions, io: CliIo): Promise<numbe
   if (options.output === undefined) {
     io.stdout(output);
   } else {
+    // Written whole or not at all: CI uploads this file, a half-written SARIF would be rejected.
+    // Its folder is created when the folder's parent exists (`reports/lint.sarif`), never a tree.
     const target = resolve(io.cwd, options.output);
-    try {
-      mkdirSync(dirname(target), { recursive: true });
-      // Written whole or not at all: CI uploads this file, a half-written SARIF would be rejected.
-      const temporary = `${target}.${process.pid}.tmp`;
-      writeFileSync(temporary, output);
-      renameSync(temporary, target);
-    } catch (error) {
-      throw new GossiplessError(
-        'INVALID_OPTIONS',
-        `cannot write the lint report to "${options.output}": ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    await ensureOutputDirectory(dirname(target), '--output');
+    await writeOutputFile(target, output, { flag: '--output', signal: io.signal });
   }
   return report.errorCount > 0 ? ExitCode.Findings : ExitCode.Ok;
 }

@@ -1,5 +1,6 @@
 import { Command } from '@commander-js/extra-typings';
 import type { CommandContext } from '../command-context.js';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import pc from 'picocolors';
@@ -17,9 +18,28 @@ export function migrateCommand(context: CommandContext) {
     .argument('<dir>', 'the repository or folder to migrate')
     .option('--write', 'apply the changes (default: print the diff and write nothing)')
     .option('--json', 'print one JSON document with the diffs, findings and summary')
-    .option('--force', 'write even when the target has uncommitted changes')
+    .option('--force', 'write even when the target has uncommitted changes, and rewrite read-only files')
     .option('--config <file>', 'config file (default: gossipless.config.json in <dir>)')
+    .option(
+      '--max-file-size <size>',
+      'skip larger files (generated or minified), e.g. 4MiB, 500KiB or bytes (default 1MiB)',
+      parseFileSize,
+    )
     .action(async (dir: string, options) => context.setExitCode(await run({ ...options, dir }, context.io)));
+}
+
+function parseFileSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|KB|K|MiB|MB|M|GiB|GB|G)?$/i.exec(value.trim());
+  const unit = (match?.[2] ?? 'b').toLowerCase()[0]!;
+  const scale: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+  const bytes = match === null ? NaN : Number(match[1]) * (scale[unit] ?? NaN);
+  if (!Number.isFinite(bytes) || bytes < 1) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `--max-file-size "${value}" is not a size (e.g. 4MiB, 500KiB, 1048576)`,
+    );
+  }
+  return Math.floor(bytes);
 }
 
 /** Options of `gossipless migrate`. */
@@ -30,8 +50,10 @@ export interface MigrateCommandOptions {
   write?: boolean;
   /** Print one JSON document. */
   json?: boolean;
-  /** Write even when the target has uncommitted changes. */
+  /** Write even when the target has uncommitted changes, and rewrite read-only files. */
   force?: boolean;
+  /** Skip files larger than this many bytes (default 1 MiB). */
+  maxFileSize?: number;
   /** Config file (default: `gossipless.config.json` in the target). */
   config?: string;
 }
@@ -47,23 +69,16 @@ const PROGRESS_MIN_FILES = 500;
  */
 export async function run(options: MigrateCommandOptions, io: CliIo): Promise<number> {
   // ts-morph is loaded when migrate runs, not when the CLI starts.
-  const { gitWorkingTreeStatus, migrate } = await import('../../../codemods/migrate/index.js');
+  const migrateModule = await import('../../../codemods/migrate/index.js');
+  const { migrate } = migrateModule;
   const dir = options.dir;
   const targetDir = path.resolve(io.cwd, dir);
   const write = options.write ?? false;
   const warnings: string[] = [];
 
-  const git = await gitWorkingTreeStatus(targetDir);
-  if (git.changes.length > 0) {
-    const warning =
-      `${dir} has uncommitted changes (${git.changes.length} path${git.changes.length === 1 ? '' : 's'}): ` +
-      'commit or stash them first, so the migration is one diff you can review and revert';
-    if (write && !options.force) {
-      throw new GossiplessError('DIRTY_WORKTREE', `${warning}; or pass --force to write anyway`);
-    }
-    warnings.push(warning);
-    io.stderr(`${paint(io, colours.yellow, 'warning:')} ${warning}\n`);
-  }
+  const configPath = options.config === undefined ? undefined : path.resolve(io.cwd, options.config);
+  await assertDirectory(dir, targetDir);
+  const resumed = await checkWorkingTree(migrateModule, io, dir, targetDir, configPath, options, warnings);
 
   const bar = progressBar(io);
   let report: MigrateReport;
@@ -71,13 +86,18 @@ export async function run(options: MigrateCommandOptions, io: CliIo): Promise<nu
     report = await migrate({
       targetDir,
       write,
-      ...(options.config === undefined ? {} : { configPath: path.resolve(io.cwd, options.config) }),
+      ...(configPath === undefined ? {} : { configPath }),
+      ...(options.force ? { force: true } : {}),
+      ...(options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize }),
       signal: io.signal,
       onProgress: bar?.update,
     });
+  } catch (error) {
+    throw oneLine(dir, error);
   } finally {
     bar?.stop();
   }
+  if (resumed !== undefined) warnings.push(resumed);
 
   const parseFailures = report.files.filter(
     (file) => file.status === 'skipped' && file.reason?.startsWith('does not parse'),
@@ -115,6 +135,81 @@ export async function run(options: MigrateCommandOptions, io: CliIo): Promise<nu
 
   printHuman(io, dir, report, write, nextSteps);
   return exitCode;
+}
+
+/** The target must be a folder: say so in one line before git or the walk trip over it. */
+async function assertDirectory(dir: string, targetDir: string): Promise<void> {
+  const targetStat = await stat(targetDir).catch((error: NodeJS.ErrnoException) => {
+    throw new GossiplessError(
+      'INVALID_INPUT',
+      error.code === 'ENOENT'
+        ? `${dir} does not exist: pass the folder (repository) to migrate`
+        : `${dir} cannot be read (${error.code ?? error.message}): check its permissions`,
+    );
+  });
+  if (!targetStat.isDirectory()) {
+    throw new GossiplessError(
+      'INVALID_INPUT',
+      `${dir} is a file, not a folder: migrate works on a folder; pass the folder that holds it ` +
+        `(gossipless migrate ${path.dirname(dir)})`,
+    );
+  }
+}
+
+/**
+ * Uncommitted changes refuse a write (unless --force), except what an interrupted `--write` left:
+ * its temporary files are removed and the files it already migrated are recognised, so the rerun
+ * its message recommends finishes the job. Returns the note to print when it resumes.
+ */
+async function checkWorkingTree(
+  migrateModule: typeof import('../../../codemods/migrate/index.js'),
+  io: CliIo,
+  dir: string,
+  targetDir: string,
+  configPath: string | undefined,
+  options: MigrateCommandOptions,
+  warnings: string[],
+): Promise<string | undefined> {
+  const git = await migrateModule.gitWorkingTreeStatus(targetDir);
+  if (git.changes.length === 0) return undefined;
+  const write = options.write ?? false;
+  let foreign = git.changes.length;
+  if (write && !options.force) {
+    const changes = await migrateModule.classifyUncommittedChanges(targetDir, configPath);
+    foreign = changes.foreign.length;
+    if (foreign === 0) {
+      const removed = await migrateModule.removeLeftovers(changes.leftovers);
+      const resumed =
+        `resuming an interrupted migration: ${changes.migrated.length} file${changes.migrated.length === 1 ? '' : 's'} ` +
+        `already migrated, ${removed} temporary file${removed === 1 ? '' : 's'} of the killed run removed`;
+      io.stderr(`${paint(io, colours.yellow, 'note:')} ${resumed}\n`);
+      return resumed;
+    }
+  }
+  const warning =
+    `${dir} has uncommitted changes (${foreign} path${foreign === 1 ? '' : 's'}): ` +
+    'commit or stash them first, so the migration is one diff you can review and revert';
+  if (write && !options.force) {
+    throw new GossiplessError('DIRTY_WORKTREE', `${warning}; or pass --force to write anyway`);
+  }
+  warnings.push(warning);
+  io.stderr(`${paint(io, colours.yellow, 'warning:')} ${warning}\n`);
+  return undefined;
+}
+
+/**
+ * A system error (a folder that vanished, a full disk, a refused connection to a network mount)
+ * becomes one line naming the input and what to do, instead of an "internal error".
+ */
+function oneLine(dir: string, error: unknown): unknown {
+  if (error instanceof GossiplessError || !(error instanceof Error)) return error;
+  const { code, syscall, path: where } = error as NodeJS.ErrnoException;
+  if (code === undefined || !/^E[A-Z]+$/.test(code)) return error;
+  return new GossiplessError(
+    'INVALID_INPUT',
+    `migrate ${dir} stopped: ${syscall ?? 'access'} ${where ?? dir} failed (${code}); ` +
+      'check that it exists, is readable and the disk or mount is reachable, then run again (nothing was written)',
+  );
 }
 
 // picocolors detects colour support from the real process; the IO decides here (NO_COLOR, TTY, tests).

@@ -1,10 +1,13 @@
 import { describeDuration } from '../duration.js';
 import type { EdgeContext, RateLimitRule, ReportRow, RuleKeyPart, TargetPlan } from '../model.js';
+import { csharpString, xmlAttribute, xmlComment } from '../config-text.js';
 import {
+  counterRule,
   describeRate,
   missingHeaderNote,
   refusedRow,
   reportRow,
+  shareRefusal,
   statusReason,
   worstCase,
 } from '../report-row.js';
@@ -12,6 +15,13 @@ import {
 /** Output file of the API Management target, relative to `--out`. */
 export const APIM_FILE = 'azure-apim/policy.xml';
 
+// The request path as the old in-app limiter behind Express saw it: percent-decoded, repeated
+// slashes merged, lower-case (WebUtility and Regex are among the types policy expressions allow).
+const NORMALISED_PATH =
+  'System.Text.RegularExpressions.Regex.Replace(System.Net.WebUtility.UrlDecode(context.Request.OriginalUrl.Path), "/+", "/").ToLowerInvariant()';
+
+// rate-limit-by-key's calls is a 32-bit integer.
+const MAX_CALLS = 2_147_483_647;
 // rate-limit-by-key's renewal-period is whole seconds, at most 300.
 const MAX_PERIOD_S = 300;
 
@@ -23,7 +33,12 @@ const MAX_PERIOD_S = 300;
 export function planAzureApim(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
   const rows: ReportRow[] = [];
   const inbound: string[] = [];
-  for (const rule of rules) {
+  for (const original of rules) {
+    const rule = counterRule(original, context);
+    if (!rule) {
+      rows.push(refusedRow(original, 'azure-apim', [shareRefusal(original, context)]));
+      continue;
+    }
     if (rule.action === 'log') {
       rows.push(
         refusedRow(rule, 'azure-apim', [
@@ -33,6 +48,14 @@ export function planAzureApim(rules: readonly RateLimitRule[], context: EdgeCont
       continue;
     }
     const period = renewal(rule);
+    if (period && period.calls > MAX_CALLS) {
+      rows.push(
+        refusedRow(rule, 'azure-apim', [
+          `${describeRate(rule.limit, rule.windowMs)} scales to ${period.calls} calls per ${period.seconds} s, above rate-limit-by-key's largest calls value (${MAX_CALLS})`,
+        ]),
+      );
+      continue;
+    }
     if (!period) {
       rows.push(
         refusedRow(rule, 'azure-apim', [
@@ -41,11 +64,11 @@ export function planAzureApim(rules: readonly RateLimitRule[], context: EdgeCont
       );
       continue;
     }
-    const counterKey = `@(${['"' + rule.name + ':"', ...rule.key.map(keyExpression)].join(' + "|" + ').replace(' + "|" + ', ' + ')})`;
+    const counterKey = `@(${[csharpString(`${rule.name}:`), ...rule.key.map(keyExpression)].join(' + "|" + ').replace(' + "|" + ', ' + ')})`;
     const element = `<rate-limit-by-key calls="${period.calls}" renewal-period="${period.seconds}" counter-key="${xmlAttribute(counterKey)}" />`;
     const condition = matchCondition(rule);
     inbound.push(
-      `        <!-- rule ${rule.name}: ${describeRate(rule.limit, rule.windowMs)}${rule.source ? ` (from ${rule.source})` : ''} -->`,
+      `        <!-- ${xmlComment(`rule ${rule.name}: ${describeRate(rule.limit, rule.windowMs)}${rule.source ? ` (from ${rule.source})` : ''}`)} -->`,
     );
     if (condition) {
       inbound.push(
@@ -77,6 +100,14 @@ export function planAzureApim(rules: readonly RateLimitRule[], context: EdgeCont
           ...missingHeaderNote(rule).map((note) =>
             note.replace('are not limited by this rule', 'share one counter (empty key value)'),
           ),
+          ...(rule.key.some((k) => k.kind === 'jwt')
+            ? [
+                'requests without a token or without the claim share one counter (empty key value): they are limited together, as one client',
+              ]
+            : []),
+          ...(rule.match.path
+            ? ['path matched percent-decoded, slashes merged, case-insensitively (policy expression)']
+            : []),
         ],
         worstCasePerWindow: worstCase.slidingWindow(period.calls, period.seconds * 1000, rule.windowMs),
         burstAtOnce: period.calls,
@@ -144,24 +175,20 @@ function keyExpression(part: RuleKeyPart): string {
     case 'ip':
       return 'context.Request.IpAddress';
     case 'path':
-      return 'context.Request.OriginalUrl.Path';
+      return NORMALISED_PATH;
     case 'header':
-      return `context.Request.Headers.GetValueOrDefault("${part.name}", "")`;
+      return `context.Request.Headers.GetValueOrDefault(${csharpString(part.name)}, "")`;
     case 'jwt':
-      return `(context.Request.Headers.GetValueOrDefault("Authorization", "").AsJwt()?.Claims.GetValueOrDefault("${part.claim}", "") ?? "")`;
+      return `(context.Request.Headers.GetValueOrDefault("Authorization", "").AsJwt()?.Claims.GetValueOrDefault(${csharpString(part.claim)}, "") ?? "")`;
   }
 }
 
 function matchCondition(rule: RateLimitRule): string | undefined {
   const { path, methods, host } = rule.match;
   const parts = [
-    path ? `context.Request.OriginalUrl.Path.StartsWith("${path}")` : '',
-    methods ? `(${methods.map((m) => `context.Request.Method == "${m}"`).join(' || ')})` : '',
-    host ? `context.Request.OriginalUrl.Host.ToLowerInvariant() == "${host}"` : '',
+    path ? `${NORMALISED_PATH}.StartsWith(${csharpString(path.toLowerCase())})` : '',
+    methods ? `(${methods.map((m) => `context.Request.Method == ${csharpString(m)}`).join(' || ')})` : '',
+    host ? `context.Request.OriginalUrl.Host.ToLowerInvariant() == ${csharpString(host)}` : '',
   ].filter((p) => p.length > 0);
   return parts.length > 0 ? parts.join(' && ') : undefined;
-}
-
-function xmlAttribute(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

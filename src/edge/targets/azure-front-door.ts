@@ -1,6 +1,23 @@
 import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
-import { describeKey, escapeRegex, isIpOnly, refusedRow, reportRow, worstCase } from '../report-row.js';
-import { toBicep, WAF_BLOCK_STATUSES, wafRuleName, wafWindow, wafWindowRefusal } from './azure-shared.js';
+import { slashTolerantPrefix } from '../config-text.js';
+import {
+  counterRule,
+  describeKey,
+  isIpOnly,
+  refusedRow,
+  reportRow,
+  shareRefusal,
+  worstCase,
+} from '../report-row.js';
+import {
+  toBicep,
+  WAF_BLOCK_STATUSES,
+  wafRuleName,
+  wafWindow,
+  wafWindowRefusal,
+  wafThresholdRefusal,
+  MAX_WAF_THRESHOLD,
+} from './azure-shared.js';
 
 /** Output files of the Front Door target, relative to `--out`. */
 export const FRONT_DOOR_FILES = {
@@ -19,7 +36,12 @@ export function planAzureFrontDoor(rules: readonly RateLimitRule[], context: Edg
   const rows: ReportRow[] = [];
   const customRules: object[] = [];
   const blockStatus = policyStatus(rules);
-  for (const rule of rules) {
+  for (const original of rules) {
+    const rule = counterRule(original, context);
+    if (!rule) {
+      rows.push(refusedRow(original, 'azure-front-door', [shareRefusal(original, context)]));
+      continue;
+    }
     if (!isIpOnly(rule)) {
       rows.push(
         refusedRow(rule, 'azure-front-door', [
@@ -31,6 +53,12 @@ export function planAzureFrontDoor(rules: readonly RateLimitRule[], context: Edg
     const window = wafWindow(rule, 'Front Door');
     if (!window) {
       rows.push(refusedRow(rule, 'azure-front-door', [wafWindowRefusal(rule, 'Front Door')]));
+      continue;
+    }
+    if (window.threshold > MAX_WAF_THRESHOLD) {
+      rows.push(
+        refusedRow(rule, 'azure-front-door', [wafThresholdRefusal(rule, window.threshold, 'Front Door')]),
+      );
       continue;
     }
     const name = wafRuleName(rule.name);
@@ -64,6 +92,9 @@ export function planAzureFrontDoor(rules: readonly RateLimitRule[], context: Edg
           'fixed windows: up to twice the threshold across a window boundary',
           'each Front Door edge server counts on its own; a client whose requests reach several servers gets more',
           'socket IP is the TCP peer of Front Door (a proxy in front of Front Door shares one counter)',
+          ...(rule.match.path
+            ? ['path matched after the UrlDecode and Lowercase transforms, repeated slashes allowed']
+            : []),
         ],
         worstCasePerWindow: worstCase.fixedWindow(window.threshold, window.minutes * 60_000, rule.windowMs),
         burstAtOnce: window.threshold,
@@ -147,10 +178,12 @@ function matchConditions(rule: RateLimitRule): object[] {
   const conditions: object[] = [];
   if (rule.match.path) {
     // Front Door's RequestUri may carry scheme and host; the pattern accepts it with or without.
+    // Its transforms decode and lower-case the URI first, so /API/%6cogin matches /api/login.
     conditions.push({
       matchVariable: 'RequestUri',
       operator: 'RegEx',
-      matchValue: [`^(https?://[^/]+)?${escapeRegex(rule.match.path)}`],
+      matchValue: [`^(https?://[^/]+)?${slashTolerantPrefix(rule.match.path.toLowerCase())}`],
+      transforms: ['UrlDecode', 'Lowercase'],
     });
   }
   if (rule.match.methods)

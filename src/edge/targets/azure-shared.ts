@@ -1,3 +1,4 @@
+import { bicepString } from '../config-text.js';
 import { describeDuration } from '../duration.js';
 import type { RateLimitRule } from '../model.js';
 import { describeRate } from '../report-row.js';
@@ -40,6 +41,14 @@ export function wafWindow(rule: RateLimitRule, product: string): WafWindow | und
   return undefined;
 }
 
+/** Azure WAF thresholds are 32-bit integers. */
+export const MAX_WAF_THRESHOLD = 2_147_483_647;
+
+/** Reason used when the scaled threshold does not fit Azure's 32-bit field. */
+export function wafThresholdRefusal(rule: RateLimitRule, threshold: number, product: string): string {
+  return `${describeRate(rule.limit, rule.windowMs)} scales to ${threshold} per window, above ${product}'s largest rateLimitThreshold (${MAX_WAF_THRESHOLD})`;
+}
+
 /** Reason used when a WAF cannot express a window at all. */
 export function wafWindowRefusal(rule: RateLimitRule, product: string): string {
   return `${describeRate(rule.limit, rule.windowMs)} is less than 1 request per 5 min, ${product}'s longest window (the rule's window is ${describeDuration(rule.windowMs)})`;
@@ -79,9 +88,4 @@ export function toBicep(value: unknown, indent = ''): string {
       .join('\n')}\n${indent}}`;
   }
   throw new TypeError(`cannot write ${typeof value} as Bicep`);
-}
-
-/** A Bicep string literal. */
-export function bicepString(text: string): string {
-  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\$\{/g, '\\${').replace(/\n/g, '\\n')}'`;
 }

@@ -1,12 +1,15 @@
 import { stringify } from 'yaml';
 import { describeDuration, formatDuration } from '../duration.js';
-import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
+import { escapeRegex } from '../config-text.js';
+import type { EdgeContext, EdgeFile, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
 import {
+  counterRule,
   describeRate,
-  escapeRegex,
   missingHeaderNote,
+  pacedBurst,
   refusedRow,
   reportRow,
+  shareRefusal,
   worstCase,
 } from '../report-row.js';
 
@@ -24,6 +27,9 @@ const RULE_KEY = 'gossipless_rule';
 // string value removes the doubt.
 const YAML_OPTIONS = { lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' } as const;
 const MATCH_KEY = 'gossipless_match';
+// The filter-wide bucket sits above any rule (limit and burst are at most 1e9 each), inside
+// Envoy's uint32 token counts.
+const FILTER_WIDE_TOKENS = 4_000_000_000;
 const UNITS = [
   { unit: 'second', ms: 1000 },
   { unit: 'minute', ms: 60_000 },
@@ -35,141 +41,178 @@ const UNITS = [
  * Envoy ≥ 1.34: per-client token buckets in the local rate limit filter (wildcard descriptors with
  * `max_dynamic_descriptors`, one filter per action/status so log-only rules run unenforced), and
  * for fleet-wide counters the envoyproxy/ratelimit service configuration plus the Envoy side that
- * calls it.
+ * calls it. Each rule goes through {@link describeRule}, then {@link planLocalRule} and
+ * {@link planGlobalRule}; {@link renderEnvoyFiles} writes what they collected.
  */
 export function planEnvoy(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
   const rows: ReportRow[] = [];
-  const groups = new Map<string, { action: 'reject' | 'log'; status: number; members: LocalMember[] }>();
-  const globalActions: object[] = [];
-  const serviceDescriptors: object[] = [];
-
+  const local: LocalGroups = new Map();
+  const global: GlobalParts = { actions: [], descriptors: [] };
   for (const rule of rules) {
-    const actions = descriptorActions(rule);
-    const entries = [
+    const shape = describeRule(rule);
+    rows.push(planLocalRule(rule, context, shape, local));
+    rows.push(planGlobalRule(rule, context, shape, global));
+  }
+  return {
+    target: 'envoy',
+    files: renderEnvoyFiles(local, global),
+    rows,
+    notes: [
+      'local limits need Envoy >= 1.34 (wildcard descriptors with max_dynamic_descriptors); older Envoy rejects the config',
+      'the ratelimit service answers 429 for every rule; set the status on the Envoy ratelimit filter if you need another',
+      'set normalize_path: true and merge_slashes: true on the HttpConnectionManager: path matches are case-insensitive here, but only Envoy itself can percent-decode and merge slashes before the filters run',
+    ],
+  };
+}
+
+/** What both variants share for one rule: the descriptor it produces and the notes on its key. */
+interface RuleShape {
+  readonly actions: object[];
+  readonly entries: Array<{ key: string; value?: string }>;
+  readonly keyNotes: string[];
+  readonly pathReasons: string[];
+}
+
+type LocalGroups = Map<string, { action: 'reject' | 'log'; status: number; members: LocalMember[] }>;
+
+interface GlobalParts {
+  readonly actions: object[];
+  readonly descriptors: object[];
+}
+
+function describeRule(rule: RateLimitRule): RuleShape {
+  return {
+    actions: descriptorActions(rule),
+    entries: [
       { key: RULE_KEY, value: rule.name },
       ...(hasMatch(rule) ? [{ key: MATCH_KEY, value: 'matched' }] : []),
       ...rule.key.map((part) => ({ key: entryKey(part) })),
-    ];
-    const keyNotes = [
+    ],
+    keyNotes: [
       ...(rule.key.some((k) => k.kind === 'jwt')
         ? [
             'needs the jwt_authn filter before this one with payload_in_metadata: jwt_payload (the claim is read from verified tokens)',
+            'requests without the claim produce no descriptor and are not limited by this rule',
           ]
         : []),
       ...missingHeaderNote(rule).map((note) =>
         note.replace('are not limited', 'produce no descriptor and are not limited'),
       ),
-    ];
-    const pathReasons = rule.key.some((k) => k.kind === 'path')
-      ? ['key path is the :path header, which includes the query string']
-      : [];
+      ...(rule.match.path ? ['path prefix matched ignoring case (ignore_case: true)'] : []),
+    ],
+    pathReasons: rule.key.some((k) => k.kind === 'path')
+      ? ['key path is the :path header, which includes the query string and keeps case']
+      : [],
+  };
+}
 
-    // Local: token bucket per client.
-    const bucket = localBucket(rule);
-    if (!bucket) {
-      rows.push(
-        refusedRow(
-          rule,
-          'envoy',
-          [
-            `${describeRate(rule.limit, rule.windowMs)} needs a fill interval below Envoy's minimum of ${MIN_FILL_MS} ms`,
-          ],
-          'local',
-        ),
-      );
-    } else {
-      const groupKey = `${rule.action}-${rule.action === 'log' ? 0 : rule.status}`;
-      const group = groups.get(groupKey) ?? {
-        action: rule.action,
-        status: rule.status,
-        members: [],
-      };
-      groups.set(groupKey, group);
-      group.members.push({
-        fillMs: bucket.fillMs,
-        descriptor: {
-          entries,
-          token_bucket: {
-            max_tokens: bucket.maxTokens,
-            tokens_per_fill: bucket.tokensPerFill,
-            fill_interval: `${bucket.fillMs / 1000}s`,
-          },
-        },
-        rateLimit: { actions },
-      });
-      rows.push(
-        reportRow(rule, 'envoy', context, {
-          variant: 'local',
-          setting: `descriptor ${RULE_KEY}=${rule.name}: token_bucket { max_tokens: ${bucket.maxTokens}, tokens_per_fill: ${bucket.tokensPerFill}, fill_interval: ${bucket.fillMs / 1000}s }${rule.action === 'log' ? ' (filter_enforced 0%)' : ''}`,
-          reasons: [...bucket.reasons, ...pathReasons],
-          notes: [
-            `token bucket refilled in steps of ${bucket.tokensPerFill} every ${describeDuration(bucket.fillMs)}; a span of one window can see a full bucket plus ${rule.limit} refilled tokens`,
-            ...(rule.action === 'log'
-              ? ["log-only: over-limit requests pass and are counted in the filter's rate_limited stats"]
-              : []),
-            ...keyNotes,
-          ],
-          worstCasePerWindow: worstCase.tokenBucket(
-            bucket.maxTokens,
-            bucket.tokensPerFill,
-            bucket.fillMs,
-            rule.windowMs,
-          ),
-          burstAtOnce: bucket.maxTokens,
-          counterScope: 'per instance',
-        }),
-      );
-    }
-
-    // Global: envoyproxy/ratelimit, fixed windows of one unit, counters in Redis.
-    const unit = serviceUnit(rule);
-    if (!unit) {
-      rows.push(
-        refusedRow(
-          rule,
-          'envoy',
-          [
-            `${describeRate(rule.limit, rule.windowMs)} is slower than 1 per day, the ratelimit service's longest unit`,
-          ],
-          'global',
-        ),
-      );
-      continue;
-    }
-    globalActions.push({ actions });
-    let leaf: Record<string, unknown> = {
-      key: entries.at(-1)!.key,
-      rate_limit: { unit: unit.unit, requests_per_unit: unit.requests },
-      ...(rule.action === 'log' ? { shadow_mode: true } : {}),
-    };
-    for (const entry of entries.slice(0, -1).reverse()) leaf = { ...entry, descriptors: [leaf] };
-    serviceDescriptors.push(leaf);
-    rows.push(
-      reportRow(rule, 'envoy', context, {
-        variant: 'global',
-        setting: `ratelimit service: ${RULE_KEY}=${rule.name} → ${unit.requests} per ${unit.unit}${rule.action === 'log' ? ', shadow_mode' : ''}`,
-        reasons: [
-          ...unit.reasons,
-          ...(rule.burst > 0
-            ? [
-                `no burst: the ratelimit service counts fixed windows, the burst of ${rule.burst} is not added`,
-              ]
-            : []),
-          ...statusReason429(rule),
-          ...pathReasons,
-        ],
-        notes: [
-          'fixed windows aligned to the unit: up to twice the limit across a boundary',
-          ...(rule.action === 'log' ? ['log-only: shadow_mode counts and reports without rejecting'] : []),
-          ...keyNotes,
-        ],
-        worstCasePerWindow: worstCase.fixedWindow(unit.requests, unit.ms, rule.windowMs),
-        burstAtOnce: unit.requests,
-        counterScope: 'global',
-      }),
+// Local: a token bucket per client and Envoy instance, for the rule's share of the limit.
+function planLocalRule(
+  original: RateLimitRule,
+  context: EdgeContext,
+  shape: RuleShape,
+  groups: LocalGroups,
+): ReportRow {
+  const rule = counterRule(original, context);
+  if (!rule) return refusedRow(original, 'envoy', [shareRefusal(original, context)], 'local');
+  const bucket = localBucket(rule);
+  if (!bucket) {
+    return refusedRow(
+      rule,
+      'envoy',
+      [
+        `${describeRate(rule.limit, rule.windowMs)} needs a fill interval below Envoy's minimum of ${MIN_FILL_MS} ms`,
+      ],
+      'local',
     );
   }
+  const groupKey = `${rule.action}-${rule.action === 'log' ? 0 : rule.status}`;
+  const group = groups.get(groupKey) ?? { action: rule.action, status: rule.status, members: [] };
+  groups.set(groupKey, group);
+  group.members.push({
+    fillMs: bucket.fillMs,
+    descriptor: {
+      entries: shape.entries,
+      token_bucket: {
+        max_tokens: bucket.maxTokens,
+        tokens_per_fill: bucket.tokensPerFill,
+        fill_interval: `${bucket.fillMs / 1000}s`,
+      },
+    },
+    rateLimit: { actions: shape.actions },
+  });
+  return reportRow(rule, 'envoy', context, {
+    variant: 'local',
+    setting: `descriptor ${RULE_KEY}=${rule.name}: token_bucket { max_tokens: ${bucket.maxTokens}, tokens_per_fill: ${bucket.tokensPerFill}, fill_interval: ${bucket.fillMs / 1000}s }${rule.action === 'log' ? ' (filter_enforced 0%)' : ''}`,
+    reasons: [...bucket.reasons, ...shape.pathReasons],
+    notes: [
+      `token bucket refilled in steps of ${bucket.tokensPerFill} every ${describeDuration(bucket.fillMs)}; a span of one window can see a full bucket plus ${rule.limit} refilled tokens`,
+      ...(rule.action === 'log'
+        ? ["log-only: over-limit requests pass and are counted in the filter's rate_limited stats"]
+        : []),
+      ...shape.keyNotes,
+    ],
+    worstCasePerWindow: worstCase.tokenBucket(
+      bucket.maxTokens,
+      bucket.tokensPerFill,
+      bucket.fillMs,
+      rule.windowMs,
+    ),
+    burstAtOnce: bucket.maxTokens,
+    counterScope: 'per instance',
+  });
+}
 
+// Global: envoyproxy/ratelimit, fixed windows of one unit, counters in Redis shared by the fleet
+// (so the rule is never divided among instances).
+function planGlobalRule(
+  rule: RateLimitRule,
+  context: EdgeContext,
+  shape: RuleShape,
+  global: GlobalParts,
+): ReportRow {
+  const unit = serviceUnit(rule);
+  if (!unit) {
+    return refusedRow(
+      rule,
+      'envoy',
+      [
+        `${describeRate(rule.limit, rule.windowMs)} is slower than 1 per day, the ratelimit service's longest unit`,
+      ],
+      'global',
+    );
+  }
+  global.actions.push({ actions: shape.actions });
+  let leaf: Record<string, unknown> = {
+    key: shape.entries.at(-1)!.key,
+    rate_limit: { unit: unit.unit, requests_per_unit: unit.requests },
+    ...(rule.action === 'log' ? { shadow_mode: true } : {}),
+  };
+  for (const entry of shape.entries.slice(0, -1).reverse()) leaf = { ...entry, descriptors: [leaf] };
+  global.descriptors.push(leaf);
+  return reportRow(rule, 'envoy', context, {
+    variant: 'global',
+    setting: `ratelimit service: ${RULE_KEY}=${rule.name} → ${unit.requests} per ${unit.unit}${rule.action === 'log' ? ', shadow_mode' : ''}`,
+    reasons: [
+      ...unit.reasons,
+      ...(rule.burst > 0
+        ? [`no burst: the ratelimit service counts fixed windows, the burst of ${rule.burst} is not added`]
+        : []),
+      ...statusReason429(rule),
+      ...shape.pathReasons,
+    ],
+    notes: [
+      'fixed windows aligned to the unit: up to twice the limit across a boundary',
+      ...(rule.action === 'log' ? ['log-only: shadow_mode counts and reports without rejecting'] : []),
+      ...shape.keyNotes,
+    ],
+    worstCasePerWindow: worstCase.fixedWindow(unit.requests, unit.ms, rule.windowMs),
+    burstAtOnce: unit.requests,
+    counterScope: 'global',
+  });
+}
+
+function renderEnvoyFiles(groups: LocalGroups, global: GlobalParts): EdgeFile[] {
   const filters = [...groups.values()].flatMap((group) =>
     byCommonFillInterval(group.members).map((part, index) => ({ ...group, ...part, index })),
   );
@@ -182,8 +225,8 @@ export function planEnvoy(rules: readonly RateLimitRule[], context: EdgeContext)
       // limit. Its fill interval drives every descriptor's refill, so Envoy requires each
       // descriptor's interval to be a multiple of it.
       token_bucket: {
-        max_tokens: 1_000_000_000,
-        tokens_per_fill: 1_000_000_000,
+        max_tokens: FILTER_WIDE_TOKENS,
+        tokens_per_fill: FILTER_WIDE_TOKENS,
         fill_interval: `${group.fillMs / 1000}s`,
       },
       filter_enabled: {
@@ -201,7 +244,7 @@ export function planEnvoy(rules: readonly RateLimitRule[], context: EdgeContext)
     },
   }));
   const header = '# Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.\n';
-  const files = [
+  return [
     {
       path: ENVOY_FILES.local,
       content:
@@ -233,7 +276,7 @@ export function planEnvoy(rules: readonly RateLimitRule[], context: EdgeContext)
                 },
               },
             ],
-            virtual_host: { rate_limits: globalActions },
+            virtual_host: { rate_limits: global.actions },
           },
           YAML_OPTIONS,
         ),
@@ -243,18 +286,9 @@ export function planEnvoy(rules: readonly RateLimitRule[], context: EdgeContext)
       content:
         header +
         '# Configuration for github.com/envoyproxy/ratelimit (counters in Redis, shared by every Envoy).\n' +
-        stringify({ domain: 'gossipless', descriptors: serviceDescriptors }, YAML_OPTIONS),
+        stringify({ domain: 'gossipless', descriptors: global.descriptors }, YAML_OPTIONS),
     },
   ];
-  return {
-    target: 'envoy',
-    files,
-    rows,
-    notes: [
-      'local limits need Envoy >= 1.34 (wildcard descriptors with max_dynamic_descriptors); older Envoy rejects the config',
-      'the ratelimit service answers 429 for every rule; set the status on the Envoy ratelimit filter if you need another',
-    ],
-  };
 }
 
 interface LocalMember {
@@ -306,7 +340,8 @@ function descriptorActions(rule: RateLimitRule): object[] {
   const actions: object[] = [{ generic_key: { descriptor_key: RULE_KEY, descriptor_value: rule.name } }];
   if (hasMatch(rule)) {
     const headers: object[] = [];
-    if (rule.match.path) headers.push({ name: ':path', string_match: { prefix: rule.match.path } });
+    if (rule.match.path)
+      headers.push({ name: ':path', string_match: { prefix: rule.match.path, ignore_case: true } });
     if (rule.match.methods)
       headers.push({
         name: ':method',
@@ -362,26 +397,35 @@ interface LocalBucket {
 }
 
 // Refill one token every window/limit when Envoy allows it (the closest to a smooth rate); else
-// the finest whole split of the window whose interval is at least 50 ms.
+// the finest whole split of the window whose interval is at least 50 ms. The number of steps must
+// divide both the limit and the window, so it is a divisor of their gcd: those are enumerated up
+// to its square root, never counted down one by one (a limit of 3e9 took 23 s that way).
 function localBucket(rule: RateLimitRule): LocalBucket | undefined {
-  for (let steps = rule.limit; steps >= 1; steps -= 1) {
-    if (rule.limit % steps !== 0 || rule.windowMs % steps !== 0) continue;
-    const fillMs = rule.windowMs / steps;
-    if (fillMs < MIN_FILL_MS) continue;
-    const tokensPerFill = rule.limit / steps;
-    return {
-      maxTokens: rule.burst + tokensPerFill,
-      tokensPerFill,
-      fillMs,
-      reasons:
-        tokensPerFill > 1
-          ? [
-              `refills ${tokensPerFill} tokens every ${describeDuration(fillMs)} instead of one every ${(rule.windowMs / rule.limit).toFixed(1)} ms (Envoy's minimum fill interval is ${MIN_FILL_MS} ms)`,
-            ]
-          : [],
-    };
+  const common = gcd(rule.limit, rule.windowMs);
+  const maxSteps = Math.floor(rule.windowMs / MIN_FILL_MS);
+  let steps = 0;
+  for (let d = 1; d * d <= common; d += 1) {
+    if (common % d !== 0) continue;
+    for (const candidate of [d, common / d])
+      if (candidate <= maxSteps && candidate > steps) steps = candidate;
   }
-  return undefined;
+  if (steps === 0) return undefined;
+  const fillMs = rule.windowMs / steps;
+  const tokensPerFill = rule.limit / steps;
+  const paced = pacedBurst(rule);
+  return {
+    maxTokens: paced.burst + tokensPerFill,
+    tokensPerFill,
+    fillMs,
+    reasons: [
+      ...(tokensPerFill > 1
+        ? [
+            `refills ${tokensPerFill} tokens every ${describeDuration(fillMs)} instead of one every ${(rule.windowMs / rule.limit).toFixed(1)} ms (Envoy's minimum fill interval is ${MIN_FILL_MS} ms)`,
+          ]
+        : []),
+      ...paced.reasons,
+    ],
+  };
 }
 
 interface ServiceUnit {

@@ -1,10 +1,26 @@
 import { formatDuration } from '../duration.js';
 import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
-import { describeKey, missingHeaderNote, refusedRow, reportRow, snakeIdentifier } from '../report-row.js';
+import { lineComment } from '../config-text.js';
+import {
+  counterRule,
+  describeKey,
+  missingHeaderNote,
+  pacedBurst,
+  refusedRow,
+  reportRow,
+  shareRefusal,
+  snakeIdentifier,
+} from '../report-row.js';
 
 /** Output file of the HAProxy target, relative to `--out`. */
 export const HAPROXY_FILE = 'haproxy/haproxy.cfg';
 
+// HAProxy parses every time argument into a signed 32-bit count of milliseconds: `expire 720h`
+// fails with "timer overflow".
+const MAX_TIMER_MS = 2_147_483_647;
+// The path rules match and key by: percent-decoded, slashes merged, lower-case, so /API/login,
+// /api/%6cogin and //api//login are all /api/login (HAProxy does not normalise paths itself).
+const NORMALISED_PATH = 'txn.gl_path';
 // HAProxy before 2.8 (Debian 12 ships 2.6) tracks at most three stick counters per request.
 const STICK_COUNTER_SLOTS = 3;
 // Statuses HAProxy can answer with its built-in error pages; others need an explicit body.
@@ -20,9 +36,24 @@ const DEFAULT_ERROR_STATUSES = new Set([
 export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
   const rows: ReportRow[] = [];
   const tables: string[] = [];
-  const frontend: string[] = [];
+  const tracking: string[] = [];
+  const checks: string[] = [];
+  const counting: string[] = [];
   let slot = 0;
-  for (const rule of rules) {
+  for (const original of rules) {
+    const rule = counterRule(original, context);
+    if (!rule) {
+      rows.push(refusedRow(original, 'haproxy', [shareRefusal(original, context)]));
+      continue;
+    }
+    if (rule.windowMs > MAX_TIMER_MS) {
+      rows.push(
+        refusedRow(rule, 'haproxy', [
+          `window ${rule.window} is longer than HAProxy's longest timer, ${MAX_TIMER_MS} ms (about 596 h): "expire ${rule.window}" fails with "timer overflow"; use a window of at most 596h or another target`,
+        ]),
+      );
+      continue;
+    }
     if (slot >= STICK_COUNTER_SLOTS) {
       rows.push(
         refusedRow(rule, 'haproxy', [
@@ -43,19 +74,22 @@ export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContex
     const id = `gl_${snakeIdentifier(rule.name)}`;
     const period = formatDuration(rule.windowMs);
     const ipOnly = rule.key.length === 1 && rule.key[0]?.kind === 'ip';
+    // gpc0 counts only the requests let through (incremented after every deny check), so a client
+    // that keeps sending over the limit still gets the limit per period: http_req_rate counted the
+    // rejected requests too and starved it (issue 15: 100 of 900 passed at 3× the rate).
     tables.push(
       `backend ${id}`,
-      `    # rule ${rule.name}: ${rule.limit} per ${period}, key ${describeKey(rule)}${rule.source ? ` (from ${rule.source})` : ''}`,
-      `    stick-table type ${ipOnly ? 'ipv6' : 'string len 256'} size 1m expire ${period} store http_req_rate(${period})`,
+      `    # rule ${rule.name}: ${rule.limit} per ${period}, key ${describeKey(rule)}${rule.source ? ` (from ${lineComment(rule.source)})` : ''}`,
+      `    stick-table type ${ipOnly ? 'ipv6' : 'string len 256'} size 1m expire ${period} store gpc0,gpc0_rate(${period})`,
       '',
     );
-    frontend.push(`    # rule ${rule.name}`);
+    tracking.push(`    # rule ${rule.name}`);
     const fetches = rule.key.map((part) => {
       switch (part.kind) {
         case 'ip':
           return 'src';
         case 'path':
-          return 'path';
+          return `var(${NORMALISED_PATH})`;
         case 'header':
           return `req.hdr(${part.name})`;
         case 'jwt':
@@ -66,45 +100,58 @@ export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContex
     let sample = fetches[0]!;
     fetches.slice(1).forEach((fetch, index) => {
       const variable = `txn.${id}_k${index + 1}`;
-      frontend.push(`    http-request set-var(${variable}) ${fetch}`);
+      tracking.push(`    http-request set-var(${variable}) ${fetch}`);
       sample += `,concat(|,${variable})`;
     });
     const conditions = matchConditions(rule);
-    frontend.push(
+    // The threshold carries the same jitter allowance as the bucket targets' burst: the two-period
+    // estimate of a client pacing just under the limit wobbles above it when requests bunch.
+    const paced = pacedBurst(rule);
+    const threshold = rule.limit + paced.burst;
+    tracking.push(
       `    http-request track-sc${slot} ${sample} table ${id}${conditions ? ` if ${conditions}` : ''}`,
     );
-    const over = `{ sc_http_req_rate(${slot}) gt ${rule.limit} }`;
+    const over = `{ sc_gpc0_rate(${slot}) ge ${threshold} }`;
     if (rule.action === 'log') {
-      frontend.push(`    http-request capture str(rate-limit:${rule.name}) len 64 if ${over}`);
+      checks.push(`    http-request capture str(rate-limit:${rule.name}) len 64 if ${over}`);
     } else if (DEFAULT_ERROR_STATUSES.has(rule.status)) {
-      frontend.push(`    http-request deny deny_status ${rule.status} if ${over}`);
+      checks.push(`    http-request deny deny_status ${rule.status} if ${over}`);
     } else {
-      frontend.push(
+      checks.push(
         `    http-request deny status ${rule.status} content-type text/plain string "rate limit exceeded" if ${over}`,
       );
     }
-    frontend.push('');
+    counting.push(`    http-request sc-inc-gpc0(${slot})`);
     rows.push(
       reportRow(rule, 'haproxy', context, {
-        setting: `stick-table … store http_req_rate(${period}); track-sc${slot} ${sample}; ${rule.action === 'log' ? 'capture' : 'deny'} if sc_http_req_rate(${slot}) gt ${rule.limit}`,
+        setting: `stick-table … store gpc0,gpc0_rate(${period}); track-sc${slot} ${sample}; ${rule.action === 'log' ? 'capture' : 'deny'} if sc_gpc0_rate(${slot}) ge ${threshold}; sc-inc-gpc0(${slot})`,
         reasons: [
-          `http_req_rate(${period}) is a sliding estimate over two fixed periods: up to ${2 * rule.limit} per ${period} across a period boundary`,
-          ...(rule.burst > 0
-            ? [`no separate burst: up to ${rule.limit} pass at once, the burst of ${rule.burst} is not added`]
-            : []),
+          `gpc0_rate(${period}) is a sliding estimate over two fixed periods: a client idle before a period boundary can get up to ${2 * threshold} per ${period} across it`,
+          `no separate burst: the threshold is limit + burst (${threshold}), so a steady client also gets up to ${threshold} per ${period}`,
+          ...paced.reasons.map((reason) => reason.replace('burst raised', 'burst in the threshold raised')),
         ],
         notes: [
-          'rejected requests count too, so a client that keeps sending stays limited',
+          'only requests let through are counted, so a client over the limit still gets the limit per period',
+          ...(rule.match.path || rule.key.some((k) => k.kind === 'path')
+            ? [
+                'paths are matched and keyed percent-decoded, slashes merged, lower-cased (url_dec,regsub,lower)',
+              ]
+            : []),
           ...(rule.action === 'log'
             ? ['log-only: the rule name is captured into the log line (%hr) when over the limit']
             : []),
           ...(rule.key.some((k) => k.kind === 'jwt')
-            ? ['JWT claims are read without verifying the signature; verify tokens before this point']
+            ? [
+                'JWT claims are read without verifying the signature; verify tokens before this point',
+                rule.key.length === 1
+                  ? 'requests without a bearer token or without the claim give an empty key and are not tracked: not limited by this rule'
+                  : 'requests without a bearer token or without the claim share a counter with others of the same remaining key',
+              ]
             : []),
           ...missingHeaderNote(rule),
         ],
-        worstCasePerWindow: 2 * rule.limit,
-        burstAtOnce: rule.limit,
+        worstCasePerWindow: 2 * threshold,
+        burstAtOnce: threshold,
         counterScope: 'per instance',
       }),
     );
@@ -122,7 +169,14 @@ export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContex
     ...tables,
     'frontend gossipless_edge',
     `    bind ${context.listen}`,
-    ...frontend,
+    ...(tracking.length > 0
+      ? [`    http-request set-var(${NORMALISED_PATH}) path,url_dec,regsub(/+,/,g),lower`]
+      : []),
+    ...tracking,
+    '    # over-limit checks first, then count what was let through',
+    ...checks,
+    ...counting,
+    '',
     '    default_backend gossipless_upstream',
     '',
     'backend gossipless_upstream',
@@ -140,7 +194,7 @@ export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContex
 function matchConditions(rule: RateLimitRule): string {
   const { path, methods, host } = rule.match;
   return [
-    path ? `{ path_beg ${path} }` : '',
+    path ? `{ var(${NORMALISED_PATH}) -m beg ${path.toLowerCase()} }` : '',
     methods ? `{ method ${methods.join(' ')} }` : '',
     host ? `{ req.hdr(host),field(1,:) -m str -i ${host} }` : '',
   ]

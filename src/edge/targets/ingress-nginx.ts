@@ -1,12 +1,15 @@
 import { stringify } from 'yaml';
 import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
+import { slashTolerantPrefix } from '../config-text.js';
 import {
+  counterRule,
   describeKey,
   describeRate,
   isIpOnly,
   kubernetesName,
   refusedRow,
   reportRow,
+  shareRefusal,
   worstCase,
 } from '../report-row.js';
 import { nginxRate } from './nginx.js';
@@ -29,7 +32,12 @@ export function planIngressNginx(rules: readonly RateLimitRule[], context: EdgeC
   const routes = new Set<string>();
   const firstReject = rules.find((rule) => rule.action === 'reject' && isIpOnly(rule));
   const status = firstReject?.status ?? 429;
-  for (const rule of rules) {
+  for (const original of rules) {
+    const rule = counterRule(original, context);
+    if (!rule) {
+      rows.push(refusedRow(original, 'ingress-nginx', [shareRefusal(original, context)]));
+      continue;
+    }
     const route = `${rule.match.host ?? '*'} ${rule.match.path ?? '/'}`;
     const rate = nginxRate(rule.limit, rule.windowMs);
     const refusals = [
@@ -66,6 +74,10 @@ export function planIngressNginx(rules: readonly RateLimitRule[], context: EdgeC
     const annotations: Record<string, string> = {
       [`nginx.ingress.kubernetes.io/${perSecond ? 'limit-rps' : 'limit-rpm'}`]: String(rateValue),
       'nginx.ingress.kubernetes.io/limit-burst-multiplier': String(multiplier),
+      // With use-regex the controller writes `location ~* "^<path>"`: case-insensitive, matched on
+      // nginx's normalised URI. Regex paths need pathType ImplementationSpecific: recent releases
+      // reject anything but a plain path under Prefix (strict path validation).
+      ...(rule.match.path ? { 'nginx.ingress.kubernetes.io/use-regex': 'true' } : {}),
     };
     manifests.push({
       apiVersion: 'networking.k8s.io/v1',
@@ -83,8 +95,8 @@ export function planIngressNginx(rules: readonly RateLimitRule[], context: EdgeC
             http: {
               paths: [
                 {
-                  path: rule.match.path ?? '/',
-                  pathType: 'Prefix',
+                  path: rule.match.path ? slashTolerantPrefix(rule.match.path.toLowerCase()) : '/',
+                  pathType: rule.match.path ? 'ImplementationSpecific' : 'Prefix',
                   backend: { service: { name: context.serviceName, port: { number: context.servicePort } } },
                 },
               ],
@@ -128,7 +140,9 @@ export function planIngressNginx(rules: readonly RateLimitRule[], context: EdgeC
             : []),
         ],
         notes: [
-          'pathType Prefix matches whole path segments: /api covers /api/x but not /apiary',
+          rule.match.path
+            ? 'path is a case-insensitive regex prefix (use-regex, pathType ImplementationSpecific): /api covers /API/x and /apiary; use-regex applies to every Ingress path of the same host'
+            : 'pathType Prefix on /: every path',
           'ingress-nginx adds a per-connection limit only if limit-connections is set; none is set here',
         ],
         worstCasePerWindow: worstCase.leakyBucket(rate.rateMilli, burst, rule.windowMs),

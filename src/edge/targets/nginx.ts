@@ -1,12 +1,15 @@
 import { GossiplessError } from '@gossipless/runtime/errors';
 import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
+import { escapeRegex, lineComment, slashTolerantPrefix } from '../config-text.js';
 import {
+  counterRule,
   describeKey,
   describeRate,
-  escapeRegex,
   missingHeaderNote,
+  pacedBurst,
   refusedRow,
   reportRow,
+  shareRefusal,
   snakeIdentifier,
   worstCase,
 } from '../report-row.js';
@@ -47,9 +50,13 @@ export function nginxRate(limit: number, windowMs: number): NginxRate | undefine
 }
 
 interface PlannedRule {
+  /** The rule as one nginx instance enforces it (see counterRule). */
   readonly rule: RateLimitRule;
   readonly zone: string;
   readonly rate: NginxRate;
+  /** The burst written to limit_req (see pacedBurst). */
+  readonly burst: number;
+  readonly burstReasons: readonly string[];
   readonly keyExpression: string;
 }
 
@@ -62,7 +69,12 @@ interface PlannedRule {
 export function planNginx(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
   const rows = new Map<string, ReportRow>();
   const planned: PlannedRule[] = [];
-  for (const rule of rules) {
+  for (const original of rules) {
+    const rule = counterRule(original, context);
+    if (!rule) {
+      rows.set(original.name, refusedRow(original, 'nginx', [shareRefusal(original, context)]));
+      continue;
+    }
     const jwt = rule.key.find((part) => part.kind === 'jwt');
     if (jwt) {
       rows.set(
@@ -83,23 +95,30 @@ export function planNginx(rules: readonly RateLimitRule[], context: EdgeContext)
       );
       continue;
     }
+    const paced = pacedBurst(rule);
     planned.push({
       rule,
       zone: `gl_${snakeIdentifier(rule.name)}`,
       rate,
+      burst: paced.burst,
+      burstReasons: paced.reasons,
       keyExpression: keyExpression(rule),
     });
   }
 
   // One location per distinct path prefix, plus "/". A rule applies to every location its prefix
   // covers, because nginx picks one location per request and limit_req is not inherited into a
-  // location that has its own limit_req lines.
+  // location that has its own limit_req lines. Prefixes become case-insensitive regex locations
+  // (`~*`), longest first because nginx takes the first regex that matches: nginx matches them
+  // against the normalised URI (percent-decoded, slashes merged, dot segments resolved), so
+  // /API/login, /api/%6cogin and //api//login are all the /api/login location.
   const locationPaths = [
-    ...new Set(['/', ...planned.flatMap((p) => (p.rule.match.path ? [p.rule.match.path] : []))]),
-  ];
+    ...new Set(planned.flatMap((p) => (p.rule.match.path ? [p.rule.match.path.toLowerCase()] : []))),
+  ].sort((a, b) => b.length - a.length || a.localeCompare(b));
+  if (!locationPaths.includes('/')) locationPaths.push('/');
   const locations = locationPaths.map((path) => ({
     path,
-    rules: planned.filter((p) => !p.rule.match.path || path.startsWith(p.rule.match.path)),
+    rules: planned.filter((p) => !p.rule.match.path || path.startsWith(p.rule.match.path.toLowerCase())),
   }));
 
   // limit_req_status and limit_req_dry_run are per location, not per limit_req line.
@@ -140,7 +159,7 @@ export function planNginx(rules: readonly RateLimitRule[], context: EdgeContext)
   ];
   for (const p of active) {
     lines.push(
-      `# rule ${p.rule.name}: ${describeRate(p.rule.limit, p.rule.windowMs)}, burst ${p.rule.burst}, key ${describeKey(p.rule)}${p.rule.source ? ` (from ${p.rule.source})` : ''}`,
+      `# rule ${p.rule.name}: ${describeRate(p.rule.limit, p.rule.windowMs)}, burst ${p.burst}, key ${describeKey(p.rule)}${p.rule.source ? ` (from ${lineComment(p.rule.source)})` : ''}`,
     );
     const keyVariable = matchMap(p, lines);
     lines.push(`limit_req_zone ${keyVariable} zone=${p.zone}:10m rate=${p.rate.text};`, '');
@@ -149,11 +168,11 @@ export function planNginx(rules: readonly RateLimitRule[], context: EdgeContext)
   lines.push('server {', `    listen ${context.listen};`, '');
   for (const location of locations) {
     const here = location.rules.filter((p) => !refusedLog.has(p.rule.name));
-    lines.push(`    location ${location.path} {`);
+    lines.push(
+      location.path === '/' ? '    location / {' : `    location ~* ^${slashTolerantPrefix(location.path)} {`,
+    );
     for (const p of here) {
-      lines.push(
-        `        limit_req zone=${p.zone}${p.rule.burst > 0 ? ` burst=${p.rule.burst}` : ''} nodelay;`,
-      );
+      lines.push(`        limit_req zone=${p.zone}${p.burst > 0 ? ` burst=${p.burst}` : ''} nodelay;`);
     }
     const rejecting = here.filter((p) => p.rule.action === 'reject');
     if (rejecting[0]) lines.push(`        limit_req_status ${rejecting[0].rule.status};`);
@@ -163,14 +182,26 @@ export function planNginx(rules: readonly RateLimitRule[], context: EdgeContext)
   lines.push('}', '');
 
   for (const p of active) {
-    const { rule, rate } = p;
+    const { rule, rate, burst } = p;
     rows.set(
       rule.name,
       reportRow(rule, 'nginx', context, {
-        setting: `limit_req_zone … rate=${rate.text}; limit_req zone=${p.zone}${rule.burst > 0 ? ` burst=${rule.burst}` : ''} nodelay${rule.action === 'log' ? '; limit_req_dry_run on' : ''}`,
-        reasons: [...rate.reasons, ...(extraReasons.get(rule.name) ?? [])],
+        setting: `limit_req_zone … rate=${rate.text}; limit_req zone=${p.zone}${burst > 0 ? ` burst=${burst}` : ''} nodelay${rule.action === 'log' ? '; limit_req_dry_run on' : ''}`,
+        reasons: [
+          ...rate.reasons,
+          ...p.burstReasons,
+          ...(extraReasons.get(rule.name) ?? []),
+          ...(rule.key.some((k) => k.kind === 'path')
+            ? ['key path is $uri, which keeps case: /API and /api count separately']
+            : []),
+        ],
         notes: [
-          `leaky bucket: ${rule.burst + 1} at once, then one every ${(1_000_000 / rate.rateMilli).toFixed(0)} ms`,
+          `leaky bucket: ${burst + 1} at once, then one every ${(1_000_000 / rate.rateMilli).toFixed(0)} ms`,
+          ...(rule.match.path
+            ? [
+                'path matched case-insensitively on the normalised URI (percent-decoded, slashes merged, dot segments resolved)',
+              ]
+            : []),
           ...(rule.match.methods || rule.match.host
             ? ['method/host match is folded into the key by a map; other requests are not counted']
             : []),
@@ -179,8 +210,8 @@ export function planNginx(rules: readonly RateLimitRule[], context: EdgeContext)
             : []),
           ...missingHeaderNote(rule),
         ],
-        worstCasePerWindow: worstCase.leakyBucket(rate.rateMilli, rule.burst, rule.windowMs),
-        burstAtOnce: rule.burst + 1,
+        worstCasePerWindow: worstCase.leakyBucket(rate.rateMilli, burst, rule.windowMs),
+        burstAtOnce: burst + 1,
         counterScope: 'per instance',
       }),
     );

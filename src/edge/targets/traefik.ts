@@ -1,7 +1,17 @@
 import { stringify } from 'yaml';
 import { formatDuration } from '../duration.js';
 import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
-import { describeKey, kubernetesName, refusedRow, reportRow, statusReason } from '../report-row.js';
+import { slashTolerantPrefix } from '../config-text.js';
+import {
+  counterRule,
+  describeKey,
+  kubernetesName,
+  pacedBurst,
+  refusedRow,
+  reportRow,
+  shareRefusal,
+  statusReason,
+} from '../report-row.js';
 
 /** Output file of the Traefik target, relative to `--out`. */
 export const TRAEFIK_FILE = 'traefik/rate-limits.yaml';
@@ -16,7 +26,12 @@ export function planTraefik(rules: readonly RateLimitRule[], context: EdgeContex
   const rows: ReportRow[] = [];
   const accepted: RateLimitRule[] = [];
   const manifests: object[] = [];
-  for (const rule of rules) {
+  for (const original of rules) {
+    const rule = counterRule(original, context);
+    if (!rule) {
+      rows.push(refusedRow(original, 'traefik', [shareRefusal(original, context)]));
+      continue;
+    }
     const refusal = refusalReason(rule);
     if (refusal) {
       rows.push(refusedRow(rule, 'traefik', [refusal]));
@@ -24,6 +39,7 @@ export function planTraefik(rules: readonly RateLimitRule[], context: EdgeContex
     }
     accepted.push(rule);
     const header = rule.key[0]?.kind === 'header' ? rule.key[0].name : undefined;
+    const paced = pacedBurst(rule);
     manifests.push({
       apiVersion: 'traefik.io/v1alpha1',
       kind: 'Middleware',
@@ -32,7 +48,7 @@ export function planTraefik(rules: readonly RateLimitRule[], context: EdgeContex
         rateLimit: {
           average: rule.limit,
           period: formatDuration(rule.windowMs),
-          burst: rule.burst + 1,
+          burst: paced.burst + 1,
           ...(header ? { sourceCriterion: { requestHeaderName: header } } : {}),
         },
       },
@@ -40,10 +56,18 @@ export function planTraefik(rules: readonly RateLimitRule[], context: EdgeContex
     const period = formatDuration(rule.windowMs);
     rows.push(
       reportRow(rule, 'traefik', context, {
-        setting: `rateLimit: { average: ${rule.limit}, period: ${period}, burst: ${rule.burst + 1}${header ? `, sourceCriterion.requestHeaderName: ${header}` : ''} }`,
-        reasons: statusReason(rule, 429, "Traefik's rateLimit middleware always answers 429"),
+        setting: `rateLimit: { average: ${rule.limit}, period: ${period}, burst: ${paced.burst + 1}${header ? `, sourceCriterion.requestHeaderName: ${header}` : ''} }`,
+        reasons: [
+          ...paced.reasons,
+          ...statusReason(rule, 429, "Traefik's rateLimit middleware always answers 429"),
+        ],
         notes: [
-          `token bucket of ${rule.burst + 1} refilled at ${rule.limit} per ${period}; burst is ${rule.burst} + 1 because Traefik counts the request itself`,
+          `token bucket of ${paced.burst + 1} refilled at ${rule.limit} per ${period}; burst is ${paced.burst} + 1 because Traefik counts the request itself`,
+          ...(rule.match.path
+            ? [
+                'path matched case-insensitively ((?i) PathRegexp, Traefik v3) on the decoded path, repeated slashes allowed',
+              ]
+            : []),
           ...(header
             ? [
                 `requests without the ${header} header share one counter (Traefik keys them by the empty value)`,
@@ -53,8 +77,8 @@ export function planTraefik(rules: readonly RateLimitRule[], context: EdgeContex
               ]),
         ],
         // golang.org/x/time/rate: a full bucket at once, then one token every window/limit.
-        worstCasePerWindow: rule.burst + 1 + rule.limit - 1,
-        burstAtOnce: rule.burst + 1,
+        worstCasePerWindow: paced.burst + 1 + rule.limit - 1,
+        burstAtOnce: paced.burst + 1,
         counterScope: 'per instance',
       }),
     );
@@ -129,7 +153,8 @@ function covers(rule: RateLimitRule, route: Match): boolean {
 function routeExpression(match: Match): string {
   const parts = [
     match.host ? `Host(\`${match.host}\`)` : '',
-    `PathPrefix(\`${match.path ?? '/'}\`)`,
+    // The schema keeps backticks and quotes out of paths and hosts, so no value can close a matcher.
+    match.path ? `PathRegexp(\`(?i)^${slashTolerantPrefix(match.path)}\`)` : 'PathPrefix(`/`)',
     match.methods ? `(${match.methods.map((m) => `Method(\`${m}\`)`).join(' || ')})` : '',
   ];
   return parts.filter((p) => p.length > 0).join(' && ');

@@ -1,4 +1,4 @@
-import { ts } from 'ts-morph';
+import { ts } from '../../../syntax/index.js';
 import { collectModuleBindings, requiredSpecifier, discoveryModuleOf, skipWrappers } from './modules.js';
 import type { DiscoveryModule, ModuleBinding } from './modules.js';
 import { namesDiscovery, namesDiscoveryObject, namesNonPeerDiscovery, splitWords } from './names.js';
@@ -65,6 +65,47 @@ export interface DiscoveryContext {
   localFunction(name: string, site: ts.Node, viaThis: boolean): ts.FunctionLikeDeclaration | undefined;
 }
 
+/** Option keys that tell a library to find peers: seeds to gossip with, a multicast group, a service type. */
+const DISCOVERY_OPTION =
+  /^(seeds?|seedNodes|bootstrapNodes|bootstrap|peers|hosts|gossip\w*|multicast\w*|broadcast\w*|serviceType|mdns\w*|membership\w*)$/i;
+
+/**
+ * `new Members({ seeds, gossipIntervalMs })`, `createBrowser({ serviceType })`: a construction whose
+ * options say it gossips with seeds, joins a multicast group or browses a service type is discovery,
+ * whatever the package is called.
+ */
+function configuredForDiscovery(
+  initializer: ts.Expression,
+  sourceFile: ts.SourceFile,
+): DiscoveryModule | undefined {
+  let expression = skipWrappers(initializer);
+  if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
+  if (!ts.isCallExpression(expression) && !ts.isNewExpression(expression)) return undefined;
+  const options = expression.arguments?.find((argument) =>
+    ts.isObjectLiteralExpression(skipWrappers(argument)),
+  );
+  if (options === undefined) return undefined;
+  const literal = skipWrappers(options) as ts.ObjectLiteralExpression;
+  const keys = literal.properties
+    .map((property) => (property.name && ts.isIdentifier(property.name) ? property.name.text : undefined))
+    .filter((name): name is string => name !== undefined);
+  const discoveryKeys = keys.filter((name) => DISCOVERY_OPTION.test(name));
+  // One generic key (`hosts`, `peers`) is an HTTP client's too; a gossip or multicast key, or two keys, is not.
+  const strong = discoveryKeys.some((name) =>
+    /gossip|multicast|broadcast|serviceType|mdns|seed|membership/i.test(name),
+  );
+  if (!strong && discoveryKeys.length < 2) return undefined;
+  const callee = expression.expression.getText(sourceFile);
+  return {
+    name: `${callee.length > 30 ? `${callee.slice(0, 29)}…` : callee}, configured to find peers`,
+    kind: 'membership',
+    errorFirstStart: false,
+  };
+}
+
+/** Names code gives `this` inside constructors and prototype methods. */
+const THIS_ALIASES = new Set(['this', 'self', 'that', 'me', '_this', '_self']);
+
 /** `sock`, `this.swim`, `app.discovery` → a key; anything else → undefined. */
 export function keyOf(node: ts.Expression): string | undefined {
   const expression = skipWrappers(node);
@@ -109,7 +150,7 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
   const originOf = (node: ts.Expression): DiscoveryModule | undefined => {
     // Most files that pass the text pre-filter load no discovery module at all (they only name
     // things "discovery"); skip the receiver-chain walk for them.
-    if (!loadsDiscoveryModule) return undefined;
+    if (!loadsDiscoveryModule && objects.size === 0) return undefined;
     let expression = skipWrappers(node);
     if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
     if (ts.isIdentifier(expression))
@@ -134,8 +175,15 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
 
   /** Keys are built only once the value is known to come from a discovery module: most assignments do not. */
   const remember = (key: () => string | undefined, initializer: ts.Expression): void => {
-    if (!loadsDiscoveryModule || !isMadeByCall(initializer)) return;
-    let module = originOf(initializer);
+    if (!isMadeByCall(initializer)) return;
+    if (!loadsDiscoveryModule) {
+      // A library the rule does not know, recognised by what it is told to do.
+      const module = configuredForDiscovery(initializer, sourceFile);
+      const resolvedKey = module === undefined ? undefined : key();
+      if (module !== undefined && resolvedKey !== undefined) objects.set(resolvedKey, module);
+      return;
+    }
+    let module = originOf(initializer) ?? configuredForDiscovery(initializer, sourceFile);
     const call = skipWrappers(initializer);
     if (module === undefined && ts.isCallExpression(call)) {
       // A wrapper around a discovery function is that function: `promisify(ringpop.bootstrap.bind(ringpop))`.
@@ -237,6 +285,11 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
   const isDiscoverySocketKey = (key: string): boolean =>
     multicastKeys.has(key) || (bindKeys.has(key) && sendKeys.has(key));
 
+  const ownsMulticastSocket = (owner: string): boolean => {
+    for (const key of multicastKeys) if (key.startsWith(`${owner}.`)) return true;
+    return false;
+  };
+
   const isDiscoveryObject = (node: ts.Expression): boolean => {
     const expression = skipWrappers(node);
     const module = originOf(expression);
@@ -244,6 +297,9 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     const key = keyOf(expression);
     if (module?.kind === 'dgram') return key !== undefined && isDiscoverySocketKey(key);
     if (key !== undefined && isDiscoverySocketKey(key) && multicastKeys.has(key)) return true;
+    // The wrapper that owns such a socket: `self.on('error', …)` in a constructor that joins a
+    // multicast group on `self.socket` is the discovery object, under whatever name it is exported.
+    if (key !== undefined && THIS_ALIASES.has(key) && ownsMulticastSocket(key)) return true;
     return chainNames(expression).some((name) => namesDiscoveryObject(name));
   };
 
@@ -349,6 +405,33 @@ export function enclosingDiscoveryFunction(site: ts.Node): string | undefined {
   return undefined;
 }
 
+/** Names of functions that take discovery down rather than bring it up. */
+const TEARDOWN_NAME =
+  /^_*(stop|destroy|close|shutdown|dispose|teardown|cleanup|cleanUp|terminate|quit|exit|unref|closeFn|onClose|onExit|onShutdown|gracefulShutdown|leave|unbind|disconnect)(All|Sockets?|Discovery|Server|Fn)?$/i;
+
+/**
+ * True when `site` runs on a teardown path: inside a function named `stop`, `destroy`, `close`,
+ * `shutdown`… (anonymous callbacks in between are looked through). A failure there cannot switch
+ * discovery off: the code is already switching it off, and logging and carrying on is how a
+ * shutdown chain reaches its end.
+ */
+export function onTeardownPath(site: ts.Node): boolean {
+  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
+    if (!ts.isFunctionLike(node) || !('body' in node)) continue;
+    const name = functionName(node as ts.FunctionLikeDeclaration);
+    if (name === undefined) continue;
+    return TEARDOWN_NAME.test(name);
+  }
+  return false;
+}
+
+/** True for a callee name that takes something down (`close`, `dropMembership`, `this.stop`). */
+export function namesTeardown(name: string): boolean {
+  return (
+    TEARDOWN_NAME.test(name) || name === 'dropMembership' || name === 'removeAllListeners' || name === 'end'
+  );
+}
+
 /** Roots of calls that are never discovery: parsing, files, maths, logging. */
 const UNRELATED_ROOTS = new Set([
   'JSON',
@@ -378,6 +461,12 @@ const UNRELATED_ROOTS = new Set([
 ]);
 const UNRELATED_WORDS = new Set([
   'parse',
+  // Reading one received packet is not bringing discovery up: a malformed packet is dropped.
+  'decode',
+  'encode',
+  'deserialize',
+  'serialize',
+  'unpack',
   'read',
   'write',
   'file',
@@ -397,6 +486,11 @@ const UNRELATED_WORDS = new Set([
 ]);
 
 /** True when a call is plainly not discovery: `JSON.parse`, `fs.readFile`, `logger.warn`. */
+/** True when a method name says it reads or formats data (`decode`, `parse`), which is never discovery. */
+export function namesUnrelatedWork(name: string): boolean {
+  return splitWords(name).some((word) => UNRELATED_WORDS.has(word));
+}
+
 export function isUnrelatedCall(call: ts.CallExpression | ts.NewExpression): boolean {
   const names = chainNames(call.expression);
   const root = names[0];

@@ -1,4 +1,4 @@
-import { ts } from 'ts-morph';
+import { ts } from '../../../syntax/index.js';
 import { chainNames, functionName, type DiscoveryContext } from './context.js';
 import { skipWrappers } from './modules.js';
 import {
@@ -136,22 +136,29 @@ export function logLevelOf(call: ts.CallExpression): LogLevel | undefined {
   const callee = skipWrappers(call.expression);
   if (ts.isPropertyAccessExpression(callee)) {
     const level = LEVELS[callee.name.text];
-    if (level === undefined) return undefined;
     const receiver = chainNames(callee.expression);
-    return receiver.some((name) => splitWords(name).some((word) => LOGGER_WORDS.has(word)))
-      ? level
-      : undefined;
+    if (
+      level !== undefined &&
+      receiver.some((name) => splitWords(name).some((word) => LOGGER_WORDS.has(word)))
+    )
+      return level;
+    // A logger held as a method: `self._logger('…', err.message)`, `this.debug(err)`, `this.log(…)`.
+    return loggerNameLevel(callee.name.text);
   }
-  if (ts.isIdentifier(callee)) {
-    const words = splitWords(callee.text);
-    if (words.length === 1 && words[0] === 'log') return 'info';
-    if (words[0] === 'log' || words[0] === 'debug' || words.includes('logger')) {
-      return (
-        words.map((word) => LEVELS[word]).find((level) => level !== undefined && level !== 'info') ?? 'info'
-      );
-    }
-    if (words.length === 1 && (words[0] === 'warn' || words[0] === 'trace')) return LEVELS[words[0]];
+  if (ts.isIdentifier(callee)) return loggerNameLevel(callee.text);
+  return undefined;
+}
+
+/** The level a function named like a logger logs at (`log`, `debug`, `_logger`, `logWarn`), or undefined. */
+function loggerNameLevel(name: string): LogLevel | undefined {
+  const words = splitWords(name);
+  if (words.length === 1 && words[0] === 'log') return 'info';
+  if (words[0] === 'log' || words[0] === 'debug' || words.includes('logger')) {
+    return (
+      words.map((word) => LEVELS[word]).find((level) => level !== undefined && level !== 'info') ?? 'info'
+    );
   }
+  if (words.length === 1 && (words[0] === 'warn' || words[0] === 'trace')) return LEVELS[words[0]];
   return undefined;
 }
 
@@ -262,6 +269,38 @@ function assignedName(target: ts.Expression): string | undefined {
   return undefined;
 }
 
+/** A status value that tells the caller the call failed: a negative number or `false`. */
+function isFailureStatus(node: ts.Expression): boolean {
+  const value = skipWrappers(node);
+  if (value.kind === ts.SyntaxKind.FalseKeyword) return true;
+  return (
+    ts.isPrefixUnaryExpression(value) &&
+    value.operator === ts.SyntaxKind.MinusToken &&
+    ts.isNumericLiteral(value.operand)
+  );
+}
+
+/** True when the variable `name` is read somewhere in the file outside `handler` (not only assigned). */
+function readOutside(name: string, handler: ts.Node, sourceFile: ts.SourceFile): boolean {
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found || node === handler) return;
+    if (ts.isIdentifier(node) && node.text === name) {
+      const parent = node.parent;
+      const isWrite =
+        (ts.isBinaryExpression(parent) &&
+          parent.left === node &&
+          parent.operatorToken.kind === ts.SyntaxKind.EqualsToken) ||
+        (ts.isVariableDeclaration(parent) && parent.name === node) ||
+        (ts.isPropertyAccessExpression(parent) && parent.name === node);
+      if (!isWrite) found = true;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
+}
+
 /** True when `node` reads the variable `name` (a property called `name` does not count). */
 export function mentions(node: ts.Node, name: string | undefined): boolean {
   if (name === undefined) return false;
@@ -310,6 +349,14 @@ export function analyzeHandler(
     if (name === undefined) return;
     const value = skipWrappers(node.right);
     const left = skipWrappers(node.left);
+    if (errorName !== undefined && ts.isIdentifier(value) && value.text === errorName) {
+      // `lastError = err`: kept for the path that gives up (`callback(lastError)` after the last
+      // retry), so it is handed on when the variable is read outside this handler.
+      if (ts.isIdentifier(left) && readOutside(left.text, body, sourceFile)) {
+        propagations.push(node);
+        return;
+      }
+    }
     if (value.kind === ts.SyntaxKind.TrueKeyword) {
       if (namesLeadership(name)) fallback('leader', node);
       else if (/unhealthy|degraded|failed/i.test(name)) doesOtherWork = true;
@@ -412,6 +459,8 @@ export function analyzeHandler(
       return false; // `callback()` / `done(null)`: reports success — swallows.
     }
     if (SUCCESS_CALLEES.has(name)) return false;
+    // A predicate that inspects the error (`isSilencedSocketError(err)`) does not hand it on.
+    if (/^(is|has|should|can|was)[A-Z_]/.test(name)) return true;
     if (root !== undefined && root === errorName) return false; // err.message.includes(…)
     if (root !== undefined && PURE_ROOTS.has(root)) return true;
     if (passesError) {
@@ -470,7 +519,9 @@ export function analyzeHandler(
     ) {
       classifyAssignment(node);
     } else if (ts.isReturnStatement(node) && node.expression) {
-      classifyReturned(node.expression, node);
+      // `return -1` / `return false` to a plugin host or caller: the failure is handed back as a value.
+      if (isFailureStatus(node.expression)) propagations.push(node);
+      else classifyReturned(node.expression, node);
     } else if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name)) {
       const value = skipWrappers(node.initializer);
       if (value.kind === ts.SyntaxKind.TrueKeyword && namesLeadership(node.name.text))

@@ -1,4 +1,6 @@
-import { ts } from 'ts-morph';
+import { skipWrappers, ts } from '../../../syntax/index.js';
+
+export { skipWrappers };
 
 /** What a legacy module is, for the purposes of this rule. */
 export interface DiscoveryModule {
@@ -36,8 +38,19 @@ const MODULES: readonly DiscoveryModule[] = [
 /** The discovery module a specifier names (`node:dgram`, `ringpop/lib/x` included), if any. */
 export function discoveryModuleOf(specifier: string): DiscoveryModule | undefined {
   const bare = specifier.startsWith('node:') ? specifier.slice('node:'.length) : specifier;
-  return MODULES.find((module) => bare === module.name || bare.startsWith(`${module.name}/`));
+  const known = MODULES.find((module) => bare === module.name || bare.startsWith(`${module.name}/`));
+  if (known !== undefined) return known;
+  // A scoped or forked package of the same protocol (`@homebridge/ciao`, `mdns-fork`,
+  // `@acme/gossip-members`): its name says what it does on the wire.
+  const packageName = bare.startsWith('@') ? bare.split('/').slice(0, 2).join('/') : bare.split('/')[0]!;
+  return PROTOCOL_PACKAGE.test(packageName)
+    ? { name: packageName, kind: 'membership', errorFirstStart: false }
+    : undefined;
 }
+
+/** Package names whose words name a discovery protocol: mDNS, DNS-SD, SSDP, multicast, gossip, SWIM. */
+const PROTOCOL_PACKAGE =
+  /(^|[-_./@])(mdns|bonjour|zeroconf|dnssd|ssdp|multicast|gossip|swim|ringpop|ciao|avahi|memberlist|scuttlebutt)([-_./]|$)/i;
 
 /**
  * Modules whose "discovery" is of an identity provider, not of peers: `Issuer.discover()` in
@@ -63,24 +76,6 @@ export function requiredSpecifier(node: ts.Expression): string | undefined {
   const isRequire = ts.isIdentifier(expression.expression) && expression.expression.text === 'require';
   const isImport = expression.expression.kind === ts.SyntaxKind.ImportKeyword;
   return isRequire || isImport ? argument.text : undefined;
-}
-
-/** Strips parentheses, `as`, `!` and `satisfies`, which change nothing at run time. */
-export function skipWrappers(node: ts.Expression): ts.Expression {
-  let current = node;
-  for (;;) {
-    if (
-      ts.isParenthesizedExpression(current) ||
-      ts.isAsExpression(current) ||
-      ts.isNonNullExpression(current) ||
-      ts.isSatisfiesExpression(current) ||
-      ts.isTypeAssertionExpression(current)
-    ) {
-      current = current.expression;
-    } else {
-      return current;
-    }
-  }
 }
 
 /**

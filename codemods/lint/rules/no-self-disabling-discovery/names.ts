@@ -140,6 +140,22 @@ const NOT_WORK_WORDS = new Set([
   'devices',
   'bluetooth',
   'ble',
+  // One thing looked up by its identity (`discoverCompanionAppId`) is not a group of peers.
+  'id',
+  'uuid',
+  'companion',
+  'characteristic',
+  'characteristics',
+  'gatt',
+  // User-interface code named for what it shows (`DiscoveryPage`, `useDiscoveryFeed`).
+  'page',
+  'view',
+  'screen',
+  'component',
+  'panel',
+  'modal',
+  'widget',
+  'feed',
 ]);
 
 /** True when one of `names` (a callee chain) says the discovery is not of peers (`Issuer.discover`). */

@@ -1,9 +1,10 @@
-import { ts } from 'ts-morph';
+import { outermostWrapperOf, ts } from '../../../syntax/index.js';
 import {
   LISTENER_METHODS,
   MULTICAST_METHODS,
   chainNames,
   isUnrelatedCall,
+  namesUnrelatedWork,
   type DiscoveryContext,
 } from './context.js';
 import { skipWrappers } from './modules.js';
@@ -56,7 +57,7 @@ export function classifyCall(
       }
       return undefined;
     }
-    if (namedNonPeer()) return undefined;
+    if (namedNonPeer() || namesUnrelatedWork(method)) return undefined;
     if (namesDiscovery(method)) return `\`${described()}\``;
     const receiverNames = chainNames(receiver);
     const last = receiverNames[receiverNames.length - 1];
@@ -131,8 +132,7 @@ function reachesOut(call: ts.CallExpression | ts.NewExpression): boolean {
  * `socket.bind(port, cb)`, `setInterval(cb)` or `.on('x', cb)` runs later, outside the `try`.
  */
 function failsIntoCaller(fn: ts.ArrowFunction | ts.FunctionExpression): boolean {
-  let site: ts.Node = fn;
-  while (ts.isParenthesizedExpression(site.parent)) site = site.parent;
+  const site = outermostWrapperOf(fn);
   const parent = site.parent;
   if (ts.isCallExpression(parent) && parent.expression === site) return true; // IIFE
   if (ts.isNewExpression(parent)) {

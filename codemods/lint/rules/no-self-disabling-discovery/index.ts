@@ -1,30 +1,22 @@
-import { ts } from 'ts-morph';
-import type { Finding, RuleMeta } from '../finding.js';
+import { ts } from '../../../syntax/index.js';
+import type { Finding } from '../../finding.js';
+import { noSelfDisablingDiscoveryMeta } from './meta.js';
+
+export { noSelfDisablingDiscoveryMeta };
 import {
   buildContext,
+  chainNames,
   enclosingDiscoveryFunction,
+  namesTeardown,
+  onTeardownPath,
   START_METHODS,
-} from './no-self-disabling-discovery/context.js';
-import type { DiscoveryContext } from './no-self-disabling-discovery/context.js';
-import { analyzeHandler, mentions, resolveHandler } from './no-self-disabling-discovery/handler.js';
-import type { Fallback, FallbackKind, HandlerVerdict } from './no-self-disabling-discovery/handler.js';
-import { skipWrappers } from './no-self-disabling-discovery/modules.js';
-import { namesDiscovery } from './no-self-disabling-discovery/names.js';
-import { describeCallee, findDiscoveryWork } from './no-self-disabling-discovery/work.js';
-
-/** Metadata of `no-self-disabling-discovery`, shared by the CLI formatters and the ESLint plugin. */
-export const noSelfDisablingDiscoveryMeta: RuleMeta = {
-  id: 'no-self-disabling-discovery',
-  shortDescription:
-    'A failure handler around peer discovery swallows the failure, or switches discovery off and falls back to "I am alone / I am leader".',
-  fullDescription:
-    "Flags try/catch, promise .catch()/.then(_, onRejected), 'error' event handlers and error-first start callbacks " +
-    'around peer discovery (UDP multicast/broadcast, node-discover, swim, ringpop, mdns, gossip/membership joins) that ' +
-    'neither propagate nor surface the failure. On a platform that does not carry multicast, such a handler makes every ' +
-    'replica believe it is alone and leader: split brain by construction. Error when the handler disables discovery or ' +
-    'falls back to leader/standalone; warning when it only swallows (empty, or only logs).',
-  helpUri: 'https://github.com/gossipless/gossipless/blob/main/docs/rules/no-self-disabling-discovery.md',
-};
+} from './context.js';
+import type { DiscoveryContext } from './context.js';
+import { analyzeHandler, mentions, resolveHandler } from './handler.js';
+import type { Fallback, FallbackKind, HandlerVerdict } from './handler.js';
+import { skipWrappers } from './modules.js';
+import { namesDiscovery } from './names.js';
+import { describeCallee, findDiscoveryWork } from './work.js';
 
 const ADVICE =
   'Propagate it (rethrow with `cause`, reject, or pass it to the callback), or move leadership and membership to ' +
@@ -101,6 +93,7 @@ function checkTry(
   context: DiscoveryContext,
   report: Report,
 ): void {
+  if (onTeardownPath(node) || onlyTearsDown(node.tryBlock)) return;
   const work = findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node));
   if (!work) return;
   const declaration = clause.variableDeclaration;
@@ -117,6 +110,7 @@ function checkPromiseHandler(
   context: DiscoveryContext,
   report: Report,
 ): void {
+  if (onTeardownPath(call) || startsWithTeardown(callee.expression)) return;
   const work = findDiscoveryWork(callee.expression, context, enclosingDiscoveryFunction(call));
   if (!work) return;
   const handler = resolveHandler(handlerExpression, context);
@@ -135,7 +129,7 @@ function checkErrorEvent(
   report: Report,
 ): void {
   const emitter = callee.expression;
-  if (!context.isDiscoveryObject(emitter)) return;
+  if (onTeardownPath(call) || !context.isDiscoveryObject(emitter)) return;
   const handler = resolveHandler(handlerExpression, context);
   if (!handler) return;
   const module = context.originOf(emitter);
@@ -218,12 +212,25 @@ function checkStartCallback(
     report(site, SILENT, `never reads its error parameter \`${errorName}\`, so a failed start is ignored`);
     return;
   }
-  const branch = errorBranch(fn.body, errorName);
-  if (branch === 'ignored') {
+  const branches = errorBranches(fn.body, errorName);
+  if (branches === 'ignored') {
     report(site, SILENT, `only acts when \`${errorName}\` is absent, so a failed start is ignored`);
     return;
   }
-  report(site, analyzeHandler(branch ?? fn.body, errorName, context, fn));
+  // Each failure branch on its own: one that hands the error to a callback does not excuse
+  // another that logs it and carries on.
+  const verdicts = (branches.length > 0 ? branches : [fn.body]).map((branch) =>
+    analyzeHandler(branch, errorName, context, fn),
+  );
+  report(
+    site,
+    verdicts.find((verdict) => verdict.fallbacks.length > 0) ?? verdicts.find(swallows) ?? verdicts[0]!,
+  );
+}
+
+/** True when a verdict, on its own, would be reported as swallowing the failure. */
+function swallows(verdict: HandlerVerdict): boolean {
+  return !verdict.propagates && !verdict.doesOtherWork && verdict.retry !== 'bounded';
 }
 
 const SILENT: HandlerVerdict = {
@@ -236,18 +243,32 @@ const SILENT: HandlerVerdict = {
 };
 
 /**
- * The part of an error-first callback that runs on failure: the `then` of `if (err)`, the `else`
- * of `if (!err)`; `'ignored'` when only the success path is written (`if (!err) { … }`).
+ * The parts of an error-first callback that run on failure: the `then` of each `if (err)`, the
+ * `else` of `if (!err)`; empty when the body tests the error no way it can read (judge it whole);
+ * `'ignored'` when only the success path is written (`if (!err) { … }`).
  */
-function errorBranch(body: ts.Node, errorName: string): ts.Node | 'ignored' | undefined {
-  if (!ts.isBlock(body)) return undefined;
+function errorBranches(body: ts.Node, errorName: string): ts.Node[] | 'ignored' {
+  if (!ts.isBlock(body)) return [];
+  const branches: ts.Node[] = [];
   for (const statement of body.statements) {
     if (!ts.isIfStatement(statement)) continue;
     const test = testsError(statement.expression, errorName);
-    if (test === 'present') return statement.thenStatement;
-    if (test === 'absent') return statement.elseStatement ?? 'ignored';
+    if (test === 'present') {
+      branches.push(statement.thenStatement);
+    } else if (test === 'absent') {
+      if (statement.elseStatement) branches.push(statement.elseStatement);
+      // `if (!err && hosts.length > 0) return done(hosts);` — what follows runs on failure too.
+      else if (alwaysExits(statement.thenStatement)) return [];
+      else if (branches.length === 0) return 'ignored';
+    }
   }
-  return undefined;
+  return branches;
+}
+
+/** True when `statement` ends by leaving the function (`return`, `throw`). */
+function alwaysExits(statement: ts.Statement): boolean {
+  const last = ts.isBlock(statement) ? statement.statements[statement.statements.length - 1] : statement;
+  return last !== undefined && (ts.isReturnStatement(last) || ts.isThrowStatement(last));
 }
 
 function testsError(condition: ts.Expression, errorName: string): 'present' | 'absent' | undefined {
@@ -297,6 +318,40 @@ function verdictOf(
   if (handler.kind === 'noop-reference') return SILENT;
   if (handler.kind === 'log-reference') return { ...SILENT, empty: false, logLevel: handler.level };
   return analyzeHandler(handler.body, handler.errorName, context, enclosingFunctionOrSelf(site));
+}
+
+/**
+ * A `try` whose every call takes something down (`socket.dropMembership(…)`, `socket.close()`):
+ * a failure there leaves nothing running that could be switched off.
+ */
+function onlyTearsDown(block: ts.Block): boolean {
+  let calls = 0;
+  let teardowns = 0;
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node)) {
+      calls += 1;
+      const names = chainNames(node.expression);
+      if (namesTeardown(names[names.length - 1] ?? '')) teardowns += 1;
+    }
+    if (!ts.isFunctionLike(node)) ts.forEachChild(node, visit);
+  };
+  visit(block);
+  return calls > 0 && calls === teardowns;
+}
+
+/** A promise chain that starts by taking something down: `this.stop().catch(…)`. */
+function startsWithTeardown(receiver: ts.Expression): boolean {
+  let current = skipWrappers(receiver);
+  for (;;) {
+    if (!ts.isCallExpression(current)) return false;
+    const callee = skipWrappers(current.expression);
+    if (ts.isPropertyAccessExpression(callee) && /^(then|catch|finally)$/.test(callee.name.text)) {
+      current = skipWrappers(callee.expression);
+      continue;
+    }
+    const names = chainNames(callee);
+    return namesTeardown(names[names.length - 1] ?? '');
+  }
 }
 
 /** Where a retry bound may be written: the function around the handler (`if (attempt < max)`). */
