@@ -149,6 +149,59 @@ async function crdtNodes(
   return nodes;
 }
 
+/**
+ * A rolling restart of a converged 3-node split-mode cluster under 4× the limit (even load): every
+ * two windows, mid-window, one node is stopped and a new one (new node id) takes its traffic at once, as a new
+ * pod would without a readiness gate. Returns the requests admitted per window across the cluster.
+ */
+async function rollingRestart(
+  connectionString: string,
+  options: Partial<CrdtRateLimiterOptions>,
+): Promise<number[]> {
+  const nodes = await crdtNodes(connectionString, { mode: 'split', ...options }, 2000);
+  const cluster = nodes[0]!.cluster.name;
+  const stopping: Array<Promise<void>> = [];
+  const windowOf = (): number => Math.floor(Date.now() / WINDOW_MS);
+  const first = windowOf() + 1;
+  while (windowOf() < first) await new Promise((r) => setTimeout(r, 5));
+  const admitted = new Map<number, number>();
+  const total = 9;
+  let replaced = 0;
+  let credit = 0;
+  while (windowOf() < first + total) {
+    // Mid-window, after the old nodes have used half their shares: a new node that assumes it is
+    // alone then admits up to the whole limit on top of what the window already holds.
+    const elapsedWindows = Date.now() / WINDOW_MS - first;
+    if (replaced < NODES && elapsedWindows >= 2 * replaced + 1.5) {
+      const old = nodes[replaced]!;
+      stopping.push(old.stop());
+      nodes[replaced] = new CrdtRateLimiter({
+        limit: LIMIT,
+        windowMs: WINDOW_MS,
+        nodeId: `r${replaced}`,
+        mode: 'split',
+        ...options,
+        gossipless: {
+          cluster,
+          storage: connectStorage({ connectionString }),
+          tablePrefix: 'bench',
+          membership: { heartbeatIntervalMs: 500, memberTtlMs: 3000 },
+        },
+      });
+      replaced++;
+    }
+    credit += ATTEMPTS_PER_TICK;
+    while (credit >= 1) {
+      credit -= 1;
+      const node = Math.floor(Math.random() * NODES);
+      if (nodes[node]!.tryConsume('k')) admitted.set(windowOf(), (admitted.get(windowOf()) ?? 0) + 1);
+    }
+    await new Promise((r) => setTimeout(r, TICK_MS));
+  }
+  await Promise.all([...stopping, ...nodes.map((n) => n.stop())]);
+  return Array.from({ length: total }, (_, i) => admitted.get(first + i) ?? 0);
+}
+
 /** Largest difference between the nodes' server-time estimates, read together. */
 function spreadOf(nodes: CrdtRateLimiter[]): number {
   const times = nodes.map((n) => n.cluster.bus.serverNow());
@@ -310,6 +363,30 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   let memoryResults: MemoryRow[] = [];
   try {
+    if (process.env.BENCH_ONLY === 'rolling' || process.env.BENCH_ONLY === undefined) {
+      // The anchor is the limit itself: admitted / limit per window, worst window.
+      const rolling: string[] = [];
+      for (const [label, options] of [
+        ['initialMembers: 1 (the former default)', { initialMembers: 1 }],
+        ['default: nothing admitted before the first membership read', {}],
+      ] as const) {
+        const perWindow = await rollingRestart(azurite.connectionString, options);
+        const worst = Math.max(...perWindow);
+        rolling.push(
+          `| ${label} | ${(worst / LIMIT).toFixed(2)}× | ${perWindow.map((n) => (n / LIMIT).toFixed(2)).join(' ')} |`,
+        );
+      }
+      process.stdout.write(
+        [
+          `rolling restart of ${NODES} split-mode nodes (one replaced mid-window every 2 windows, the new node takes traffic at once), limit ${LIMIT} per ${WINDOW_MS} ms, offered 4× the limit`,
+          '| startup share | worst window / limit | every window / limit |',
+          '|---|---|---|',
+          ...rolling,
+          '',
+        ].join('\n'),
+      );
+      if (process.env.BENCH_ONLY === 'rolling') return;
+    }
     if (process.env.BENCH_ONLY === 'memory') {
       memoryResults = await memoryRows(azurite.connectionString);
       printMemory(memoryResults);

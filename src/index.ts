@@ -10,6 +10,7 @@
 export { GossiplessError, isGossiplessError } from './errors/index.js';
 export type { GossiplessErrorCode, GossiplessErrorOptions } from './errors/index.js';
 export { redact } from './redact/index.js';
+export { TypedEmitter } from './events/index.js';
 export { silentLogger, lineLogger } from './log/index.js';
 export type { Logger, LogLevel } from './log/index.js';
 export { systemClock, skewedClock, ServerTimeEstimate, sleep } from './clock/index.js';
@@ -19,6 +20,7 @@ export { VERSION } from './version/index.js';
 export {
   connectStorage,
   CONNECTION_STRING_ENV,
+  ACCOUNT_NAME_ENV,
   isAlreadyExists,
   isLeaseLost,
   isTransient,
@@ -76,6 +78,8 @@ export type {
   SingletonOptions,
   ShutdownSignalOptions,
 } from './cluster/index.js';
+export { WindowedCounterTable } from './counter/index.js';
+export type { WindowedCounterTableOptions, WindowCount } from './counter/index.js';
 export {
   INSTRUMENTS,
   ATTR_CLUSTER,

@@ -5,6 +5,7 @@ import { GossiplessError } from '@gossipless/runtime/errors';
 import { stripModulePath } from './module-rewrite.js';
 import { nodeDiscoverMapping } from './transforms/node-discover.js';
 import { swimMapping } from './transforms/swim.js';
+import { democracyMapping } from './transforms/democracy.js';
 import type { ModuleMapping } from './types.js';
 
 /** File name `gossipless migrate` looks for at the root of the target. */
@@ -72,9 +73,9 @@ export const migrateConfigSchema = {
   },
 } as const;
 
-const BUILT_IN: readonly ModuleMapping[] = [nodeDiscoverMapping, swimMapping];
+const BUILT_IN: readonly ModuleMapping[] = [nodeDiscoverMapping, swimMapping, democracyMapping];
 
-/** The mappings used when there is no config file: node-discover and swim. */
+/** The mappings used when there is no config file: node-discover, swim and democracy. */
 export function builtInMappings(): ModuleMapping[] {
   return [...BUILT_IN];
 }

@@ -39,6 +39,8 @@ export {
   NODE_DISCOVER_SHIM,
 } from './transforms/node-discover.js';
 export { swimMapping, swimTransform, SWIM_SHIM } from './transforms/swim.js';
+export { democracyMapping, democracyTransform, DEMOCRACY_SHIM } from './transforms/democracy.js';
+export { CHANNEL_TIMEOUT_FLOOR_MS } from './transforms/legacy-call-checks.js';
 export {
   crdtRateLimiterShimMapping,
   crdtRateLimiterTransform,

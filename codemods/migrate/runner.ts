@@ -17,6 +17,7 @@ import { crdtRateLimiterShimMapping, crdtRateLimiterTransform } from './transfor
 import { inHouseModuleTransform } from './transforms/in-house-module.js';
 import { nodeDiscoverMapping, nodeDiscoverTransform } from './transforms/node-discover.js';
 import { swimMapping, swimTransform } from './transforms/swim.js';
+import { democracyMapping, democracyTransform } from './transforms/democracy.js';
 import type {
   ExtractedRateLimit,
   ModuleMapping,
@@ -111,6 +112,7 @@ interface PlannedWrite {
 function transformFor(mapping: ModuleMapping): Transform {
   if (mapping === nodeDiscoverMapping) return nodeDiscoverTransform;
   if (mapping === swimMapping) return swimTransform;
+  if (mapping === democracyMapping) return democracyTransform;
   if (mapping === crdtRateLimiterShimMapping) return crdtRateLimiterTransform;
   return inHouseModuleTransform(mapping);
 }

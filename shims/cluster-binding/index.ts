@@ -6,12 +6,17 @@
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
-// Folder doors rather than src/index.ts: the CommonJS build of the shims compiles only what they
-// use, and src/index.ts also exports the Azurite launcher, which needs import.meta (ESM only).
-import { createCluster, type Cluster, type ClusterOptions } from '../../src/cluster/index.js';
-import { GossiplessError, isGossiplessError } from '../../src/errors/index.js';
-import type { Logger } from '../../src/log/index.js';
-import type { StorageConnection, StorageTarget } from '../../src/storage/index.js';
+// Shims use only the runtime's public API, like any other user of it.
+import {
+  createCluster,
+  GossiplessError,
+  isGossiplessError,
+  type Cluster,
+  type ClusterOptions,
+  type Logger,
+  type StorageConnection,
+  type StorageTarget,
+} from '../../src/index.js';
 
 /** Environment variable that overrides the cluster identity a shim derives from legacy options. */
 export const CLUSTER_ENV = 'GOSSIPLESS_CLUSTER';
@@ -49,15 +54,26 @@ export interface GossiplessShimOptions {
 
 /**
  * The cluster name for a shim: the explicit option, else `GOSSIPLESS_CLUSTER`, else one derived
- * from what made nodes one cluster in the legacy library (`legacyIdentity`).
+ * from what made nodes one cluster in the legacy library (`legacyIdentity`), when that is specific
+ * to one service. A port alone is not: every service on the default port of one storage account
+ * would become one cluster with one master, so without a derivable identity the shim refuses.
+ *
+ * @param shim - Names the shim in the error.
  */
 export function resolveClusterName(
   explicit: string | undefined,
-  legacyIdentity: string,
+  legacyIdentity: string | undefined,
+  shim = 'gossipless',
   env: NodeJS.ProcessEnv = process.env,
 ): string {
   const fromEnv = env[CLUSTER_ENV];
   const name = explicit ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : legacyIdentity);
+  if (name === undefined) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `${shim} shim: no cluster name. Set ${CLUSTER_ENV} (or options.gossipless.cluster) to a name for this service: a name derived from the port alone would make every service on that port in the storage account one cluster`,
+    );
+  }
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) {
     const source = explicit !== undefined ? 'options.gossipless.cluster' : fromEnv ? CLUSTER_ENV : 'derived';
     throw new GossiplessError(

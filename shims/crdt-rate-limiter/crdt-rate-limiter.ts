@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
-import type { TableClient } from '@azure/data-tables';
-import { odataString } from '../../src/bus/index.js';
-import type { Cluster } from '../../src/cluster/index.js';
-import { GossiplessError } from '../../src/errors/index.js';
-import { TypedEmitter } from '../../src/events/index.js';
-import { deadlineSignal, isNotFound, storageFailure } from '../../src/storage/index.js';
+import {
+  GossiplessError,
+  TypedEmitter,
+  WindowedCounterTable,
+  isGossiplessError,
+  redact,
+  type Cluster,
+} from '../../src/index.js';
 import { bindCluster, resolveClusterName, type GossiplessShimOptions } from '../cluster-binding/index.js';
 
 /** The `role` in the member metadata of a limiter's own cluster node. */
@@ -32,7 +33,12 @@ export interface CrdtRateLimiterOptions {
   mode?: CrdtRateLimiterMode;
   /** Table mode: how often own counts are written and the others' read. @default 1000 */
   syncIntervalMs?: number;
-  /** Live members assumed before the first membership read. @default 1 */
+  /**
+   * Live members assumed before the first membership read (split mode). Without it the limiter
+   * admits nothing until that read lands (one table round trip after start; `await ready()`):
+   * assuming 1 made every new pod of a rolling update admit the whole cluster-wide limit.
+   * @default undefined (admit nothing until the first read)
+   */
   initialMembers?: number;
   /**
    * An existing cluster node to count members with and store counters through (for example the
@@ -120,15 +126,13 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
   /** The cluster node that counts members (and carries counters in table mode). */
   readonly cluster: Cluster;
   readonly #ownsCluster: boolean;
-  readonly #initialMembers: number;
+  readonly #initialMembers: number | undefined;
+  readonly #ready: Promise<void>;
   /** Live members at the last membership read; kept from the `view` event so a decision reads one number. */
   #liveMembers: number | undefined;
   readonly #entries = new Map<string, Entry>();
-  #table: TableClient | undefined;
-  #tableReady = false;
+  #counters: WindowedCounterTable | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
-  /** Own counter rows written, by window: deleted once their window can no longer be read. */
-  readonly #ownRows = new Map<number, Array<{ partitionKey: string; rowKey: string }>>();
   #syncing: Promise<void> | undefined;
   #sweepWindow = 0;
   #started = false;
@@ -161,14 +165,20 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
         `syncIntervalMs must be an integer ≥ 50, got ${String(o.syncIntervalMs)}`,
       );
     }
-    this.#initialMembers = Math.max(1, Math.floor(o.initialMembers ?? 1));
+    if (o.initialMembers !== undefined && !(Number.isInteger(o.initialMembers) && o.initialMembers >= 1)) {
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        `initialMembers must be an integer ≥ 1, got ${String(o.initialMembers)}`,
+      );
+    }
+    this.#initialMembers = o.initialMembers;
     this.#ownsCluster = o.cluster === undefined;
     this.cluster =
       o.cluster ??
       bindCluster(
         { ...o.gossipless, nodeId: o.gossipless?.nodeId ?? o.nodeId },
         {
-          cluster: resolveClusterName(o.gossipless?.cluster, 'rate-limiter'),
+          cluster: resolveClusterName(o.gossipless?.cluster, 'rate-limiter', 'crdt-rate-limiter'),
           metadata: { role: LIMITER_ROLE },
           campaign: false,
         },
@@ -181,6 +191,9 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
       !this.#ownsCluster || member.metadata['role'] === LIMITER_ROLE;
     const view = this.cluster.membership.view();
     if (view) this.#liveMembers = Math.max(1, view.members.filter(counts).length);
+    this.#ready = view
+      ? Promise.resolve()
+      : new Promise((resolve) => this.cluster.membership.once('view', () => resolve()));
     this.cluster.membership.on('view', ({ members }) => {
       this.#liveMembers = Math.max(1, members.filter(counts).length);
     });
@@ -210,9 +223,20 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
     if (this.#ownsCluster) await this.cluster.stop();
   }
 
-  /** Live members the limit is split across (never less than 1). */
+  /**
+   * Resolves once the first membership read has landed: from then on the limit is split across the
+   * members the table lists. Before it, split mode admits only what `initialMembers` allows.
+   */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /**
+   * Live members the limit is split across (never less than 1), or `Infinity` before the first
+   * membership read when no `initialMembers` was given (the share is then 0).
+   */
   liveMembers(): number {
-    return this.#liveMembers ?? this.#initialMembers;
+    return this.#liveMembers ?? this.#initialMembers ?? Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -329,104 +353,46 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
     this.#syncTimer.unref?.();
   }
 
-  /** Partition of a key's counters: one per key, so a sync reads one small partition. */
-  #partition(key: string): string {
-    const encoded = encodeURIComponent(key);
-    const safe = encoded.length <= 512 ? encoded : createHash('sha256').update(key).digest('hex');
-    return `l:${this.cluster.name}:${safe}`;
-  }
-
-  /**
-   * An `onResponse` callback feeding the cluster's server-time estimate (send time taken now): the
-   * syncs are frequent, and the window edges are read from that estimate.
-   */
-  #observer(): (response: { headers: { get(name: string): string | undefined } }) => void {
-    const serverTime = this.cluster.serverTime;
-    const sentAt = serverTime.monotonicNow();
-    return (response) => serverTime.observe(response.headers.get('date'), sentAt);
-  }
-
   /**
    * Table mode: write own counts that changed (one row per node, key and window), then read every
-   * node's rows of this window in one range query over the limiter's partitions, so a node also
-   * learns keys it has not seen yet.
+   * node's rows of this window, so a node also learns keys it has not seen yet.
    */
   async #syncOnce(): Promise<void> {
-    const table = (this.#table ??= this.cluster.storage.tableClient(this.cluster.bus.tableName));
-    const timeoutMs = Math.max(1000, this.syncIntervalMs * 2);
-    if (!this.#tableReady) {
-      await this.cluster.storage.createTableIfNotExists(this.cluster.bus.tableName, {
-        abortSignal: deadlineSignal(timeoutMs),
-      });
-      this.#tableReady = true;
-    }
+    const counters = (this.#counters ??= new WindowedCounterTable({
+      storage: this.cluster.storage,
+      tableName: this.cluster.bus.tableName,
+      scope: this.cluster.name,
+      nodeId: this.nodeId,
+      serverTime: this.cluster.serverTime,
+      callTimeoutMs: Math.max(1000, this.syncIntervalMs * 2),
+    }));
     const window = Math.floor(this.cluster.bus.serverNow() / this.windowMs);
-    const windowKey = String(window).padStart(16, '0');
     const dirty = [...this.#entries.values()].filter(
       (e) => e.window === window && (e.counts.get(this.nodeId) ?? 0) !== e.synced,
     );
-    await Promise.all(
-      dirty.map(async (entry) => {
-        const partitionKey = this.#partition(entry.key);
-        const own = entry.counts.get(this.nodeId) ?? 0;
-        const rowKey = `${windowKey}~${this.nodeId}`;
-        // Each node writes only its own row: no conflicts, so an unconditional upsert is safe.
-        await table.upsertEntity(
-          { partitionKey, rowKey, key: entry.key, nodeId: this.nodeId, count: own, window },
-          'Replace',
-          { abortSignal: deadlineSignal(timeoutMs), onResponse: this.#observer() },
-        );
-        if (entry.synced === 0) {
-          const rows = this.#ownRows.get(window) ?? [];
-          rows.push({ partitionKey, rowKey });
-          this.#ownRows.set(window, rows);
-        }
-        entry.synced = own;
-      }),
+    await counters.writeOwn(
+      window,
+      dirty.map((e) => ({ key: e.key, count: e.counts.get(this.nodeId) ?? 0 })),
     );
-    // Node ids sort below '~', so [window~, window~~) holds exactly this window's rows.
-    const prefix = `l:${this.cluster.name}:`;
-    const rows = table.listEntities<{ key?: unknown; nodeId?: unknown; count?: unknown }>({
-      queryOptions: {
-        filter:
-          `PartitionKey ge ${odataString(prefix)} and PartitionKey lt ${odataString(`l:${this.cluster.name};`)}` +
-          ` and RowKey ge ${odataString(`${windowKey}~`)} and RowKey lt ${odataString(`${windowKey}~~`)}`,
-      },
-      abortSignal: deadlineSignal(timeoutMs),
-      onResponse: this.#observer(),
-    });
+    for (const entry of dirty) entry.synced = entry.counts.get(this.nodeId) ?? 0;
     let keys = 0;
-    for await (const row of rows) {
-      if (typeof row.key !== 'string' || typeof row.nodeId !== 'string' || typeof row.count !== 'number')
-        continue;
+    for (const row of await counters.readWindow(window)) {
       if (row.nodeId === this.nodeId) continue;
       const entry = this.#entry(row.key, window);
       if (entry.window !== window) continue;
       if (row.count > (entry.counts.get(row.nodeId) ?? 0)) entry.counts.set(row.nodeId, row.count);
       keys++;
     }
-    await this.#deleteOwnRowsBefore(table, window - 1, timeoutMs);
+    await counters.deleteOwnBefore(window - 1);
     this.emit('sync', { keys, window });
   }
 
-  /** Each node deletes only its own rows, once their window is over and no node reads them. */
-  async #deleteOwnRowsBefore(table: TableClient, window: number, timeoutMs: number): Promise<void> {
-    for (const [rowWindow, rows] of this.#ownRows) {
-      if (rowWindow >= window) continue;
-      await Promise.all(
-        rows.map(async ({ partitionKey, rowKey }) => {
-          try {
-            await table.deleteEntity(partitionKey, rowKey, { abortSignal: deadlineSignal(timeoutMs) });
-          } catch (error) {
-            if (!isNotFound(error)) throw error;
-          }
-        }),
-      );
-      this.#ownRows.delete(rowWindow);
-    }
-  }
-
   #report(error: unknown): void {
-    this.emit('error', { error: storageFailure('rate limiter sync', error) });
+    const wrapped = isGossiplessError(error)
+      ? error
+      : new GossiplessError('STORAGE_ERROR', `rate limiter sync failed: ${redact(String(error))}`, {
+          cause: error,
+        });
+    this.emit('error', { error: wrapped });
   }
 }

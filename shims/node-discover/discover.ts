@@ -1,10 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hostname as osHostname, networkInterfaces } from 'node:os';
-import type { BusMessage } from '../../src/bus/index.js';
-import type { Cluster } from '../../src/cluster/index.js';
-import { GossiplessError } from '../../src/errors/index.js';
-import type { Member } from '../../src/membership/index.js';
+import { GossiplessError, type BusMessage, type Cluster, type Member } from '../../src/index.js';
 import {
   bindCluster,
   identityTag,
@@ -13,6 +10,7 @@ import {
   warnIgnoredOptions,
   type GossiplessShimOptions,
 } from '../cluster-binding/index.js';
+import { Sealer } from './seal.js';
 import { TRANSPORT_OPTIONS } from './transport-options.js';
 
 /** Channel names node-discover reserves for itself; `join` and `send` refuse them, as the original does. */
@@ -43,9 +41,12 @@ export interface DiscoverOptions {
   masterTimeout?: number;
   /** Part of the cluster identity (as it was: same port, same cluster). @default 12345 */
   port?: number;
-  /** Part of the cluster identity (never stored, only a hash of it). */
+  /**
+   * Encrypts channel payloads and advertisements (AES-256-GCM, key derived by scrypt) and names the
+   * cluster with the rest of the identity: a table reader without it learns only sizes.
+   */
   key?: string | null;
-  /** Only 1 can be honoured by one lease: a higher value is warned about and treated as 1. @default 1 */
+  /** One lease elects one master: only 1 is accepted, a higher value is refused. @default 1 */
   mastersRequired?: number;
   /** Higher weight campaigns for the lease first. @default Discover.weight() */
   weight?: number;
@@ -54,9 +55,10 @@ export interface DiscoverOptions {
   /** Server: may become master and is listed by other nodes. */
   server?: boolean;
   /**
-   * `false` or `NoLeadershipElection`: never campaign (until `promote()`). Otherwise an elector
-   * class or instance gets node-discover's hooks; its `promote()`/`demote()` calls campaign for and
-   * hand back the lease, which decides.
+   * `false` or `NoLeadershipElection`: never campaign (until `promote()`). A custom elector class or
+   * instance gets node-discover's hooks and decides when this node campaigns: the shim campaigns
+   * only when it calls `promote()` and hands the lease back on `demote()` (the lease arbitrates
+   * between two nodes that both promote).
    */
   leadershipElector?: false | null | LeadershipElection | (new (discover: Discover) => LeadershipElection);
   /** Drop channel messages from other instances in this process. @default true */
@@ -253,14 +255,21 @@ export class Discover extends EventEmitter {
   readonly me: DiscoverMe;
   readonly nodes: Record<string, DiscoverNode> = {};
   readonly channels: string[] = [];
-  /** The gossipless cluster node behind this instance (leader, members, bus). */
-  readonly cluster: Cluster;
   /** The elector object node-discover would hold; the lease decides, so it only receives hooks. */
   readonly leadershipElector: LeadershipElection | undefined;
   readonly #gossipless: GossiplessShimOptions;
   readonly #hostName: string;
   #state: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';
   #stopping: Promise<void> | undefined;
+  #cluster: Cluster;
+  readonly #clusterName: string;
+  readonly #membershipTimings: { heartbeatIntervalMs: number; memberTtlMs: number };
+  readonly #sealer: Sealer | undefined;
+  /** A custom elector decides when to campaign; the shim's weight-ranked campaign stays off. */
+  readonly #customElector: boolean;
+  /** Monotonic time this incarnation started listening, and each channel was joined. */
+  #listeningSince = Number.POSITIVE_INFINITY;
+  readonly #joinedAt = new Map<string, number>();
   #checkTimer: NodeJS.Timeout | undefined;
   #campaignTimer: NodeJS.Timeout | undefined;
   #holder: string | undefined;
@@ -305,13 +314,21 @@ export class Discover extends EventEmitter {
     }
     warnIgnoredOptions('node-discover', o as Record<string, unknown>, TRANSPORT_OPTIONS, logger);
     if (this.settings.mastersRequired > 1) {
-      const message = `gossipless node-discover shim: mastersRequired ${this.settings.mastersRequired} cannot be honoured by one lease; exactly one master is elected`;
-      if (logger) logger.warn(message);
-      else process.emitWarning(message, { code: 'GOSSIPLESS_MASTERS_REQUIRED' });
+      // Warning and electing one master anyway left code that counted on two masters with one.
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        `node-discover shim: mastersRequired ${this.settings.mastersRequired} cannot be honoured: one blob lease elects exactly one master; remove the option (or set it to 1) and run the work that needed a second master on every node`,
+      );
     }
     const chosen = o.leadershipElector;
     const noElection =
       chosen === false || chosen === NoLeadershipElection || chosen instanceof NoLeadershipElection;
+    this.#customElector =
+      !noElection &&
+      chosen !== null &&
+      chosen !== undefined &&
+      chosen !== BasicLeadershipElection &&
+      !(typeof chosen === 'object' && chosen.constructor === BasicLeadershipElection);
     this.leadershipElector =
       chosen === false
         ? undefined
@@ -329,47 +346,84 @@ export class Discover extends EventEmitter {
       address: localAddress(),
       advertisement: o.advertisement,
     };
-    // node-discover nodes were one cluster when they shared a port and key.
-    const legacyIdentity = `nd-${this.settings.port}${this.settings.key ? `-${identityTag(this.settings.key)}` : ''}`;
+    // node-discover nodes were one cluster when they shared a port and key. A port alone is not
+    // service-specific (every service on the default port of one account would share one master),
+    // so without a key the name must be given.
+    this.#clusterName = resolveClusterName(
+      this.#gossipless.cluster,
+      this.settings.key ? `nd-${this.settings.port}-${identityTag(this.settings.key)}` : undefined,
+      'node-discover',
+    );
+    this.#sealer = this.settings.key ? new Sealer(this.settings.key, this.#clusterName) : undefined;
     const helloMs = interval(this.settings.helloInterval, this);
-    this.cluster = bindCluster(this.#gossipless, {
-      cluster: resolveClusterName(this.#gossipless.cluster, legacyIdentity),
-      metadata: this.#advert(),
-      // Campaigning starts after the first view, biased by weight (see #onView).
-      campaign: false,
-      membership: {
-        heartbeatIntervalMs: helloMs,
-        // A table round trip is slower than a datagram: never judge a node dead before 3 hellos.
-        memberTtlMs: Math.max(this.settings.nodeTimeout, helloMs * 3),
-      },
-    });
+    this.#membershipTimings = {
+      heartbeatIntervalMs: helloMs,
+      // A table round trip is slower than a datagram: never judge a node dead before 3 hellos.
+      memberTtlMs: Math.max(this.settings.nodeTimeout, helloMs * 3),
+    };
+    this.#cluster = this.#bind();
     // Read at each access against the term's monotonic step-down deadline, so code that checks
-    // `me.isMaster` after a blocked event-loop turn never sees a stale `true`.
+    // `me.isMaster` after a blocked event-loop turn never sees a stale `true`; true only once the
+    // lease is held (`promotion`), on the current incarnation's node.
     Object.defineProperty(this.me, 'isMaster', {
-      get: () => this.cluster.isLeader,
+      get: () => this.#cluster.isLeader,
       set: () => undefined,
       enumerable: true,
       configurable: true,
     });
-    this.#wire();
     if (this.settings.start) this.start(callback);
   }
 
-  /** Starts heartbeating, listening and (if eligible) campaigning. Storage outages never fail it. */
+  /** The gossipless cluster node behind this instance (leader, members, bus); a new one after a restart. */
+  get cluster(): Cluster {
+    return this.#cluster;
+  }
+
+  #bind(): Cluster {
+    const cluster = bindCluster(
+      // With a key the node id is random too: the default one carries the host name and pid.
+      this.#sealer && this.#gossipless.nodeId === undefined
+        ? { ...this.#gossipless, nodeId: `nd-${randomBytes(8).toString('hex')}` }
+        : this.#gossipless,
+      {
+        cluster: this.#clusterName,
+        metadata: this.#advert(),
+        // Campaigning starts after the first view, biased by weight (see #onView).
+        campaign: false,
+        membership: this.#membershipTimings,
+      },
+    );
+    this.#wire(cluster);
+    return cluster;
+  }
+
+  /**
+   * Starts heartbeating, listening and (if eligible) campaigning. Storage outages never fail it.
+   * After `stop()` it starts again, as node-discover does: with a new cluster node (a new node id)
+   * once the previous one has released its lease and row.
+   */
   start(callback?: DiscoverCallback): boolean | undefined {
     if (this.#state === 'starting' || this.#state === 'running') {
       callback?.(null, false);
       return false;
     }
-    if (this.#state === 'stopped') {
-      // The core node cannot be restarted; a new instance can (node-discover reused its socket).
-      const error = new GossiplessError('STOPPED', 'this Discover instance was stopped; create a new one');
-      if (callback) callback(error, false);
-      else reportShimError(this, error, this.#gossipless.logger);
-      return false;
-    }
+    const restart = this.#state === 'stopped';
     this.#state = 'starting';
-    void this.cluster.start().then(
+    this.#listeningSince = this.#monotonicNow();
+    this.#firstView = true;
+    this.#holder = undefined;
+    this.#masterAnnounced = undefined;
+    const previous = this.#stopping;
+    const ready = restart
+      ? (previous ?? Promise.resolve()).then(() => {
+          this.#stopping = undefined;
+          if (this.#state !== 'starting') return;
+          this.#cluster = this.#bind();
+          for (const channel of this.channels) this.#subscribe(channel);
+          return this.#cluster.start();
+        })
+      : this.#cluster.start();
+    void ready.then(
       () => {
         if (this.#state !== 'starting') return;
         this.#state = 'running';
@@ -388,21 +442,32 @@ export class Discover extends EventEmitter {
   }
 
   /**
-   * Leaves: releases the lease if master (a follower takes over within one bus poll), deletes the
-   * member row. Returns false when not running, otherwise a promise that settles once stopped.
+   * Leaves, synchronous like node-discover's: the lease release (a follower takes over within one
+   * bus poll) and the row delete start now, and `stopped` is emitted now. The process stays alive
+   * until the release has landed, so `d.stop()` and then letting the event loop drain releases;
+   * `process.exit()` right after it does not (migrate reports that pattern). Returns false when not
+   * running, otherwise a promise of the release (node-discover returned undefined; nothing awaited it).
    */
   stop(): false | Promise<void> {
     if (this.#state !== 'running' && this.#state !== 'starting') return false;
     this.#state = 'stopped';
     clearTimeout(this.#checkTimer);
     clearTimeout(this.#campaignTimer);
-    this.#stopping ??= this.cluster.stop().then(() => {
-      this.emit('stopped', this);
-    });
-    return this.#stopping;
+    for (const unsubscribe of this.#subscriptions.values()) unsubscribe();
+    this.#subscriptions.clear();
+    // A referenced timer holds the process open until the release lands, whatever the SDK's sockets do.
+    const keepAlive = setInterval(() => undefined, 1000);
+    const stopping = this.#cluster.stop().finally(() => clearInterval(keepAlive));
+    this.#stopping = stopping;
+    this.emit('stopped', this);
+    return stopping;
   }
 
-  /** Makes this node eligible and campaigns for the lease; `promotion` fires once it holds it. */
+  /**
+   * Makes this node eligible and campaigns for the lease; `promotion` fires (and `me.isMaster`
+   * turns true) once it holds it, not synchronously as in node-discover: a master that is not the
+   * lease holder would be a second master (see docs/shims.md).
+   */
   promote(): void {
     this.me.isMasterEligible = true;
     this.cluster.elector.setCampaign(true);
@@ -455,18 +520,32 @@ export class Discover extends EventEmitter {
     if (RESERVED_CHANNELS.includes(channel)) return false;
     if (this.channels.includes(channel)) return false;
     if (fn) this.on(channel, fn as (...args: unknown[]) => void);
-    const unsubscribe = this.cluster.subscribe<ChannelPayload>(busChannel(channel), (message) =>
+    this.#joinedAt.set(channel, this.#monotonicNow());
+    if (this.#state !== 'stopped') this.#subscribe(channel);
+    this.channels.push(channel);
+    return true;
+  }
+
+  #subscribe(channel: string): void {
+    const unsubscribe = this.#cluster.subscribe<unknown>(this.#busChannel(channel), (message) =>
       this.#deliver(channel, message),
     );
     this.#subscriptions.set(channel, unsubscribe);
-    this.channels.push(channel);
-    return true;
+  }
+
+  #busChannel(channel: string): string {
+    return this.#sealer ? `nd.${this.#sealer.channelName(channel)}` : busChannel(channel);
+  }
+
+  #monotonicNow(): number {
+    return this.#cluster ? this.#cluster.serverTime.monotonicNow() : performance.now();
   }
 
   /** Leaves a channel. */
   leave(channel: string): boolean {
     this.#subscriptions.get(channel)?.();
     this.#subscriptions.delete(channel);
+    this.#joinedAt.delete(channel);
     const index = this.channels.indexOf(channel);
     if (index >= 0) this.channels.splice(index, 1);
     return true;
@@ -482,7 +561,8 @@ export class Discover extends EventEmitter {
       iid: this.cluster.nodeId,
       hostName: this.#hostName,
     };
-    this.cluster.publish(busChannel(channel), payload).catch((error: unknown) => {
+    const stored = this.#sealer ? this.#sealer.seal(payload, 'channel') : payload;
+    this.cluster.publish(this.#busChannel(channel), stored).catch((error: unknown) => {
       reportShimError(this, error, this.#gossipless.logger);
     });
     return true;
@@ -506,7 +586,14 @@ export class Discover extends EventEmitter {
       // node-discover clients send no hello, so nobody lists them.
       listed: this.settings.server,
     };
-    return { nodeDiscover: advert };
+    return { nodeDiscover: this.#sealer ? this.#sealer.seal(advert, 'advert') : advert };
+  }
+
+  /** A member's advert, opened with the key when there is one (rows sealed with another key are skipped). */
+  #readAdvert(member: Member): Partial<MemberAdvert> | undefined {
+    const raw = member.metadata['nodeDiscover'];
+    const advert = this.#sealer ? this.#sealer.open(raw, 'advert') : raw;
+    return advert && typeof advert === 'object' ? (advert as Partial<MemberAdvert>) : undefined;
   }
 
   async #publishAdvert(): Promise<void> {
@@ -544,26 +631,29 @@ export class Discover extends EventEmitter {
     this.on('check', () => elector.check());
   }
 
-  #wire(): void {
-    const c = this.cluster;
+  #wire(c: Cluster): void {
+    // Events of a previous incarnation's node (still settling its stop) are not this instance's.
+    const current = (): boolean => c === this.#cluster;
     c.on('elected', () => {
+      if (!current()) return;
       this.#setHolder(c.nodeId);
       this.emit('promotion', this.me);
     });
     c.on('demoted', ({ reason }) => {
+      if (!current()) return;
       if (this.#holder === c.nodeId) this.#setHolder(undefined);
       // node-discover's stop() emits `stopped` only; the application stopped the node itself.
       if (reason !== 'stopped') this.emit('demotion', this.me);
     });
-    c.on('leader-changed', ({ holder }) => this.#setHolder(holder));
+    c.on('leader-changed', ({ holder }) => current() && this.#setHolder(holder));
     c.on('error', ({ error }) => reportShimError(this, error, this.#gossipless.logger));
-    c.membership.on('join', (m) => this.#onJoin(m));
-    c.membership.on('leave', (m) => this.#onLeave(m));
-    c.membership.on('view', ({ members }) => this.#onView(members));
+    c.membership.on('join', (m) => current() && this.#onJoin(m));
+    c.membership.on('leave', (m) => current() && this.#onLeave(m));
+    c.membership.on('view', ({ members }) => current() && this.#onView(members));
   }
 
   #toNode(member: Member, previous?: DiscoverNode): DiscoverNode | undefined {
-    const advert = member.metadata['nodeDiscover'] as Partial<MemberAdvert> | undefined;
+    const advert = this.#readAdvert(member);
     if (!advert || advert.listed === false) return undefined;
     const node = previous ?? ({} as DiscoverNode);
     node.isMaster = member.nodeId === this.#holder;
@@ -579,7 +669,7 @@ export class Discover extends EventEmitter {
   }
 
   #packet(member: Member, node: DiscoverNode): [DiscoverPacket<DiscoverNode>, DiscoverRemoteInfo] {
-    const advert = member.metadata['nodeDiscover'] as Partial<MemberAdvert>;
+    const advert = this.#readAdvert(member) ?? {};
     // node-discover stamps lastSeen, address, hostName, port and id onto the hello's own data
     // object, so listeners see obj.data with the node's fields: keep that shape.
     const data = { ...node };
@@ -643,9 +733,9 @@ export class Discover extends EventEmitter {
    * so heavier nodes start campaigning earlier: rank × helloInterval, capped at 5 ranks.
    */
   #scheduleCampaign(members: Member[]): void {
-    if (!this.me.isMasterEligible) return;
+    if (!this.me.isMasterEligible || this.#customElector) return;
     const heavier = members.filter((m) => {
-      const advert = m.metadata['nodeDiscover'] as Partial<MemberAdvert> | undefined;
+      const advert = this.#readAdvert(m);
       return (
         m.nodeId !== this.cluster.nodeId &&
         advert?.isMasterEligible === true &&
@@ -701,8 +791,22 @@ export class Discover extends EventEmitter {
     this.#checkTimer = setTimeout(run, interval(this.settings.checkInterval, this));
   }
 
-  #deliver(channel: string, message: BusMessage<ChannelPayload>): void {
-    const p = message.payload;
+  #deliver(channel: string, message: BusMessage<unknown>): void {
+    // UDP delivered only what was sent while the socket was bound and the channel joined; the bus
+    // looks back (~10 s) and would replay earlier messages, a previous incarnation's among them.
+    const since = Math.max(this.#listeningSince, this.#joinedAt.get(channel) ?? Number.POSITIVE_INFINITY);
+    // Less the estimate's uncertainty, at most 100 ms: a message sent just after, by a publisher
+    // whose estimate of the server clock runs a little behind ours, is still delivered, while one
+    // sent well before (a previous incarnation's) is not, even when the estimate is still coarse.
+    const sinceServerTime =
+      this.cluster.bus.serverNow() -
+      (this.cluster.serverTime.monotonicNow() - since) -
+      Math.min(this.cluster.serverTime.uncertaintyMs() ?? 0, 100);
+    // A publish retried after a timeout is re-keyed later; its id keeps the first attempt's time.
+    const firstSentAt = /^\d{15}_/.test(message.id) ? Number(message.id.slice(0, 15)) : message.publishedAt;
+    if (Math.min(firstSentAt, message.publishedAt) < sinceServerTime) return;
+    const opened = this.#sealer ? this.#sealer.open(message.payload, 'channel') : message.payload;
+    const p = opened as ChannelPayload | undefined;
     if (!p || typeof p !== 'object' || p.channel !== channel) return;
     const self = this.cluster.nodeId;
     if (this.settings.ignoreInstance && message.from === self) return;

@@ -1,8 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
-import type { Cluster } from '../../src/cluster/index.js';
-import { GossiplessError } from '../../src/errors/index.js';
-import type { Member } from '../../src/membership/index.js';
+import { GossiplessError, type Cluster, type Member } from '../../src/index.js';
 import {
   bindCluster,
   reportShimError,
@@ -46,7 +44,11 @@ export interface SwimOptions {
     meta?: unknown;
     incarnation?: number;
   };
-  /** Accepted and kept on `swim.joinTimeout`; the shim calls back once the table lists this node. @default 300 */
+  /**
+   * Kept on `swim.joinTimeout`. swim waited this long for a seed to answer; a join through the
+   * table fails with JoinFailedError when this node's row is not listed within `joinTimeout` if it
+   * is ≥ 2000, else within {@link TABLE_JOIN_TIMEOUT_MS} (300 ms is a datagram figure). @default 300
+   */
   joinTimeout?: number;
   codec?: string;
   disseminationFactor?: number;
@@ -78,8 +80,14 @@ function swimError(
   return ErrorClass;
 }
 
-/** Joining found nobody (kept for API shape; the table never makes the shim raise it). */
+/**
+ * Joining failed: storage refused this node (403, 404, …: at once, with the storage error as
+ * `cause`) or did not list it in time (with the last storage error, if any, as `cause`).
+ */
 export const JoinFailedError = swimError('JoinFailedError');
+
+/** How long a join through the table may take when `joinTimeout` is a UDP figure (< 2000 ms). */
+export const TABLE_JOIN_TIMEOUT_MS = 10_000;
 /** `bootstrap` while started, or `join` while stopped. */
 export const InvalidStateError = swimError('InvalidStateError');
 /** The socket could not bind (kept for API shape; the shim opens no socket). */
@@ -121,15 +129,18 @@ export class Swim extends EventEmitter {
   readonly opts: SwimOptions;
   state: 'started' | 'stopped' = Swim.State.Stopped;
   readonly joinTimeout: number;
-  /** The gossipless cluster node behind this instance. */
-  readonly cluster: Cluster;
   readonly #gossipless: GossiplessShimOptions;
+  readonly #clusterName: string;
+  #cluster: Cluster;
+  /** The previous node's leave (or failed join) settling; a rejoin waits for it. */
+  #leaving: Promise<void> | undefined;
+  #lastError: GossiplessError | undefined;
+  #joinTimer: NodeJS.Timeout | undefined;
   #local: { host: string; meta: unknown; incarnation: number };
   readonly #members = new Map<string, SwimMemberData>();
   readonly #faulty = new Map<string, SwimMemberData>();
   #viewed = false;
-  #waiters: Array<() => void> = [];
-  #everStarted = false;
+  #waiters: Array<{ done: () => void; fail: (error: Error) => void }> = [];
 
   constructor(opts: SwimOptions) {
     super();
@@ -149,29 +160,67 @@ export class Swim extends EventEmitter {
       this.#gossipless.logger,
     );
     this.#local = { host: opts.local.host, meta: opts.local.meta, incarnation: opts.local.incarnation ?? 0 };
-    // swim nodes of one cluster shared a port (and found each other through seed hosts).
-    const port = opts.local.host.split(':')[1];
-    this.cluster = bindCluster(this.#gossipless, {
-      cluster: resolveClusterName(this.#gossipless.cluster, `swim-${port}`),
+    // swim nodes of one cluster shared seed hosts, which the table replaces: a port alone is not
+    // specific to one service, so the name comes from options or GOSSIPLESS_CLUSTER.
+    this.#clusterName = resolveClusterName(this.#gossipless.cluster, undefined, 'swim');
+    this.#cluster = this.#bind();
+  }
+
+  /** The gossipless cluster node behind this instance (a new one after `leave()` and `bootstrap()`). */
+  get cluster(): Cluster {
+    return this.#cluster;
+  }
+
+  #bind(): Cluster {
+    const cluster = bindCluster(this.#gossipless, {
+      cluster: this.#clusterName,
       metadata: { swim: { host: this.#local.host, meta: this.#local.meta } },
       campaign: false,
     });
-    this.cluster.on('error', ({ error }) => reportShimError(this, error, this.#gossipless.logger));
-    this.cluster.membership.on('view', ({ members }) => this.#onView(members));
+    const current = (): boolean => cluster === this.#cluster;
+    cluster.on('error', ({ error }) => {
+      if (!current()) return;
+      this.#lastError = error;
+      // Refused (403 forbidden, 404 no such account, …): no retry will let this node join.
+      if (this.#waiters.length > 0 && !this.#viewed && error.code !== 'STORAGE_UNAVAILABLE') {
+        this.#failJoin(new JoinFailedError({ reason: error.message }), error);
+        return;
+      }
+      reportShimError(this, error, this.#gossipless.logger);
+    });
+    cluster.membership.on('view', ({ members }) => current() && this.#onView(members));
+    return cluster;
   }
 
-  /** Starts heartbeating, then calls back (or emits `ready`) once this node's row is in the table. */
+  /**
+   * Starts heartbeating, then calls back (or emits `ready`) once this node's row is in the table.
+   * Calls back with JoinFailedError when storage refuses it or does not list it in time (see
+   * `joinTimeout`); after a failed join or `leave()` it may be called again, as swim allows.
+   */
   bootstrap(hosts?: string[], callback?: SwimCallback): void {
-    if (this.state !== Swim.State.Stopped || this.#everStarted) {
+    if (this.state !== Swim.State.Stopped) {
       this.#fail(new InvalidStateError({ current: this.state, expected: Swim.State.Stopped }), callback);
       return;
     }
-    this.#everStarted = true;
     this.state = Swim.State.Started;
-    this.cluster.start().then(
-      () => this.join(hosts, callback),
-      (error: unknown) => this.#fail(error as Error, callback),
-    );
+    const previous = this.#leaving;
+    const ready = previous
+      ? previous.then(() => {
+          this.#leaving = undefined;
+          this.#viewed = false;
+          this.#lastError = undefined;
+          this.#cluster = this.#bind();
+        })
+      : Promise.resolve();
+    ready
+      .then(() => this.#cluster.start())
+      .then(
+        () => this.join(hosts, callback),
+        (error: unknown) => {
+          this.state = Swim.State.Stopped;
+          this.#fail(error as Error, callback);
+        },
+      );
   }
 
   /**
@@ -189,14 +238,46 @@ export class Swim extends EventEmitter {
     };
     // swim waited for a seed to answer; here the table is the seed, so hosts need no answer.
     void hosts;
-    if (this.#viewed) queueMicrotask(done);
-    else this.#waiters.push(done);
+    if (this.#viewed) {
+      queueMicrotask(done);
+      return;
+    }
+    this.#waiters.push({ done, fail: (error) => this.#fail(error, callback) });
+    this.#joinTimer ??= setTimeout(() => {
+      const cause = this.#lastError;
+      this.#failJoin(
+        new JoinFailedError({
+          reason: `this node was not listed within ${this.#joinDeadlineMs()} ms${cause ? `: ${cause.message}` : ''}`,
+        }),
+        cause,
+      );
+    }, this.#joinDeadlineMs());
   }
 
   /** Leaves: deletes this node's row (peers see it faulty) and stops. Resolves once settled. */
   leave(): Promise<void> {
     this.state = Swim.State.Stopped;
-    return this.cluster.stop();
+    this.#clearJoin();
+    this.#leaving ??= this.#cluster.stop();
+    return this.#leaving;
+  }
+
+  #joinDeadlineMs(): number {
+    return this.joinTimeout >= 2000 ? this.joinTimeout : TABLE_JOIN_TIMEOUT_MS;
+  }
+
+  #clearJoin(): void {
+    clearTimeout(this.#joinTimer);
+    this.#joinTimer = undefined;
+  }
+
+  /** Fails every pending join and stops the node, so that `bootstrap` may be called again. */
+  #failJoin(error: Error, cause: unknown): void {
+    if (cause !== undefined) Object.defineProperty(error, 'cause', { value: cause, enumerable: false });
+    this.#clearJoin();
+    this.state = Swim.State.Stopped;
+    this.#leaving ??= this.#cluster.stop();
+    for (const waiter of this.#waiters.splice(0)) waiter.fail(error);
   }
 
   /** Members known (`hasLocal` adds this node, `hasFaulty` adds those seen failing or leaving). */
@@ -288,7 +369,8 @@ export class Swim extends EventEmitter {
     }
     if (!this.#viewed && members.some((m) => m.nodeId === this.cluster.nodeId)) {
       this.#viewed = true;
-      for (const done of this.#waiters.splice(0)) done();
+      this.#clearJoin();
+      for (const waiter of this.#waiters.splice(0)) waiter.done();
     }
   }
 }

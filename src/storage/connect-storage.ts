@@ -16,6 +16,12 @@ import { LeasePriorityGate } from './lease-priority.js';
 /** Name of the environment variable read when {@link connectStorage} gets no target. */
 export const CONNECTION_STRING_ENV = 'AZURE_STORAGE_CONNECTION_STRING';
 
+/**
+ * Read when {@link connectStorage} gets no target and no connection string is set: the account is
+ * reached with `DefaultAzureCredential` (managed or workload identity), so no key is deployed.
+ */
+export const ACCOUNT_NAME_ENV = 'AZURE_STORAGE_ACCOUNT_NAME';
+
 /** Connect with a connection string (Azurite's, or an account's with a key or SAS). */
 export interface ConnectionStringTarget {
   connectionString: string;
@@ -285,10 +291,14 @@ export function connectStorage(
   if (target === undefined) {
     const fromEnv = env[CONNECTION_STRING_ENV];
     if (!fromEnv || fromEnv.trim() === '') {
+      // An identity-based deployment (AKS workload identity, Container Apps managed identity)
+      // configures an account name only; the shims take no options, so it has to come from here.
+      const accountName = env[ACCOUNT_NAME_ENV]?.trim();
+      if (accountName) return connectStorage({ accountName });
       throw new GossiplessError(
         'STORAGE_NOT_CONFIGURED',
-        `no storage configured: set ${CONNECTION_STRING_ENV} (or pass { accountName } to use DefaultAzureCredential), ` +
-          'or run `gossipless dev` to start a local Azurite and print a connection string',
+        `no storage configured: set ${CONNECTION_STRING_ENV}, or ${ACCOUNT_NAME_ENV} to use DefaultAzureCredential ` +
+          '(managed or workload identity), or run `gossipless dev` to start a local Azurite and print a connection string',
       );
     }
     return fromConnectionString(fromEnv);

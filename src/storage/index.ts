@@ -1,4 +1,4 @@
-export { connectStorage, CONNECTION_STRING_ENV } from './connect-storage.js';
+export { connectStorage, CONNECTION_STRING_ENV, ACCOUNT_NAME_ENV } from './connect-storage.js';
 export type {
   StorageConnection,
   StorageTarget,

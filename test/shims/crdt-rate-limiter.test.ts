@@ -125,6 +125,8 @@ describe('CrdtRateLimiter state and merge (G-counter)', () => {
       limit,
       windowMs: 60_000,
       nodeId,
+      // The merge tests are about the G-counter, not the startup share.
+      initialMembers: 1,
       start: false,
       gossipless: { storage: testStorage() },
     });
@@ -164,7 +166,35 @@ describe('CrdtRateLimiter state and merge (G-counter)', () => {
     });
     expect(l.liveMembers()).toBe(3);
     expect(l.consume('k')).toMatchObject({ allowed: true, effectiveLimit: 10, remaining: 9 });
-    expect(offline('x').liveMembers()).toBe(1);
+  });
+
+  it('admits nothing before the first membership read unless initialMembers is given', () => {
+    // Assuming 1 live member let every new pod of a rolling update admit the whole cluster limit.
+    const l = new CrdtRateLimiter({
+      limit: 30,
+      windowMs: 60_000,
+      start: false,
+      gossipless: { storage: testStorage() },
+    });
+    expect(l.liveMembers()).toBe(Number.POSITIVE_INFINITY);
+    expect(l.consume('k')).toMatchObject({ allowed: false, effectiveLimit: 0, remaining: 0 });
+    expect(() => new CrdtRateLimiter({ limit: 1, windowMs: 1000, initialMembers: 0, start: false })).toThrow(
+      'initialMembers',
+    );
+  });
+
+  it('reads the membership the table already holds before its first decision', async () => {
+    const cluster = uniqueName('rl');
+    const [a, b] = [limiter(cluster, 'a'), limiter(cluster, 'b')];
+    await waitFor(() => a.liveMembers() === 2 && b.liveMembers() === 2, 10_000, 'two members');
+    // A third node restarting into a cluster of two: its first admitted decision already splits by 3.
+    const c = limiter(cluster, 'c');
+    expect(c.tryConsume('k')).toBe(false);
+    await c.ready();
+    expect(c.liveMembers()).toBeGreaterThanOrEqual(2);
+    const first = c.consume('k');
+    expect(first.allowed).toBe(true);
+    expect(first.effectiveLimit).toBeLessThanOrEqual(15);
   });
 
   it('a state of an older window does not reset a newer one', () => {

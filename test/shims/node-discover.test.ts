@@ -112,13 +112,15 @@ describe('node-discover shim', () => {
     );
   });
 
-  it('derives the cluster from port and key, lets GOSSIPLESS_CLUSTER override it, and never stores the key', () => {
+  it('derives the cluster from port and key, refuses the port alone, lets GOSSIPLESS_CLUSTER override it', () => {
     const storage = testStorage();
     const a = Discover({ start: false, port: 4000, key: 'secret-key', gossipless: { storage } });
-    const b = Discover({ start: false, port: 4000, gossipless: { storage } });
     expect(a.cluster.name).toMatch(/^nd-4000-[0-9a-f]{10}$/);
     expect(a.cluster.name).not.toContain('secret');
-    expect(b.cluster.name).toBe('nd-4000');
+    // Two unrelated services on the default port of one account would have been one cluster.
+    expect(() => Discover({ start: false, port: 4000, gossipless: { storage } })).toThrow(
+      /GOSSIPLESS_CLUSTER.*options\.gossipless\.cluster/,
+    );
     process.env['GOSSIPLESS_CLUSTER'] = 'from-env';
     try {
       expect(Discover({ start: false, gossipless: { storage } }).cluster.name).toBe('from-env');
@@ -130,20 +132,15 @@ describe('node-discover shim', () => {
     );
   });
 
-  it('warns once, naming them, about transport-only options and mastersRequired > 1', () => {
+  it('warns once, naming them, about transport-only options; refuses mastersRequired > 1', () => {
     const warnings: string[] = [];
     const logger = { debug() {}, info() {}, error() {}, warn: (m: string) => warnings.push(m) };
-    Discover({
-      start: false,
-      multicast: '239.0.0.1',
-      unicast: ['10.0.0.1'],
-      reuseAddr: true,
-      mastersRequired: 2,
-      gossipless: { storage: testStorage(), cluster: uniqueName('nd'), logger },
-    });
-    expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toContain('multicast, unicast, reuseAddr');
-    expect(warnings[1]).toContain('mastersRequired 2');
+    const gossipless = { storage: testStorage(), cluster: uniqueName('nd'), logger };
+    Discover({ start: false, multicast: '239.0.0.1', unicast: ['10.0.0.1'], reuseAddr: true, gossipless });
+    expect(warnings).toEqual([expect.stringContaining('multicast, unicast, reuseAddr')]);
+    // One lease elects one master: a warning left code that counted on two masters with one.
+    expect(() => Discover({ start: false, mastersRequired: 2, gossipless })).toThrow(/mastersRequired 2/);
+    expect(Discover({ start: false, mastersRequired: 1, gossipless }).settings.mastersRequired).toBe(1);
   });
 
   it('without a logger, the ignored-options warning goes through process.emitWarning, once', async () => {
@@ -155,7 +152,7 @@ describe('node-discover shim', () => {
         start: false,
         broadcast: '10.255.255.255',
         exclusive: true,
-        gossipless: { storage: testStorage() },
+        gossipless: { storage: testStorage(), cluster: uniqueName('nd') },
       };
       Discover(options);
       Discover(options);

@@ -35,7 +35,8 @@ const CJS_SOURCE = (cs: string) => `
 import Discover = require('@gossipless/runtime/shims/node-discover');
 import Swim = require('@gossipless/runtime/shims/swim');
 import CrdtRateLimiter = require('@gossipless/runtime/shims/crdt-rate-limiter');
-const gossipless = { storage: { connectionString: ${JSON.stringify(cs)} } };
+import Democracy = require('@gossipless/runtime/shims/democracy');
+const gossipless = { cluster: 'package-exports', storage: { connectionString: ${JSON.stringify(cs)} } };
 const options: Discover.DiscoverOptions = { start: false, port: 4100, gossipless };
 const called = Discover(options);
 const constructed = new Discover(options);
@@ -44,15 +45,20 @@ const weight: number = Discover.weight();
 const typeCheckOnly = () => Discover({ start: false, port: 'x', gossipless });
 void typeCheckOnly;
 const swim: Swim.Swim = new Swim({ local: { host: '127.0.0.1:11000' }, gossipless });
-const limiter = new CrdtRateLimiter({ limit: 1, windowMs: 1000, start: false, gossipless });
+const dem: Democracy.Democracy = new Democracy({ id: 'exports', gossipless });
+// @ts-expect-error interval is a number
+const demTypeCheckOnly = () => new Democracy({ interval: 'x', gossipless });
+void demTypeCheckOnly;
+const limiter = new CrdtRateLimiter({ limit: 1, windowMs: 1000, initialMembers: 1, start: false, gossipless });
 const { CrdtRateLimiter: Named } = CrdtRateLimiter;
 const allowed: boolean = limiter.tryConsume('k');
 console.log(JSON.stringify({
   called: called instanceof Discover, constructed: constructed instanceof Discover,
   weight: typeof weight, elector: typeof Discover.BasicLeadershipElection,
   swim: swim.whoami(), change: Swim.EventType.Change, allowed, second: limiter.tryConsume('k'),
-  named: Named === CrdtRateLimiter,
+  named: Named === CrdtRateLimiter, democracy: dem.nodes()['exports']?.state,
 }));
+void dem.stop();
 `;
 
 const ESM_SOURCE = (cs: string) => `
@@ -60,7 +66,8 @@ import Discover from '@gossipless/runtime/shims/node-discover';
 import type { DiscoverOptions } from '@gossipless/runtime/shims/node-discover';
 import Swim from '@gossipless/runtime/shims/swim';
 import { CrdtRateLimiter } from '@gossipless/runtime/shims/crdt-rate-limiter';
-const gossipless = { storage: { connectionString: ${JSON.stringify(cs)} } };
+import Democracy from '@gossipless/runtime/shims/democracy';
+const gossipless = { cluster: 'package-exports', storage: { connectionString: ${JSON.stringify(cs)} } };
 const options: DiscoverOptions = { start: false, port: 4100, gossipless };
 const called = Discover(options);
 const constructed = new Discover(options);
@@ -69,14 +76,19 @@ const weight: number = Discover.weight();
 const typeCheckOnly = () => Discover({ start: false, port: 'x', gossipless });
 void typeCheckOnly;
 const swim = new Swim({ local: { host: '127.0.0.1:11000' }, gossipless });
-const limiter = new CrdtRateLimiter({ limit: 1, windowMs: 1000, start: false, gossipless });
+const dem = new Democracy({ id: 'exports', gossipless });
+// @ts-expect-error interval is a number
+const demTypeCheckOnly = () => new Democracy({ interval: 'x', gossipless });
+void demTypeCheckOnly;
+const limiter = new CrdtRateLimiter({ limit: 1, windowMs: 1000, initialMembers: 1, start: false, gossipless });
 const allowed: boolean = limiter.tryConsume('k');
 console.log(JSON.stringify({
   called: called instanceof Discover, constructed: constructed instanceof Discover,
   weight: typeof weight, elector: typeof Discover.BasicLeadershipElection,
   swim: swim.whoami(), change: Swim.EventType.Change, allowed, second: limiter.tryConsume('k'),
-  named: true,
+  named: true, democracy: dem.nodes()['exports']?.state,
 }));
+void dem.stop();
 `;
 
 const EXPECTED = {
@@ -89,6 +101,7 @@ const EXPECTED = {
   allowed: true,
   second: false,
   named: true,
+  democracy: 'citizen',
 };
 
 async function consumer(

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import Swim, { MemberState, type SwimMemberData, type SwimOptions } from '../../shims/swim/index.js';
 import { busTableName } from '../../src/bus/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
+import { connectStorage, storageStatusCode } from '../../src/storage/index.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 
@@ -173,9 +174,10 @@ describe('swim shim (contract from swim 0.6.0 source)', () => {
     expect(joinError).toBeInstanceOf(Swim.Error.InvalidStateError);
   });
 
-  it('never reports a failed join for a storage outage: no callback error, errors as events', async () => {
+  it('a storage outage fails the join within the bounded time, with the last storage error as cause', async () => {
     const s = new Swim({
       local: { host: '10.0.0.1:11000' },
+      joinTimeout: 3000,
       gossipless: {
         cluster: uniqueName('sw'),
         storage: {
@@ -189,11 +191,59 @@ describe('swim shim (contract from swim 0.6.0 source)', () => {
     created.push(s);
     const errors: unknown[] = [];
     s.on('error', (e) => errors.push(e));
-    const results: Array<Error | undefined> = [];
-    s.bootstrap(['10.0.0.2:11000'], (err) => results.push(err));
-    await waitFor(() => errors.length >= 2, 10_000, 'error events');
-    expect(results).toEqual([]);
+    const started = performance.now();
+    const result = await new Promise<Error | undefined>((r) => s.bootstrap(['10.0.0.2:11000'], r));
+    const elapsed = performance.now() - started;
+    expect(result).toBeInstanceOf(Swim.Error.JoinFailedError);
+    expect((result?.cause as GossiplessError).code).toBe('STORAGE_UNAVAILABLE');
+    // joinTimeout 3000, with room for a loaded machine; before the fix the callback never came.
+    expect(elapsed).toBeGreaterThanOrEqual(2900);
+    expect(elapsed).toBeLessThan(15_000);
     expect(errors[0]).toBeInstanceOf(GossiplessError);
-    expect((errors[0] as GossiplessError).code).toBe('STORAGE_UNAVAILABLE');
+    expect(s.state).toBe('stopped');
+  });
+
+  it('a 403 from storage fails the join at once with the storage error, not after the timeout', async () => {
+    const wrongKey = inject('azuriteConnectionString').replace(
+      /AccountKey=[^;]+/,
+      `AccountKey=${Buffer.from('not-the-key').toString('base64')}`,
+    );
+    const s = new Swim({
+      local: { host: '10.0.0.1:11000' },
+      joinTimeout: 60_000,
+      gossipless: {
+        cluster: uniqueName('sw'),
+        storage: connectStorage({ connectionString: wrongKey }),
+        tablePrefix: 'shimtest',
+        membership: { heartbeatIntervalMs: 200, memberTtlMs: 1000 },
+      },
+    });
+    created.push(s);
+    const started = performance.now();
+    const result = await new Promise<Error | undefined>((r) => s.bootstrap([], r));
+    expect(result).toBeInstanceOf(Swim.Error.JoinFailedError);
+    expect((result?.cause as GossiplessError).code).toBe('STORAGE_ERROR');
+    expect(storageStatusCode((result?.cause as GossiplessError).cause)).toBe(403);
+    expect(performance.now() - started).toBeLessThan(20_000);
+  });
+
+  it('leave() then bootstrap() rejoins: peers see the node faulty, then alive again', async () => {
+    const cluster = uniqueName('sw');
+    const a = swim(cluster, '10.0.0.1:11000');
+    const b = swim(cluster, '10.0.0.2:11000');
+    await Promise.all([bootstrap(a), bootstrap(b)]);
+    await waitFor(() => a.members().length === 1, 10_000, 'a sees b');
+    await b.leave();
+    await waitFor(() => a.members().length === 0, 10_000, 'a sees b leave');
+    await bootstrap(b);
+    await waitFor(() => a.members().length === 1, 10_000, 'a sees b again');
+    expect(a.members()[0]).toMatchObject({ host: '10.0.0.2:11000', state: MemberState.Alive });
+    expect(b.members().map((m) => m.host)).toEqual(['10.0.0.1:11000']);
+  });
+
+  it('refuses to derive a cluster from the port alone, naming GOSSIPLESS_CLUSTER', () => {
+    expect(
+      () => new Swim({ local: { host: '10.0.0.1:11000' }, gossipless: { storage: testStorage() } }),
+    ).toThrow(/GOSSIPLESS_CLUSTER/);
   });
 });

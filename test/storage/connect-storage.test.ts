@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { connectStorage, CONNECTION_STRING_ENV } from '../../src/storage/index.js';
+import { ACCOUNT_NAME_ENV, connectStorage, CONNECTION_STRING_ENV } from '../../src/storage/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 
@@ -11,6 +11,20 @@ describe('connectStorage', () => {
     expect(attempt).toThrow(GossiplessError);
     expect(attempt).toThrow(CONNECTION_STRING_ENV);
     expect(attempt).toThrow('gossipless dev');
+  });
+
+  it('with no connection string, reads AZURE_STORAGE_ACCOUNT_NAME and connects by identity (no key)', () => {
+    const storage = connectStorage(undefined, { [ACCOUNT_NAME_ENV]: 'gossiplessprod' });
+    expect(storage.accountName).toBe('gossiplessprod');
+    expect(storage.description).toContain('https://gossiplessprod.blob.core.windows.net');
+    expect(storage.description).toContain('https://gossiplessprod.table.core.windows.net');
+    // The connection string wins when both are set (a local override of a deployed default).
+    const both = connectStorage(undefined, {
+      [ACCOUNT_NAME_ENV]: 'gossiplessprod',
+      [CONNECTION_STRING_ENV]: `DefaultEndpointsProtocol=http;AccountName=acct1;AccountKey=${FAKE_KEY};BlobEndpoint=http://127.0.0.1:1/acct1;TableEndpoint=http://127.0.0.1:1/acct1;`,
+    });
+    expect(both.accountName).toBe('acct1');
+    expect(() => connectStorage(undefined, {})).toThrow(ACCOUNT_NAME_ENV);
   });
 
   it('rejects a malformed account name with the name in the message', () => {

@@ -1,4 +1,5 @@
 import { rewriteModule } from '../module-rewrite.js';
+import { legacyCallFindings } from './legacy-call-checks.js';
 import type { TransportOption } from '@gossipless/runtime/shims/node-discover';
 import type { ModuleMapping, Transform } from '../types.js';
 
@@ -40,6 +41,19 @@ export const nodeDiscoverMapping: ModuleMapping = {
 
 /** Rewrites node-discover imports and constructor options in one file. */
 export const nodeDiscoverTransform: Transform = (sourceFile, context) => {
-  const { changes, reviews, rateLimits } = rewriteModule(sourceFile, nodeDiscoverMapping, context);
-  return { changes, reviews, rateLimits };
+  const { changes, reviews, rateLimits, constructorCalls } = rewriteModule(
+    sourceFile,
+    nodeDiscoverMapping,
+    context,
+  );
+  const findings = legacyCallFindings(sourceFile, constructorCalls, {
+    module: 'node-discover',
+    sendMethods: ['send'],
+    asyncResults: {
+      promote:
+        'node-discover promote() set me.isMaster at once; the shim sets it when `promotion` fires (the lease is held): move code that reads me.isMaster right after promote() into a promotion listener',
+    },
+    checkStopThenExit: true,
+  });
+  return { changes, reviews: [...reviews, ...findings], rateLimits };
 };

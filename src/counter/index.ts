@@ -1,0 +1,2 @@
+export { WindowedCounterTable } from './windowed-counter-table.js';
+export type { WindowedCounterTableOptions, WindowCount } from './windowed-counter-table.js';
