@@ -17,5 +17,5 @@ describe('the gossipless bin in a checkout', () => {
   it('runs through npx from the checkout', async () => {
     const { stdout } = await run('npx', ['--no-install', 'gossipless', '--help'], { cwd: root });
     expect(stdout).toContain('Usage: gossipless');
-  }, 60_000);
+  }, 240_000);
 });

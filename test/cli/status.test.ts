@@ -18,7 +18,8 @@ beforeAll(async () => {
   await Promise.all(nodes.map((n) => n.start()));
   await waitFor(
     () => nodes.some((n) => n.isLeader) && nodes.every((n) => n.members().length === 3),
-    10_000,
+    // Room for a loaded machine: three nodes start, one campaigns and all read each other.
+    45_000,
     'a settled cluster',
   );
   await nodes[0]!.publish('jobs', { queued: 1 });

@@ -83,5 +83,5 @@ describe('migrating the legacy example end to end', () => {
     } finally {
       child.kill('SIGKILL');
     }
-  }, 60_000);
+  }, 240_000);
 });

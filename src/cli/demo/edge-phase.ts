@@ -19,7 +19,11 @@ export async function runEdgePhase(
   // The exit code `gossipless edge` would give: 0 all carried over, 1 a refusal, 2 nothing to plan.
   let exitCode = 2;
   if (rulesCount > 0) {
-    const plan = planEdge(await loadRateLimitRules(rulesFile), TARGETS, { instances: REPLICAS });
+    // The legacy limit was global across the replicas: each edge instance gets its share of it.
+    const plan = planEdge(await loadRateLimitRules(rulesFile), TARGETS, {
+      instances: REPLICAS,
+      divideAmongInstances: true,
+    });
     // The report folder is the demo's own (fresh or named by the user for this run): plain writes.
     for (const file of [...plan.files, { path: 'report.md', content: renderEdgeReport(plan) }]) {
       const target = path.join(edgeDir, file.path);
