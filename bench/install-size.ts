@@ -70,7 +70,10 @@ try {
   const runtimeManifest = JSON.parse(await readFile(join(root, 'packages/runtime/package.json'), 'utf8')) as {
     dependencies: Record<string, string>;
   };
-  const sdkSpecs = Object.entries(runtimeManifest.dependencies).map(([name, range]) => `${name}@${range}`);
+  // The anchor is the Azure SDK only; what the runtime adds beyond it (@opentelemetry/api) is its cost.
+  const sdkSpecs = Object.entries(runtimeManifest.dependencies)
+    .filter(([name]) => name.startsWith('@azure/'))
+    .map(([name, range]) => `${name}@${range}`);
   const runtimeTarball = await pack(join(root, 'packages/runtime'), work);
   const toolkitTarball = await pack(root, work);
 
