@@ -8,13 +8,11 @@
  * Prints bytes on disk and package counts of node_modules, and checks that the runtime brings
  * none of the toolkit's heavy dependencies. Installs go to a temp folder (registry or npm cache).
  */
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { installIntoEmptyProject, packPackage } from './support/packed-install.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 
-const exec = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
 const HEAVY = ['azurite', 'ts-morph', 'typescript', 'commander'];
 
@@ -42,25 +40,8 @@ async function footprint(nodeModules: string): Promise<Footprint> {
 
 async function install(work: string, name: string, specs: string[]): Promise<Footprint> {
   const dir = join(work, name);
-  await mkdir(dir);
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name, private: true }));
-  await exec('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...specs], {
-    cwd: dir,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  await installIntoEmptyProject(dir, specs);
   return footprint(join(dir, 'node_modules'));
-}
-
-async function pack(dir: string, destination: string): Promise<string> {
-  const { stdout } = await exec(
-    'npm',
-    ['pack', '--ignore-scripts', '--json', '--pack-destination', destination],
-    {
-      cwd: dir,
-    },
-  );
-  const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
-  return join(destination, filename);
 }
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -74,8 +55,8 @@ try {
   const sdkSpecs = Object.entries(runtimeManifest.dependencies)
     .filter(([name]) => name.startsWith('@azure/'))
     .map(([name, range]) => `${name}@${range}`);
-  const runtimeTarball = await pack(join(root, 'packages/runtime'), work);
-  const toolkitTarball = await pack(root, work);
+  const runtimeTarball = await packPackage(join(root, 'packages/runtime'), work);
+  const toolkitTarball = await packPackage(root, work);
 
   const sdk = await install(work, 'azure-sdk-alone', sdkSpecs);
   const runtime = await install(work, 'runtime', [runtimeTarball]);

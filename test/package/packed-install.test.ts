@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installIntoEmptyProject, packPackage } from '../../bench/support/packed-install.js';
 
 // What a user gets from the registry: both packages packed as `npm publish` would pack them, installed
 // into empty projects, then run from there. A file missing from a package fails here, not for users.
@@ -16,27 +17,9 @@ let work: string;
 let runtimeTarball: string;
 let toolkitTarball: string;
 
-async function pack(dir: string, destination: string): Promise<string> {
-  // --ignore-scripts: the build already ran (npm ci's prepare); packing must not rebuild into dist.
-  const { stdout } = await exec(
-    'npm',
-    ['pack', '--ignore-scripts', '--json', '--pack-destination', destination],
-    {
-      cwd: dir,
-    },
-  );
-  const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
-  return join(destination, filename);
-}
-
 async function newProject(name: string, tarballs: string[]): Promise<string> {
   const dir = join(work, name);
-  await mkdir(dir);
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
-  await exec('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs], {
-    cwd: dir,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  await installIntoEmptyProject(dir, tarballs);
   return dir;
 }
 
@@ -64,8 +47,8 @@ beforeAll(async () => {
     await exec('npm', ['run', 'build'], { cwd: root });
   }
   work = await mkdtemp(join(tmpdir(), 'gossipless-packed-'));
-  runtimeTarball = await pack(join(root, 'packages/runtime'), work);
-  toolkitTarball = await pack(root, work);
+  runtimeTarball = await packPackage(join(root, 'packages/runtime'), work);
+  toolkitTarball = await packPackage(root, work);
 }, 300_000);
 
 afterAll(async () => {

@@ -89,25 +89,13 @@ export async function run(rulesFile: string, options: EdgeCommandOptions, io: Cl
   });
   refuseEmptyTargets(plan, emptyTargets(plan));
   const report = renderEdgeReport(plan);
-  let written: string[] | undefined;
-  if (options.out !== undefined) {
-    written = [];
-    const outDir = options.out === '' ? '' : resolve(io.cwd, options.out);
-    await ensureOutputDirectory(outDir, '--out');
-    for (const file of [...plan.files, { path: REPORT_FILE, content: report }]) {
-      if (io.signal.aborted) {
-        throw new GossiplessError(
-          'ABORTED',
-          `interrupted: wrote ${written.length} of ${plan.files.length + 1} files under ${outDir}; rerun to write them all`,
-        );
-      }
-      const path = join(outDir, file.path);
-      // Target folders (nginx/, envoy/ …) one level at a time: never a recursive mkdir.
-      if (dirname(path) !== outDir) await ensureOutputDirectory(dirname(path), '--out');
-      await writeOutputFile(path, file.content, { flag: '--out', signal: io.signal });
-      written.push(path);
-    }
-  }
+  const written =
+    options.out === undefined
+      ? undefined
+      : await writeEdgeFiles(plan, report, options.out === '' ? '' : resolve(io.cwd, options.out), {
+          flag: '--out',
+          signal: io.signal,
+        });
   if (options.json) {
     io.stdout(`${JSON.stringify(toJson(plan, written), null, 2)}\n`);
   } else {
@@ -165,4 +153,33 @@ function toJson(plan: EdgePlan, written: string[] | undefined): object {
     refused: plan.rows.filter((row) => row.fidelity === 'refused').length,
     written: written ?? null,
   };
+}
+
+/**
+ * Writes every target's files and the report under `outDir` through the one safe writer (exclusive
+ * temp file, no symlink or device followed, no tree created from a typo), stopping between files
+ * when `signal` aborts. Returns the paths written. Used by `edge --out` and the demo's report.
+ */
+export async function writeEdgeFiles(
+  plan: EdgePlan,
+  report: string,
+  outDir: string,
+  options: { flag: string; signal?: AbortSignal },
+): Promise<string[]> {
+  const written: string[] = [];
+  await ensureOutputDirectory(outDir, options.flag);
+  for (const file of [...plan.files, { path: REPORT_FILE, content: report }]) {
+    if (options.signal?.aborted) {
+      throw new GossiplessError(
+        'ABORTED',
+        `interrupted: wrote ${written.length} of ${plan.files.length + 1} files under ${outDir}; rerun to write them all`,
+      );
+    }
+    const path = join(outDir, file.path);
+    // Target folders (nginx/, envoy/ …) one level at a time: never a recursive mkdir.
+    if (dirname(path) !== outDir) await ensureOutputDirectory(dirname(path), options.flag);
+    await writeOutputFile(path, file.content, options);
+    written.push(path);
+  }
+  return written;
 }

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { hasRefusals, loadRateLimitRules, planEdge, renderEdgeReport } from '../../edge/index.js';
+import { writeEdgeFiles } from '../commands/edge.js';
 import { REPLICAS, type DemoContext } from './demo-context.js';
 import type { DemoSummary } from './demo-summary.js';
 
@@ -24,12 +25,7 @@ export async function runEdgePhase(
       instances: REPLICAS,
       divideAmongInstances: true,
     });
-    // The report folder is the demo's own (fresh or named by the user for this run): plain writes.
-    for (const file of [...plan.files, { path: 'report.md', content: renderEdgeReport(plan) }]) {
-      const target = path.join(edgeDir, file.path);
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, file.content, 'utf8');
-    }
+    await writeEdgeFiles(plan, renderEdgeReport(plan), edgeDir, { flag: '--report', signal: context.signal });
     exitCode = hasRefusals(plan) ? 1 : 0;
   } else {
     context.problems.push('no rate limits were extracted, so there is nothing for the edge');
