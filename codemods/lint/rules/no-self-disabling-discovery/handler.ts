@@ -120,6 +120,8 @@ const CLOSE_METHODS = new Set([
   'end',
 ]);
 const CLEAR_METHODS = new Set(['clear', 'splice', 'reset']);
+/** Fallbacks that are a restart's first half when the handler also schedules discovery's start. */
+const RESTART_TEARDOWN: ReadonlySet<FallbackKind> = new Set(['close-discovery', 'null-discovery']);
 const START_LIKE_CALLEES = new Set([
   'start',
   'join',
@@ -553,7 +555,11 @@ export function analyzeHandler(
   }
 
   const standing = fallbacks.filter(
-    (candidate) => !pathReachesPropagation(candidate.node, body, propagations),
+    (candidate) =>
+      !pathReachesPropagation(candidate.node, body, propagations) &&
+      // Closing or dropping the socket and scheduling discovery's start again is a restart, not
+      // switching discovery off; the restart itself is judged as a retry.
+      !(RESTART_TEARDOWN.has(candidate.kind) && retriesScheduled > 0),
   );
   let retryVerdict: HandlerVerdict['retry'] = 'none';
   if (retriesScheduled > 0) retryVerdict = hasAttemptBound(boundSearchRoot) ? 'bounded' : 'unbounded';
