@@ -7,7 +7,9 @@
  * src/telemetry replaced by bench/support/telemetry-off.ts (every hook emptied, same types). Each
  * round runs both bundles in fresh child processes, in random order, against one Azurite; the
  * cost is the median over rounds of the paired ratio (instrumented / not). A paired ratio cancels
- * most of the drift of a busy machine; the spread across rounds says how far to trust it.
+ * most of the drift of a busy machine; the spread across rounds says how far to trust it. The CPU
+ * time each child spent per operation is printed too: on a busy machine it is far steadier than
+ * wall-clock throughput, and on a CPU-bound path it bounds the throughput cost.
  *
  * Run: npm run bench:telemetry-ab  (node --import tsx bench/telemetry-ab.ts [--rounds 7]; a few minutes)
  */
@@ -60,13 +62,18 @@ async function bundle(variant: Variant): Promise<string> {
   return outfile;
 }
 
-async function measure(file: string, mode: string, runId: string): Promise<number> {
+interface Measurement {
+  perSecond: number;
+  cpuMicrosPerOp: number;
+}
+
+async function measure(file: string, mode: string, runId: string): Promise<Measurement> {
   const { stdout } = await run(process.execPath, [file, mode, azurite!.connectionString, runId], {
     timeout: 180_000,
     cwd: here('..'),
   });
   const line = stdout.trim().split('\n').at(-1) ?? '';
-  return (JSON.parse(line) as { perSecond: number }).perSecond;
+  return JSON.parse(line) as Measurement;
 }
 
 async function main(): Promise<void> {
@@ -82,6 +89,7 @@ async function main(): Promise<void> {
   for (const mode of MODES) {
     const samples: Record<Variant, number[]> = { instrumented: [], 'hooks emptied': [] };
     const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const order = Math.random() < 0.5 ? [...VARIANTS] : [...VARIANTS].reverse();
       const result: Partial<Record<Variant, number>> = {};
@@ -103,6 +111,7 @@ async function main(): Promise<void> {
       count(median(samples.instrumented)),
       `${(cost * 100).toFixed(1)} %`,
       `${((1 - quantile(ratios, 0.75)) * 100).toFixed(1)} … ${((1 - quantile(ratios, 0.25)) * 100).toFixed(1)} %`,
+      `${((median(cpuRatios) - 1) * 100).toFixed(1)} %`,
     ]);
   }
   printTable(
