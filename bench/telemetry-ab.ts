@@ -92,17 +92,16 @@ async function main(): Promise<void> {
     const cpuRatios: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const order = Math.random() < 0.5 ? [...VARIANTS] : [...VARIANTS].reverse();
-      const result: Partial<Record<Variant, number>> = {};
+      const result: Partial<Record<Variant, Measurement>> = {};
       for (const variant of order) {
         progress(`${mode}: round ${round + 1}/${ROUNDS}, ${variant}`);
-        result[variant] = await measure(
-          files[variant],
-          mode,
-          `${mode}${round}${variant[0]}${Date.now().toString(36)}`,
-        );
-        samples[variant].push(result[variant]);
+        const runId = `${mode}${round}${variant[0]}${Date.now().toString(36)}`;
+        const measured = await measure(files[variant], mode, runId);
+        result[variant] = measured;
+        samples[variant].push(measured.perSecond);
       }
-      ratios.push(result.instrumented! / result['hooks emptied']!);
+      ratios.push(result.instrumented!.perSecond / result['hooks emptied']!.perSecond);
+      cpuRatios.push(result.instrumented!.cpuMicrosPerOp / result['hooks emptied']!.cpuMicrosPerOp);
     }
     const cost = 1 - median(ratios);
     rows.push([
