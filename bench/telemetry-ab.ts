@@ -119,8 +119,9 @@ async function main(): Promise<void> {
       'workload',
       'hooks emptied (anchor)',
       'instrumented',
-      'cost (median of paired ratios)',
-      'cost, middle half of rounds',
+      'throughput cost (median of paired ratios)',
+      'throughput cost, middle half of rounds',
+      'extra CPU per op (median of paired ratios)',
     ],
     rows,
   );
