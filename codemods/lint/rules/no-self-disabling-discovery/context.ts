@@ -1,4 +1,4 @@
-import { ts } from '../../../syntax/index.js';
+import { findDeclaredFunction, ts } from '../../../syntax/index.js';
 import { collectModuleBindings, requiredSpecifier, discoveryModuleOf, skipWrappers } from './modules.js';
 import type { DiscoveryModule, ModuleBinding } from './modules.js';
 import { namesDiscovery, namesDiscoveryObject, namesNonPeerDiscovery, splitWords } from './names.js';
@@ -61,7 +61,7 @@ export interface DiscoveryContext {
    * (`discoverPlugins()`, `testDiscovery.run()`).
    */
   isNonPeerDiscovery(callee: ts.Expression): boolean;
-  /** A function declared in this file under `name`, or a method of the class around `site`. */
+  /** The function `name` refers to at `site` (resolved lexically), or a method of the class around `site`. */
   localFunction(name: string, site: ts.Node, viaThis: boolean): ts.FunctionLikeDeclaration | undefined;
 }
 
@@ -140,9 +140,8 @@ export function chainNames(node: ts.Expression): string[] {
 
 /** Builds the per-file context: module bindings, objects made from them, and local functions. */
 export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
-  const { bindings, loadsDiscoveryModule, nonPeerBindings } = collectModuleBindings(sourceFile);
+  const { bindings, bindingOf, loadsDiscoveryModule, nonPeerBindings } = collectModuleBindings(sourceFile);
   const objects = new Map<string, DiscoveryModule>();
-  const functions = new Map<string, ts.FunctionLikeDeclaration>();
   const multicastKeys = new Set<string>();
   const bindKeys = new Set<string>();
   const sendKeys = new Set<string>();
@@ -153,8 +152,7 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     if (!loadsDiscoveryModule && objects.size === 0) return undefined;
     let expression = skipWrappers(node);
     if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
-    if (ts.isIdentifier(expression))
-      return bindings.get(expression.text)?.module ?? objects.get(expression.text);
+    if (ts.isIdentifier(expression)) return bindingOf(expression)?.module ?? objects.get(expression.text);
     const key = keyOf(expression);
     if (key !== undefined && objects.has(key)) return objects.get(key);
     if (ts.isPropertyAccessExpression(expression)) return originOf(expression.expression);
@@ -232,22 +230,7 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
         if (!ts.isIdentifier(name)) break;
         rememberTyped(() => name.text, declaration.type);
         const initializer = declaration.initializer;
-        if (initializer) {
-          remember(() => name.text, initializer);
-          if (
-            (ts.isArrowFunction(initializer) || ts.isFunctionExpression(initializer)) &&
-            !functions.has(name.text)
-          ) {
-            functions.set(name.text, initializer);
-          }
-        }
-        break;
-      }
-      case ts.SyntaxKind.FunctionDeclaration: {
-        const declaration = node as ts.FunctionDeclaration;
-        if (declaration.name && declaration.body && !functions.has(declaration.name.text)) {
-          functions.set(declaration.name.text, declaration);
-        }
+        if (initializer) remember(() => name.text, initializer);
         break;
       }
       case ts.SyntaxKind.BinaryExpression: {
@@ -330,7 +313,7 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
       }
       return undefined;
     }
-    return functions.get(name);
+    return findDeclaredFunction(site, name);
   };
 
   const localCallee = (
