@@ -61,7 +61,7 @@ export interface DiscoveryContext {
    * (`discoverPlugins()`, `testDiscovery.run()`).
    */
   isNonPeerDiscovery(callee: ts.Expression): boolean;
-  /** A function declared in this file under `name`, or a method of the class around `site`. */
+  /** The function `name` refers to at `site` (resolved lexically), or a method of the class around `site`. */
   localFunction(name: string, site: ts.Node, viaThis: boolean): ts.FunctionLikeDeclaration | undefined;
 }
 
