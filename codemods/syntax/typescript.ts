@@ -5,8 +5,8 @@
  *
  * It is loaded with `require`, not `import`: an ES module that imports a CommonJS file makes Node
  * scan that file's whole text for export names (cjs-module-lexer, in WebAssembly memory that never
- * shrinks). For this 9 MB file that scan alone raised the peak RSS of `gossipless migrate` by
- * 26 MiB in plain Node and by 84 MiB under tsx (docs/migrate.md, "Memory").
+ * shrinks). For this 9 MB file, loading it that way peaked 26 MiB higher than `require` in plain
+ * Node and 84 MiB higher under tsx (docs/migrate.md, "Memory").
  */
 import { createRequire } from 'node:module';
 
