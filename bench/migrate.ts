@@ -3,8 +3,9 @@
  * thousands of files, mostly untouched and some with legacy imports, against an equivalent
  * jscodeshift transform measured in the same run (in-process too, same file list, no writes).
  *
- * Then each row runs once more in a fresh child process for its memory (peak RSS, heap), and the
- * gossipless row again on a tree `--growth` times larger.
+ * Then each row runs once more in a fresh child process for its memory (peak RSS, heap): in plain
+ * Node on code compiled ahead, then under tsx; and the gossipless row again on a tree `--growth`
+ * times larger.
  *
  *   npm run bench:migrate -- [--files 4000] [--legacy-share 0.05] [--reps 3] [--growth 4]
  */
@@ -16,8 +17,11 @@ import { fileURLToPath } from 'node:url';
 import { runGossiplessMigrate } from './support/migrate-gossipless.js';
 import { runJscodeshift } from './support/migrate-jscodeshift.js';
 import {
+  compileChildren,
   measureInChild,
   measureNodeAlone,
+  type ChildReport,
+  type CompiledChildren,
   printGrowthTable,
   printMemoryTable,
   writeFileList,
@@ -176,48 +180,73 @@ const rows = results.map((result) => ({
 console.table(rows);
 
 // Memory: each row once more in a fresh child process, after the speed rows, so they stay as fast.
+// First in plain Node on code compiled ahead (as both tools run for their users: the fair table),
+// then under the tsx loader, as the earlier tables of docs/migrate.md were measured.
 const GOSSIPLESS = fileURLToPath(new URL('./support/migrate-gossipless.ts', import.meta.url));
 const JSCODESHIFT = fileURLToPath(new URL('./support/migrate-jscodeshift.ts', import.meta.url));
 const nodeAlone = measureNodeAlone();
-const idle = measureInChild('idle', 'idle');
 const list = writeFileList(files);
-const gossiplessMemory = measureInChild(GOSSIPLESS, 'migrateWorkload', [outDir]);
-const everyFileMemory = measureInChild(JSCODESHIFT, 'jscodeshiftWorkload', [list.path, 'every-file']);
-const anchorMemory = {
-  name: 'jscodeshift + same text pre-check',
-  memory: measureInChild(JSCODESHIFT, 'jscodeshiftWorkload', [list.path, 'pre-check']),
-};
-list.remove();
-console.log('');
-console.log(`memory, each row once in a fresh child process; anchor (fair): ${anchorMemory.name}`);
-console.log('');
-printMemoryTable(
-  [
-    { name: 'gossipless migrate (dry run)', memory: gossiplessMemory },
+const compiled = await compileChildren([GOSSIPLESS, JSCODESHIFT]);
+
+function memoryTable(loader: CompiledChildren | undefined): ChildReport {
+  const measure = (module: string, workload: string, workloadArgs: string[]): ChildReport =>
+    measureInChild(module, workload, workloadArgs, 0, loader);
+  const idle = measure('idle', 'idle', []);
+  const gossiplessMemory = measure(GOSSIPLESS, 'migrateWorkload', [outDir]);
+  const anchorMemory = {
+    name: 'jscodeshift + same text pre-check',
+    memory: measure(JSCODESHIFT, 'jscodeshiftWorkload', [list.path, 'pre-check']),
+  };
+  const everyFileMemory = measure(JSCODESHIFT, 'jscodeshiftWorkload', [list.path, 'every-file']);
+  const childCommand = loader === undefined ? 'node --expose-gc --import tsx' : 'node --expose-gc';
+  const how = loader === undefined ? 'under the tsx loader' : 'plain Node, code compiled ahead by esbuild';
+  console.log('');
+  console.log(`memory, each row once in a fresh child process (${how}); anchor (fair): ${anchorMemory.name}`);
+  console.log('');
+  printMemoryTable(
+    [
+      { name: 'gossipless migrate (dry run)', memory: gossiplessMemory },
+      anchorMemory,
+      { name: 'jscodeshift (tsx parser, every file)', memory: everyFileMemory },
+    ],
+    {
+      nodeAlone,
+      idle,
+      idleLabel:
+        loader === undefined
+          ? 'idle child (Node + tsx loader + harness, no tool)'
+          : 'idle child (Node + harness, no tool)',
+      childCommand,
+    },
     anchorMemory,
-    { name: 'jscodeshift (tsx parser, every file)', memory: everyFileMemory },
-  ],
-  { nodeAlone, idle },
-  anchorMemory,
-  'pre-checked jscodeshift',
-);
+    'pre-checked jscodeshift',
+  );
+  return idle;
+}
+
+const idle = memoryTable(compiled);
+memoryTable(undefined);
+list.remove();
 if (GROWTH > 1) {
   const CHECKPOINT_EVERY = 500;
-  const checkpoints = measureInChild(GOSSIPLESS, 'migrateWorkload', [outDir], CHECKPOINT_EVERY);
+  const measure = (directory: string, checkpointEvery = 0): ChildReport =>
+    measureInChild(GOSSIPLESS, 'migrateWorkload', [directory], checkpointEvery, compiled);
+  const small = measure(outDir);
+  const checkpoints = measure(outDir, CHECKPOINT_EVERY);
   generateTree(largerOutDir, FILES * GROWTH);
-  const larger = measureInChild(GOSSIPLESS, 'migrateWorkload', [largerOutDir]);
-  const largerCheckpoints = measureInChild(GOSSIPLESS, 'migrateWorkload', [largerOutDir], CHECKPOINT_EVERY);
+  const larger = measure(largerOutDir);
+  const largerCheckpoints = measure(largerOutDir, CHECKPOINT_EVERY);
   rmSync(largerOutDir, { recursive: true, force: true });
   console.log('');
   console.log(
-    `memory growth: gossipless migrate on a ${GROWTH}× tree (${FILES * GROWTH} files, same ${LEGACY_SHARE * 100} % legacy)`,
+    `memory growth: gossipless migrate on a ${GROWTH}× tree (${FILES * GROWTH} files, same ${LEGACY_SHARE * 100} % legacy), plain Node`,
   );
   console.log('');
   printGrowthTable(
     [
       {
         name: 'gossipless migrate (dry run)',
-        small: gossiplessMemory,
+        small,
         large: larger,
         smallCheckpoints: checkpoints,
         largeCheckpoints: largerCheckpoints,
@@ -227,3 +256,4 @@ if (GROWTH > 1) {
     CHECKPOINT_EVERY,
   );
 }
+compiled.remove();

@@ -2,13 +2,19 @@
  * Memory figures for the benches. The speed rows run one after the other in one process, so the
  * heap and RSS of one would pollute the next; each memory row therefore runs its workload once more
  * in a fresh child Node process (`./memory-child.ts`), next to two baselines: Node alone, and an
- * idle child (Node + the tsx loader + the harness, no tool) that every row is read against.
+ * idle child (Node + the harness, no tool) that every row is read against.
+ *
+ * A child runs either under the tsx loader (the default), or in plain Node on code compiled ahead
+ * by {@link compileChildren}, as both kinds of tool run for their users. tsx's CommonJS hook scans
+ * every required `.js` file for ES syntax in WebAssembly memory that never shrinks, which charges a
+ * tool for the size of its dependencies' source (9 MB for the TypeScript compiler).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import type { ChildReport } from './memory-child.js';
 
 export type { ChildReport } from './memory-child.js';
@@ -38,27 +44,69 @@ export function measureNodeAlone(): ChildReport {
   return parseChild('node alone', result);
 }
 
+/** The harness and workload modules compiled for plain Node by {@link compileChildren}. */
+export interface CompiledChildren {
+  /** The compiled harness (memory-child). */
+  readonly child: string;
+  /** Source path of each workload module → its compiled file. */
+  readonly modules: ReadonlyMap<string, string>;
+  remove(): void;
+}
+
 /**
- * Runs `exportName` of `modulePath` once in a fresh `node --expose-gc --import tsx` and returns its
- * memory; `modulePath` = `idle` measures the harness alone.
+ * Compiles the harness and the given workload modules (TypeScript, with the tsconfig's paths) into
+ * one ES module each, under bench/.out so that packages still resolve from node_modules, which stay
+ * external: what a tool loads from its dependencies is loaded as in production.
+ */
+export async function compileChildren(modules: readonly string[]): Promise<CompiledChildren> {
+  const parent = join(ROOT, 'bench', '.out');
+  mkdirSync(parent, { recursive: true });
+  const outdir = mkdtempSync(join(parent, 'memory-children-'));
+  await build({
+    entryPoints: [CHILD, ...modules],
+    outdir,
+    outbase: ROOT,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: `node${process.versions.node.split('.')[0]}`,
+    logLevel: 'warning',
+  });
+  const compiled = (source: string): string => join(outdir, relative(ROOT, source)).replace(/\.ts$/, '.mjs');
+  return {
+    child: compiled(CHILD),
+    modules: new Map(modules.map((source) => [source, compiled(source)])),
+    remove: () => rmSync(outdir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Runs `exportName` of `modulePath` once in a fresh `node --expose-gc --import tsx` (or, with
+ * `compiled`, a plain `node --expose-gc` on the compiled files) and returns its memory;
+ * `modulePath` = `idle` measures the harness alone.
  */
 export function measureInChild(
   modulePath: string,
   exportName: string,
   args: readonly string[] = [],
   checkpointEvery = 0,
+  compiled?: CompiledChildren,
 ): ChildReport {
-  const result = spawnSync(
-    process.execPath,
-    ['--expose-gc', '--import', 'tsx', CHILD, modulePath, exportName, ...args],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      maxBuffer: 16 * 1024 * 1024,
-      env: { ...process.env, MEMORY_CHECKPOINT_EVERY: String(checkpointEvery) },
-    },
-  );
+  let harness = ['--import', 'tsx', CHILD, modulePath];
+  if (compiled !== undefined) {
+    const module = modulePath === 'idle' ? 'idle' : compiled.modules.get(modulePath);
+    if (module === undefined) throw new Error(`${modulePath} was not compiled for the memory children`);
+    harness = [compiled.child, module];
+  }
+  const result = spawnSync(process.execPath, ['--expose-gc', ...harness, exportName, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 16 * 1024 * 1024,
+    env: { ...process.env, MEMORY_CHECKPOINT_EVERY: String(checkpointEvery) },
+  });
   return parseChild(`${modulePath}#${exportName}`, result);
 }
 
@@ -87,7 +135,7 @@ export interface MemoryRow {
  */
 export function printMemoryTable(
   rows: readonly MemoryRow[],
-  baselines: { nodeAlone: ChildReport; idle: ChildReport },
+  baselines: { nodeAlone: ChildReport; idle: ChildReport; idleLabel?: string; childCommand?: string },
   anchor: MemoryRow,
   anchorLabel: string,
 ): void {
@@ -102,7 +150,7 @@ export function printMemoryTable(
       `| ${name} | – | ${mib(memory.peakRssKiB * 1024)} | – | – | – | ${mib(memory.peakHeapBytes)} | ${mib(memory.liveHeapBytes)} |`,
     );
   baseline('Node alone (`node -e`)', baselines.nodeAlone);
-  baseline('idle child (Node + tsx loader + harness, no tool)', baselines.idle);
+  baseline(baselines.idleLabel ?? 'idle child (Node + tsx loader + harness, no tool)', baselines.idle);
   for (const { name, memory } of rows) {
     console.log(
       `| ${name} | ${memory.files} | ${mib(memory.peakRssKiB * 1024)} | ${mib(above(memory))} | ` +
@@ -112,7 +160,7 @@ export function printMemoryTable(
   }
   console.log('');
   console.log(
-    "Each row ran once more in a fresh child (`node --expose-gc --import tsx`). Peak RSS: the child's VmHWM\n" +
+    `Each row ran once more in a fresh child (\`${baselines.childCommand ?? 'node --expose-gc --import tsx'}\`). Peak RSS: the child's VmHWM\n` +
       "(/proc/self/status; its resourceUsage().maxRSS would include the parent's RSS, inherited through fork).\n" +
       'Peak heap: V8 heapUsed sampled after every file and every 5 ms the event loop was free, garbage not yet\n' +
       "collected included. Live heap: heapUsed after a forced full GC at the end, with the tool's result still\n" +
