@@ -24,8 +24,16 @@ export {
   isAlreadyExists,
   isLeaseLost,
   isTransient,
+  StorageTransactionCounter,
+  classifyStorageRequest,
+  STORAGE_TRANSACTION_KINDS,
 } from './storage/index.js';
 export type {
+  StorageTransactionKind,
+  BillingClass,
+  StorageRequestShape,
+  KindCounts,
+  TransactionCounts,
   StorageConnection,
   StorageTarget,
   ConnectionStringTarget,
@@ -68,6 +76,7 @@ export {
   handleShutdownSignals,
   LEADER_CHANNEL,
   judgeClusterHealth,
+  TRANSACTIONS_PER_HOUR_PROPERTY,
 } from './cluster/index.js';
 export type {
   ClusterHealth,
@@ -105,5 +114,18 @@ export type {
   LeaderChange,
   DeadLetterStatus,
 } from './status/index.js';
-export { transactionsPerNodeHour, estimateCost, DEFAULT_PRICES } from './cost/index.js';
-export type { CostTimings, CostEstimate, NodeHourTransactions, TransactionPrices } from './cost/index.js';
+export {
+  transactionsPerNodeHour,
+  estimateCost,
+  runtimeCostTimings,
+  resolveCostTimings,
+  DEFAULT_REPLICA_COUNTS,
+  DEFAULT_PRICES,
+} from './cost/index.js';
+export type {
+  CostTimings,
+  ResolvedCostTimings,
+  CostEstimate,
+  NodeHourTransactions,
+  TransactionPrices,
+} from './cost/index.js';

@@ -1,4 +1,4 @@
-export { TableBus } from './table-bus.js';
+export { TableBus, TABLE_BUS_DEFAULTS } from './table-bus.js';
 export type { TableBusOptions, TableBusStats, TableBusEvents, BusHandler } from './table-bus.js';
 export { MAX_PAYLOAD_BYTES, messageRowKey, parseBusRow, timeOfRowKey } from './bus-message.js';
 export type { BusMessage } from './bus-message.js';

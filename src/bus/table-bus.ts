@@ -45,6 +45,9 @@ import {
   type PublishTrace,
 } from '../telemetry/index.js';
 
+/** The bus's defaults, in one place: the constructor and the cost model (src/cost) read them. */
+export const TABLE_BUS_DEFAULTS = { pollIntervalMs: 1000, lookbackMs: 10_000, retentionMs: 600_000 } as const;
+
 /** Options of {@link TableBus}. */
 export interface TableBusOptions {
   storage: StorageConnection;
@@ -220,9 +223,12 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     this.tableName = busTableName(options.tablePrefix);
     this.#storage = options.storage;
     this.#table = options.storage.tableClient(this.tableName);
-    this.#pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 1000);
-    this.#lookbackMs = positive('lookbackMs', options.lookbackMs ?? 10_000);
-    this.#retentionMs = positive('retentionMs', options.retentionMs ?? 600_000);
+    this.#pollIntervalMs = positive(
+      'pollIntervalMs',
+      options.pollIntervalMs ?? TABLE_BUS_DEFAULTS.pollIntervalMs,
+    );
+    this.#lookbackMs = positive('lookbackMs', options.lookbackMs ?? TABLE_BUS_DEFAULTS.lookbackMs);
+    this.#retentionMs = positive('retentionMs', options.retentionMs ?? TABLE_BUS_DEFAULTS.retentionMs);
     this.#callTimeoutMs = positive('callTimeoutMs', options.callTimeoutMs ?? 5000);
     // An acknowledged attempt commits within this of its row key's time, well inside the look-back.
     this.#publishAttemptMs = Math.min(this.#callTimeoutMs, this.#lookbackMs / 2);

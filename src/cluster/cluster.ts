@@ -17,8 +17,13 @@ import {
   type StorageConnection,
   type StorageTarget,
   storageFailure,
+  type TransactionCounts,
 } from '../storage/index.js';
-import { singletonTelemetry, type SingletonTelemetry } from '../telemetry/index.js';
+import {
+  observeStorageTransactions,
+  singletonTelemetry,
+  type SingletonTelemetry,
+} from '../telemetry/index.js';
 import { busLeaderAnnouncer } from './bus-announcer.js';
 import { judgeClusterHealth, type ClusterHealth } from './cluster-health.js';
 import { claimTick, highestClaimedEpoch } from './singleton-claim.js';
@@ -167,6 +172,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   readonly #callTimeoutMs: number;
   readonly #clock: Clock;
   readonly #telemetry: SingletonTelemetry;
+  readonly #closeTransactionTelemetry: () => void;
 
   constructor(options: ClusterOptions) {
     super((error, event) => this.#logger.error(`a '${event}' listener threw: ${redactUnknown(error)}`));
@@ -180,6 +186,9 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     this.#callTimeoutMs = options.lease?.callTimeoutMs ?? 3000;
     this.#clock = clock;
     this.#telemetry = singletonTelemetry({ cluster: this.name, nodeId: this.nodeId });
+    this.#closeTransactionTelemetry = storage.transactions
+      ? observeStorageTransactions(storage.transactions, { cluster: this.name, nodeId: this.nodeId })
+      : () => undefined;
     const common = { storage, cluster: options.cluster, nodeId: this.nodeId, clock, logger: options.logger };
     this.bus = new TableBus({
       ...common,
@@ -207,7 +216,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
       metadata: options.metadata,
       serverTime: this.#serverTime,
       isLeader: () => this.elector.isLeader,
-      rowExtras: () => this.#leaderRowExtras(clock),
+      rowExtras: () => ({ ...this.#leaderRowExtras(clock), ...this.#transactionRowExtras() }),
     });
     this.elector.on('elected', (e) => {
       this.emit('elected', e);
@@ -324,8 +333,32 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
       await Promise.allSettled([...this.#loops]);
       await this.membership.stop();
       await this.bus.stop();
+      this.#closeTransactionTelemetry();
     })();
     return this.#stopping;
+  }
+
+  /**
+   * Storage transactions this node's connection has sent, by kind, with per-hour rates since the
+   * connection was made: what the cost model (`estimateCost`, `gossipless status --cost`) predicts.
+   * Counted at the HTTP pipeline, so everything sent through `storage` counts, including calls a
+   * shim or the application makes on the same connection. Undefined for a hand-made connection
+   * without a counter.
+   *
+   * @example
+   * ```ts
+   * const { byKind, total } = cluster.transactions()!;
+   * console.log(total.perHour, byKind['bus-poll'].perHour, byKind.lease.throttled);
+   * ```
+   */
+  transactions(): TransactionCounts | undefined {
+    return this.storage.transactions?.counts();
+  }
+
+  /** The member row carries this node's counted rate, so `gossipless status --cost` can show it. */
+  #transactionRowExtras(): Record<string, number> {
+    const counts = this.storage.transactions?.counts();
+    return counts ? { [TRANSACTIONS_PER_HOUR_PROPERTY]: counts.total.perHour } : {};
   }
 
   /** While leader, the member row carries the epoch and the last renewal by the server clock. */
@@ -483,6 +516,9 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     return new GossiplessError(code, `${what} failed: ${redactUnknown(error)}`, { cause: error });
   }
 }
+
+/** Member-row property with the node's counted storage transactions per hour (see {@link Cluster.transactions}). */
+export const TRANSACTIONS_PER_HOUR_PROPERTY = 'transactionsPerHour';
 
 function isConnection(value: StorageConnection | StorageTarget | undefined): value is StorageConnection {
   return typeof value === 'object' && value !== null && 'blobService' in value && 'tableClient' in value;

@@ -22,6 +22,9 @@ import {
 import { membershipTelemetry } from '../telemetry/index.js';
 import { parseMemberRow, type Member, type MembershipView } from './member.js';
 
+/** Membership's defaults, in one place: the constructor and the cost model (src/cost) read them. */
+export const MEMBERSHIP_DEFAULTS = { heartbeatIntervalMs: 5000, memberTtlMs: 15_000 } as const;
+
 /** Options of {@link Membership}. */
 export interface MembershipOptions {
   storage: StorageConnection;
@@ -117,8 +120,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.nodeId = identity.nodeId;
     this.cluster = identity.cluster;
     this.tableName = busTableName(options.tablePrefix);
-    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5000;
-    this.memberTtlMs = options.memberTtlMs ?? 15_000;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? MEMBERSHIP_DEFAULTS.heartbeatIntervalMs;
+    this.memberTtlMs = options.memberTtlMs ?? MEMBERSHIP_DEFAULTS.memberTtlMs;
     this.suspectAfterMs = options.suspectAfterMs ?? this.heartbeatIntervalMs * 2;
     this.gcAfterMs = options.gcAfterMs ?? this.memberTtlMs * 4;
     if (!(this.heartbeatIntervalMs > 0) || this.memberTtlMs <= this.heartbeatIntervalMs) {

@@ -1,6 +1,6 @@
 import { serverTimeFromDateHeader } from '../clock/index.js';
 import { parseBusRow, timeOfRowKey } from '../bus/index.js';
-import { LEADER_CHANNEL } from '../cluster/index.js';
+import { LEADER_CHANNEL, TRANSACTIONS_PER_HOUR_PROPERTY } from '../cluster/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { readLeaderInfo, type LeaderInfo } from '../lease/index.js';
 import { parseMemberRow } from '../membership/index.js';
@@ -45,6 +45,11 @@ export interface MemberStatus {
   metadata: Record<string, unknown>;
   /** True for the lease holder. */
   isLeader: boolean;
+  /**
+   * Storage transactions per hour this node counted since it started, as its last heartbeat wrote
+   * it (see `Cluster.transactions()`); undefined for nodes that do not write it.
+   */
+  transactionsPerHour?: number;
 }
 
 /** A bus channel's backlog (messages kept, within retention). */
@@ -187,6 +192,7 @@ export async function readClusterStatus(
     if (isLeader && typeof row['leaseRenewedAt'] === 'number') {
       lastRenewalAgoMs = Math.max(0, serverNow - row['leaseRenewedAt']);
     }
+    const counted = row[TRANSACTIONS_PER_HOUR_PROPERTY];
     members.push({
       nodeId: member.nodeId,
       state: member.ageMs >= memberTtlMs ? 'dead' : member.state,
@@ -194,6 +200,7 @@ export async function readClusterStatus(
       startedAt: member.startedAt,
       metadata: member.metadata,
       isLeader,
+      ...(typeof counted === 'number' && Number.isFinite(counted) ? { transactionsPerHour: counted } : {}),
     });
   }
   members.sort((a, b) => Number(b.isLeader) - Number(a.isLeader) || a.nodeId.localeCompare(b.nodeId));
