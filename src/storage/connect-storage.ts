@@ -17,7 +17,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 import { GossiplessError } from '../errors/index.js';
 import { redactUnknown } from '../redact/index.js';
-import { isAlreadyExists, isForbidden } from './storage-errors.js';
+import { isAlreadyExists, isForbidden, storageErrorCode, storageStatusCode } from './storage-errors.js';
 import { LeasePriorityGate } from './lease-priority.js';
 import { isThrottledResponse, StorageTransactionCounter } from './transaction-counter.js';
 
@@ -172,7 +172,17 @@ function countingBlobService(
           url: request.url,
           leaseAction,
         });
-        const response = await next.sendRequest(request);
+        let response;
+        try {
+          response = await next.sendRequest(request);
+        } catch (error) {
+          // This policy sits before the blob SDK's deserialisation, which throws on error statuses.
+          const answer = (error as { response?: { headers?: { get(name: string): string | undefined } } })
+            .response;
+          const code = storageErrorCode(error) ?? answer?.headers?.get('x-ms-error-code');
+          if (isThrottledResponse(storageStatusCode(error), code)) counter.throttled(kind);
+          throw error;
+        }
         if (isThrottledResponse(response.status, response.headers.get('x-ms-error-code'))) {
           counter.throttled(kind);
         }
