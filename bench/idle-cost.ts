@@ -415,9 +415,7 @@ async function crashRun(
   };
 }
 
-async function gracefulRun(
-  group: Slot[],
-): Promise<{
+async function gracefulRun(group: Slot[]): Promise<{
   termToElected: number;
   releaseToElected: number;
   stopped: string;
@@ -577,11 +575,10 @@ async function main(): Promise<void> {
     note(
       `model: transactionsPerNodeHour({ heartbeatIntervalMs: ${SHIM_HELLO_MS} }, 3); agree within ${AGREEMENT * 100} %: ${shimAgreed ? 'yes' : 'NO'}`,
     );
+    const slower = transactionsPerNodeHour({ heartbeatIntervalMs: 5000 }, 3).follower.byKind.membership;
     note(
-      'helloInterval sets the membership heartbeat: new Discover({ helloInterval: 5000, nodeTimeout: 15000, checkInterval: 5000 })',
-    );
-    note(
-      '(or gossipless.membership.heartbeatIntervalMs) lowers it; the lease and bus figures are the core’s',
+      `the hello interval is the membership heartbeat (upsert + list each hello): new Discover({ helloInterval: 5000 }) ` +
+        `(or gossipless.membership.heartbeatIntervalMs) lowers membership from ${count(shimModel.follower.byKind.membership)} to ${count(slower)} per node-hour`,
     );
   }
   const errors = history.filter((e) => e.type === 'error');
