@@ -1,5 +1,5 @@
 import { ServerTimeEstimate, sleep, systemClock, type Clock } from '../clock/index.js';
-import { TableBus, type BusHandler, type TableBusOptions } from '../bus/index.js';
+import { TableBus, type BusHandler, type SubscribeOptions, type TableBusOptions } from '../bus/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { TypedEmitter } from '../events/index.js';
 import {
@@ -59,6 +59,8 @@ export interface ClusterOptions {
   bus?: Pick<
     TableBusOptions,
     | 'pollIntervalMs'
+    | 'idlePollIntervalMs'
+    | 'quietAfterMs'
     | 'lookbackMs'
     | 'retentionMs'
     | 'consumerName'
@@ -267,8 +269,8 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   }
 
   /** Subscribes to a bus channel; returns the unsubscribe function. */
-  subscribe<T = unknown>(channel: string, handler: BusHandler<T>): () => void {
-    return this.bus.subscribe(channel, handler);
+  subscribe<T = unknown>(channel: string, handler: BusHandler<T>, options?: SubscribeOptions): () => void {
+    return this.bus.subscribe(channel, handler, options);
   }
 
   /**
