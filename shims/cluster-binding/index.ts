@@ -123,6 +123,8 @@ export function bindCluster(
     metadata: Record<string, unknown>;
     campaign: boolean;
     membership?: ClusterOptions['membership'];
+    /** A server-time estimate to share (a shim's restarted incarnation keeps its predecessor's). */
+    serverTime?: ClusterOptions['serverTime'];
   },
 ): Cluster {
   const g = gossipless ?? {};
@@ -138,6 +140,7 @@ export function bindCluster(
     membership: { ...defaults.membership, ...g.membership },
     bus: g.bus,
     clock: g.clock,
+    serverTime: defaults.serverTime,
     logger: g.logger,
   });
 }
