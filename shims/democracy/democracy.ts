@@ -123,6 +123,7 @@ export class Democracy extends EventEmitter {
       cluster: resolveClusterName(this.#gossipless.cluster, undefined, 'democracy'),
       metadata: { democracy: this.#advert() },
       campaign: false,
+      channels: true,
       membership: {
         heartbeatIntervalMs: interval,
         memberTtlMs: Math.max(this.options.timeout, interval * 3),

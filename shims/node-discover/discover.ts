@@ -389,6 +389,7 @@ export class Discover extends EventEmitter {
         metadata: this.#advert(),
         // Campaigning starts after the first view, biased by weight (see #onView).
         campaign: false,
+        channels: true,
         membership: this.#membershipTimings,
         // A restarted incarnation keeps the narrowed estimate of the server's clock: judged with a
         // fresh one (±1 s), its previous life's last messages could pass for sent after it started.

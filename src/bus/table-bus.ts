@@ -32,7 +32,11 @@ import {
 import { deadLetterEntity } from './dead-letter.js';
 import { PollSchedule } from './poll-schedule.js';
 import { Redelivery, type RedeliveryHandler } from './redelivery.js';
-import { resolveTableBusTimings, type TableBusOptions } from './table-bus-options.js';
+import {
+  resolveTableBusTimings,
+  type ResolvedTableBusTimings,
+  type TableBusOptions,
+} from './table-bus-options.js';
 import {
   busTelemetry,
   TRACE_CONTEXT_PROPERTY,
@@ -150,6 +154,8 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   readonly nodeId: string;
   readonly cluster: string;
   readonly tableName: string;
+  /** The timings in effect, every default filled in. */
+  readonly timings: Readonly<ResolvedTableBusTimings>;
   readonly #storage: StorageConnection;
   readonly #table: TableClient;
   readonly #lookbackMs: number;
@@ -214,6 +220,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     this.#storage = options.storage;
     this.#table = options.storage.tableClient(this.tableName);
     const timings = resolveTableBusTimings(options);
+    this.timings = timings;
     this.#lookbackMs = timings.lookbackMs;
     this.#retentionMs = timings.retentionMs;
     this.#callTimeoutMs = timings.callTimeoutMs;

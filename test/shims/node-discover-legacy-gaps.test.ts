@@ -163,6 +163,17 @@ describe('node-discover shim: channels deliver only what was sent while listenin
   });
 });
 
+describe('node-discover shim: channel latency while idle', () => {
+  it('polls its channels at most 1 s apart when idle (the core backs off to 15 s), unless told otherwise', () => {
+    const make = (bus?: { pollIntervalMs?: number; idlePollIntervalMs?: number }) =>
+      shim(uniqueName('nd'), { start: false, gossipless: { bus } }).cluster.bus.timings;
+    expect(make(undefined)).toMatchObject({ pollIntervalMs: 500, idlePollIntervalMs: 1000 });
+    expect(make({ pollIntervalMs: 100 })).toMatchObject({ pollIntervalMs: 100, idlePollIntervalMs: 1000 });
+    expect(make({ pollIntervalMs: 2000 })).toMatchObject({ idlePollIntervalMs: 2000 });
+    expect(make({ idlePollIntervalMs: 15_000 })).toMatchObject({ idlePollIntervalMs: 15_000 });
+  });
+});
+
 describe('node-discover shim: elections the lease cannot share', () => {
   it('a custom leadershipElector decides when to campaign: none until it calls promote()', async () => {
     const cluster = uniqueName('nd');
