@@ -31,7 +31,7 @@ import {
 } from '../src/storage/index.js';
 import { resolveLeaseElectorOptions } from '../src/lease/index.js';
 import { MEMBERSHIP_DEFAULTS } from '../src/membership/index.js';
-import { TABLE_BUS_DEFAULTS } from '../src/bus/index.js';
+import { resolveTableBusTimings } from '../src/bus/index.js';
 import { proxyStorage, type ProxiedRequest, type StorageProxies } from './support/counting-proxy.js';
 import { runBench } from './support/run-bench.js';
 import { count, machineLine, note, printTable, progress, seconds, sleep } from './support/report.js';
@@ -49,6 +49,7 @@ if (!(WINDOW_MS >= 10_000) || !(SHIM_WINDOW_MS >= 0)) {
 }
 
 // The defaults under test, read from the runtime (nothing below sets a timing).
+const BUS = resolveTableBusTimings({});
 const LEASE = resolveLeaseElectorOptions({ storage: {} as never, cluster: 'bench', nodeId: 'bench' });
 const CRASH_TARGET_MS = LEASE.leaseDurationMs + 1000;
 const HANDOFF_TARGET_MS = 1000;
@@ -508,7 +509,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `gossipless bench/idle-cost — 3 node processes on in-memory Azurite, each through its own counting proxy, ` +
       `runtime defaults (L ${LEASE.leaseDurationMs / 1000} s, renew ${LEASE.renewIntervalMs / 1000} s, retry ${LEASE.retryIntervalMs / 1000} s, ` +
-      `heartbeat ${MEMBERSHIP_DEFAULTS.heartbeatIntervalMs / 1000} s, bus poll ${TABLE_BUS_DEFAULTS.pollIntervalMs / 1000} s), ` +
+      `heartbeat ${MEMBERSHIP_DEFAULTS.heartbeatIntervalMs / 1000} s, bus poll ${BUS.pollIntervalMs / 1000} s → ${BUS.idlePollIntervalMs / 1000} s idle), ` +
       `one singleton every 60 s, one subscribed channel\n${await machineLine()}\n${commitLine()}\n`,
   );
   const coreAgreed = reportCounts(

@@ -267,9 +267,8 @@ export class Discover extends EventEmitter {
   readonly #sealer: Sealer | undefined;
   /** A custom elector decides when to campaign; the shim's weight-ranked campaign stays off. */
   readonly #customElector: boolean;
-  /** Monotonic time this incarnation started listening, and each channel was joined. */
-  #listeningSince = Number.POSITIVE_INFINITY;
-  readonly #joinedAt = new Map<string, number>();
+  /** Node ids of this instance's earlier incarnations: all they sent predates this one's listening. */
+  readonly #previousNodeIds = new Set<string>();
   #checkTimer: NodeJS.Timeout | undefined;
   #campaignTimer: NodeJS.Timeout | undefined;
   #holder: string | undefined;
@@ -390,7 +389,11 @@ export class Discover extends EventEmitter {
         metadata: this.#advert(),
         // Campaigning starts after the first view, biased by weight (see #onView).
         campaign: false,
+        channels: true,
         membership: this.#membershipTimings,
+        // A restarted incarnation keeps the narrowed estimate of the server's clock: judged with a
+        // fresh one (±1 s), its previous life's last messages could pass for sent after it started.
+        serverTime: this.#cluster?.serverTime,
       },
     );
     this.#wire(cluster);
@@ -409,7 +412,6 @@ export class Discover extends EventEmitter {
     }
     const restart = this.#state === 'stopped';
     this.#state = 'starting';
-    this.#listeningSince = this.#monotonicNow();
     this.#firstView = true;
     this.#holder = undefined;
     this.#masterAnnounced = undefined;
@@ -418,11 +420,16 @@ export class Discover extends EventEmitter {
       ? (previous ?? Promise.resolve()).then(() => {
           this.#stopping = undefined;
           if (this.#state !== 'starting') return;
+          const predecessor = this.#cluster;
           this.#cluster = this.#bind();
+          if (predecessor.nodeId !== this.#cluster.nodeId) this.#previousNodeIds.add(predecessor.nodeId);
           for (const channel of this.channels) this.#subscribe(channel);
           return this.#cluster.start();
         })
-      : this.#cluster.start();
+      : (() => {
+          for (const channel of this.channels) this.#subscribe(channel);
+          return this.#cluster.start();
+        })();
     void ready.then(
       () => {
         if (this.#state !== 'starting') return;
@@ -520,15 +527,19 @@ export class Discover extends EventEmitter {
     if (RESERVED_CHANNELS.includes(channel)) return false;
     if (this.channels.includes(channel)) return false;
     if (fn) this.on(channel, fn as (...args: unknown[]) => void);
-    this.#joinedAt.set(channel, this.#monotonicNow());
-    if (this.#state !== 'stopped') this.#subscribe(channel);
+    // Listening starts with start(), as node-discover bound its socket there: it subscribes then.
+    if (this.#state === 'starting' || this.#state === 'running') this.#subscribe(channel);
     this.channels.push(channel);
     return true;
   }
 
   #subscribe(channel: string): void {
-    const unsubscribe = this.#cluster.subscribe<unknown>(this.#busChannel(channel), (message) =>
-      this.#deliver(channel, message),
+    // UDP delivered only what was sent while the socket was bound and the channel joined; the bus
+    // looks back (~10 s) and would replay earlier messages, a previous incarnation's among them.
+    const unsubscribe = this.#cluster.subscribe<unknown>(
+      this.#busChannel(channel),
+      (message) => this.#deliver(channel, message),
+      { since: 'subscribed' },
     );
     this.#subscriptions.set(channel, unsubscribe);
   }
@@ -537,15 +548,10 @@ export class Discover extends EventEmitter {
     return this.#sealer ? `nd.${this.#sealer.channelName(channel)}` : busChannel(channel);
   }
 
-  #monotonicNow(): number {
-    return this.#cluster ? this.#cluster.serverTime.monotonicNow() : performance.now();
-  }
-
   /** Leaves a channel. */
   leave(channel: string): boolean {
     this.#subscriptions.get(channel)?.();
     this.#subscriptions.delete(channel);
-    this.#joinedAt.delete(channel);
     const index = this.channels.indexOf(channel);
     if (index >= 0) this.channels.splice(index, 1);
     return true;
@@ -792,19 +798,9 @@ export class Discover extends EventEmitter {
   }
 
   #deliver(channel: string, message: BusMessage<unknown>): void {
-    // UDP delivered only what was sent while the socket was bound and the channel joined; the bus
-    // looks back (~10 s) and would replay earlier messages, a previous incarnation's among them.
-    const since = Math.max(this.#listeningSince, this.#joinedAt.get(channel) ?? Number.POSITIVE_INFINITY);
-    // Less the estimate's uncertainty, at most 100 ms: a message sent just after, by a publisher
-    // whose estimate of the server clock runs a little behind ours, is still delivered, while one
-    // sent well before (a previous incarnation's) is not, even when the estimate is still coarse.
-    const sinceServerTime =
-      this.cluster.bus.serverNow() -
-      (this.cluster.serverTime.monotonicNow() - since) -
-      Math.min(this.cluster.serverTime.uncertaintyMs() ?? 0, 100);
-    // A publish retried after a timeout is re-keyed later; its id keeps the first attempt's time.
-    const firstSentAt = /^\d{15}_/.test(message.id) ? Number(message.id.slice(0, 15)) : message.publishedAt;
-    if (Math.min(firstSentAt, message.publishedAt) < sinceServerTime) return;
+    // Its new node id defeats ignoreInstance, and right after a restart the clock bounds behind
+    // `since: 'subscribed'` may not yet tell its last messages from new ones: the id does, exactly.
+    if (this.#previousNodeIds.has(message.from)) return;
     const opened = this.#sealer ? this.#sealer.open(message.payload, 'channel') : message.payload;
     const p = opened as ChannelPayload | undefined;
     if (!p || typeof p !== 'object' || p.channel !== channel) return;

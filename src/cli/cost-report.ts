@@ -93,7 +93,7 @@ export function renderCostReport(report: CostReport, color: boolean): string {
       'lease ' + seconds(t.leaseDurationMs)
     }, renew ${seconds(t.renewIntervalMs)}, acquire retry ${seconds(t.retryIntervalMs)}, heartbeat ${seconds(
       t.heartbeatIntervalMs,
-    )}, bus poll ${seconds(t.pollIntervalMs)}` +
+    )}, bus poll ${seconds(t.pollIntervalMs)} (idle ${seconds(t.idlePollIntervalMs)})` +
       (t.singletonTicksPerHour ? `, ${t.singletonTicksPerHour} singleton ticks/h` : '') +
       (t.publishBatchesPerHour ? `, ${t.publishBatchesPerHour} publish batches/h per node` : ''),
   );

@@ -1,5 +1,5 @@
 import { ServerTimeEstimate, sleep, systemClock, type Clock } from '../clock/index.js';
-import { TableBus, type BusHandler, type TableBusOptions } from '../bus/index.js';
+import { TableBus, type BusHandler, type SubscribeOptions, type TableBusOptions } from '../bus/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { TypedEmitter } from '../events/index.js';
 import {
@@ -64,6 +64,8 @@ export interface ClusterOptions {
   bus?: Pick<
     TableBusOptions,
     | 'pollIntervalMs'
+    | 'idlePollIntervalMs'
+    | 'quietAfterMs'
     | 'lookbackMs'
     | 'retentionMs'
     | 'consumerName'
@@ -73,6 +75,12 @@ export interface ClusterOptions {
   >;
   /** @default systemClock */
   clock?: Clock;
+  /**
+   * An estimate of the storage server's clock to share, for a node that replaces another one of the
+   * same process on the same account (it starts narrow instead of ±1 s). Must run on `clock`.
+   * @default a new estimate
+   */
+  serverTime?: ServerTimeEstimate;
   /** @default silent */
   logger?: Logger;
 }
@@ -182,7 +190,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     this.storage = storage;
     this.name = options.cluster;
     this.nodeId = options.nodeId ?? defaultNodeId();
-    this.#serverTime = new ServerTimeEstimate(clock);
+    this.#serverTime = options.serverTime ?? new ServerTimeEstimate(clock);
     this.#callTimeoutMs = options.lease?.callTimeoutMs ?? 3000;
     this.#clock = clock;
     this.#telemetry = singletonTelemetry({ cluster: this.name, nodeId: this.nodeId });
@@ -276,8 +284,8 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   }
 
   /** Subscribes to a bus channel; returns the unsubscribe function. */
-  subscribe<T = unknown>(channel: string, handler: BusHandler<T>): () => void {
-    return this.bus.subscribe(channel, handler);
+  subscribe<T = unknown>(channel: string, handler: BusHandler<T>, options?: SubscribeOptions): () => void {
+    return this.bus.subscribe(channel, handler, options);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { TABLE_BUS_DEFAULTS } from '../bus/index.js';
+import { resolveTableBusTimings } from '../bus/index.js';
 import { resolveLeaseElectorOptions } from '../lease/index.js';
 import { MEMBERSHIP_DEFAULTS } from '../membership/index.js';
 import {
@@ -21,16 +21,18 @@ export interface CostTimings {
   retryIntervalMs?: number;
   /** Membership's `heartbeatIntervalMs`. @default the runtime's (5000) */
   heartbeatIntervalMs?: number;
-  /** The bus's `pollIntervalMs`. @default the runtime's (1000) */
+  /** The bus's `pollIntervalMs` (while messages flow). @default the runtime's */
   pollIntervalMs?: number;
-  /** The bus's `retentionMs` (the leader's retention pass runs every min(60 s, retentionMs / 4)). @default the runtime's */
+  /** The bus's `idlePollIntervalMs`: the pause between polls of an idle node. @default the runtime's */
+  idlePollIntervalMs?: number;
+  /** The bus's `pollJitter`: each pause is shortened by up to this fraction. @default the runtime's */
+  pollJitter?: number;
+  /** The bus's `retentionMs` (an idle leader's retention pass runs every retentionMs / 2). @default the runtime's */
   retentionMs?: number;
   /** Bus publish batches per node-hour (application traffic). @default 0 */
   publishBatchesPerHour?: number;
   /** Singleton ticks per hour across all jobs (each: a claim read and a conditional write, on the leader). @default 0 */
   singletonTicksPerHour?: number;
-  /** Durable consumers (`consumerName`) on a node: each writes its cursor at most every 5 s while polling. @default 0 */
-  durableConsumers?: number;
 }
 
 /** {@link CostTimings} with every value filled in. */
@@ -65,11 +67,11 @@ export interface CostEstimate {
 const HOUR_MS = 3_600_000;
 /** Azure returns at most 1,000 entities per query response: bigger lists take more requests. */
 const ENTITIES_PER_PAGE = 1000;
-/** The bus writes a durable consumer's cursor at most this often. */
-const CURSOR_WRITE_MS = 5000;
-/** The leader's retention pass: at most every minute (or retentionMs / 4), one query for messages, one for dead letters. */
-const RETENTION_PASS_MAX_MS = 60_000;
-const RETENTION_QUERIES_PER_PASS = 2;
+/**
+ * The leader's retention pass: one query for expired messages and dead letters; after a pass that
+ * found nothing the pause doubles up to retentionMs / 2, where an idle leader stays.
+ */
+const IDLE_RETENTION_PASS_FRACTION = 0.5;
 
 // The lease elector resolves its own defaults; the model asks it instead of copying them. Nothing
 // is sent: the storage connection is only stored.
@@ -77,7 +79,7 @@ const NO_STORAGE = {} as StorageConnection;
 
 /**
  * The timings the runtime uses when none are given, read from the runtime itself (the lease
- * elector's option resolver, membership's and the bus's default constants), so the model follows
+ * elector's and the bus's option resolvers, membership's default constants), so the model follows
  * when a default changes.
  */
 export function runtimeCostTimings(): ResolvedCostTimings {
@@ -92,16 +94,26 @@ export function resolveCostTimings(timings: CostTimings): ResolvedCostTimings {
     nodeId: 'cost-model',
     ...(timings.leaseDurationMs !== undefined ? { leaseDurationMs: timings.leaseDurationMs } : {}),
   });
+  const bus = resolveTableBusTimings({
+    ...(timings.pollIntervalMs !== undefined ? { pollIntervalMs: timings.pollIntervalMs } : {}),
+    ...(timings.retentionMs !== undefined ? { retentionMs: timings.retentionMs } : {}),
+    ...(timings.pollJitter !== undefined ? { pollJitter: timings.pollJitter } : {}),
+    // An idle pause below a given poll interval is raised to it (a fixed-rate poll).
+    idlePollIntervalMs:
+      timings.idlePollIntervalMs ??
+      Math.max(resolveTableBusTimings({}).idlePollIntervalMs, timings.pollIntervalMs ?? 0),
+  });
   return {
     leaseDurationMs: lease.leaseDurationMs,
     renewIntervalMs: timings.renewIntervalMs ?? lease.renewIntervalMs,
     retryIntervalMs: timings.retryIntervalMs ?? lease.retryIntervalMs,
     heartbeatIntervalMs: timings.heartbeatIntervalMs ?? MEMBERSHIP_DEFAULTS.heartbeatIntervalMs,
-    pollIntervalMs: timings.pollIntervalMs ?? TABLE_BUS_DEFAULTS.pollIntervalMs,
-    retentionMs: timings.retentionMs ?? TABLE_BUS_DEFAULTS.retentionMs,
+    pollIntervalMs: bus.pollIntervalMs,
+    idlePollIntervalMs: bus.idlePollIntervalMs,
+    pollJitter: bus.pollJitter,
+    retentionMs: bus.retentionMs,
     publishBatchesPerHour: timings.publishBatchesPerHour ?? 0,
     singletonTicksPerHour: timings.singletonTicksPerHour ?? 0,
-    durableConsumers: timings.durableConsumers ?? 0,
   };
 }
 
@@ -124,11 +136,14 @@ function perHour(everyMs: number): number {
  *   `retryIntervalMs` (jittered ±25 %, so that on average)
  * - membership: every node upserts its row and lists the member partition every heartbeat (one
  *   request per 1,000 members listed)
- * - bus-poll: every node polls once per `pollIntervalMs` (one query for all its channels: every
- *   cluster node subscribes at least to the leader announcements)
- * - retention: the leader queries old messages and old dead letters every min(60 s, retentionMs / 4)
+ * - bus-poll: an idle node polls once per `idlePollIntervalMs`, shortened by the jitter (half of
+ *   `pollJitter` on average), one query for all its channels (every cluster node subscribes at least
+ *   to the leader announcements); while messages flow it polls every `pollIntervalMs` instead
+ * - retention: an idle leader queries expired messages and dead letters once per retentionMs / 2
  * - tick-claim: a claim read and a conditional write per singleton tick, on the leader
- * - publish, cursor: the workload given
+ * - publish: the workload given
+ *
+ * Durable consumers write their cursor only when it moved (with traffic): nothing while idle.
  *
  * Not modelled (not periodic): start-up calls, elections (an epoch read and write), deletes when
  * rows expire, extra pages of a backlog.
@@ -141,12 +156,11 @@ export function transactionsPerNodeHour(
   const pages = Math.max(1, Math.ceil(Math.max(1, nodes) / ENTITIES_PER_PAGE));
   const common = zeroKinds();
   common.membership = perHour(t.heartbeatIntervalMs) * (1 + pages);
-  common['bus-poll'] = perHour(t.pollIntervalMs);
+  common['bus-poll'] = perHour(t.idlePollIntervalMs * (1 - t.pollJitter / 2));
   common.publish = t.publishBatchesPerHour;
-  common.cursor = t.durableConsumers * Math.min(perHour(t.pollIntervalMs), perHour(CURSOR_WRITE_MS));
   const leader = { ...common };
   leader.lease = perHour(t.renewIntervalMs);
-  leader.retention = RETENTION_QUERIES_PER_PASS * perHour(Math.min(RETENTION_PASS_MAX_MS, t.retentionMs / 4));
+  leader.retention = perHour(t.retentionMs * IDLE_RETENTION_PASS_FRACTION);
   leader['tick-claim'] = 2 * t.singletonTicksPerHour;
   const follower = { ...common };
   follower.lease = perHour(t.retryIntervalMs);

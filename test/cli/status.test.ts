@@ -5,6 +5,7 @@ import { TableBus } from '../../src/bus/index.js';
 import { memoryIo } from '../../src/cli/io.js';
 import type { ClusterStatus } from '../../src/status/index.js';
 import type { CostReport } from '../../src/cli/cost-report.js';
+import { transactionsPerNodeHour } from '../../src/cost/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { testCluster } from '../helpers/cluster.js';
@@ -72,8 +73,13 @@ describe('gossipless status', () => {
     expect(out.out).toContain('3 alive, 0 suspect, 0 dead');
     expect(out.out).toContain('(estimate)');
     // The model's node-hour by kind at the runtime's defaults, and one row per replica count.
-    expect(out.out).toMatch(/lease\s+720\s+1,800/);
-    expect(out.out).toMatch(/bus-poll\s+3,600\s+3,600/);
+    const { leader, follower } = transactionsPerNodeHour();
+    const figure = (n: number) => n.toLocaleString('en-US');
+    for (const kind of ['lease', 'membership', 'bus-poll'] as const) {
+      expect(out.out).toMatch(
+        new RegExp(`${kind}\\s+${figure(leader.byKind[kind])}\\s+${figure(follower.byKind[kind])}\\n`),
+      );
+    }
     expect(out.out).toMatch(/^\s+1000\s+[\d,]+\s/m);
     // Each live member's own count, from its heartbeat row, beside the model's figure for its role.
     for (const nodeId of ['alpha', 'beta', 'gamma']) {
@@ -130,8 +136,10 @@ describe('gossipless status --cost at configured timings', () => {
         '--cost',
         '--nodes',
         '3',
-        '--poll-ms',
+        '--idle-poll-ms',
         '2000',
+        '--heartbeat-ms',
+        '5000',
         '--retry-ms',
         '4000',
         '--json',
@@ -139,11 +147,13 @@ describe('gossipless status --cost at configured timings', () => {
       out,
     );
     const { cost } = JSON.parse(out.out) as { cost: CostReport };
-    expect(cost.perNodeHour.follower).toMatchObject({ blob: 900, table: 1440 + 1800 });
+    // Idle polls: every 2 s, each pause shortened by half the default 5 % jitter on average.
+    const polls = Math.round(3_600_000 / (2000 * 0.975));
+    expect(cost.perNodeHour.follower).toMatchObject({ blob: 900, table: 1440 + polls });
     expect(cost.perNodeHour.follower.byKind).toMatchObject({
       lease: 900,
       membership: 1440,
-      'bus-poll': 1800,
+      'bus-poll': polls,
     });
     expect(cost.replicas).toEqual([expect.objectContaining({ nodes: 3 })]);
   });

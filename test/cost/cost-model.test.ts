@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TABLE_BUS_DEFAULTS } from '../../src/bus/index.js';
+import { resolveTableBusTimings } from '../../src/bus/index.js';
 import {
   DEFAULT_PRICES,
   DEFAULT_REPLICA_COUNTS,
@@ -18,8 +18,10 @@ describe('cost model', () => {
       renewIntervalMs: lease.renewIntervalMs,
       retryIntervalMs: lease.retryIntervalMs,
       heartbeatIntervalMs: MEMBERSHIP_DEFAULTS.heartbeatIntervalMs,
-      pollIntervalMs: TABLE_BUS_DEFAULTS.pollIntervalMs,
-      retentionMs: TABLE_BUS_DEFAULTS.retentionMs,
+      pollIntervalMs: resolveTableBusTimings({}).pollIntervalMs,
+      idlePollIntervalMs: resolveTableBusTimings({}).idlePollIntervalMs,
+      pollJitter: resolveTableBusTimings({}).pollJitter,
+      retentionMs: resolveTableBusTimings({}).retentionMs,
     });
     // A longer lease moves the default renew interval with it, as the elector does.
     expect(transactionsPerNodeHour({ leaseDurationMs: 30_000 }).leader.byKind.lease).toBe(
@@ -34,7 +36,9 @@ describe('cost model', () => {
       renewIntervalMs: 4000,
       retryIntervalMs: 3000,
       heartbeatIntervalMs: 6000,
-      pollIntervalMs: 2000,
+      idlePollIntervalMs: 2000,
+      pollJitter: 0,
+      retentionMs: 600_000,
       singletonTicksPerHour: 60,
       publishBatchesPerHour: 100,
     };
@@ -53,7 +57,7 @@ describe('cost model', () => {
       'bus-poll': 1800,
       publish: 100,
       'tick-claim': 120, // a claim read and a conditional write per tick
-      retention: 120, // two queries per pass, a pass a minute
+      retention: 12, // an idle leader: one query per retentionMs / 2
     });
     expect(follower.blob).toBe(1200);
     expect(follower.total).toBe(1200 + 1200 + 1800 + 100);

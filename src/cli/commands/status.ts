@@ -47,14 +47,31 @@ export function statusCommand(context: CommandContext) {
       parsePositiveInt,
     )
     .option('--nodes <n>', 'for --cost: one replica count (same as --replicas <n>)')
-    .option('--renew-ms <ms>', "for --cost: the nodes' renewIntervalMs (default 5000)", parsePositiveInt)
-    .option('--retry-ms <ms>', "for --cost: the nodes' retryIntervalMs (default 2000)", parsePositiveInt)
     .option(
-      '--heartbeat-ms <ms>',
-      "for --cost: the nodes' heartbeatIntervalMs (default 5000)",
+      '--renew-ms <ms>',
+      "for --cost: the nodes' renewIntervalMs (default: the runtime's)",
       parsePositiveInt,
     )
-    .option('--poll-ms <ms>', "for --cost: the nodes' bus pollIntervalMs (default 1000)", parsePositiveInt)
+    .option(
+      '--retry-ms <ms>',
+      "for --cost: the nodes' retryIntervalMs (default: the runtime's)",
+      parsePositiveInt,
+    )
+    .option(
+      '--heartbeat-ms <ms>',
+      "for --cost: the nodes' heartbeatIntervalMs (default: the runtime's)",
+      parsePositiveInt,
+    )
+    .option(
+      '--poll-ms <ms>',
+      "for --cost: the nodes' bus pollIntervalMs (default: the runtime's)",
+      parsePositiveInt,
+    )
+    .option(
+      '--idle-poll-ms <ms>',
+      "for --cost: the nodes' bus idlePollIntervalMs, an idle node's poll pause (default: the runtime's)",
+      parsePositiveInt,
+    )
     .option('--prices <file>', 'JSON with tablePer10k, blobWritePer10k, blobReadPer10k (USD), source')
     .action(async (options) => context.setExitCode(await run(options, context.io)));
 }
@@ -78,6 +95,7 @@ export interface StatusCommandOptions extends StorageCliOptions {
   retryMs?: number;
   heartbeatMs?: number;
   pollMs?: number;
+  idlePollMs?: number;
 }
 
 /**
@@ -99,6 +117,7 @@ export async function run(options: StatusCommandOptions, io: CliIo): Promise<num
     retryIntervalMs: options.retryMs,
     heartbeatIntervalMs: options.heartbeatMs,
     pollIntervalMs: options.pollMs,
+    idlePollIntervalMs: options.idlePollMs,
     ...(options.leaseMs ? { leaseDurationMs: options.leaseMs } : {}),
     singletonTicksPerHour: parseRate('--ticks-per-hour', options.ticksPerHour),
     publishBatchesPerHour: parseRate('--publishes-per-hour', options.publishesPerHour),
