@@ -29,7 +29,7 @@ export function statusCommand(context: CommandContext) {
     .option('--cost', 'add storage transactions per node-hour and a monthly estimate')
     .option(
       '--member-ttl-ms <ms>',
-      "the nodes' memberTtlMs, to judge liveness (default 15000)",
+      "the nodes' memberTtlMs, to judge liveness (default 45000)",
       parsePositiveInt,
     )
     .option(
