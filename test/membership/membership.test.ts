@@ -349,7 +349,9 @@ describe('Membership digest (followers read one entity, issue #11)', () => {
     try {
       const leader = member({ cluster, nodeId: 'leader', ...slow, isLeader: () => true });
       const follower = member({ cluster, nodeId: 'follower', ...slow });
-      await Promise.all([leader.start(), follower.start()]);
+      await leader.start();
+      await waitFor(() => leader.stats.digestWrites > 0, 10_000, 'the first digest');
+      await follower.start();
       await waitFor(() => follower.members().length === 19, 15_000, 'full view');
       expect(follower.stats.metadataReads).toBeGreaterThan(0);
       expect(follower.stats.lists).toBe(0);
