@@ -3,7 +3,7 @@ import { parseBusRow, timeOfRowKey } from '../bus/index.js';
 import { LEADER_CHANNEL, TRANSACTIONS_PER_HOUR_PROPERTY } from '../cluster/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { readLeaderInfo, type LeaderInfo } from '../lease/index.js';
-import { parseMemberRow } from '../membership/index.js';
+import { MEMBERSHIP_DEFAULTS, parseMemberRow } from '../membership/index.js';
 import {
   busTableName,
   channelOfDeadLetterPartition,
@@ -24,9 +24,9 @@ export interface ReadClusterStatusOptions {
   container?: string;
   /** @default 'gossipless' */
   tablePrefix?: string;
-  /** Liveness threshold, as the nodes use it. @default 15000 */
+  /** Liveness threshold, as the nodes use it. @default 45000 (MEMBERSHIP_DEFAULTS) */
   memberTtlMs?: number;
-  /** Heartbeat lateness that makes a member suspect. @default 10000 */
+  /** Heartbeat lateness that makes a member suspect. @default 30000 (2 × the default heartbeat) */
   suspectAfterMs?: number;
   /** The nodes' lease duration, to judge the time since the last renewal. @default 15000 */
   leaseDurationMs?: number;
@@ -120,8 +120,8 @@ export async function readClusterStatus(
     : reads.signal;
   const container = options.container ?? 'gossipless';
   const table = storage.tableClient(busTableName(options.tablePrefix));
-  const memberTtlMs = options.memberTtlMs ?? 15_000;
-  const suspectAfterMs = options.suspectAfterMs ?? 10_000;
+  const memberTtlMs = options.memberTtlMs ?? MEMBERSHIP_DEFAULTS.memberTtlMs;
+  const suspectAfterMs = options.suspectAfterMs ?? MEMBERSHIP_DEFAULTS.heartbeatIntervalMs * 2;
   // Each list keeps the Date header of its own responses: liveness is judged against the member
   // list's, as the nodes do.
   const list = async (

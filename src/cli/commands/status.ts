@@ -38,7 +38,7 @@ export function statusCommand(context: CommandContext) {
     .option('--publishes-per-hour <n>', 'for --cost: bus publish batches per node-hour (default 0)')
     .option(
       '--member-ttl-ms <ms>',
-      "the nodes' memberTtlMs, to judge liveness (default 15000)",
+      "the nodes' memberTtlMs, to judge liveness (default 45000)",
       parsePositiveInt,
     )
     .option(
