@@ -134,8 +134,8 @@ function perHour(everyMs: number): number {
  *
  * - lease: the leader renews every `renewIntervalMs`; each follower tries to acquire every
  *   `retryIntervalMs` (jittered ±25 %, so that on average)
- * - membership: every node upserts its row and lists the member partition every heartbeat (one
- *   request per 1,000 members listed)
+ * - membership: every node upserts its row every heartbeat; followers point-read the member digest,
+ *   the leader lists the member partition (one request per 1,000 members) and rewrites the digest
  * - bus-poll: an idle node polls once per `idlePollIntervalMs`, shortened by the jitter (half of
  *   `pollJitter` on average), one query for all its channels (every cluster node subscribes at least
  *   to the leader announcements); while messages flow it polls every `pollIntervalMs` instead
@@ -155,11 +155,14 @@ export function transactionsPerNodeHour(
   const t = resolveCostTimings(timings);
   const pages = Math.max(1, Math.ceil(Math.max(1, nodes) / ENTITIES_PER_PAGE));
   const common = zeroKinds();
-  common.membership = perHour(t.heartbeatIntervalMs) * (1 + pages);
+  // Each heartbeat: an upsert of the node's row, then the follower point-reads the member digest
+  // while the leader lists the partition (a request per 1,000 members) and rewrites the digest.
+  common.membership = perHour(t.heartbeatIntervalMs) * 2;
   common['bus-poll'] = perHour(t.idlePollIntervalMs * (1 - t.pollJitter / 2));
   common.publish = t.publishBatchesPerHour;
   const leader = { ...common };
   leader.lease = perHour(t.renewIntervalMs);
+  leader.membership = perHour(t.heartbeatIntervalMs) * (2 + pages);
   leader.retention = perHour(t.retentionMs * IDLE_RETENTION_PASS_FRACTION);
   leader['tick-claim'] = 2 * t.singletonTicksPerHour;
   const follower = { ...common };

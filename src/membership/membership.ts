@@ -31,9 +31,6 @@ import { membershipTelemetry } from '../telemetry/index.js';
 import { parseMemberRow, type Member, type MembershipView } from './member.js';
 import { decodeDigest, encodeDigest, type MemberDigest } from './member-digest.js';
 
-/** Membership's defaults, in one place: the constructor and the cost model (src/cost) read them. */
-export const MEMBERSHIP_DEFAULTS = { heartbeatIntervalMs: 5000, memberTtlMs: 15_000 } as const;
-
 /** Options of {@link Membership}. */
 export interface MembershipOptions {
   storage: StorageConnection;

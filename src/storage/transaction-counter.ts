@@ -3,6 +3,7 @@ import {
   channelPartition,
   cursorPartition,
   deadLetterPartition,
+  memberDigestPartition,
   memberPartition,
 } from '../table-layout/index.js';
 
@@ -11,7 +12,8 @@ import {
  * counts them, so the two can be compared kind by kind.
  *
  * - `lease`: blob lease acquire/renew/release, the epoch read and write, the epoch-floor query
- * - `membership`: heartbeat upserts, member list reads, dead-row collection, leaving
+ * - `membership`: heartbeat upserts, member list reads, the member digest (written by one node,
+ *   point-read by the others), dead-row collection, leaving
  * - `bus-poll`: subscribers' bus queries
  * - `publish`: bus message writes (and dead letters parked)
  * - `cursor`: durable consumers' cursor rows and the server-time probe row
@@ -80,6 +82,7 @@ export interface TransactionCounts {
 // Partition prefixes, from the one module that owns the table layout: `m:`, `c:`, …
 const PREFIX = {
   member: prefixOf(memberPartition('x')),
+  memberDigest: prefixOf(memberDigestPartition('x')),
   channel: prefixOf(channelPartition('x', 'y')),
   deadLetter: prefixOf(deadLetterPartition('x', 'y')),
   cursor: prefixOf(cursorPartition('x')),
@@ -186,7 +189,7 @@ function kindOfRow(
   op: 'read' | 'write' | 'delete' | 'query',
 ): StorageTransactionKind {
   if (partition === undefined) return 'other';
-  if (partition.startsWith(PREFIX.member)) return 'membership';
+  if (partition.startsWith(PREFIX.member) || partition.startsWith(PREFIX.memberDigest)) return 'membership';
   if (partition.startsWith(PREFIX.channel)) {
     if (op === 'delete') return 'retention';
     return op === 'write' ? 'publish' : 'bus-poll';
