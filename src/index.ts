@@ -44,6 +44,7 @@ export type {
   ResolvedLeaseElectorOptions,
   LeaseElectorEvents,
   DemotionReason,
+  LeaseStopOptions,
   LeaderInfo,
   LeaderAnnouncer,
   LeaderAnnouncement,
