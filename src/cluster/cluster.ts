@@ -325,8 +325,10 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     if (this.#stopping) void this.elector.stop(options);
     this.#stopping ??= (async () => {
       this.#stop.abort();
+      // With no other live member there is nobody to hand over to: release at once.
+      const alone = !this.membership.members().some((m) => m.nodeId !== this.nodeId);
       // Waits for leader jobs while the lease lasts, releases it only if they settled in time.
-      await this.elector.stop(options);
+      await this.elector.stop(alone ? { ...options, immediate: true } : options);
       // A job still running now ignored its signal: it is abandoned, not awaited (see SingletonContext).
       this.#abandonJobs.abort();
       await Promise.allSettled([...this.#loops]);

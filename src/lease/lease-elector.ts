@@ -331,17 +331,18 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   /**
    * When a stopping leader should release: just before the followers' next look at the lease
    * (grid instant + slack − lead, on this node's monotonic clock, which the written grid origin
-   * bounds from above). Undefined (release now) when no grid was written or the instant would come
-   * too close to the step-down deadline.
+   * bounds from above): at most renewInterval + slack ahead, or L + slack in a term's first renew
+   * interval (no follower looks before the lease's first possible expiry). The renew loop keeps
+   * renewing meanwhile when the lease would not last until then. Undefined (release now) when no
+   * grid was written.
    */
   #handoverAt(term: Term): number | undefined {
     if (term.gridOrigin === undefined) return undefined;
-    const { clock, leaseDurationMs, renewIntervalMs, expirySlackMs, callTimeoutMs } = this.options;
+    const { clock, leaseDurationMs, renewIntervalMs, expirySlackMs } = this.options;
     const lead = Math.min(RELEASE_LEAD_MS, expirySlackMs / 2);
     const first = term.gridT0 + leaseDurationMs + expirySlackMs - lead;
     const now = clock.monotonicNow();
-    const at = first + Math.max(0, Math.ceil((now - first) / renewIntervalMs)) * renewIntervalMs;
-    return at < term.stepDownAt - callTimeoutMs ? at : undefined;
+    return first + Math.max(0, Math.ceil((now - first) / renewIntervalMs)) * renewIntervalMs;
   }
 
   /** Whether this node campaigns now (starts as the `campaign` option). */
