@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const started: LeaseElector[] = [];
 afterEach(async () => {
-  await Promise.all(started.splice(0).map((e) => e.stop()));
+  await Promise.all(started.splice(0).map((e) => e.stop({ immediate: true })));
 });
 
 function elector(options: Partial<LeaseElectorOptions> & { cluster: string }): LeaseElector {
@@ -109,7 +109,7 @@ describe('LeaseElector on Azurite', () => {
       }),
     );
     a.on('demoted', () => events.push('demoted'));
-    await a.stop();
+    await a.stop({ immediate: true });
     expect(events).toEqual(['job saw abort', 'job settled', 'demoted']);
     const info = await a.leader();
     expect(info.isHeld).toBe(false);
@@ -156,7 +156,7 @@ describe('LeaseElector on Azurite', () => {
       // Connections are reset for a moment, as when storage closes idle keep-alive sockets.
       proxy.setMode({ kind: 'drop' });
       setTimeout(() => proxy.setMode({ kind: 'pass' }), 150);
-      await a.stop();
+      await a.stop({ immediate: true });
       const observer = elector({ cluster, nodeId: 'observer', campaign: false });
       expect(await observer.leader()).toMatchObject({ isHeld: false });
       expect(errors).not.toContain('release');
@@ -169,7 +169,7 @@ describe('LeaseElector on Azurite', () => {
     const a = elector({ cluster: uniqueName('c'), nodeId: 'a' });
     await Promise.all([a.start(), a.start()]);
     await waitFor(() => a.isLeader, 5000, 'a to lead');
-    await Promise.all([a.stop(), a.stop()]);
+    await Promise.all([a.stop({ immediate: true }), a.stop()]);
     expect(a.isLeader).toBe(false);
     await expect(a.start()).rejects.toThrow('stopped');
   });

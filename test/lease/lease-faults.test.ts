@@ -10,7 +10,7 @@ import { storageFaultProxies, type StorageFaultProxies } from '../support/storag
 const started: LeaseElector[] = [];
 const proxies: StorageFaultProxies[] = [];
 afterEach(async () => {
-  await Promise.all(started.splice(0).map((e) => e.stop()));
+  await Promise.all(started.splice(0).map((e) => e.stop({ immediate: true })));
 });
 afterAll(async () => {
   await Promise.all(proxies.map((p) => p.close()));

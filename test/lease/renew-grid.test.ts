@@ -111,3 +111,29 @@ describe('LeaseElector renewal grid on Azurite (default timings)', () => {
     expect(renews[1]! - renews[0]!).toBeLessThan(8000);
   }, 40_000);
 });
+
+describe('LeaseElector graceful stop', () => {
+  it('keeps leading until the handover instant; an immediate stop() cuts the wait short and releases', async () => {
+    const cluster = uniqueName('grid');
+    const a = elector({ cluster, nodeId: 'a' });
+    await a.start();
+    await waitFor(() => a.isLeader, 10_000, 'a leads');
+    const demoted: string[] = [];
+    a.on('demoted', (e) => demoted.push(e.reason));
+    const graceful = a.stop();
+    const signal = a.leaderSignal;
+    await new Promise((r) => setTimeout(r, 1000));
+    // In its term's first renew interval the handover instant is ~L + slack after the acquire:
+    // still leading, no leader work (the signal is aborted), the lease still held.
+    expect(a.isLeader).toBe(true);
+    expect(signal.aborted).toBe(true);
+    expect(demoted).toEqual([]);
+    expect((await a.leader()).isHeld).toBe(true);
+    const cutAt = Date.now();
+    await a.stop({ immediate: true });
+    await graceful;
+    expect(Date.now() - cutAt).toBeLessThan(3000);
+    expect(demoted).toEqual(['stopped']);
+    expect((await a.leader()).isHeld).toBe(false);
+  });
+});
