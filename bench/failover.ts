@@ -306,6 +306,7 @@ async function main(): Promise<void> {
     [
       ['leadership gap: demoted → elected', ...summary(graceful.map((g) => g.gap)), '≤ 1.00 s'],
       ['release → elected', ...summary(graceful.map((g) => g.releaseToElected)), '≤ 1.00 s'],
+      ['SIGTERM → elected (includes the wait)', ...summary(graceful.map((g) => g.termToElected)), '—'],
       [
         'stop() duration (SIGTERM → stopped)',
         ...summary(graceful.map((g) => g.stopDuration)),

@@ -632,8 +632,11 @@ export class Discover extends EventEmitter {
   }
 
   #wire(c: Cluster): void {
-    // Events of a previous incarnation's node (still settling its stop) are not this instance's.
-    const current = (): boolean => c === this.#cluster;
+    // Events of a previous incarnation's node (still settling its stop) are not this instance's,
+    // nor are those of a stopped one: node-discover emits nothing after `stopped`, while the
+    // core's stop() may keep its membership running for seconds (a leader hands the lease over on
+    // the followers' next look at it).
+    const current = (): boolean => c === this.#cluster && this.#state !== 'stopped';
     c.on('elected', () => {
       if (!current()) return;
       this.#setHolder(c.nodeId);

@@ -47,7 +47,13 @@ import {
 } from './lease-elector-options.js';
 
 import { readLeaderInfo, type LeaderInfo } from './read-leader.js';
-import { formatRenewGrid, nextGridLook, parseRenewGrid, RENEW_GRID_KEY, type RenewGrid } from './renew-grid.js';
+import {
+  formatRenewGrid,
+  nextGridLook,
+  parseRenewGrid,
+  RENEW_GRID_KEY,
+  type RenewGrid,
+} from './renew-grid.js';
 
 /** Retry period right after a leader's lease can have expired (expiry hints, no grid known). */
 const EXPIRY_RETRY_MS = 250;
@@ -417,10 +423,12 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       if (this.#resigning) {
         // Re-acquiring at once would win again before any follower heard the release, or looked
         // at the lease on the grid: pause past the followers' first look after the release.
+        // A release announced by another node or setCampaign(true) ends the pause.
         const resigned = term;
         await this.#resigning;
         this.#resigning = undefined;
-        await sleep(this.#pauseAfterResign(resigned), stop);
+        if (this.#nudge.signal.aborted) this.#nudge = new AbortController();
+        await sleep(this.#pauseAfterResign(resigned), stop, this.#nudge.signal);
       }
     }
   }
@@ -668,7 +676,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     stop: AbortSignal,
     term: { gridOrigin: number | undefined; since: string },
   ): Promise<{ epoch?: number; leaseLost?: boolean; error?: unknown; step?: 'blob' | 'floor' }> {
-    const { clock, callTimeoutMs, renewRetryDelayMs, nodeId, epochFloor } = this.options;
+    const { clock, callTimeoutMs, renewRetryDelayMs, epochFloor } = this.options;
     const conditions = { leaseId: leaseClient.leaseId };
     let lastError: unknown;
     // Which store refused, so a 403 names the right permission.
@@ -699,13 +707,10 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
           this.emit('epoch-floor', { stored, floor, epoch });
         }
         step = 'blob';
-        await this.#blob.setMetadata(
-          this.#termMetadata(epoch, term.since, term.gridOrigin),
-          {
-            conditions,
-            abortSignal: deadlineSignal(Math.min(callTimeoutMs, stepDownAt - clock.monotonicNow()), stop),
-          },
-        );
+        await this.#blob.setMetadata(this.#termMetadata(epoch, term.since, term.gridOrigin), {
+          conditions,
+          abortSignal: deadlineSignal(Math.min(callTimeoutMs, stepDownAt - clock.monotonicNow()), stop),
+        });
         return { epoch };
       } catch (error) {
         if (isLeaseLost(error)) return { leaseLost: true };
@@ -817,7 +822,8 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
           } finally {
             releasePriority();
           }
-          if (!term.demoted && !stop.aborted && term.releaseAt === undefined) await this.#refineGrid(term, endSignal);
+          if (!term.demoted && !stop.aborted && term.releaseAt === undefined)
+            await this.#refineGrid(term, endSignal);
         }
         // The next grid instant still ahead: one a retried renewal ran past is skipped.
         k = Math.max(k + 1, Math.floor((clock.monotonicNow() - term.gridT0) / renewIntervalMs) + 1);

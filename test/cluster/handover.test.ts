@@ -45,7 +45,9 @@ async function threeNodes(cluster: string, first: { storage?: string } = {}): Pr
       // a campaigns first; b and c a moment later.
       lease: nodeId === 'a' ? {} : { initialDelayMs: 3000 },
       bus: { pollIntervalMs: 15_000 },
-      ...(nodeId === 'a' && first.storage ? { storage: connectStorage({ connectionString: first.storage }) } : {}),
+      ...(nodeId === 'a' && first.storage
+        ? { storage: connectStorage({ connectionString: first.storage }) }
+        : {}),
     });
     node.on('elected', ({ epoch }) => timeline.elected.push({ node: nodeId, epoch, at: Date.now() }));
     node.on('demoted', ({ epoch, reason }) =>

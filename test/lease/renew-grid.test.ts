@@ -36,7 +36,12 @@ function elector(options: Partial<LeaseElectorOptions> & { cluster: string }): L
 
 describe('renewal grid metadata', () => {
   it('round-trips and rejects what an older leader or a hand edit leaves', () => {
-    const grid = { originMs: 1_765_000_000_123, renewIntervalMs: 7500, leaseDurationMs: 15_000, slackMs: 300 };
+    const grid = {
+      originMs: 1_765_000_000_123,
+      renewIntervalMs: 7500,
+      leaseDurationMs: 15_000,
+      slackMs: 300,
+    };
     expect(parseRenewGrid({ epoch: '4', renewgrid: formatRenewGrid(grid) })).toEqual({ epoch: 4, ...grid });
     expect(parseRenewGrid({ epoch: '4' })).toBeUndefined();
     expect(parseRenewGrid({ epoch: '4', renewgrid: '1/2/3' })).toBeUndefined();
@@ -45,7 +50,13 @@ describe('renewal grid metadata', () => {
   });
 
   it('looks just after each instant the lease can first expire: origin + L + slack + k·R', () => {
-    const grid = { epoch: 1, originMs: 1_000_000, renewIntervalMs: 7500, leaseDurationMs: 15_000, slackMs: 300 };
+    const grid = {
+      epoch: 1,
+      originMs: 1_000_000,
+      renewIntervalMs: 7500,
+      leaseDurationMs: 15_000,
+      slackMs: 300,
+    };
     expect(nextGridLook(grid, 0)).toBe(1_015_300);
     expect(nextGridLook(grid, 1_015_299)).toBe(1_015_300);
     expect(nextGridLook(grid, 1_015_300)).toBe(1_022_800);
