@@ -433,14 +433,20 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     }
   }
 
-  /** The retry interval, or until 1 s past the followers' first grid look after now if later. */
+  /**
+   * The retry interval, or until 1 s past the followers' first grid look after now if later, but
+   * never more than renewInterval + slack + 1 s: in a term's first renew interval that look is up
+   * to L away, and a node alone would lead nobody meanwhile (followers that heard the release
+   * announcement have taken over by then).
+   */
   #pauseAfterResign(term: Term | undefined): number {
     const { clock, retryIntervalMs, leaseDurationMs, expirySlackMs, renewIntervalMs } = this.options;
     if (term?.gridOrigin === undefined) return retryIntervalMs;
     const first = term.gridT0 + leaseDurationMs + expirySlackMs;
     const now = clock.monotonicNow();
     const look = first + Math.max(0, Math.ceil((now - first) / renewIntervalMs)) * renewIntervalMs;
-    return Math.max(retryIntervalMs, look + 1000 - now);
+    const pastLook = Math.min(look - now, renewIntervalMs + expirySlackMs) + 1000;
+    return Math.max(retryIntervalMs, pastLook);
   }
 
   async #campaign(stop: AbortSignal): Promise<Term | undefined> {
