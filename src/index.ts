@@ -52,6 +52,7 @@ export type {
   ResolvedLeaseElectorOptions,
   LeaseElectorEvents,
   DemotionReason,
+  LeaseStopOptions,
   LeaderInfo,
   LeaderAnnouncer,
   LeaderAnnouncement,

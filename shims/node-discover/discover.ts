@@ -450,7 +450,7 @@ export class Discover extends EventEmitter {
 
   /**
    * Leaves, synchronous like node-discover's: the lease release (a follower takes over within one
-   * bus poll) and the row delete start now, and `stopped` is emitted now. The process stays alive
+   * bus poll, or at its next look at the lease on the leader's renewal grid) and the row delete start now, and `stopped` is emitted now. The process stays alive
    * until the release has landed, so `d.stop()` and then letting the event loop drain releases;
    * `process.exit()` right after it does not (migrate reports that pattern). Returns false when not
    * running, otherwise a promise of the release (node-discover returned undefined; nothing awaited it).
@@ -464,7 +464,10 @@ export class Discover extends EventEmitter {
     this.#subscriptions.clear();
     // A referenced timer holds the process open until the release lands, whatever the SDK's sockets do.
     const keepAlive = setInterval(() => undefined, 1000);
-    const stopping = this.#cluster.stop().finally(() => clearInterval(keepAlive));
+    // Released at once, as node-discover's master is gone at stop(): a follower takes over on the
+    // release announcement or at its next look at the lease, the same instant a graceful handover
+    // would have picked, while this node has already reported `stopped`.
+    const stopping = this.#cluster.stop({ immediate: true }).finally(() => clearInterval(keepAlive));
     this.#stopping = stopping;
     this.emit('stopped', this);
     return stopping;
@@ -638,8 +641,11 @@ export class Discover extends EventEmitter {
   }
 
   #wire(c: Cluster): void {
-    // Events of a previous incarnation's node (still settling its stop) are not this instance's.
-    const current = (): boolean => c === this.#cluster;
+    // Events of a previous incarnation's node (still settling its stop) are not this instance's,
+    // nor are those of a stopped one: node-discover emits nothing after `stopped`, while the
+    // core's stop() may keep its membership running for seconds (a leader hands the lease over on
+    // the followers' next look at it).
+    const current = (): boolean => c === this.#cluster && this.#state !== 'stopped';
     c.on('elected', () => {
       if (!current()) return;
       this.#setHolder(c.nodeId);
