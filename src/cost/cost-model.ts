@@ -13,11 +13,17 @@ import { DEFAULT_PRICES, type TransactionPrices } from './prices.js';
  * Every timing left out is the runtime's own default (see {@link runtimeCostTimings}).
  */
 export interface CostTimings {
-  /** The lease elector's `leaseDurationMs`. @default the runtime's (15000) */
+  /** The lease elector's `leaseDurationMs`. @default the runtime's */
   leaseDurationMs?: number;
-  /** The lease elector's `renewIntervalMs`. @default the runtime's (leaseDurationMs / 3) */
+  /**
+   * The lease elector's `renewIntervalMs` R: the leader renews on a grid of period R written on the
+   * lease blob, and each follower looks at the lease once per R. @default the runtime's
+   */
   renewIntervalMs?: number;
-  /** The lease elector's `retryIntervalMs` (followers' acquire period). @default the runtime's (2000) */
+  /**
+   * The lease elector's `retryIntervalMs`: followers' attempt period only while no renewal grid is
+   * known (a leader of an older version); not in the idle figures. @default the runtime's
+   */
   retryIntervalMs?: number;
   /** Membership's `heartbeatIntervalMs`. @default the runtime's (5000) */
   heartbeatIntervalMs?: number;
@@ -132,8 +138,9 @@ function perHour(everyMs: number): number {
  * Storage transactions per node-hour of an idle node (plus the workload given), by kind, for a
  * cluster of `nodes` nodes. One line per periodic call the runtime makes:
  *
- * - lease: the leader renews every `renewIntervalMs`; each follower tries to acquire every
- *   `retryIntervalMs` (jittered ±25 %, so that on average)
+ * - lease: the leader renews every `renewIntervalMs` on a grid it writes on the blob; each
+ *   follower reads the blob once per grid instant (a Get Blob Properties, then an acquire only
+ *   when the lease is free)
  * - membership: every node upserts its row every heartbeat; followers point-read the member digest,
  *   the leader lists the member partition (one request per 1,000 members) and rewrites the digest
  * - bus-poll: an idle node polls once per `idlePollIntervalMs`, shortened by the jitter (half of
@@ -166,7 +173,7 @@ export function transactionsPerNodeHour(
   leader.retention = perHour(t.retentionMs * IDLE_RETENTION_PASS_FRACTION);
   leader['tick-claim'] = 2 * t.singletonTicksPerHour;
   const follower = { ...common };
-  follower.lease = perHour(t.retryIntervalMs);
+  follower.lease = perHour(t.renewIntervalMs);
   return { leader: summarise(leader), follower: summarise(follower) };
 }
 

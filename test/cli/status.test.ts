@@ -140,7 +140,7 @@ describe('gossipless status --cost at configured timings', () => {
         '2000',
         '--heartbeat-ms',
         '5000',
-        '--retry-ms',
+        '--renew-ms',
         '4000',
         '--json',
       ],

@@ -44,8 +44,8 @@ describe('cost model', () => {
     };
     const { leader, follower } = transactionsPerNodeHour(t, 3);
     expect(follower.byKind).toMatchObject({
-      lease: 1200,
-      membership: 1200, // an upsert and a list per heartbeat
+      lease: 900, // a look at the blob per grid instant (the leader's renew interval)
+      membership: 1200, // an upsert and a read of the member digest per heartbeat
       'bus-poll': 1800,
       publish: 100,
       'tick-claim': 0,
@@ -53,23 +53,22 @@ describe('cost model', () => {
     });
     expect(leader.byKind).toMatchObject({
       lease: 900,
-      membership: 1200,
+      membership: 1800, // an upsert, a list of the partition and a digest write per heartbeat
       'bus-poll': 1800,
       publish: 100,
       'tick-claim': 120, // a claim read and a conditional write per tick
       retention: 12, // an idle leader: one query per retentionMs / 2
     });
-    expect(follower.blob).toBe(1200);
-    expect(follower.total).toBe(1200 + 1200 + 1800 + 100);
+    expect(follower.blob).toBe(900);
+    expect(follower.total).toBe(900 + 1200 + 1800 + 100);
     expect(follower.table).toBe(follower.total - follower.blob);
   });
 
-  it('adds a request per 1,000 members listed, past 1,000 nodes', () => {
-    expect(transactionsPerNodeHour({}, 1000).follower.byKind.membership).toBe(
-      transactionsPerNodeHour({}, 3).follower.byKind.membership,
-    );
+  it("adds a request per 1,000 members to the leader's list, past 1,000 nodes; followers read one digest", () => {
     const heartbeatsPerHour = 3_600_000 / MEMBERSHIP_DEFAULTS.heartbeatIntervalMs;
-    expect(transactionsPerNodeHour({}, 1001).follower.byKind.membership).toBe(3 * heartbeatsPerHour);
+    expect(transactionsPerNodeHour({}, 1000).leader.byKind.membership).toBe(3 * heartbeatsPerHour);
+    expect(transactionsPerNodeHour({}, 1001).leader.byKind.membership).toBe(4 * heartbeatsPerHour);
+    expect(transactionsPerNodeHour({}, 1001).follower.byKind.membership).toBe(2 * heartbeatsPerHour);
   });
 
   it('prices a cluster per month with lease calls as blob "other" operations, and says it is an estimate', () => {
