@@ -91,7 +91,7 @@ export function renderCostReport(report: CostReport, color: boolean): string {
   out.push(
     `${c.bold('cost')} ${c.yellow('(estimate)')} from the model at ${
       'lease ' + seconds(t.leaseDurationMs)
-    }, renew ${seconds(t.renewIntervalMs)}, acquire retry ${seconds(t.retryIntervalMs)}, heartbeat ${seconds(
+    }, renew (and followers' look) every ${seconds(t.renewIntervalMs)}, heartbeat ${seconds(
       t.heartbeatIntervalMs,
     )}, bus poll ${seconds(t.pollIntervalMs)} (idle ${seconds(t.idlePollIntervalMs)})` +
       (t.singletonTicksPerHour ? `, ${t.singletonTicksPerHour} singleton ticks/h` : '') +
