@@ -1,7 +1,7 @@
 /**
  * One cluster node for bench/failover.ts, in its own process, at the default timings. Prints one
  * JSON line per event (`ready`, `elected`, `demoted`, `stopped`) stamped with this machine's wall
- * clock, which the parent shares. SIGTERM stops the node gracefully (release + bus announcement).
+ * clock, which the parent shares. SIGTERM stops the node gracefully (handover on the renewal grid, release + bus announcement).
  */
 import { createCluster } from '../src/cluster/index.js';
 import { connectStorage } from '../src/storage/index.js';
@@ -12,8 +12,8 @@ function record(type: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(JSON.stringify({ t: Date.now(), node: nodeId, type, ...fields }) + '\n');
 }
 
-// No timing options: the bench measures the defaults (L 15 s, renew 5 s, retry 2 s, margin 2 s,
-// heartbeat 5 s, bus poll 1 s).
+// No timing options: the bench measures the defaults (L 15 s, renew 7.5 s on a fixed grid, margin
+// 2 s; membership and bus at their defaults).
 const cluster = createCluster({
   cluster: process.env.CLUSTER!,
   nodeId,

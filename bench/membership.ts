@@ -1,62 +1,54 @@
 /**
- * Membership convergence and storage cost against cluster size N, on one in-memory Azurite.
+ * Membership at N = 10, 100 and 1,000 nodes on one table, at the default timings (heartbeat 15 s,
+ * memberTtl 45 s), against Azure's scalability targets: every request goes through the throttling
+ * emulator (bench/support/throttling-proxy.ts), which answers 503 ServerBusy beyond 2,000 entities/s
+ * per partition, 20,000 entities/s per table or 20,000 requests/s per account, as Azure does.
  *
- * For each N (10, 100, 1000):
- * - join convergence: every member starts at once; the time until every observer's view holds all
- *   N members. Anchor, measured in the same run: one heartbeat interval + one list round trip.
- * - death convergence: one member stops heartbeating without deleting its row; the time from its
- *   last successful heartbeat until no observer's view holds it. Anchor: memberTtl + one heartbeat.
- * - storage requests per node-hour: the real Membership instances' HTTP requests, counted at a
- *   proxy over a steady window, per node; flat in N while the partition fits one 1000-row page.
+ * For each N:
+ * - N real `Membership` instances run in this process, sharing one storage connection (through the
+ *   emulator): each does exactly what a node's Membership does — it is one. Member 0 is told it
+ *   leads (`isLeader: () => true`, as `Cluster` wires it from the lease), so it reads the member
+ *   partition and writes the digest; the others read the digest. What is not a node's: they share
+ *   one process, event loop and HTTP agent, and one Azurite serves them all.
+ * - join: every member starts at once; the time until every observer's view holds all N.
+ * - steady window (4 heartbeats): requests and entities counted at the emulator — entities/s per
+ *   partition (mean and the busiest 1 s), requests/s, throttled requests (must be 0) — and each
+ *   member's own request counters, as transactions per node-hour for the leader and the followers.
+ * - death: one follower's storage path is cut (its own proxy, in front of the emulator, starts
+ *   refusing connections; its row stays). From its last successful heartbeat until no observer's
+ *   view holds it; bound TTL + heartbeat + 1 s = 61 s.
+ * - anchor, same run: N = 1,000 with `useDigest: false` (every node reads the whole partition
+ *   every heartbeat, as before issue #11) for two heartbeats: how much the emulator throttles it.
  *
- * What is real and what is simulated is printed with the figures:
- * - N = 10 and 100: N real `Membership` instances in this process (one storage connection through
- *   a counting proxy); the member that dies is real too, its own proxy starts refusing connections.
- * - N = 1000: 5 real `Membership` observers; the other 995 rows are written by a simulator that
- *   upserts them (same row shape) in entity-group batches of 100 every heartbeat, uncounted; the
- *   member that dies is a simulated row the simulator stops refreshing.
- *
- * Memory (N = 10 and 100, where every member is a real instance): `heapUsed` after a forced GC
- * once the views converged and again after the counting window, against the process's heap just
- * before the members are created (the anchor); per instance = the difference / N. Needs
- * `node --expose-gc` (the npm script passes it).
- *
- * Timings are shortened (heartbeat 2 s, memberTtl 6 s) to keep the run short; the per-node-hour
- * figure is also given scaled to the default 5 s heartbeat.
- *
- * Run: npm run bench:membership  (node --expose-gc --import tsx bench/membership.ts). About 2 minutes.
+ * Run: npm run bench:membership  (node --expose-gc --import tsx bench/membership.ts). About 10 minutes.
+ * BENCH_SIZES=10,100 and BENCH_ANCHOR=0 shorten it.
  */
 import { performance } from 'node:perf_hooks';
-import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
-import { Membership, type MembershipView } from '../src/membership/index.js';
+import { MEMBERSHIP_DEFAULTS, Membership, type MembershipView } from '../src/membership/index.js';
 import { connectStorage, type StorageConnection } from '../src/storage/index.js';
-import { memberPartition, partitionEquals } from '../src/table-layout/index.js';
+import { memberDigestPartition, memberPartition, MEMBER_DIGEST_ROW_KEY } from '../src/table-layout/index.js';
 import { proxyStorage, type StorageProxies } from './support/counting-proxy.js';
-import { bytes, gcHeapUsed, mib } from './support/heap.js';
+import { gcHeapUsed, mib } from './support/heap.js';
 import { runBench } from './support/run-bench.js';
+import { count, machineLine, median, note, printTable, progress, seconds, sleep } from './support/report.js';
 import {
-  count,
-  machineLine,
-  median,
-  millis,
-  note,
-  printTable,
-  progress,
-  seconds,
-  sleep,
-} from './support/report.js';
+  AZURE_TARGETS,
+  throttleStorage,
+  type ThrottledRequest,
+  type ThrottledStorage,
+} from './support/throttling-proxy.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,1000').split(',').map(Number);
-const HEARTBEAT_MS = 2000;
-const MEMBER_TTL_MS = 6000;
-const DEFAULT_HEARTBEAT_MS = 5000;
-const REAL_UP_TO = 100;
-const OBSERVERS_WHEN_SIMULATED = 5;
-const WINDOW_HEARTBEATS = 8;
+const WITH_ANCHOR = process.env.BENCH_ANCHOR !== '0';
+const HEARTBEAT_MS = MEMBERSHIP_DEFAULTS.heartbeatIntervalMs;
+const MEMBER_TTL_MS = MEMBERSHIP_DEFAULTS.memberTtlMs;
+const WINDOW_MS = 4 * HEARTBEAT_MS;
+const DEATH_BOUND_MS = MEMBER_TTL_MS + HEARTBEAT_MS + 1000;
 const TABLE_PREFIX = 'benchmem';
 const TABLE = `${TABLE_PREFIX}bus`;
-const WATCHDOG_MS = 300_000;
+const WATCHDOG_MS = 1_500_000;
+const HOUR_MS = 3_600_000;
 
 let azurite: AzuriteInstance | undefined;
 const toClose: Array<() => Promise<void>> = [];
@@ -66,443 +58,382 @@ async function cleanup(): Promise<void> {
   await azurite?.stop();
 }
 
-/** Writes simulated members' rows: the same shape Membership writes, batched 100 per request. */
-class RowSimulator {
-  readonly #ids: string[];
-  readonly #table: TableClient;
-  readonly #partition: string;
-  readonly #stopped = new Set<string>();
-  #running = true;
-  #loop: Promise<void> | undefined;
-  /** Set when a write failed: the bench stops rather than report figures for a broken simulation. */
-  failure: unknown;
-  /** Wall time (performance.now) each row's last successful write was answered. */
-  readonly lastWritten = new Map<string, number>();
-  /** When the first round had written every row. */
-  firstRoundDoneAt: number | undefined;
-
-  constructor(storage: StorageConnection, cluster: string, ids: string[]) {
-    this.#ids = ids;
-    this.#table = storage.tableClient(TABLE);
-    this.#partition = memberPartition(cluster);
-  }
-
-  start(): void {
-    this.#loop = (async () => {
-      const startedAt = new Date().toISOString();
-      while (this.#running) {
-        const roundStart = performance.now();
-        const live = this.#ids.filter((id) => !this.#stopped.has(id));
-        for (let i = 0; i < live.length; i += 100) {
-          const chunk = live.slice(i, i + 100);
-          const actions: TransactionAction[] = chunk.map((nodeId) => [
-            'upsert',
-            {
-              partitionKey: this.#partition,
-              rowKey: nodeId,
-              nodeId,
-              metadata: JSON.stringify({ address: `10.0.${i / 100}.${chunk.indexOf(nodeId)}:8080` }),
-              startedAt,
-              incarnation: 0,
-            },
-            'Replace',
-          ]);
-          await this.#table.submitTransaction(actions);
-          const at = performance.now();
-          for (const id of chunk) this.lastWritten.set(id, at);
-        }
-        this.firstRoundDoneAt ??= performance.now();
-        await sleep(Math.max(0, roundStart + HEARTBEAT_MS - performance.now()));
-      }
-    })().catch((error: unknown) => {
-      this.failure = error;
-    });
-  }
-
-  /** The row stops being refreshed (the node died; its row stays). */
-  kill(id: string): void {
-    this.#stopped.add(id);
-  }
-
-  async stop(): Promise<void> {
-    this.#running = false;
-    await this.#loop;
-  }
+/** Load as the emulator saw it over a window. */
+interface Traffic {
+  requests: number;
+  requestsPerSecond: number;
+  busiestSecondRequests: number;
+  byKind: Record<string, number>;
+  /** Per partition: entities/s over the window and in its busiest 1 s. */
+  partitions: Array<{ partition: string; perSecond: number; busiestSecond: number }>;
+  throttled: number;
+  throttledBy: string;
 }
 
-interface Observer {
-  membership: Membership;
-  joinedAt: number | undefined;
-  victimGoneAt: number | undefined;
+function traffic(
+  requests: readonly ThrottledRequest[],
+  windowMs: number,
+  throttled: ThrottledStorage,
+): Traffic {
+  const perSecond = new Map<number, number>();
+  const byKind: Record<string, number> = {};
+  const partitions = new Map<string, Map<number, number>>();
+  for (const r of requests) {
+    const second = Math.floor(r.sentAt / 1000);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+    byKind[r.kind] = (byKind[r.kind] ?? 0) + 1;
+    if (r.partition === undefined || r.entities === 0) continue;
+    let seconds = partitions.get(r.partition);
+    if (!seconds) partitions.set(r.partition, (seconds = new Map()));
+    seconds.set(second, (seconds.get(second) ?? 0) + r.entities);
+  }
+  const { partition, table, account } = throttled.limits.throttled;
+  return {
+    requests: requests.length,
+    requestsPerSecond: (requests.length / windowMs) * 1000,
+    busiestSecondRequests: Math.max(0, ...perSecond.values()),
+    byKind,
+    partitions: [...partitions].map(([key, seconds]) => ({
+      partition: key,
+      perSecond: ([...seconds.values()].reduce((a, b) => a + b, 0) / windowMs) * 1000,
+      busiestSecond: Math.max(...seconds.values()),
+    })),
+    throttled: partition + table + account,
+    throttledBy: `partition ${partition}, table ${table}, account ${account}; by kind ${JSON.stringify(throttled.limits.throttledByKind)}`,
+  };
 }
 
 interface SizeResult {
   n: number;
-  real: number;
-  simulated: number;
-  observers: number;
-  listRttMs: number;
   joinMs: number;
   joinMedianMs: number;
-  /** From start until the last member's first heartbeat (or the simulator's first round) was stored. */
-  allWrittenMs: number;
+  startup: Traffic;
+  steady: Traffic;
+  death: Traffic;
   deathMs: number;
   deathMedianMs: number;
+  /** Transactions per node-hour from the members' own counters over the steady window. */
+  leaderPerHour: number;
+  followerPerHour: number;
+  digestBytes: number;
   errors: number;
-  requestsPerNodePerHeartbeat: number;
-  putsPerNodePerHeartbeat: number;
-  pagesPerList: number;
-  perNodeHourBench: number;
-  /** Real-only sizes: heap before the members were created, after join, after the counting window. */
-  heap?: { before: number; joined: number; steady: number; steadyAfterMs: number };
+  heapPerInstance?: number;
 }
 
-async function measureList(storage: StorageConnection, cluster: string): Promise<number> {
-  const table = storage.tableClient(TABLE);
-  const samples: number[] = [];
-  for (let i = 0; i < 6; i++) {
-    const started = performance.now();
-    const pages = table
-      .listEntities({ queryOptions: { filter: partitionEquals(memberPartition(cluster)) } })
-      .byPage({ maxPageSize: 1000 });
-    for await (const page of pages) void page;
-    if (i > 0) samples.push(performance.now() - started);
-  }
-  return median(samples);
+type Counters = Membership['stats'];
+function transactions(s: Counters): number {
+  return s.heartbeats + s.lists + s.digestReads + s.digestWrites + s.digestClaims + s.metadataReads;
 }
 
-async function waitUntil(
-  condition: () => boolean,
-  timeoutMs: number,
-  what: string,
-  simulator?: RowSimulator,
-): Promise<void> {
+async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
-    if (simulator?.failure) throw simulator.failure;
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
+    await sleep(100);
   }
 }
 
-async function measureSize(instance: AzuriteInstance, n: number): Promise<SizeResult> {
-  const cluster = `bench-members-${n}`;
-  const simulatedCount = n <= REAL_UP_TO ? 0 : n - OBSERVERS_WHEN_SIMULATED;
-  const realCount = n - simulatedCount;
-  const direct = connectStorage({ connectionString: instance.connectionString });
-  const counted: StorageProxies = await proxyStorage(instance, azuriteConnectionString);
-  toClose.push(() => counted.close());
-  const countedStorage = connectStorage({ connectionString: counted.connectionString });
-  // The member that dies, when real, talks through its own proxy so its storage path can be cut.
-  const victimProxies: StorageProxies | undefined =
-    simulatedCount === 0 ? await proxyStorage(instance, azuriteConnectionString) : undefined;
-  if (victimProxies) toClose.push(() => victimProxies.close());
-  const victimId = simulatedCount === 0 ? `member-${String(n - 1).padStart(4, '0')}` : 'simulated-0000';
+async function digestSize(storage: StorageConnection, cluster: string): Promise<number> {
+  const row = await storage
+    .tableClient(TABLE)
+    .getEntity<Record<string, unknown>>(memberDigestPartition(cluster), MEMBER_DIGEST_ROW_KEY);
+  let chars = 0;
+  for (const [key, value] of Object.entries(row))
+    if (typeof value === 'string') chars += key.length + value.length;
+  // Azure stores strings as UTF-16; the digest's JSON is ASCII.
+  return chars * 2;
+}
 
-  // The anchor: this process's heap before any member exists (proxies and connections included).
-  const heapBefore = simulatedCount === 0 ? await gcHeapUsed() : undefined;
+async function measureSize(
+  instance: AzuriteInstance,
+  throttled: ThrottledStorage,
+  n: number,
+): Promise<SizeResult> {
+  const cluster = `bench-members-${n}`;
+  const shared = connectStorage({ connectionString: throttled.connectionString });
+  // The member that dies talks through its own proxy, in front of the emulator, so its path can be cut.
+  const victimProxies: StorageProxies = await proxyStorage(
+    { blobPort: throttled.blob.port, tablePort: throttled.table.port },
+    azuriteConnectionString,
+  );
+  toClose.push(() => victimProxies.close());
+  const victimId = `member-${String(n - 1).padStart(4, '0')}`;
+  const heapBefore = n <= 100 ? await gcHeapUsed() : undefined;
   const members: Membership[] = [];
-  const observers: Observer[] = [];
-  let cutAt: number | undefined;
+  const joinedAt = new Map<string, number>();
+  const goneAt = new Map<string, number>();
+  let cut = false;
   let errors = 0;
-  const firstHeartbeats: number[] = [];
-  for (let i = 0; i < realCount; i++) {
+  for (let i = 0; i < n; i++) {
     const nodeId = `member-${String(i).padStart(4, '0')}`;
     const isVictim = nodeId === victimId;
     const membership = new Membership({
-      storage: isVictim
-        ? connectStorage({ connectionString: victimProxies!.connectionString })
-        : countedStorage,
+      storage: isVictim ? connectStorage({ connectionString: victimProxies.connectionString }) : shared,
       cluster,
       nodeId,
       tablePrefix: TABLE_PREFIX,
-      metadata: { address: `10.1.0.${i}:8080` },
-      heartbeatIntervalMs: HEARTBEAT_MS,
-      memberTtlMs: MEMBER_TTL_MS,
+      metadata: { address: `10.1.${i >> 8}.${i & 255}:8080` },
+      ...(i === 0 ? { isLeader: () => true } : {}),
     });
-    // Errors are expected from the victim once its storage is cut; others' are counted and printed.
     membership.on('error', () => {
       if (!isVictim) errors++;
     });
-    // A member's first view follows its first heartbeat: its row is in the table from then on.
-    membership.once('view', () => firstHeartbeats.push(performance.now()));
     members.push(membership);
     if (isVictim) continue;
-    const observer: Observer = { membership, joinedAt: undefined, victimGoneAt: undefined };
     membership.on('view', (view: MembershipView) => {
       const now = performance.now();
-      if (observer.joinedAt === undefined && view.members.length === n) observer.joinedAt = now;
-      if (
-        cutAt !== undefined &&
-        observer.victimGoneAt === undefined &&
-        !view.members.some((m) => m.nodeId === victimId)
-      ) {
-        observer.victimGoneAt = now;
-      }
+      if (!joinedAt.has(nodeId) && view.members.length === n) joinedAt.set(nodeId, now);
+      if (cut && !goneAt.has(nodeId) && !view.members.some((m) => m.nodeId === victimId))
+        goneAt.set(nodeId, now);
     });
-    observers.push(observer);
   }
-  const simulator =
-    simulatedCount > 0
-      ? new RowSimulator(
-          direct,
-          cluster,
-          Array.from({ length: simulatedCount }, (_, i) => `simulated-${String(i).padStart(4, '0')}`),
-        )
-      : undefined;
-  toClose.push(async () => {
-    await simulator?.stop();
-    await Promise.allSettled(members.map((m) => m.stop()));
-  });
+  toClose.push(async () => void (await Promise.allSettled(members.map((m) => m.stop()))));
+  const observers = n - 1;
 
-  progress(`N = ${n}: ${realCount} real members, ${simulatedCount} simulated rows; joining`);
+  progress(`N = ${n}: starting ${n} members at once`);
+  throttled.reset();
   const startedAt = performance.now();
-  simulator?.start();
   await Promise.all(members.map((m) => m.start()));
   await waitUntil(
-    () => observers.every((o) => o.joinedAt !== undefined),
-    60_000,
+    () => joinedAt.size === observers,
+    4 * HEARTBEAT_MS + 60_000,
     `all views to hold ${n} members`,
-    simulator,
   );
-  const joinTimes = observers.map((o) => o.joinedAt! - startedAt);
-  const allWrittenMs = Math.max(...firstHeartbeats, simulator?.firstRoundDoneAt ?? 0) - startedAt;
-  // The counting proxy logs every request: clear its log so the reading is the members' heap.
-  counted.reset();
+  const joinTimes = [...joinedAt.values()].map((t) => t - startedAt);
+  const startup = traffic(throttled.table.requests, performance.now() - startedAt, throttled);
   const heapJoined = heapBefore !== undefined ? await gcHeapUsed() : undefined;
 
-  progress(`N = ${n}: counting requests over ${WINDOW_HEARTBEATS} heartbeats`);
-  // Members heartbeat at a fixed period. Count over whole heartbeats starting half a period after
-  // an observer's list, so members that started together do not sit on the window's edges.
-  await sleep(HEARTBEAT_MS / 2);
-  await new Promise<void>((resolve) => observers[0]!.membership.once('view', () => resolve()));
-  await sleep(HEARTBEAT_MS / 2);
-  counted.reset();
-  victimProxies?.reset();
+  progress(`N = ${n}: counting over ${WINDOW_MS / 1000} s`);
+  throttled.reset();
+  victimProxies.reset();
+  const before = members.map((m) => transactions(m.stats));
   const windowStart = performance.now();
-  await sleep(WINDOW_HEARTBEATS * HEARTBEAT_MS);
+  await sleep(WINDOW_MS);
   const windowMs = performance.now() - windowStart;
-  // Counted in a closure so the copied request log is garbage before the heap is read below.
-  const { requestCount, puts, pages } = (() => {
-    const requests = [...counted.table.requests, ...(victimProxies?.table.requests ?? [])];
-    return {
-      requestCount: requests.length,
-      puts: requests.filter((r) => r.method === 'PUT').length,
-      pages: requests.filter((r) => r.method === 'GET').length,
-    };
-  })();
-  const heartbeats = windowMs / HEARTBEAT_MS;
-  counted.reset();
-  const heapSteady = heapBefore !== undefined ? await gcHeapUsed() : undefined;
-  const steadyAfterMs = performance.now() - startedAt;
-  const listRttMs = await measureList(direct, cluster);
+  const steady = traffic(throttled.table.requests, windowMs, throttled);
+  const perHour = members.map((m, i) => ((transactions(m.stats) - before[i]!) / windowMs) * HOUR_MS);
+  const digestBytes = await digestSize(
+    connectStorage({ connectionString: instance.connectionString }),
+    cluster,
+  );
 
   progress(`N = ${n}: ${victimId} stops heartbeating`);
-  let lastHeartbeat: () => number;
-  if (victimProxies) {
-    // performance.now() and Date.now() differ by a constant here; convert the proxy's wall times.
-    const offset = Date.now() - performance.now();
-    victimProxies.table.setDropping(true);
-    victimProxies.blob.setDropping(true);
-    cutAt = performance.now();
-    // Read after the wait below: a heartbeat in flight at the cut may still succeed.
-    lastHeartbeat = () => {
-      const lastPut = victimProxies.table.requests
-        .filter((r) => r.method === 'PUT' && r.status !== undefined && r.status < 300)
-        .at(-1);
-      return (lastPut?.answeredAt ?? Number.NaN) - offset;
-    };
-  } else {
-    simulator!.kill(victimId);
-    cutAt = performance.now();
-    lastHeartbeat = () => simulator!.lastWritten.get(victimId) ?? Number.NaN;
-  }
+  throttled.reset();
+  const offset = Date.now() - performance.now();
+  victimProxies.table.setDropping(true);
+  victimProxies.blob.setDropping(true);
+  cut = true;
+  const deathStart = performance.now();
   await waitUntil(
-    () => observers.every((o) => o.victimGoneAt !== undefined),
-    MEMBER_TTL_MS + HEARTBEAT_MS * 6,
+    () => goneAt.size === observers,
+    DEATH_BOUND_MS + 3 * HEARTBEAT_MS,
     `every view to drop ${victimId}`,
-    simulator,
   );
-  const goneTimes = observers.map((o) => o.victimGoneAt!);
+  const death = traffic(throttled.table.requests, performance.now() - deathStart, throttled);
+  const lastPut = victimProxies.table.requests
+    .filter((r) => r.method === 'PUT' && r.status !== undefined && r.status < 300)
+    .at(-1);
+  // No heartbeat in the window before the cut would mean the victim was already failing: report it.
+  const lastHeartbeat = (lastPut?.answeredAt ?? Number.NaN) - offset;
+  const goneTimes = [...goneAt.values()];
+  const followers = perHour.filter((_, i) => i !== 0 && members[i]!.nodeId !== victimId);
   const result: SizeResult = {
     n,
-    real: realCount,
-    simulated: simulatedCount,
-    observers: observers.length,
-    listRttMs,
     joinMs: Math.max(...joinTimes),
     joinMedianMs: median(joinTimes),
-    allWrittenMs,
-    deathMs: Math.max(...goneTimes) - lastHeartbeat(),
-    deathMedianMs: median(goneTimes) - lastHeartbeat(),
+    startup,
+    steady,
+    death,
+    deathMs: Math.max(...goneTimes) - lastHeartbeat,
+    deathMedianMs: median(goneTimes) - lastHeartbeat,
+    leaderPerHour: perHour[0]!,
+    followerPerHour: followers.reduce((a, b) => a + b, 0) / followers.length,
+    digestBytes,
     errors,
-    requestsPerNodePerHeartbeat: requestCount / realCount / heartbeats,
-    putsPerNodePerHeartbeat: puts / realCount / heartbeats,
-    pagesPerList: pages / Math.max(1, puts),
-    perNodeHourBench: (requestCount / realCount) * (3_600_000 / windowMs),
-    ...(heapBefore !== undefined
-      ? { heap: { before: heapBefore, joined: heapJoined!, steady: heapSteady!, steadyAfterMs } }
-      : {}),
+    ...(heapBefore !== undefined ? { heapPerInstance: (heapJoined! - heapBefore) / n } : {}),
   };
-  await simulator?.stop();
+  progress(`N = ${n}: stopping`);
   await Promise.allSettled(members.map((m) => m.stop()));
   toClose.splice(0);
-  await counted.close();
-  await victimProxies?.close();
+  await victimProxies.close();
   return result;
 }
 
-/**
- * Unreported: a few members heartbeat and list twice, so code compiled on first use (the storage
- * client's paths, Membership's own) is in the heap before the first size's "before" reading and is
- * not charged to that size's instances.
- */
-async function warmUp(instance: AzuriteInstance): Promise<void> {
-  progress('warm-up: 5 members, two heartbeats');
-  const storage = connectStorage({ connectionString: instance.connectionString });
-  const members = Array.from(
-    { length: 5 },
-    (_, i) =>
-      new Membership({
-        storage,
-        cluster: 'bench-members-warm-up',
-        nodeId: `warm-up-${i}`,
-        tablePrefix: TABLE_PREFIX,
-        metadata: { address: `10.2.0.${i}:8080` },
-        heartbeatIntervalMs: HEARTBEAT_MS,
-        memberTtlMs: MEMBER_TTL_MS,
-      }),
-  );
+/** The pre-#11 design (every node lists the partition every heartbeat) at N, under the same emulator. */
+async function measureAnchor(
+  throttled: ThrottledStorage,
+  n: number,
+): Promise<Traffic & { n: number; failedReads: number }> {
+  const cluster = `bench-members-anchor-${n}`;
+  const shared = connectStorage({ connectionString: throttled.connectionString });
+  let failedReads = 0;
+  const members = Array.from({ length: n }, (_, i) => {
+    const m = new Membership({
+      storage: shared,
+      cluster,
+      nodeId: `member-${String(i).padStart(4, '0')}`,
+      tablePrefix: TABLE_PREFIX,
+      metadata: { address: `10.2.${i >> 8}.${i & 255}:8080` },
+      useDigest: false,
+    });
+    m.on('error', (e) => {
+      if (e.during === 'list') failedReads++;
+    });
+    return m;
+  });
   toClose.push(async () => void (await Promise.allSettled(members.map((m) => m.stop()))));
+  progress(
+    `anchor: N = ${n} with useDigest: false, one heartbeat to spread, then ${(2 * HEARTBEAT_MS) / 1000} s counted`,
+  );
   await Promise.all(members.map((m) => m.start()));
-  await sleep(HEARTBEAT_MS * 2 + 200);
+  await sleep(HEARTBEAT_MS);
+  throttled.reset();
+  failedReads = 0;
+  const start = performance.now();
+  await sleep(2 * HEARTBEAT_MS);
+  const result = {
+    n,
+    ...traffic(throttled.table.requests, performance.now() - start, throttled),
+    failedReads,
+  };
   await Promise.allSettled(members.map((m) => m.stop()));
   toClose.splice(0);
+  return result;
+}
+
+function partitionCells(t: Traffic, cluster: string): string[] {
+  const find = (p: string) => t.partitions.find((x) => x.partition === p);
+  const members = find(memberPartition(cluster));
+  const digest = find(memberDigestPartition(cluster));
+  return [
+    members ? `${count(members.perSecond)} (${count(members.busiestSecond)})` : '0',
+    digest ? `${count(digest.perSecond)} (${count(digest.busiestSecond)})` : '0',
+  ];
 }
 
 async function main(): Promise<void> {
-  progress('starting Azurite');
+  progress('starting Azurite and the throttling emulator');
   azurite = await startAzurite();
   await connectStorage({ connectionString: azurite.connectionString }).createTableIfNotExists(TABLE);
-  await warmUp(azurite);
+  const throttled = await throttleStorage(azurite, azuriteConnectionString);
+  toClose.push(() => throttled.close());
   const results: SizeResult[] = [];
-  for (const n of SIZES) results.push(await measureSize(azurite, n));
+  for (const n of SIZES) results.push(await measureSize(azurite, throttled, n));
+  const anchor = WITH_ANCHOR ? await measureAnchor(throttled, 1000) : undefined;
 
   process.stdout.write(
-    `gossipless bench/membership — Membership on one in-memory Azurite, heartbeat ${HEARTBEAT_MS / 1000} s, ` +
-      `memberTtl ${MEMBER_TTL_MS / 1000} s (shortened from 5 s / 15 s to keep the run short)\n${await machineLine()}\n`,
+    `gossipless bench/membership — real Membership instances at the defaults (heartbeat ${HEARTBEAT_MS / 1000} s, ` +
+      `memberTtl ${MEMBER_TTL_MS / 1000} s) on one in-memory Azurite behind the throttling emulator ` +
+      `(${count(AZURE_TARGETS.partitionEntitiesPerSecond)} entities/s per partition, ${count(AZURE_TARGETS.tableEntitiesPerSecond)} per table, ` +
+      `${count(AZURE_TARGETS.accountRequestsPerSecond)} requests/s per account)\n${await machineLine()}\n`,
   );
   printTable(
-    'What runs',
-    ['N', 'real Membership instances', 'simulated rows', 'observers (views measured)', 'member that dies'],
+    `Steady state over ${WINDOW_MS / 1000} s (counted at the emulator)`,
+    [
+      'N',
+      'throttled',
+      'requests/s (busiest 1 s)',
+      'member partition entities/s (busiest 1 s)',
+      'digest partition entities/s (busiest 1 s)',
+      'digest size',
+      'leader tx/node-hour',
+      'follower tx/node-hour',
+    ],
     results.map((r) => [
       String(r.n),
-      String(r.real),
-      String(r.simulated),
-      String(r.observers),
-      r.simulated > 0 ? 'a simulated row, no longer refreshed' : 'a real member, its storage cut',
+      String(r.steady.throttled),
+      `${r.steady.requestsPerSecond.toFixed(1)} (${r.steady.busiestSecondRequests})`,
+      ...partitionCells(r.steady, `bench-members-${r.n}`),
+      `${count(r.digestBytes / 1024)} KiB`,
+      count(r.leaderPerHour),
+      count(r.followerPerHour),
     ]),
   );
+  note(
+    `targets: ${count(AZURE_TARGETS.partitionEntitiesPerSecond)} entities/s per partition, ${count(AZURE_TARGETS.accountRequestsPerSecond)} requests/s per account.`,
+  );
+  note('a follower: 1 upsert + 1 digest point read per heartbeat; the leader: 1 upsert + 1 partition list');
+  note("(1 request per 1,000 rows) + 1 digest upsert. Tx/node-hour from each member's own counters.");
+  for (const r of results)
+    note(
+      `N = ${r.n}: throttled ${r.steady.throttledBy}; requests by kind ${JSON.stringify(r.steady.byKind)}`,
+    );
   printTable(
     'Convergence',
     [
       'N',
-      'all rows written',
       'join: median view',
       'join: all views',
-      'anchor: rows written + heartbeat + list RTT',
       'death: median view',
       'death: all views',
-      'anchor: TTL + 1 s + heartbeat',
+      'bound TTL + heartbeat + 1 s',
     ],
     results.map((r) => [
       String(r.n),
-      seconds(r.allWrittenMs),
       seconds(r.joinMedianMs),
       seconds(r.joinMs),
-      seconds(r.allWrittenMs + HEARTBEAT_MS + r.listRttMs),
       seconds(r.deathMedianMs),
       seconds(r.deathMs),
-      seconds(MEMBER_TTL_MS + 1000 + HEARTBEAT_MS),
+      seconds(DEATH_BOUND_MS),
     ]),
   );
-  note('join: from every member starting at once to every observer\'s view holding all N members; "all rows');
+  note("join: every member starts at once; until every observer's view holds all N (a row is in the next");
   note(
-    'written" is when the slowest member\'s first heartbeat was stored (start-up contention on one Azurite).',
+    'digest after its first heartbeat, and a follower reads the digest once a heartbeat: ≤ 2 heartbeats).',
   );
-  note(
-    "death: from the dead member's last successful heartbeat to no observer's view holding it. The bound is",
-  );
-  note(
-    "memberTtl, + the error of the liveness clock (the server-time estimate, kept within the list response's",
-  );
-  note(
-    "1 s Date header: at most 1 s, far less once narrowed), + the observers' next list, at most one heartbeat later.",
-  );
-  note(
-    `storage errors reported by live members (each retried at the next heartbeat): ${results
-      .map((r) => `N = ${r.n}: ${r.errors}`)
-      .join(', ')}`,
-  );
+  note("death: from the dead member's last successful heartbeat to no observer's view holding it.");
   printTable(
-    'Storage requests per node (real Membership instances only, counted at a proxy)',
+    'Start-up and death windows (counted at the emulator)',
     [
       'N',
-      'list RTT',
-      'requests/heartbeat',
-      'upserts/heartbeat',
-      'pages/list',
-      `per node-hour @ ${HEARTBEAT_MS / 1000} s`,
-      `per node-hour @ ${DEFAULT_HEARTBEAT_MS / 1000} s (default)`,
+      'start-up: throttled',
+      'start-up: requests',
+      'death window: throttled',
+      'storage errors at live members',
     ],
     results.map((r) => [
       String(r.n),
-      millis(r.listRttMs),
-      r.requestsPerNodePerHeartbeat.toFixed(2),
-      r.putsPerNodePerHeartbeat.toFixed(2),
-      r.pagesPerList.toFixed(2),
-      count(r.perNodeHourBench),
-      count(r.perNodeHourBench * (HEARTBEAT_MS / DEFAULT_HEARTBEAT_MS)),
+      String(r.startup.throttled),
+      count(r.startup.requests),
+      String(r.death.throttled),
+      String(r.errors),
     ]),
   );
-  note(
-    "each heartbeat is one upsert of the node's own row and one list of the partition (≤ 1000 rows a page):",
-  );
-  note(
-    'flat in N while the partition fits one page; the default-heartbeat column scales the measurement by 2/5.',
-  );
-  const withHeap = results.filter((r) => r.heap);
+  for (const r of results) if (r.startup.throttled > 0) note(`N = ${r.n} start-up: ${r.startup.throttledBy}`);
+  const withHeap = results.filter((r) => r.heapPerInstance !== undefined);
   if (withHeap.length > 0) {
+    note(
+      `heap per Membership instance after join (heapUsed after a forced GC, minus before they were created): ${withHeap
+        .map((r) => `N = ${r.n}: ${mib(r.heapPerInstance! * r.n)} / ${r.n} = ${count(r.heapPerInstance!)} B`)
+        .join('; ')}`,
+    );
+  }
+  if (anchor) {
     printTable(
-      'Heap of real Membership instances (heapUsed after a forced GC)',
+      `Anchor, same run: N = ${anchor.n} with useDigest: false (every node lists the partition every heartbeat), ${(2 * HEARTBEAT_MS) / 1000} s`,
       [
         'N',
-        'heap before they start (anchor)',
-        'after join',
-        'per instance',
-        'steady (after the counting window)',
-        'per instance',
+        'requests',
+        'throttled',
+        'throttled share',
+        'member partition entities/s admitted (busiest 1 s)',
+        'failed membership reads',
       ],
-      withHeap.map((r) => {
-        const h = r.heap!;
-        const steady = (h.steady - h.before) / r.n;
-        return [
-          String(r.n),
-          mib(h.before),
-          `${mib(h.joined - h.before, true)} (${(h.joined / h.before).toFixed(2)}×)`,
-          bytes((h.joined - h.before) / r.n),
-          `${mib(h.steady - h.before, true)} (${(h.steady / h.before).toFixed(2)}×) at ${seconds(h.steadyAfterMs)}`,
-          bytes(steady),
-        ];
-      }),
+      [
+        [
+          String(anchor.n),
+          count(anchor.requests),
+          count(anchor.throttled),
+          `${((anchor.throttled / Math.max(1, anchor.requests)) * 100).toFixed(1)} %`,
+          partitionCells(anchor, `bench-members-anchor-${anchor.n}`)[0]!,
+          count(anchor.failedReads),
+        ],
+      ],
     );
     note(
-      'before = the process before any member is created (proxies, connections and a warm-up of 5 members included);',
+      `demand: N² / heartbeat = ${count((anchor.n * anchor.n) / (HEARTBEAT_MS / 1000))} entities/s read from one partition; the SDK retries`,
     );
-    note(
-      "each instance holds its own view of all N members; the counting proxy's request log is cleared before",
-    );
-    note('each reading. N = 1000 (5 real instances + simulated rows) is not measured.');
+    note('each 503 after its Retry-After, so requests include those retries.');
   }
 }
 

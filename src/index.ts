@@ -24,8 +24,16 @@ export {
   isAlreadyExists,
   isLeaseLost,
   isTransient,
+  StorageTransactionCounter,
+  classifyStorageRequest,
+  STORAGE_TRANSACTION_KINDS,
 } from './storage/index.js';
 export type {
+  StorageTransactionKind,
+  BillingClass,
+  StorageRequestShape,
+  KindCounts,
+  TransactionCounts,
   StorageConnection,
   StorageTarget,
   ConnectionStringTarget,
@@ -44,19 +52,22 @@ export type {
   ResolvedLeaseElectorOptions,
   LeaseElectorEvents,
   DemotionReason,
+  LeaseStopOptions,
   LeaderInfo,
   LeaderAnnouncer,
   LeaderAnnouncement,
 } from './lease/index.js';
 export { Membership } from './membership/index.js';
 export type { MembershipOptions, MembershipEvents, Member, MembershipView } from './membership/index.js';
-export { TableBus, MAX_PAYLOAD_BYTES } from './bus/index.js';
+export { TableBus, MAX_PAYLOAD_BYTES, resolveTableBusTimings } from './bus/index.js';
 export { busTableName, DEFAULT_TABLE_PREFIX } from './table-layout/index.js';
 export type {
   TableBusOptions,
+  ResolvedTableBusTimings,
   TableBusStats,
   TableBusEvents,
   BusHandler,
+  SubscribeOptions,
   BusMessage,
   DeadLetter,
   RedeliveryOptions,
@@ -68,6 +79,7 @@ export {
   handleShutdownSignals,
   LEADER_CHANNEL,
   judgeClusterHealth,
+  TRANSACTIONS_PER_HOUR_PROPERTY,
 } from './cluster/index.js';
 export type {
   ClusterHealth,
@@ -105,5 +117,18 @@ export type {
   LeaderChange,
   DeadLetterStatus,
 } from './status/index.js';
-export { transactionsPerNodeHour, estimateCost, DEFAULT_PRICES } from './cost/index.js';
-export type { CostTimings, CostEstimate, NodeHourTransactions, TransactionPrices } from './cost/index.js';
+export {
+  transactionsPerNodeHour,
+  estimateCost,
+  runtimeCostTimings,
+  resolveCostTimings,
+  DEFAULT_REPLICA_COUNTS,
+  DEFAULT_PRICES,
+} from './cost/index.js';
+export type {
+  CostTimings,
+  ResolvedCostTimings,
+  CostEstimate,
+  NodeHourTransactions,
+  TransactionPrices,
+} from './cost/index.js';

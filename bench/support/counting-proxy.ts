@@ -12,6 +12,10 @@ export interface ProxiedRequest {
   /** Wall time the response head came back (undefined when the proxy refused or it failed). */
   answeredAt: number | undefined;
   status: number | undefined;
+  /** `x-ms-error-code` of the answer, if any. */
+  errorCode: string | undefined;
+  /** The first 16 KiB of a POST's body (table inserts and batches name their partition there). */
+  body: string | undefined;
 }
 
 /**
@@ -77,8 +81,17 @@ export class CountingProxy {
       sentAt: Date.now(),
       answeredAt: undefined,
       status: undefined,
+      errorCode: undefined,
+      body: undefined,
     };
     this.requests.push(record);
+    if (record.method === 'POST') {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        if (body.length < 16_384) body += chunk.toString('utf8');
+      });
+      req.on('end', () => (record.body = body));
+    }
     const upstream = http.request(
       {
         host: this.targetHost,
@@ -91,6 +104,8 @@ export class CountingProxy {
       (answer) => {
         record.answeredAt = Date.now();
         record.status = answer.statusCode;
+        const errorCode = answer.headers['x-ms-error-code'];
+        record.errorCode = typeof errorCode === 'string' ? errorCode : undefined;
         this.onAnswered?.(record);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);

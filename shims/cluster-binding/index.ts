@@ -59,19 +59,21 @@ export interface GossiplessShimOptions {
  * would become one cluster with one master, so without a derivable identity the shim refuses.
  *
  * @param shim - Names the shim in the error.
+ * @param reason - Why no name can be derived, for the error.
  */
 export function resolveClusterName(
   explicit: string | undefined,
   legacyIdentity: string | undefined,
   shim = 'gossipless',
   env: NodeJS.ProcessEnv = process.env,
+  reason = 'a name derived from the port alone would make every service on that port in the storage account one cluster',
 ): string {
   const fromEnv = env[CLUSTER_ENV];
   const name = explicit ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : legacyIdentity);
   if (name === undefined) {
     throw new GossiplessError(
       'INVALID_OPTIONS',
-      `${shim} shim: no cluster name. Set ${CLUSTER_ENV} (or options.gossipless.cluster) to a name for this service: a name derived from the port alone would make every service on that port in the storage account one cluster`,
+      `${shim} shim: no cluster name. Set ${CLUSTER_ENV} (or options.gossipless.cluster) to a name for this service: ${reason}`,
     );
   }
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) {
@@ -115,6 +117,16 @@ export function warnIgnoredOptions(
   return present;
 }
 
+/**
+ * The idle bus poll of shims whose channels replace datagrams (node-discover, democracy): the core's
+ * 15 s idle pause would let the first message after a quiet spell wait 15 s, and legacy code
+ * does request/response over channels with timeouts of a few seconds (docs/shims.md, *Channel
+ * latency*). At 1 s a channel is as fast when idle as before adaptive polling, and faster under
+ * traffic (0.5 s); `gossipless.bus.idlePollIntervalMs` trades that for fewer reads (15 000: about
+ * 240 polls an idle hour instead of 3 600).
+ */
+export const CHANNEL_SHIM_IDLE_POLL_MS = 1000;
+
 /** Creates the core cluster node behind a shim from the `gossipless` key and the shim's defaults. */
 export function bindCluster(
   gossipless: GossiplessShimOptions | undefined,
@@ -123,9 +135,20 @@ export function bindCluster(
     metadata: Record<string, unknown>;
     campaign: boolean;
     membership?: ClusterOptions['membership'];
+    /** A server-time estimate to share (a shim's restarted incarnation keeps its predecessor's). */
+    serverTime?: ClusterOptions['serverTime'];
+    /** The shim's channels stand in for datagrams: poll at most {@link CHANNEL_SHIM_IDLE_POLL_MS} apart unless told otherwise. */
+    channels?: boolean;
   },
 ): Cluster {
   const g = gossipless ?? {};
+  const bus =
+    defaults.channels && g.bus?.idlePollIntervalMs === undefined
+      ? {
+          ...g.bus,
+          idlePollIntervalMs: Math.max(CHANNEL_SHIM_IDLE_POLL_MS, g.bus?.pollIntervalMs ?? 0),
+        }
+      : g.bus;
   return createCluster({
     cluster: defaults.cluster,
     storage: g.storage,
@@ -136,8 +159,9 @@ export function bindCluster(
     campaign: defaults.campaign,
     lease: g.lease,
     membership: { ...defaults.membership, ...g.membership },
-    bus: g.bus,
+    bus,
     clock: g.clock,
+    serverTime: defaults.serverTime,
     logger: g.logger,
   });
 }

@@ -46,7 +46,11 @@ export interface CrdtRateLimiterOptions {
    * never campaigns, configured by `gossipless`.
    */
   cluster?: Cluster;
-  /** Where the limiter's own cluster node lives, when `cluster` is not given. */
+  /**
+   * Where the limiter's own cluster node lives, when `cluster` is not given. Its cluster name is
+   * required (`gossipless.cluster` or `GOSSIPLESS_CLUSTER`): limiters with the same name on one
+   * storage account share one limit, so there is no default.
+   */
   gossipless?: GossiplessShimOptions;
   /** Start at construction (only for the limiter's own node). @default true */
   start?: boolean;
@@ -178,7 +182,15 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
       bindCluster(
         { ...o.gossipless, nodeId: o.gossipless?.nodeId ?? o.nodeId },
         {
-          cluster: resolveClusterName(o.gossipless?.cluster, 'rate-limiter', 'crdt-rate-limiter'),
+          // No default name: a shared one ('rate-limiter') made unrelated services on one storage
+          // account a single limiter, each admitting a share of the other's limit (issue 13).
+          cluster: resolveClusterName(
+            o.gossipless?.cluster,
+            undefined,
+            'crdt-rate-limiter',
+            process.env,
+            'a default name would make every limiter in the storage account one limiter, splitting one limit across unrelated services (or pass `cluster`, an existing cluster node, to count its members)',
+          ),
           metadata: { role: LIMITER_ROLE },
           campaign: false,
         },

@@ -123,6 +123,7 @@ export class Democracy extends EventEmitter {
       cluster: resolveClusterName(this.#gossipless.cluster, undefined, 'democracy'),
       metadata: { democracy: this.#advert() },
       campaign: false,
+      channels: true,
       membership: {
         heartbeatIntervalMs: interval,
         memberTtlMs: Math.max(this.options.timeout, interval * 3),
@@ -289,7 +290,8 @@ export class Democracy extends EventEmitter {
     });
     c.on('error', ({ error }) => reportShimError(this, error, this.#gossipless.logger));
     c.membership.on('view', ({ members }) => this.#onView(members));
-    c.subscribe<Envelope>(BUS_CHANNEL, (message) => this.#deliver(message));
+    // UDP reached only nodes that were there: the bus looks back, so it drops what came before.
+    c.subscribe<Envelope>(BUS_CHANNEL, (message) => this.#deliver(message), { since: 'subscribed' });
   }
 
   #setHolder(holder: string | undefined): void {
@@ -332,17 +334,8 @@ export class Democracy extends EventEmitter {
     if (message.from === this.cluster.nodeId || !envelope || typeof envelope.event !== 'string') return;
     const since = envelope.kind === 'publish' ? this.#subscribedAt.get(envelope.event) : this.#startedAt;
     if (since === undefined) return;
-    // UDP reached only nodes that were there: the bus looks back, so earlier messages are dropped.
-    // Less the estimate's uncertainty, at most 100 ms: a message sent just after, by a publisher
-    // whose estimate of the server clock runs a little behind ours, is still delivered, while one
-    // sent well before (a previous incarnation's) is not, even when the estimate is still coarse.
-    const sinceServerTime =
-      this.cluster.bus.serverNow() -
-      (this.cluster.serverTime.monotonicNow() - since) -
-      Math.min(this.cluster.serverTime.uncertaintyMs() ?? 0, 100);
-    // A publish retried after a timeout is re-keyed later; its id keeps the first attempt's time.
-    const firstSentAt = /^\d{15}_/.test(message.id) ? Number(message.id.slice(0, 15)) : message.publishedAt;
-    if (Math.min(firstSentAt, message.publishedAt) < sinceServerTime) return;
+    // A channel subscribed after start hears only what was published after its subscribe().
+    if (!this.cluster.bus.publishedSince(message, since)) return;
     if (RESERVED_EVENTS.includes(envelope.event)) return;
     this.emit(envelope.event, envelope.extra);
   }

@@ -267,9 +267,8 @@ export class Discover extends EventEmitter {
   readonly #sealer: Sealer | undefined;
   /** A custom elector decides when to campaign; the shim's weight-ranked campaign stays off. */
   readonly #customElector: boolean;
-  /** Monotonic time this incarnation started listening, and each channel was joined. */
-  #listeningSince = Number.POSITIVE_INFINITY;
-  readonly #joinedAt = new Map<string, number>();
+  /** Node ids of this instance's earlier incarnations: all they sent predates this one's listening. */
+  readonly #previousNodeIds = new Set<string>();
   #checkTimer: NodeJS.Timeout | undefined;
   #campaignTimer: NodeJS.Timeout | undefined;
   #holder: string | undefined;
@@ -390,7 +389,11 @@ export class Discover extends EventEmitter {
         metadata: this.#advert(),
         // Campaigning starts after the first view, biased by weight (see #onView).
         campaign: false,
+        channels: true,
         membership: this.#membershipTimings,
+        // A restarted incarnation keeps the narrowed estimate of the server's clock: judged with a
+        // fresh one (±1 s), its previous life's last messages could pass for sent after it started.
+        serverTime: this.#cluster?.serverTime,
       },
     );
     this.#wire(cluster);
@@ -409,7 +412,6 @@ export class Discover extends EventEmitter {
     }
     const restart = this.#state === 'stopped';
     this.#state = 'starting';
-    this.#listeningSince = this.#monotonicNow();
     this.#firstView = true;
     this.#holder = undefined;
     this.#masterAnnounced = undefined;
@@ -418,11 +420,16 @@ export class Discover extends EventEmitter {
       ? (previous ?? Promise.resolve()).then(() => {
           this.#stopping = undefined;
           if (this.#state !== 'starting') return;
+          const predecessor = this.#cluster;
           this.#cluster = this.#bind();
+          if (predecessor.nodeId !== this.#cluster.nodeId) this.#previousNodeIds.add(predecessor.nodeId);
           for (const channel of this.channels) this.#subscribe(channel);
           return this.#cluster.start();
         })
-      : this.#cluster.start();
+      : (() => {
+          for (const channel of this.channels) this.#subscribe(channel);
+          return this.#cluster.start();
+        })();
     void ready.then(
       () => {
         if (this.#state !== 'starting') return;
@@ -443,7 +450,7 @@ export class Discover extends EventEmitter {
 
   /**
    * Leaves, synchronous like node-discover's: the lease release (a follower takes over within one
-   * bus poll) and the row delete start now, and `stopped` is emitted now. The process stays alive
+   * bus poll, or at its next look at the lease on the leader's renewal grid) and the row delete start now, and `stopped` is emitted now. The process stays alive
    * until the release has landed, so `d.stop()` and then letting the event loop drain releases;
    * `process.exit()` right after it does not (migrate reports that pattern). Returns false when not
    * running, otherwise a promise of the release (node-discover returned undefined; nothing awaited it).
@@ -457,7 +464,10 @@ export class Discover extends EventEmitter {
     this.#subscriptions.clear();
     // A referenced timer holds the process open until the release lands, whatever the SDK's sockets do.
     const keepAlive = setInterval(() => undefined, 1000);
-    const stopping = this.#cluster.stop().finally(() => clearInterval(keepAlive));
+    // Released at once, as node-discover's master is gone at stop(): a follower takes over on the
+    // release announcement or at its next look at the lease, the same instant a graceful handover
+    // would have picked, while this node has already reported `stopped`.
+    const stopping = this.#cluster.stop({ immediate: true }).finally(() => clearInterval(keepAlive));
     this.#stopping = stopping;
     this.emit('stopped', this);
     return stopping;
@@ -520,15 +530,19 @@ export class Discover extends EventEmitter {
     if (RESERVED_CHANNELS.includes(channel)) return false;
     if (this.channels.includes(channel)) return false;
     if (fn) this.on(channel, fn as (...args: unknown[]) => void);
-    this.#joinedAt.set(channel, this.#monotonicNow());
-    if (this.#state !== 'stopped') this.#subscribe(channel);
+    // Listening starts with start(), as node-discover bound its socket there: it subscribes then.
+    if (this.#state === 'starting' || this.#state === 'running') this.#subscribe(channel);
     this.channels.push(channel);
     return true;
   }
 
   #subscribe(channel: string): void {
-    const unsubscribe = this.#cluster.subscribe<unknown>(this.#busChannel(channel), (message) =>
-      this.#deliver(channel, message),
+    // UDP delivered only what was sent while the socket was bound and the channel joined; the bus
+    // looks back (~10 s) and would replay earlier messages, a previous incarnation's among them.
+    const unsubscribe = this.#cluster.subscribe<unknown>(
+      this.#busChannel(channel),
+      (message) => this.#deliver(channel, message),
+      { since: 'subscribed' },
     );
     this.#subscriptions.set(channel, unsubscribe);
   }
@@ -537,15 +551,10 @@ export class Discover extends EventEmitter {
     return this.#sealer ? `nd.${this.#sealer.channelName(channel)}` : busChannel(channel);
   }
 
-  #monotonicNow(): number {
-    return this.#cluster ? this.#cluster.serverTime.monotonicNow() : performance.now();
-  }
-
   /** Leaves a channel. */
   leave(channel: string): boolean {
     this.#subscriptions.get(channel)?.();
     this.#subscriptions.delete(channel);
-    this.#joinedAt.delete(channel);
     const index = this.channels.indexOf(channel);
     if (index >= 0) this.channels.splice(index, 1);
     return true;
@@ -632,8 +641,11 @@ export class Discover extends EventEmitter {
   }
 
   #wire(c: Cluster): void {
-    // Events of a previous incarnation's node (still settling its stop) are not this instance's.
-    const current = (): boolean => c === this.#cluster;
+    // Events of a previous incarnation's node (still settling its stop) are not this instance's,
+    // nor are those of a stopped one: node-discover emits nothing after `stopped`, while the
+    // core's stop() may keep its membership running for seconds (a leader hands the lease over on
+    // the followers' next look at it).
+    const current = (): boolean => c === this.#cluster && this.#state !== 'stopped';
     c.on('elected', () => {
       if (!current()) return;
       this.#setHolder(c.nodeId);
@@ -792,19 +804,9 @@ export class Discover extends EventEmitter {
   }
 
   #deliver(channel: string, message: BusMessage<unknown>): void {
-    // UDP delivered only what was sent while the socket was bound and the channel joined; the bus
-    // looks back (~10 s) and would replay earlier messages, a previous incarnation's among them.
-    const since = Math.max(this.#listeningSince, this.#joinedAt.get(channel) ?? Number.POSITIVE_INFINITY);
-    // Less the estimate's uncertainty, at most 100 ms: a message sent just after, by a publisher
-    // whose estimate of the server clock runs a little behind ours, is still delivered, while one
-    // sent well before (a previous incarnation's) is not, even when the estimate is still coarse.
-    const sinceServerTime =
-      this.cluster.bus.serverNow() -
-      (this.cluster.serverTime.monotonicNow() - since) -
-      Math.min(this.cluster.serverTime.uncertaintyMs() ?? 0, 100);
-    // A publish retried after a timeout is re-keyed later; its id keeps the first attempt's time.
-    const firstSentAt = /^\d{15}_/.test(message.id) ? Number(message.id.slice(0, 15)) : message.publishedAt;
-    if (Math.min(firstSentAt, message.publishedAt) < sinceServerTime) return;
+    // Its new node id defeats ignoreInstance, and right after a restart the clock bounds behind
+    // `since: 'subscribed'` may not yet tell its last messages from new ones: the id does, exactly.
+    if (this.#previousNodeIds.has(message.from)) return;
     const opened = this.#sealer ? this.#sealer.open(message.payload, 'channel') : message.payload;
     const p = opened as ChannelPayload | undefined;
     if (!p || typeof p !== 'object' || p.channel !== channel) return;

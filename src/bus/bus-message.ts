@@ -20,6 +20,12 @@ export interface BusMessage<T = unknown> {
    * (ms since epoch): the publish attempt that stored it.
    */
   publishedAt: number;
+  /**
+   * The publisher's upper bound on the server's clock when it keyed the message's first attempt:
+   * it was surely published before this (ms since the epoch). Undefined on rows written by versions
+   * that did not stamp it. Used by `since: 'subscribed'`.
+   */
+  publishedBefore?: number | undefined;
 }
 
 /** Largest payload, as serialised JSON: Azure's 64 KiB limit on a string property (UTF-16). */
@@ -81,6 +87,7 @@ export function parseBusRow(entity: Record<string, unknown>): { message: BusMess
     return { reason: 'epoch is not an integer' };
   }
   if (typeof payload !== 'string') return { reason: 'payload is not a string' };
+  const publishedBefore = entity['publishedBefore'];
   const messageId = entity['messageId'];
   if (messageId !== undefined && messageId !== null) {
     if (typeof messageId !== 'string' || timeOfRowKey(messageId) === undefined)
@@ -101,6 +108,9 @@ export function parseBusRow(entity: Record<string, unknown>): { message: BusMess
       seq,
       epoch: typeof epoch === 'number' ? epoch : undefined,
       publishedAt,
+      // Only ever loosens the `since` filter (a later bound delivers more): not worth refusing a row for.
+      publishedBefore:
+        typeof publishedBefore === 'number' && Number.isFinite(publishedBefore) ? publishedBefore : undefined,
     },
   };
 }

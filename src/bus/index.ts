@@ -1,5 +1,7 @@
 export { TableBus } from './table-bus.js';
-export type { TableBusOptions, TableBusStats, TableBusEvents, BusHandler } from './table-bus.js';
+export type { TableBusStats, TableBusEvents, BusHandler, SubscribeOptions } from './table-bus.js';
+export { resolveTableBusTimings } from './table-bus-options.js';
+export type { TableBusOptions, ResolvedTableBusTimings } from './table-bus-options.js';
 export { MAX_PAYLOAD_BYTES, messageRowKey, parseBusRow, timeOfRowKey } from './bus-message.js';
 export type { BusMessage } from './bus-message.js';
 export { MAX_DEAD_LETTER_ERROR_CHARS, parseDeadLetterRow } from './dead-letter.js';

@@ -77,8 +77,8 @@ export type RedeliveryHandler = (message: BusMessage) => void | Promise<void>;
 /** What {@link Redelivery} needs from the bus. */
 export interface RedeliveryHost {
   clock: Clock;
-  /** The handlers currently subscribed to a channel. */
-  handlersOf(channel: string): readonly RedeliveryHandler[];
+  /** The handlers currently subscribed to the message's channel that it is for. */
+  handlersOf(message: BusMessage): readonly RedeliveryHandler[];
   /** Runs handlers one after another; returns those that threw, and the last error. */
   runHandlers(
     message: BusMessage,
@@ -139,6 +139,16 @@ export class Redelivery {
     return oldest;
   }
 
+  /** Monotonic time the earliest held message is due again, or undefined when none is held. */
+  nextDueAt(): number | undefined {
+    let next: number | undefined;
+    for (const queue of this.#queues.values()) {
+      const head = queue[0];
+      if (head && (next === undefined || head.dueAt < next)) next = head.dueAt;
+    }
+    return next;
+  }
+
   /** Delivers a message read for the first time, or queues it behind its publisher's held one. */
   async deliver(message: BusMessage): Promise<void> {
     const key = queueKey(message);
@@ -175,7 +185,7 @@ export class Redelivery {
     while (queue.length > 0 && !stop?.aborted) {
       const head = queue[0]!;
       if (!head.parking) {
-        const current = this.#host.handlersOf(head.message.channel);
+        const current = this.#host.handlersOf(head.message);
         const targets = head.pending ? current.filter((h) => head.pending!.has(h)) : [...current];
         if (targets.length === 0) {
           // Unsubscribed meanwhile: nobody is left to deliver to.

@@ -3,7 +3,7 @@ import { ServerTimeEstimate, sleep, systemClock, type Clock } from '../clock/ind
 import { GossiplessError } from '../errors/index.js';
 import { TypedEmitter } from '../events/index.js';
 import { redactingLogger, type Logger } from '../log/index.js';
-import { isValidNodeId, resolveNodeIdentity } from '../node-id/index.js';
+import { resolveNodeIdentity } from '../node-id/index.js';
 import { redactUnknown } from '../redact/index.js';
 import {
   deadlineSignal,
@@ -30,13 +30,13 @@ import {
   partitionEquals,
 } from '../table-layout/index.js';
 import { deadLetterEntity } from './dead-letter.js';
+import { PollSchedule } from './poll-schedule.js';
+import { Redelivery, type RedeliveryHandler } from './redelivery.js';
 import {
-  longestRedeliveryMs,
-  Redelivery,
-  resolveRedeliveryOptions,
-  type RedeliveryHandler,
-  type RedeliveryOptions,
-} from './redelivery.js';
+  resolveTableBusTimings,
+  type ResolvedTableBusTimings,
+  type TableBusOptions,
+} from './table-bus-options.js';
 import {
   busTelemetry,
   TRACE_CONTEXT_PROPERTY,
@@ -44,50 +44,6 @@ import {
   type BusTelemetrySource,
   type PublishTrace,
 } from '../telemetry/index.js';
-
-/** Options of {@link TableBus}. */
-export interface TableBusOptions {
-  storage: StorageConnection;
-  /** Cluster name (lowercase letters, digits, `-`). */
-  cluster: string;
-  /** @default host-pid-random */
-  nodeId?: string;
-  /** The table is `<tablePrefix>bus`. @default 'gossipless' */
-  tablePrefix?: string;
-  /** How often subscribers poll. @default 1000 */
-  pollIntervalMs?: number;
-  /**
-   * How far behind the last poll each poll looks again, so rows committed late or keyed by a
-   * publisher whose server-time estimate lags are still seen. @default 10000
-   */
-  lookbackMs?: number;
-  /** The leader deletes messages older than this. @default 600000 */
-  retentionMs?: number;
-  /**
-   * Deadline of each storage call. A publish attempt's deadline is the smaller of this and
-   * `lookbackMs / 2` (see docs/bus.md, *The publish bound*). @default 5000
-   */
-  callTimeoutMs?: number;
-  /** How a message whose handler throws is delivered again, then parked (see {@link RedeliveryOptions}). */
-  redelivery?: RedeliveryOptions;
-  /** The leader deletes dead letters older than this. @default 604800000 (7 days) */
-  deadLetterRetentionMs?: number;
-  /**
-   * A durable consumer name: the read position is stored in the table, so a restarted consumer
-   * resumes where it stopped (at-least-once). Without it, a consumer starts at "now − lookback".
-   */
-  consumerName?: string;
-  /** The publisher's epoch while leader; stamped on every message. */
-  epoch?: () => number | undefined;
-  /** Whether this node leads (it then runs retention). @default () => false */
-  isLeader?: () => boolean;
-  /** @default systemClock */
-  clock?: Clock;
-  /** Shared server-time estimate (one per node). */
-  serverTime?: ServerTimeEstimate;
-  /** @default silent */
-  logger?: Logger;
-}
 
 /** Counters, for status and tests. */
 export interface TableBusStats {
@@ -103,6 +59,10 @@ export interface TableBusStats {
   deadLettered: number;
   pollErrors: number;
   retentionDeleted: number;
+  /** Messages not given to a `since: 'subscribed'` handler because they were published before it subscribed. */
+  beforeSubscription: number;
+  /** Poll queries made (one storage transaction per page). */
+  polls: number;
 }
 
 /** Events of {@link TableBus}. */
@@ -125,6 +85,26 @@ export interface TableBusEvents {
  */
 export type BusHandler<T = unknown> = (message: BusMessage<T>) => void | Promise<void>;
 
+/** Options of {@link TableBus.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * `'subscribed'`: deliver only messages published after this call, as a socket hears only what
+   * is sent while it is bound (the node-discover and democracy shims' channels). Without it a
+   * subscriber also gets what was published up to `lookbackMs` before its first poll (or, for a
+   * durable consumer, since its stored read position). The publish time is judged from both
+   * nodes' bounds on the server's clock (see docs/bus.md, *Subscribing from now on*), so a message
+   * published after the call is never dropped; one published within the clocks' uncertainty before
+   * it (tens of ms once the estimates are narrow, up to about a second just after start) may
+   * still be delivered. @default undefined (everything in reach)
+   */
+  since?: 'subscribed';
+}
+
+interface Subscription {
+  /** Monotonic time of the subscribe call, for `since: 'subscribed'`. */
+  since: number | undefined;
+}
+
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
 interface Pending {
@@ -136,6 +116,8 @@ interface Pending {
   seq?: number;
   /** The message id: the row key of the first attempt. */
   id?: string;
+  /** The server's clock read less than this when the first attempt was keyed (upper bound of the estimate). */
+  publishedBefore?: number;
   /** Resolved, rejected or aborted: later outcomes are ignored. */
   settled: boolean;
   trace: PublishTrace | undefined;
@@ -149,6 +131,12 @@ const MAX_BATCH_ENTITIES = 100;
 const MAX_BATCH_BYTES = 3.5 * 1024 * 1024;
 // Azure returns at most 1,000 entities per query response.
 const POLL_PAGE_SIZE = 1000;
+// A row without `publishedBefore` (older versions): its key time plus the widest error of an
+// estimate made from one response (±500 ms plus a round trip), with room.
+const UNSTAMPED_ALLOWANCE_MS = 1500;
+// Azure's front ends (blob, table) keep their own clocks; ServerTimeEstimate merges gaps up to this.
+const FRONT_END_SKEW_MS = 100;
+const MIN_SLEEP_MS = 5;
 
 /**
  * A publish/subscribe bus on one Azure Table: one partition per channel, one row per message.
@@ -166,14 +154,16 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   readonly nodeId: string;
   readonly cluster: string;
   readonly tableName: string;
+  /** The timings in effect, every default filled in. */
+  readonly timings: Readonly<ResolvedTableBusTimings>;
   readonly #storage: StorageConnection;
   readonly #table: TableClient;
-  readonly #pollIntervalMs: number;
   readonly #lookbackMs: number;
   readonly #retentionMs: number;
   readonly #callTimeoutMs: number;
   readonly #publishAttemptMs: number;
   readonly #deadLetterRetentionMs: number;
+  readonly #schedule: PollSchedule;
   readonly #clock: Clock;
   readonly #redelivery: Redelivery;
   readonly #consumerName: string | undefined;
@@ -181,7 +171,8 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   readonly #isLeader: () => boolean;
   readonly #serverTime: ServerTimeEstimate;
   readonly #logger: Logger;
-  readonly #handlers = new Map<string, Set<BusHandler>>();
+  /** Per channel, each handler with its subscription (for `since`). */
+  readonly #handlers = new Map<string, Map<BusHandler, Subscription>>();
   readonly #seq = new Map<string, number>();
   readonly #lastKeyTime = new Map<string, number>();
   readonly #queues = new Map<string, Pending[]>();
@@ -196,8 +187,14 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   #loop: Promise<void> | undefined;
   readonly #stop = new AbortController();
   #wake = new AbortController();
+  /** Monotonic time the next poll is due; brought forward by activity. */
+  #nextPollAt = -Infinity;
   #lastRetention = -Infinity;
+  /** Pause between retention passes: doubles after a pass that deleted nothing. */
+  #retentionEveryMs: number;
   #lastCursorWrite = -Infinity;
+  /** The cursor value last stored, and the delivery progress it reflects. */
+  #storedCursor: { readFrom: number; progress: number } | undefined;
   readonly #telemetry: BusTelemetry;
   /** Counters since start. */
   readonly stats: TableBusStats = {
@@ -210,6 +207,8 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     deadLettered: 0,
     pollErrors: 0,
     retentionDeleted: 0,
+    beforeSubscription: 0,
+    polls: 0,
   };
 
   constructor(options: TableBusOptions) {
@@ -220,40 +219,21 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     this.tableName = busTableName(options.tablePrefix);
     this.#storage = options.storage;
     this.#table = options.storage.tableClient(this.tableName);
-    this.#pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 1000);
-    this.#lookbackMs = positive('lookbackMs', options.lookbackMs ?? 10_000);
-    this.#retentionMs = positive('retentionMs', options.retentionMs ?? 600_000);
-    this.#callTimeoutMs = positive('callTimeoutMs', options.callTimeoutMs ?? 5000);
-    // An acknowledged attempt commits within this of its row key's time, well inside the look-back.
-    this.#publishAttemptMs = Math.min(this.#callTimeoutMs, this.#lookbackMs / 2);
-    this.#deadLetterRetentionMs = positive(
-      'deadLetterRetentionMs',
-      options.deadLetterRetentionMs ?? 7 * 24 * 3600_000,
-    );
-    const redelivery = resolveRedeliveryOptions(options.redelivery);
-    if (this.#retentionMs <= this.#lookbackMs * 2) {
-      throw new GossiplessError(
-        'INVALID_OPTIONS',
-        `retentionMs (${this.#retentionMs}) must exceed twice lookbackMs (${this.#lookbackMs}), or messages could be deleted before every consumer read them`,
-      );
-    }
-    if (options.consumerName !== undefined && !isValidNodeId(options.consumerName)) {
-      throw new GossiplessError(
-        'INVALID_OPTIONS',
-        `consumerName "${options.consumerName}" must be letters, digits, '.', '_' or '-'`,
-      );
-    }
-    if (longestRedeliveryMs(redelivery) + this.#lookbackMs * 2 >= this.#retentionMs) {
-      throw new GossiplessError(
-        'INVALID_OPTIONS',
-        `retentionMs (${this.#retentionMs}) must exceed the longest redelivery (${longestRedeliveryMs(redelivery)} ms with these redelivery settings) plus twice lookbackMs (${this.#lookbackMs}), or a message held for redelivery could be deleted before a restarted consumer reads it again`,
-      );
-    }
+    const timings = resolveTableBusTimings(options);
+    this.timings = timings;
+    this.#lookbackMs = timings.lookbackMs;
+    this.#retentionMs = timings.retentionMs;
+    this.#callTimeoutMs = timings.callTimeoutMs;
+    this.#publishAttemptMs = timings.publishAttemptMs;
+    this.#deadLetterRetentionMs = timings.deadLetterRetentionMs;
+    this.#retentionEveryMs = retentionBaseMs(timings.retentionMs);
+    const redelivery = timings.redelivery;
     this.#consumerName = options.consumerName;
     this.#clock = options.clock ?? systemClock;
+    this.#schedule = new PollSchedule(timings, () => this.#clock.monotonicNow());
     this.#redelivery = new Redelivery(redelivery, {
       clock: this.#clock,
-      handlersOf: (channel) => [...(this.#handlers.get(channel) ?? [])],
+      handlersOf: (message) => this.#handlersFor(message),
       runHandlers: (message, handlers) => this.#runHandlers(message, handlers),
       deadLetter: (message, error, attempts) => this.#deadLetter(message, error, attempts),
       onRedelivery: () => void this.stats.redeliveries++,
@@ -354,7 +334,21 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       abortSignal?.addEventListener('abort', onAbort, { once: true });
       queue.push(pending);
       if (!this.#flushing.has(channel)) this.#flushing.set(channel, this.#flushQueue(channel));
+      // A publish often draws a reply (request/response over channels): listen closely again.
+      this.nudge();
     });
+  }
+
+  /**
+   * Tells the bus that messages are likely to arrive soon (a request was sent elsewhere, a user
+   * acted): polling returns to `pollIntervalMs` at once, so the next poll is at most that far away,
+   * and stays there for `quietAfterMs`. A publish and a new subscription on this bus nudge it too.
+   * Costs nothing by itself; each poll it brings forward is one storage transaction.
+   */
+  nudge(): void {
+    this.#schedule.activity();
+    this.#nextPollAt = Math.min(this.#nextPollAt, this.#clock.monotonicNow() + this.#schedule.nextPauseMs());
+    this.#wake.abort();
   }
 
   /**
@@ -373,7 +367,12 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     const time = Math.max(Math.floor(this.#serverTime.nowOrLocal()), retry ? last + 1 : last);
     this.#lastKeyTime.set(channel, time);
     const rowKey = messageRowKey(time, this.nodeId, pending.seq);
-    pending.id ??= rowKey;
+    if (pending.id === undefined) {
+      pending.id = rowKey;
+      // Lets a `since: 'subscribed'` subscriber tell "before it subscribed" for sure (see #sentSince).
+      const upper = this.#serverTime.bounds()?.upper;
+      if (upper !== undefined && Number.isFinite(upper)) pending.publishedBefore = Math.ceil(upper);
+    }
     return {
       partitionKey: this.#partition(channel),
       rowKey,
@@ -382,22 +381,70 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       seq: pending.seq,
       messageId: pending.id,
       payload: pending.json,
+      ...(pending.publishedBefore !== undefined ? { publishedBefore: pending.publishedBefore } : {}),
       ...(pending.epoch !== undefined ? { epoch: pending.epoch } : {}),
       ...(pending.trace?.carrier !== undefined ? { [TRACE_CONTEXT_PROPERTY]: pending.trace.carrier } : {}),
     };
   }
 
-  /** Subscribes to a channel; returns a function that unsubscribes. */
-  subscribe<T = unknown>(channel: string, handler: BusHandler<T>): () => void {
+  /**
+   * Subscribes to a channel; returns a function that unsubscribes. A handler subscribed twice to
+   * one channel runs once per message, with the options of its first subscription.
+   */
+  subscribe<T = unknown>(
+    channel: string,
+    handler: BusHandler<T>,
+    options: SubscribeOptions = {},
+  ): () => void {
     assertChannel(channel);
-    const set = this.#handlers.get(channel) ?? new Set<BusHandler>();
-    this.#handlers.set(channel, set);
-    set.add(handler as BusHandler);
-    this.#wake.abort();
+    if (options.since !== undefined && options.since !== 'subscribed') {
+      throw new GossiplessError(
+        'INVALID_OPTIONS',
+        `subscribe option since must be 'subscribed' or absent, got ${String(options.since)}`,
+      );
+    }
+    const subscriptions = this.#handlers.get(channel) ?? new Map<BusHandler, Subscription>();
+    this.#handlers.set(channel, subscriptions);
+    if (!subscriptions.has(handler as BusHandler)) {
+      subscriptions.set(handler as BusHandler, {
+        since: options.since === 'subscribed' ? this.#serverTime.monotonicNow() : undefined,
+      });
+    }
+    this.nudge();
     return () => {
-      set.delete(handler as BusHandler);
-      if (set.size === 0) this.#handlers.delete(channel);
+      subscriptions.delete(handler as BusHandler);
+      if (subscriptions.size === 0 && this.#handlers.get(channel) === subscriptions)
+        this.#handlers.delete(channel);
     };
+  }
+
+  /**
+   * Whether a message may have been published at or after `since`, a time on this bus's monotonic
+   * clock (`cluster.serverTime.monotonicNow()`): false only when it surely was published before.
+   * What `since: 'subscribed'` applies; the democracy shim uses it for its own channel
+   * subscriptions. The publisher stamps the upper bound of its server-clock estimate on the row
+   * (`publishedBefore`); this node's lower bound at `since` must not be later than it.
+   */
+  publishedSince(message: BusMessage, since: number): boolean {
+    const bounds = this.#serverTime.bounds();
+    // Nothing known of the server's clock: nothing can be ruled out.
+    if (bounds === undefined) return true;
+    const subscribedAtLeast = bounds.lower - (this.#serverTime.monotonicNow() - since);
+    const firstKeyed = timeOfRowKey(message.id) ?? message.publishedAt;
+    // Rows of versions that did not stamp the bound: one response places a clock within ~1 s.
+    const publishedBefore = message.publishedBefore ?? firstKeyed + UNSTAMPED_ALLOWANCE_MS;
+    return publishedBefore + FRONT_END_SKEW_MS > subscribedAtLeast;
+  }
+
+  /** The handlers a message is for: its channel's, less those subscribed `since` after it was published. */
+  #handlersFor(message: BusMessage): RedeliveryHandler[] {
+    const handlers: RedeliveryHandler[] = [];
+    for (const [handler, subscription] of this.#handlers.get(message.channel) ?? []) {
+      if (subscription.since === undefined || this.publishedSince(message, subscription.since)) {
+        handlers.push(handler as RedeliveryHandler);
+      }
+    }
+    return handlers;
   }
 
   /** Best estimate of the storage server's clock. */
@@ -532,12 +579,23 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   async #pollLoop(): Promise<void> {
     const stop = this.#stop.signal;
     while (!stop.aborted) {
-      if (this.#handlers.size > 0 || this.#isLeader()) {
+      const polling = this.#handlers.size > 0;
+      const leading = this.#isLeader();
+      if (polling || leading) {
+        const arrivedBefore = this.#arrived();
         try {
           await this.#redelivery.redeliverDue(stop);
-          await this.#ensureTable();
-          if (this.#handlers.size > 0) await this.#poll(stop);
-          if (this.#isLeader()) await this.#maybeRunRetention(stop);
+          if (this.#clock.monotonicNow() >= this.#nextPollAt) {
+            try {
+              await this.#ensureTable();
+              if (polling) await this.#poll(stop);
+              if (leading) await this.#maybeRunRetention(stop);
+            } finally {
+              if (polling) this.#schedule.afterPoll(this.#arrived() > arrivedBefore);
+              this.#nextPollAt =
+                this.#clock.monotonicNow() + (polling ? this.#nextPollDelay() : this.#schedule.nominalMs);
+            }
+          }
         } catch (error) {
           if (stop.aborted) break;
           // The table can vanish (deleted by hand, an emulator restarted in memory): recreate it.
@@ -545,28 +603,35 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
           this.stats.pollErrors++;
           this.emit('error', { error: this.#wrap('poll', error), during: 'poll' });
         }
+      } else {
+        // Nothing to do until a subscription (it wakes the loop) or leadership (checked each turn).
+        this.#nextPollAt = this.#clock.monotonicNow() + this.#schedule.nominalMs;
       }
+      // A nudge during the poll already moved #nextPollAt; the new signal catches the next one.
       if (this.#wake.signal.aborted) this.#wake = new AbortController();
-      const polling = this.#handlers.size > 0;
-      await sleep(
-        polling ? this.#nextPollDelay() : this.#pollIntervalMs,
-        stop,
-        polling ? undefined : this.#wake.signal,
-      );
+      const wakeAt = Math.min(this.#nextPollAt, this.#redelivery.nextDueAt() ?? Infinity);
+      // At least a few ms: a redelivery due now was just tried, and is due again only later.
+      await sleep(Math.max(MIN_SLEEP_MS, wakeAt - this.#clock.monotonicNow()), stop, this.#wake.signal);
     }
   }
 
+  /** Messages that arrived (delivered or malformed): what keeps polling fast. */
+  #arrived(): number {
+    return this.stats.delivered + this.stats.malformed;
+  }
+
   /**
-   * The poll interval, brought forward by up to a second (never for intervals under a second) while
-   * the server-time estimate is wide, so the next poll reaches the server as its clock turns a
-   * second: that response narrows the estimate most. Never later than the interval: a graceful
-   * handover is promised within one poll, so probing costs a few extra polls instead.
+   * The pause before the next poll (see {@link PollSchedule}), brought forward by up to a second
+   * (never for pauses under a second) while the server-time estimate is wide, so the next poll
+   * reaches the server as its clock turns a second: that response narrows the estimate most.
+   * Never later than the pause: probing costs a few extra polls instead.
    */
   #nextPollDelay(): number {
-    const interval = this.#pollIntervalMs;
-    const probe = interval >= 1000 ? this.#serverTime.msUntilProbe() : undefined;
-    if (probe === undefined) return interval;
-    return interval - ((((interval - probe) % 1000) + 1000) % 1000);
+    const nominal = this.#schedule.nominalMs;
+    const probe = nominal >= 1000 ? this.#serverTime.msUntilProbe() : undefined;
+    // The probe's moment is itself spread at random over the uncertainty: no other jitter needed.
+    if (probe === undefined) return this.#schedule.nextPauseMs();
+    return nominal - ((((nominal - probe) % 1000) + 1000) % 1000);
   }
 
   async #initialReadFrom(stop: AbortSignal): Promise<number> {
@@ -629,6 +694,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     continuationToken: string | undefined,
     stop: AbortSignal,
   ): Promise<{ rows: Array<Record<string, unknown>>; continuationToken: string | undefined }> {
+    this.stats.polls++;
     const pages = this.#table
       .listEntities<Record<string, unknown>>({
         queryOptions: { filter },
@@ -663,6 +729,11 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       return;
     }
     if (!this.#handlers.has(parsed.message.channel)) return;
+    if (this.#handlersFor(parsed.message).length === 0) {
+      // Every handler subscribed `since` after this was published; remembered above, so counted once.
+      this.stats.beforeSubscription++;
+      return;
+    }
     this.stats.delivered++;
     const delivered = this.#telemetry.deliver(parsed.message, row[TRACE_CONTEXT_PROPERTY], this.serverNow());
     const errorsBefore = this.stats.handlerErrors;
@@ -738,41 +809,59 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     return this.#redelivery.held;
   }
 
+  /**
+   * Stores a durable consumer's read position: at most every 5 s while polling, and on stop (force),
+   * and only when it moved. While nothing is delivered a restart from the stored position reads
+   * nothing new (every row after it would have been delivered), so an idle consumer writes nothing.
+   */
   async #writeCursor(force: boolean): Promise<void> {
     if (!this.#consumerName || this.#readFrom === undefined) return;
     const now = this.#serverTime.nowOrLocal();
     if (!force && now - this.#lastCursorWrite < 5000) return;
-    this.#lastCursorWrite = now;
     // Never past a message held for redelivery: a restarted consumer must read it again.
     const readFrom = Math.min(this.#readFrom, this.#redelivery.oldestHeldTime() ?? Infinity);
+    const progress =
+      this.#arrived() + this.stats.redeliveries + this.stats.deadLettered + this.#redelivery.held;
+    const stored = this.#storedCursor;
+    if (stored && (stored.readFrom === readFrom || (!force && stored.progress === progress))) return;
+    this.#lastCursorWrite = now;
     try {
       await this.#table.upsertEntity(
         { partitionKey: cursorPartition(this.cluster), rowKey: this.#consumerName, readFrom },
         'Replace',
         { abortSignal: deadlineSignal(this.#callTimeoutMs), onResponse: this.#observer() },
       );
+      this.#storedCursor = { readFrom, progress };
     } catch (error) {
       this.emit('error', { error: this.#wrap('cursor', error), during: 'cursor' });
     }
   }
 
+  /**
+   * Deletes messages past `retentionMs` and dead letters past `deadLetterRetentionMs`, in one query
+   * for both. Every `min(60 s, retentionMs / 4)` while passes find rows; after a pass that found
+   * none the pause doubles, up to `retentionMs / 2`, so an idle leader makes a dozen an hour.
+   */
   async #maybeRunRetention(stop: AbortSignal): Promise<void> {
     const now = this.#serverTime.nowOrLocal();
-    if (now - this.#lastRetention < Math.min(60_000, this.#retentionMs / 4)) return;
+    if (now - this.#lastRetention < this.#retentionEveryMs) return;
     this.#lastRetention = now;
     const messages =
       `${channelPartitionsFilter(this.cluster)}` +
       ` and RowKey lt ${odataString(rowKeyLowerBound(now - this.#retentionMs))}`;
-    await this.#deleteRows(messages, stop);
     // Dead-letter row keys start with the message id, so they too sort by publish time.
     const deadLetters = `${deadLetterPartitionsFilter(this.cluster)} and RowKey lt ${odataString(
       rowKeyLowerBound(now - this.#deadLetterRetentionMs),
     )}`;
-    await this.#deleteRows(deadLetters, stop);
+    const found = await this.#deleteRows(`(${messages}) or (${deadLetters})`, stop);
+    const base = retentionBaseMs(this.#retentionMs);
+    this.#retentionEveryMs = found > 0 ? base : Math.min(this.#retentionMs / 2, this.#retentionEveryMs * 2);
   }
 
-  async #deleteRows(filter: string, stop: AbortSignal): Promise<void> {
+  /** Deletes the rows the filter finds, in batches per partition; returns how many it found. */
+  async #deleteRows(filter: string, stop: AbortSignal): Promise<number> {
     const byPartition = new Map<string, string[]>();
+    let found = 0;
     for await (const row of this.#table.listEntities<Record<string, unknown>>({
       queryOptions: { filter, select: ['PartitionKey', 'RowKey'] },
       abortSignal: deadlineSignal(this.#callTimeoutMs * 4, stop),
@@ -781,10 +870,11 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       const list = byPartition.get(row.partitionKey!) ?? [];
       list.push(row.rowKey!);
       byPartition.set(row.partitionKey!, list);
+      found++;
     }
     for (const [partitionKey, rowKeys] of byPartition) {
       for (let i = 0; i < rowKeys.length; i += MAX_BATCH_ENTITIES) {
-        if (!this.#isLeader() || stop.aborted) return;
+        if (!this.#isLeader() || stop.aborted) return found;
         const actions: TransactionAction[] = rowKeys
           .slice(i, i + MAX_BATCH_ENTITIES)
           .map((rowKey) => ['delete', { partitionKey, rowKey }]);
@@ -795,6 +885,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         this.stats.retentionDeleted += actions.length;
       }
     }
+    return found;
   }
 
   /** What the metrics read at collection time (dead letters from `stats.deadLettered`). */
@@ -825,14 +916,9 @@ function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new GossiplessError(
-      'INVALID_OPTIONS',
-      `${name} must be a positive number of ms, got ${String(value)}`,
-    );
-  }
-  return value;
+/** The pause between retention passes while they find rows to delete. */
+function retentionBaseMs(retentionMs: number): number {
+  return Math.min(60_000, retentionMs / 4);
 }
 
 function assertChannel(channel: string): void {

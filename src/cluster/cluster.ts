@@ -1,5 +1,5 @@
 import { ServerTimeEstimate, sleep, systemClock, type Clock } from '../clock/index.js';
-import { TableBus, type BusHandler, type TableBusOptions } from '../bus/index.js';
+import { TableBus, type BusHandler, type SubscribeOptions, type TableBusOptions } from '../bus/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { TypedEmitter } from '../events/index.js';
 import {
@@ -7,6 +7,7 @@ import {
   type DemotionReason,
   type LeaderInfo,
   type LeaseElectorOptions,
+  type LeaseStopOptions,
 } from '../lease/index.js';
 import { redactingLogger, type Logger } from '../log/index.js';
 import { Membership, type Member, type MembershipOptions } from '../membership/index.js';
@@ -17,8 +18,13 @@ import {
   type StorageConnection,
   type StorageTarget,
   storageFailure,
+  type TransactionCounts,
 } from '../storage/index.js';
-import { singletonTelemetry, type SingletonTelemetry } from '../telemetry/index.js';
+import {
+  observeStorageTransactions,
+  singletonTelemetry,
+  type SingletonTelemetry,
+} from '../telemetry/index.js';
 import { busLeaderAnnouncer } from './bus-announcer.js';
 import { judgeClusterHealth, type ClusterHealth } from './cluster-health.js';
 import { claimTick, highestClaimedEpoch } from './singleton-claim.js';
@@ -49,6 +55,7 @@ export interface ClusterOptions {
     | 'callTimeoutMs'
     | 'renewRetryDelayMs'
     | 'initialDelayMs'
+    | 'expirySlackMs'
   >;
   /** Membership timings (see {@link MembershipOptions}). */
   membership?: Pick<
@@ -59,6 +66,8 @@ export interface ClusterOptions {
   bus?: Pick<
     TableBusOptions,
     | 'pollIntervalMs'
+    | 'idlePollIntervalMs'
+    | 'quietAfterMs'
     | 'lookbackMs'
     | 'retentionMs'
     | 'consumerName'
@@ -68,6 +77,12 @@ export interface ClusterOptions {
   >;
   /** @default systemClock */
   clock?: Clock;
+  /**
+   * An estimate of the storage server's clock to share, for a node that replaces another one of the
+   * same process on the same account (it starts narrow instead of ±1 s). Must run on `clock`.
+   * @default a new estimate
+   */
+  serverTime?: ServerTimeEstimate;
   /** @default silent */
   logger?: Logger;
 }
@@ -167,6 +182,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   readonly #callTimeoutMs: number;
   readonly #clock: Clock;
   readonly #telemetry: SingletonTelemetry;
+  readonly #closeTransactionTelemetry: () => void;
 
   constructor(options: ClusterOptions) {
     super((error, event) => this.#logger.error(`a '${event}' listener threw: ${redactUnknown(error)}`));
@@ -176,10 +192,13 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     this.storage = storage;
     this.name = options.cluster;
     this.nodeId = options.nodeId ?? defaultNodeId();
-    this.#serverTime = new ServerTimeEstimate(clock);
+    this.#serverTime = options.serverTime ?? new ServerTimeEstimate(clock);
     this.#callTimeoutMs = options.lease?.callTimeoutMs ?? 3000;
     this.#clock = clock;
     this.#telemetry = singletonTelemetry({ cluster: this.name, nodeId: this.nodeId });
+    this.#closeTransactionTelemetry = storage.transactions
+      ? observeStorageTransactions(storage.transactions, { cluster: this.name, nodeId: this.nodeId })
+      : () => undefined;
     const common = { storage, cluster: options.cluster, nodeId: this.nodeId, clock, logger: options.logger };
     this.bus = new TableBus({
       ...common,
@@ -207,7 +226,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
       metadata: options.metadata,
       serverTime: this.#serverTime,
       isLeader: () => this.elector.isLeader,
-      rowExtras: () => this.#leaderRowExtras(clock),
+      rowExtras: () => ({ ...this.#leaderRowExtras(clock), ...this.#transactionRowExtras() }),
     });
     this.elector.on('elected', (e) => {
       this.emit('elected', e);
@@ -267,8 +286,8 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   }
 
   /** Subscribes to a bus channel; returns the unsubscribe function. */
-  subscribe<T = unknown>(channel: string, handler: BusHandler<T>): () => void {
-    return this.bus.subscribe(channel, handler);
+  subscribe<T = unknown>(channel: string, handler: BusHandler<T>, options?: SubscribeOptions): () => void {
+    return this.bus.subscribe(channel, handler, options);
   }
 
   /**
@@ -305,8 +324,12 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   }
 
   /**
-   * Leaves gracefully: aborts leader jobs and waits for them, releases the lease and announces it,
-   * deletes the member row, stops the bus. Idempotent; resolves when all has settled.
+   * Leaves gracefully: aborts leader jobs and waits for them, keeps the lease until just before the
+   * followers' next look at it and then releases it and announces it (so the next leader is
+   * elected within a fraction of a second: up to one renew interval + slack, 7.8 s at the
+   * defaults, is added to stop(), well inside a SIGTERM grace period), deletes the member row,
+   * stops the bus. `{ immediate: true }` (or an aborted `signal`) releases at once instead.
+   * Idempotent; resolves when all has settled.
    *
    * A job that ignores its signal is waited for only until the current term's step-down deadline
    * (t0 + L − safetyMargin). After that the node is no longer leader (`ctx.isLeader()` is false, its
@@ -314,18 +337,46 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
    * so no new leader starts while the old job may still write: followers take over after L), a
    * warning is logged, and stop() resolves without waiting for the job, which JavaScript cannot kill.
    */
-  stop(): Promise<void> {
+  stop(options: LeaseStopOptions = {}): Promise<void> {
+    // A later immediate stop cuts a waiting handover short.
+    if (this.#stopping) void this.elector.stop(options);
     this.#stopping ??= (async () => {
       this.#stop.abort();
+      // With no other live member there is nobody to hand over to: release at once.
+      const alone = !this.membership.members().some((m) => m.nodeId !== this.nodeId);
       // Waits for leader jobs while the lease lasts, releases it only if they settled in time.
-      await this.elector.stop();
+      await this.elector.stop(alone ? { ...options, immediate: true } : options);
       // A job still running now ignored its signal: it is abandoned, not awaited (see SingletonContext).
       this.#abandonJobs.abort();
       await Promise.allSettled([...this.#loops]);
       await this.membership.stop();
       await this.bus.stop();
+      this.#closeTransactionTelemetry();
     })();
     return this.#stopping;
+  }
+
+  /**
+   * Storage transactions this node's connection has sent, by kind, with per-hour rates since the
+   * connection was made: what the cost model (`estimateCost`, `gossipless status --cost`) predicts.
+   * Counted at the HTTP pipeline, so everything sent through `storage` counts, including calls a
+   * shim or the application makes on the same connection. Undefined for a hand-made connection
+   * without a counter.
+   *
+   * @example
+   * ```ts
+   * const { byKind, total } = cluster.transactions()!;
+   * console.log(total.perHour, byKind['bus-poll'].perHour, byKind.lease.throttled);
+   * ```
+   */
+  transactions(): TransactionCounts | undefined {
+    return this.storage.transactions?.counts();
+  }
+
+  /** The member row carries this node's counted rate, so `gossipless status --cost` can show it. */
+  #transactionRowExtras(): Record<string, number> {
+    const counts = this.storage.transactions?.counts();
+    return counts ? { [TRANSACTIONS_PER_HOUR_PROPERTY]: counts.total.perHour } : {};
   }
 
   /** While leader, the member row carries the epoch and the last renewal by the server clock. */
@@ -483,6 +534,9 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
     return new GossiplessError(code, `${what} failed: ${redactUnknown(error)}`, { cause: error });
   }
 }
+
+/** Member-row property with the node's counted storage transactions per hour (see {@link Cluster.transactions}). */
+export const TRANSACTIONS_PER_HOUR_PROPERTY = 'transactionsPerHour';
 
 function isConnection(value: StorageConnection | StorageTarget | undefined): value is StorageConnection {
   return typeof value === 'object' && value !== null && 'blobService' in value && 'tableClient' in value;

@@ -1,4 +1,4 @@
-export { Cluster, createCluster } from './cluster.js';
+export { Cluster, createCluster, TRANSACTIONS_PER_HOUR_PROPERTY } from './cluster.js';
 export type {
   ClusterOptions,
   ClusterEvents,

@@ -1,5 +1,5 @@
 export { LeaseElector } from './lease-elector.js';
-export type { LeaseElectorEvents, DemotionReason } from './lease-elector.js';
+export type { LeaseElectorEvents, DemotionReason, LeaseStopOptions } from './lease-elector.js';
 export {
   resolveLeaseElectorOptions,
   MIN_LEASE_DURATION_MS,

@@ -1,5 +1,5 @@
-import type { Clock, ServerTimeEstimate } from '../clock/index.js';
-import { systemClock } from '../clock/index.js';
+import type { Clock } from '../clock/index.js';
+import { ServerTimeEstimate, systemClock } from '../clock/index.js';
 import { GossiplessError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { redactingLogger } from '../log/index.js';
@@ -24,10 +24,27 @@ export interface LeaseElectorOptions {
   container?: string;
   /** Lease duration L, 15000–60000 (Azure lease limits). @default 15000 */
   leaseDurationMs?: number;
-  /** Renew period. @default leaseDurationMs / 3 */
+  /**
+   * Renew period R, on a fixed grid from the acquire (renewal k is sent at t0 + k·R). The grid is
+   * written on the lease blob, so followers look at the lease only when it can first expire, once
+   * per R. Safety does not depend on it (the step-down deadline does); a longer R leaves less time
+   * to retry a failing renewal before step-down (L − safetyMargin − R).
+   * @default leaseDurationMs / 2
+   */
   renewIntervalMs?: number;
-  /** Follower acquire period, jittered ±25 %. @default 2000 */
+  /**
+   * Follower attempt period, jittered ±25 %, used only while no renewal grid is known (a leader of
+   * an older version, unreadable metadata). With a grid, followers look once per the leader's R.
+   * Also the base of the backoff after failed epoch writes, and the pause after `resign()`.
+   * @default leaseDurationMs / 2
+   */
   retryIntervalMs?: number;
+  /**
+   * How long after each instant the lease can first expire (the leader's renewal grid) followers
+   * look at it, written on the blob by the leader: room for a renewal sent or delivered late. A
+   * larger value tolerates a slower leader; crash failover is about L + this. @default 300
+   */
+  expirySlackMs?: number;
   /** Leadership ends at t0 + L − safetyMarginMs, t0 taken before the last successful acquire/renew. @default 2000 */
   safetyMarginMs?: number;
   /** Deadline of each storage call; SDK retries are never relied on. @default 3000 */
@@ -47,9 +64,10 @@ export interface LeaseElectorOptions {
   /** Random source for jitter, in [0, 1). @default Math.random */
   random?: () => number;
   /**
-   * A server-time estimate the lease calls feed (their `Date` headers with send times). Followers'
-   * jittered acquire attempts reach the server at varied phases of its second, which is what
-   * narrows the estimate. Never used for lease timing, which stays on the monotonic clock.
+   * A server-time estimate the lease calls feed (their `Date` headers with send times), shared with
+   * the node's other storage calls so it narrows. Used only to place the renewal grid (when
+   * followers look at the lease), never for the leader's own timing, which stays on the monotonic
+   * clock. @default a private estimate fed by the lease calls alone
    */
   serverTime?: ServerTimeEstimate;
   /**
@@ -65,7 +83,7 @@ export type ResolvedLeaseElectorOptions = Required<
   Omit<LeaseElectorOptions, 'announcer' | 'serverTime' | 'epochFloor'>
 > & {
   announcer: LeaderAnnouncer | undefined;
-  serverTime: ServerTimeEstimate | undefined;
+  serverTime: ServerTimeEstimate;
   epochFloor: LeaseElectorOptions['epochFloor'];
 };
 
@@ -98,8 +116,9 @@ export function resolveLeaseElectorOptions(options: LeaseElectorOptions): Resolv
   if (leaseDurationMs < MIN_LEASE_DURATION_MS || leaseDurationMs > MAX_LEASE_DURATION_MS) {
     invalid(`leaseDurationMs must be 15000–60000 (Azure lease limits), got ${leaseDurationMs}`);
   }
-  const renewIntervalMs = options.renewIntervalMs ?? Math.floor(leaseDurationMs / 3);
-  const retryIntervalMs = options.retryIntervalMs ?? 2000;
+  const renewIntervalMs = options.renewIntervalMs ?? Math.floor(leaseDurationMs / 2);
+  const retryIntervalMs = options.retryIntervalMs ?? Math.floor(leaseDurationMs / 2);
+  const expirySlackMs = options.expirySlackMs ?? 300;
   const safetyMarginMs = options.safetyMarginMs ?? 2000;
   const callTimeoutMs = options.callTimeoutMs ?? 3000;
   const renewRetryDelayMs = options.renewRetryDelayMs ?? 500;
@@ -109,6 +128,7 @@ export function resolveLeaseElectorOptions(options: LeaseElectorOptions): Resolv
   requireInteger('safetyMarginMs', safetyMarginMs, 0, leaseDurationMs / 2);
   requireInteger('callTimeoutMs', callTimeoutMs, 100);
   requireInteger('renewRetryDelayMs', renewRetryDelayMs, 10);
+  requireInteger('expirySlackMs', expirySlackMs, 0, 5000);
   requireInteger('initialDelayMs', initialDelayMs, 0);
   if (renewIntervalMs + callTimeoutMs >= leaseDurationMs - safetyMarginMs) {
     invalid(
@@ -124,6 +144,7 @@ export function resolveLeaseElectorOptions(options: LeaseElectorOptions): Resolv
     leaseDurationMs,
     renewIntervalMs,
     retryIntervalMs,
+    expirySlackMs,
     safetyMarginMs,
     callTimeoutMs,
     renewRetryDelayMs,
@@ -133,7 +154,7 @@ export function resolveLeaseElectorOptions(options: LeaseElectorOptions): Resolv
     announcer: options.announcer,
     logger: redactingLogger(options.logger),
     random: options.random ?? Math.random,
-    serverTime: options.serverTime,
+    serverTime: options.serverTime ?? new ServerTimeEstimate(options.clock ?? systemClock),
     epochFloor: options.epochFloor,
   };
 }

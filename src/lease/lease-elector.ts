@@ -9,12 +9,16 @@
  *    (`#abandonAcquire`).
  * 3. Lead until t0 + L − safetyMargin on the monotonic clock, t0 taken before the acquire/renew was
  *    sent: the step-down timer and every `isLeader` read enforce it (`#lead`, `isLeader`).
- * 4. Renew every renewInterval, ahead of membership and bus traffic, retrying throttled and failed
- *    renewals with backoff that honours retry-after but never past the step-down (`#lead`).
+ * 4. Renew on a fixed grid (t0 + k·renewInterval), ahead of membership and bus traffic, retrying
+ *    throttled and failed renewals with backoff that honours retry-after but never past the
+ *    step-down (`#lead`). The grid is on the blob's metadata (`renew-grid.ts`): followers look at
+ *    the lease just after each instant it can first expire, once per renewInterval, and acquire
+ *    when it is free (`#leaseLooksFree`, `#nextAttemptDelay`).
  * 5. Step down at once on a lease-lost answer, the deadline, or a fenced claim (`#demote`,
  *    `raiseEpochFloor`).
- * 6. On stop/resign: abort leader work, wait for it within the lease, release with the term's own
- *    lease id, announce (`stop`, `resign`, `#release`).
+ * 6. On stop: abort leader work, wait for it within the lease, keep the lease until just before
+ *    the followers' next look (`#handoverAt`), then release with the term's own lease id and
+ *    announce (`stop`, `#release`). `resign()` and an immediate stop release at once.
  */
 import { randomUUID } from 'node:crypto';
 import type { BlobLeaseClient, BlockBlobClient } from '@azure/storage-blob';
@@ -42,11 +46,41 @@ import {
   type ResolvedLeaseElectorOptions,
 } from './lease-elector-options.js';
 
-/** Retry period right after a leader's lease can have expired. */
-const EXPIRY_RETRY_MS = 250;
-/** Slack added to the expected expiry: the server's clock is known to about a second. */
-const EXPIRY_SLACK_MS = 100;
 import { readLeaderInfo, type LeaderInfo } from './read-leader.js';
+import {
+  formatRenewGrid,
+  nextGridLook,
+  parseRenewGrid,
+  RENEW_GRID_KEY,
+  type RenewGrid,
+} from './renew-grid.js';
+
+/** Retry period right after a leader's lease can have expired (expiry hints, no grid known). */
+const EXPIRY_RETRY_MS = 250;
+/** Slack added to the expected expiry of a hint: the server's clock is known to about a second. */
+const EXPIRY_SLACK_MS = 100;
+/**
+ * A stopping leader releases this long before the followers' next look at the lease (at most half
+ * the expiry slack), so the release reaches the server first: the look lands after it by the
+ * clock bounds of both nodes (see `renew-grid.ts`).
+ */
+const RELEASE_LEAD_MS = 100;
+/** The leader re-writes its grid when its server-time estimate has narrowed by at least this much… */
+const GRID_REFINE_MIN_MS = 100;
+/** …at most this often. */
+const GRID_REFINE_EVERY_MS = 30_000;
+
+/** Options of {@link LeaseElector.stop}. */
+export interface LeaseStopOptions {
+  /**
+   * Release at once instead of at the followers' next look at the lease (the leadership gap is
+   * then up to one renew interval, unless followers hear the bus announcement first).
+   * @default false
+   */
+  immediate?: boolean;
+  /** Aborting it during the wait for the handover releases at once; already aborted = `immediate`. */
+  signal?: AbortSignal;
+}
 
 /** Why a node stopped being leader. */
 export type DemotionReason =
@@ -93,6 +127,16 @@ interface Term {
   /** Ends the renew loop. */
   readonly lease: AbortController;
   demoted: boolean;
+  /** Monotonic time before the acquire was sent: the origin of the renewal grid. */
+  readonly gridT0: number;
+  /** The grid origin written on the blob (server ms, upper bound), if one was written. */
+  gridOrigin: number | undefined;
+  /** Monotonic time of the last grid (re)write. */
+  gridWrittenAt: number;
+  /** Set by a graceful stop: the monotonic time the lease will be released. */
+  releaseAt: number | undefined;
+  /** The `since` written on the blob (kept when the grid is re-written). */
+  readonly since: string;
 }
 
 /**
@@ -133,6 +177,12 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   #campaigning: boolean;
   /** Monotonic time at which the current leader's lease can first expire, if a hint said so. */
   #expectedExpiry: number | undefined;
+  /** The current leader's renewal grid, as last read from the blob (undefined: not known). */
+  #grid: RenewGrid | undefined;
+  /** Server time of the last grid look planned: the next one is after it. */
+  #lastLook = Number.NEGATIVE_INFINITY;
+  /** Aborted by an immediate stop: a graceful stop waiting for the handover releases at once. */
+  readonly #releaseNow = new AbortController();
   #resigning: Promise<void> | undefined;
   readonly #telemetry: LeaseTelemetry;
 
@@ -234,10 +284,17 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   }
 
   /**
-   * Steps down gracefully: aborts leader work, waits for it (bounded by the lease time left),
-   * releases the lease and announces the release. Idempotent; resolves when all has settled.
+   * Steps down gracefully: aborts leader work (the leader signal) and waits for it (bounded by the
+   * lease time left), then keeps the lease until just before the followers' next look at it (at
+   * most one renew interval + the expiry slack, 7.8 s at the defaults), releases it and announces
+   * the release, so a follower is elected right after (`demoted` to the next `elected`: well under
+   * a second). `isLeader` stays true until the release; no leader work starts meanwhile.
+   * `{ immediate: true }` or an aborted `signal` releases at once (a later call can cut a waiting
+   * stop short). Idempotent; resolves when all has settled.
    */
-  stop(): Promise<void> {
+  stop(options: LeaseStopOptions = {}): Promise<void> {
+    if (options.immediate || options.signal?.aborted) this.#releaseNow.abort();
+    else options.signal?.addEventListener('abort', () => this.#releaseNow.abort(), { once: true });
     this.#stopping ??= this.#stopNow();
     return this.#stopping;
   }
@@ -251,6 +308,13 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       const timeLeft = term.stepDownAt - clock.monotonicNow();
       if (timeLeft > 0 && this.#leaderWork.size > 0) {
         await Promise.race([Promise.all(this.#leaderWork), sleep(timeLeft)]);
+      }
+      // Hand over on the grid: release just before the followers look, so one of them acquires
+      // at once instead of up to a renew interval later.
+      const releaseAt = this.#leaderWork.size === 0 && this.isLeader ? this.#handoverAt(term) : undefined;
+      if (releaseAt !== undefined && !this.#releaseNow.signal.aborted) {
+        term.releaseAt = releaseAt;
+        await sleep(releaseAt - clock.monotonicNow(), this.#releaseNow.signal, term.lease.signal);
       }
     }
     this.#stop.abort();
@@ -268,6 +332,23 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       }
     }
     this.#telemetry.close();
+  }
+
+  /**
+   * When a stopping leader should release: just before the followers' next look at the lease
+   * (grid instant + slack − lead, on this node's monotonic clock, which the written grid origin
+   * bounds from above): at most renewInterval + slack ahead, or L + slack in a term's first renew
+   * interval (no follower looks before the lease's first possible expiry). The renew loop keeps
+   * renewing meanwhile when the lease would not last until then. Undefined (release now) when no
+   * grid was written.
+   */
+  #handoverAt(term: Term): number | undefined {
+    if (term.gridOrigin === undefined) return undefined;
+    const { clock, leaseDurationMs, renewIntervalMs, expirySlackMs } = this.options;
+    const lead = Math.min(RELEASE_LEAD_MS, expirySlackMs / 2);
+    const first = term.gridT0 + leaseDurationMs + expirySlackMs - lead;
+    const now = clock.monotonicNow();
+    return first + Math.max(0, Math.ceil((now - first) / renewIntervalMs)) * renewIntervalMs;
   }
 
   /** Whether this node campaigns now (starts as the `campaign` option). */
@@ -340,12 +421,32 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       const term = await this.#campaign(stop);
       if (term) await this.#lead(term, stop);
       if (this.#resigning) {
-        // Re-acquiring at once would win again before any follower heard the release.
+        // Re-acquiring at once would win again before any follower heard the release, or looked
+        // at the lease on the grid: pause past the followers' first look after the release.
+        // A release announced by another node or setCampaign(true) ends the pause.
+        const resigned = term;
         await this.#resigning;
         this.#resigning = undefined;
-        await sleep(this.options.retryIntervalMs, stop);
+        if (this.#nudge.signal.aborted) this.#nudge = new AbortController();
+        await sleep(this.#pauseAfterResign(resigned), stop, this.#nudge.signal);
       }
     }
+  }
+
+  /**
+   * The retry interval, or until 1 s past the followers' first grid look after now if later, but
+   * never more than renewInterval + slack + 1 s: in a term's first renew interval that look is up
+   * to L away, and a node alone would lead nobody meanwhile (followers that heard the release
+   * announcement have taken over by then).
+   */
+  #pauseAfterResign(term: Term | undefined): number {
+    const { clock, retryIntervalMs, leaseDurationMs, expirySlackMs, renewIntervalMs } = this.options;
+    if (term?.gridOrigin === undefined) return retryIntervalMs;
+    const first = term.gridT0 + leaseDurationMs + expirySlackMs;
+    const now = clock.monotonicNow();
+    const look = first + Math.max(0, Math.ceil((now - first) / renewIntervalMs)) * renewIntervalMs;
+    const pastLook = Math.min(look - now, renewIntervalMs + expirySlackMs) + 1000;
+    return Math.max(retryIntervalMs, pastLook);
   }
 
   async #campaign(stop: AbortSignal): Promise<Term | undefined> {
@@ -360,13 +461,22 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   }
 
   /**
-   * The regular jittered retry, shortened around the moment the leader's lease can first expire
-   * (see {@link noteLeaderRenewal}): try right then, and every `EXPIRY_RETRY_MS` for a renew
-   * interval after it, so a crashed leader is replaced within about L of its last renewal rather
-   * than L + retryInterval. Outside that window no extra requests are made.
+   * With the leader's renewal grid known: the next instant the lease can first expire, plus the
+   * grid's slack, reached by the LOWER bound of this node's server-time estimate (so the look
+   * lands after it by the server's clock, whatever the estimate's error): one look per renew
+   * interval. Without a grid: the regular jittered retry, shortened around the moment the leader's
+   * lease can first expire if a hint said so (see {@link noteLeaderRenewal}): try right then, and
+   * every `EXPIRY_RETRY_MS` for a renew interval after it.
    */
   #nextAttemptDelay(): number {
-    const { retryIntervalMs, random, renewIntervalMs, clock } = this.options;
+    const { retryIntervalMs, random, renewIntervalMs, clock, serverTime } = this.options;
+    const grid = this.#grid;
+    const bounds = serverTime.bounds();
+    if (grid && bounds) {
+      const look = nextGridLook(grid, Math.max(bounds.lower, this.#lastLook));
+      this.#lastLook = look;
+      return look - bounds.lower;
+    }
     const regular = retryIntervalMs * (0.75 + random() * 0.5);
     const expiry = this.#expectedExpiry;
     if (expiry === undefined) return regular;
@@ -398,6 +508,8 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
    * store still refuses while the lease is held.
    */
   noteLeaderRenewal(leaseRenewedAtServerMs: number, serverNowMs: number): void {
+    // A known grid already times the attempts; a hint from a stale member row would only add some.
+    if (this.#grid !== undefined) return;
     if (this.isLeader || !Number.isFinite(leaseRenewedAtServerMs) || !Number.isFinite(serverNowMs)) return;
     const { clock, leaseDurationMs } = this.options;
     const expiry = clock.monotonicNow() + (leaseRenewedAtServerMs + leaseDurationMs - serverNowMs);
@@ -427,11 +539,41 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     return this.#blobReady;
   }
 
+  /**
+   * Reads the lease blob's properties: false while the lease is held (the metadata then gives the
+   * current term's renewal grid), true when it can be acquired. One read per look costs the same
+   * as a refused acquire, and keeps the grid current when the term changes. A failed read answers
+   * true: the acquire decides.
+   */
+  async #leaseLooksFree(stop: AbortSignal): Promise<boolean> {
+    const { clock, callTimeoutMs, serverTime } = this.options;
+    const t0 = clock.monotonicNow();
+    const sentAt = serverTime.monotonicNow();
+    try {
+      const props = await this.#blob.getProperties({ abortSignal: deadlineSignal(callTimeoutMs, stop) });
+      this.#observeServerTime(props.date, sentAt);
+      const held = props.leaseState === 'leased' || props.leaseState === 'breaking';
+      if (!held) return true;
+      this.#grid = parseRenewGrid(props.metadata);
+      this.#telemetry.call('acquire', 'held', clock.monotonicNow() - t0);
+      return false;
+    } catch (error) {
+      if (stop.aborted) return false;
+      if (isNotFound(error)) {
+        this.#blobReady = false;
+        return this.#ensureBlob(stop);
+      }
+      this.#reportError('acquire', error);
+      return true;
+    }
+  }
+
   async #tryAcquire(stop: AbortSignal): Promise<Term | undefined> {
     if (!(await this.#ensureBlob(stop))) return undefined;
+    if (!(await this.#leaseLooksFree(stop))) return undefined;
     const { clock, leaseDurationMs, safetyMarginMs, callTimeoutMs } = this.options;
     const t0 = clock.monotonicNow();
-    const sentAt = this.options.serverTime?.monotonicNow();
+    const sentAt = this.options.serverTime.monotonicNow();
     try {
       const response = await this.#lease.acquireLease(leaseDurationMs / 1000, {
         abortSignal: deadlineSignal(callTimeoutMs, stop),
@@ -454,7 +596,9 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     // Whatever happens next, this id has been granted once: the next acquire proposes a new one.
     this.#freshLeaseId();
     const stepDownAt = t0 + leaseDurationMs - safetyMarginMs;
-    const written = await this.#writeEpoch(leaseClient, stepDownAt, stop);
+    const gridOrigin = this.#gridOriginAt(t0);
+    const since = new Date(clock.wallNow()).toISOString();
+    const written = await this.#writeEpoch(leaseClient, stepDownAt, stop, { gridOrigin, since });
     if (written.epoch === undefined) {
       if (written.leaseLost) return undefined;
       await this.#abandonAcquire(leaseClient, written.error, written.step);
@@ -475,8 +619,14 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       jobs: new AbortController(),
       lease: new AbortController(),
       demoted: false,
+      gridT0: t0,
+      gridOrigin,
+      gridWrittenAt: clock.monotonicNow(),
+      releaseAt: undefined,
+      since,
     };
     this.#term = term;
+    if (gridOrigin !== undefined) this.#grid = { epoch, ...this.#gridFields(gridOrigin) };
     this.#lastEpoch = epoch;
     this.#telemetry.termStarted();
     this.emit('elected', { epoch });
@@ -530,8 +680,9 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     leaseClient: BlobLeaseClient,
     stepDownAt: number,
     stop: AbortSignal,
+    term: { gridOrigin: number | undefined; since: string },
   ): Promise<{ epoch?: number; leaseLost?: boolean; error?: unknown; step?: 'blob' | 'floor' }> {
-    const { clock, callTimeoutMs, renewRetryDelayMs, nodeId, epochFloor } = this.options;
+    const { clock, callTimeoutMs, renewRetryDelayMs, epochFloor } = this.options;
     const conditions = { leaseId: leaseClient.leaseId };
     let lastError: unknown;
     // Which store refused, so a 403 names the right permission.
@@ -562,13 +713,10 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
           this.emit('epoch-floor', { stored, floor, epoch });
         }
         step = 'blob';
-        await this.#blob.setMetadata(
-          { epoch: String(epoch), holder: nodeId, since: new Date(clock.wallNow()).toISOString() },
-          {
-            conditions,
-            abortSignal: deadlineSignal(Math.min(callTimeoutMs, stepDownAt - clock.monotonicNow()), stop),
-          },
-        );
+        await this.#blob.setMetadata(this.#termMetadata(epoch, term.since, term.gridOrigin), {
+          conditions,
+          abortSignal: deadlineSignal(Math.min(callTimeoutMs, stepDownAt - clock.monotonicNow()), stop),
+        });
         return { epoch };
       } catch (error) {
         if (isLeaseLost(error)) return { leaseLost: true };
@@ -580,6 +728,53 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       }
     }
     return { error: lastError };
+  }
+
+  /** The blob's metadata for a term: epoch, holder, since, and the renewal grid when known. */
+  #termMetadata(epoch: number, since: string, gridOrigin: number | undefined): Record<string, string> {
+    const metadata: Record<string, string> = { epoch: String(epoch), holder: this.nodeId, since };
+    if (gridOrigin !== undefined) metadata[RENEW_GRID_KEY] = formatRenewGrid(this.#gridFields(gridOrigin));
+    return metadata;
+  }
+
+  #gridFields(originMs: number): Omit<RenewGrid, 'epoch'> {
+    const { renewIntervalMs, leaseDurationMs, expirySlackMs } = this.options;
+    return { originMs, renewIntervalMs, leaseDurationMs, slackMs: expirySlackMs };
+  }
+
+  /**
+   * An upper bound of the server's clock at monotonic time `t0` (undefined while the estimate has
+   * no upper bound): the grid origin. An upper bound, so followers never look too early.
+   */
+  #gridOriginAt(t0: number): number | undefined {
+    const { serverTime } = this.options;
+    const bounds = serverTime.bounds();
+    if (!bounds || !Number.isFinite(bounds.upper)) return undefined;
+    return Math.ceil(bounds.upper - (serverTime.monotonicNow() - t0));
+  }
+
+  /**
+   * Re-writes the grid when the server-time estimate has narrowed since it was written (the first
+   * term of a node starts with an estimate good to about a second): followers then look closer to
+   * the instants the lease can expire. At most every {@link GRID_REFINE_EVERY_MS}, a few writes
+   * per term. A failure changes nothing (the written grid stays valid, only later than it could be).
+   */
+  async #refineGrid(term: Term, endSignal: AbortSignal): Promise<void> {
+    const { clock, callTimeoutMs } = this.options;
+    const written = term.gridOrigin;
+    if (written === undefined || clock.monotonicNow() - term.gridWrittenAt < GRID_REFINE_EVERY_MS) return;
+    const origin = this.#gridOriginAt(term.gridT0);
+    if (origin === undefined || written - origin < GRID_REFINE_MIN_MS) return;
+    term.gridWrittenAt = clock.monotonicNow();
+    try {
+      await this.#blob.setMetadata(this.#termMetadata(term.epoch, term.since, origin), {
+        conditions: { leaseId: term.leaseClient.leaseId },
+        abortSignal: deadlineSignal(callTimeoutMs, endSignal),
+      });
+      term.gridOrigin = origin;
+    } catch (error) {
+      this.options.logger.debug(`renewal grid of term ${term.epoch} not refined: ${redactUnknown(error)}`);
+    }
   }
 
   /**
@@ -601,7 +796,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   }
 
   async #lead(term: Term, stop: AbortSignal): Promise<void> {
-    const { clock, renewIntervalMs, leaseDurationMs, safetyMarginMs, storage } = this.options;
+    const { clock, renewIntervalMs, leaseDurationMs, safetyMarginMs, storage, callTimeoutMs } = this.options;
     // The step-down timer is the safety mechanism: it fires whatever the network is doing.
     let timer: NodeJS.Timeout | undefined;
     const arm = (): void => {
@@ -613,23 +808,31 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     };
     arm();
     const endSignal = AbortSignal.any([term.lease.signal, stop]);
-    let lastRenewStart = clock.monotonicNow();
+    // Renewal k is due at gridT0 + k·renewInterval: a fixed grid, which followers know.
+    let k = 1;
     try {
       while (!term.demoted && !stop.aborted) {
-        await sleep(lastRenewStart + renewIntervalMs - clock.monotonicNow(), endSignal);
-        // Membership and bus calls on this connection wait while the renewal is due (step 4).
-        const releasePriority = storage.leasePriority?.hold() ?? (() => undefined);
-        try {
-          await this.#renewUntilDone(term, stop, endSignal, (t0) => {
-            term.stepDownAt = t0 + leaseDurationMs - safetyMarginMs;
-            term.confirmedAt = t0;
-            lastRenewStart = t0;
-            arm();
-            this.emit('renewed', { epoch: term.epoch, stepDownAt: term.stepDownAt });
-          });
-        } finally {
-          releasePriority();
+        await sleep(term.gridT0 + k * renewIntervalMs - clock.monotonicNow(), endSignal);
+        if (term.demoted || stop.aborted) break;
+        const handingOver = term.releaseAt !== undefined && term.stepDownAt > term.releaseAt + callTimeoutMs;
+        if (!handingOver) {
+          // Membership and bus calls on this connection wait while the renewal is due (step 4).
+          const releasePriority = storage.leasePriority?.hold() ?? (() => undefined);
+          try {
+            await this.#renewUntilDone(term, stop, endSignal, (t0) => {
+              term.stepDownAt = t0 + leaseDurationMs - safetyMarginMs;
+              term.confirmedAt = t0;
+              arm();
+              this.emit('renewed', { epoch: term.epoch, stepDownAt: term.stepDownAt });
+            });
+          } finally {
+            releasePriority();
+          }
+          if (!term.demoted && !stop.aborted && term.releaseAt === undefined)
+            await this.#refineGrid(term, endSignal);
         }
+        // The next grid instant still ahead: one a retried renewal ran past is skipped.
+        k = Math.max(k + 1, Math.floor((clock.monotonicNow() - term.gridT0) / renewIntervalMs) + 1);
       }
     } finally {
       clearTimeout(timer);
@@ -651,7 +854,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
         break;
       }
       const t0 = clock.monotonicNow();
-      const sentAt = this.options.serverTime?.monotonicNow();
+      const sentAt = this.options.serverTime.monotonicNow();
       try {
         const response = await term.leaseClient.renewLease({
           abortSignal: deadlineSignal(Math.min(callTimeoutMs, left), endSignal),
@@ -720,7 +923,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
 
   /** Feeds a lease response's `Date` to the shared server-time estimate, if there is one. */
   #observeServerTime(date: Date | string | undefined, sentAt: number | undefined): void {
-    if (date !== undefined) this.options.serverTime?.observe(date, sentAt);
+    if (date !== undefined) this.options.serverTime.observe(date, sentAt);
   }
 
   #reportError(during: LeaseElectorEvents['error']['during'], error: unknown): void {

@@ -13,7 +13,7 @@ export interface LeaderInfo {
   leaseState: LeaseStateType | 'missing';
   /** True when the lease is currently held. */
   isHeld: boolean;
-  /** Last change to the blob (the last epoch write), by the server's clock. */
+  /** Last change to the blob (the last epoch write, or a re-write of the renewal grid), by the server's clock. */
   lastModified: Date | undefined;
 }
 

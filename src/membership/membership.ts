@@ -6,7 +6,13 @@ import {
   systemClock,
   type Clock,
 } from '../clock/index.js';
-import { busTableName, memberPartition, partitionEquals } from '../table-layout/index.js';
+import {
+  MEMBER_DIGEST_ROW_KEY,
+  busTableName,
+  memberDigestPartition,
+  memberPartition,
+  partitionEquals,
+} from '../table-layout/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { TypedEmitter } from '../events/index.js';
 import { redactingLogger, type Logger } from '../log/index.js';
@@ -14,13 +20,16 @@ import { resolveNodeIdentity } from '../node-id/index.js';
 import { redactUnknown } from '../redact/index.js';
 import {
   deadlineSignal,
+  isAlreadyExists,
   isNotFound,
+  isPreconditionFailed,
   retryTransient,
   type StorageConnection,
   storageFailure,
 } from '../storage/index.js';
 import { membershipTelemetry } from '../telemetry/index.js';
 import { parseMemberRow, type Member, type MembershipView } from './member.js';
+import { decodeDigest, encodeDigest, type MemberDigest } from './member-digest.js';
 
 /** Options of {@link Membership}. */
 export interface MembershipOptions {
@@ -32,17 +41,24 @@ export interface MembershipOptions {
   tablePrefix?: string;
   /** Advertised with the row (JSON, at most 32 KiB serialised). @default {} */
   metadata?: Record<string, unknown>;
-  /** How often this node upserts its row and re-reads the list. @default 5000 */
+  /** How often this node upserts its row and reads the membership (the digest, or the partition). @default 15000 */
   heartbeatIntervalMs?: number;
-  /** A row is alive while serverNow − row.Timestamp < memberTtlMs. @default 15000 */
+  /** A row is alive while serverNow − row.Timestamp < memberTtlMs. @default 45000 */
   memberTtlMs?: number;
+  /**
+   * Whether followers read the member digest (one entity, written by the leader each heartbeat)
+   * instead of the whole member partition. `false` makes every node read the partition every
+   * heartbeat: N² / heartbeat entities a second, over Azure's 2,000 per partition near 170 nodes at
+   * the defaults. @default true
+   */
+  useDigest?: boolean;
   /** A member is `suspect` once its heartbeat is this late. @default 2 × heartbeatIntervalMs */
   suspectAfterMs?: number;
   /** The leader deletes rows dead for this long (rows it cannot parse too, by their Timestamp). @default 4 × memberTtlMs */
   gcAfterMs?: number;
   /** Deadline of each storage call. @default 5000 */
   callTimeoutMs?: number;
-  /** Whether this node leads (it then garbage-collects dead rows). @default () => false */
+  /** Whether this node leads (it then writes the member digest and garbage-collects dead rows). @default () => false */
   isLeader?: () => boolean;
   /** Extra properties written with each heartbeat (e.g. the leader's lease renewal time, for status). */
   rowExtras?: () => Record<string, string | number | boolean>;
@@ -63,12 +79,23 @@ export interface MembershipEvents {
   suspect: Member;
   /** A fresh view was read. */
   view: MembershipView;
-  error: { error: GossiplessError; during: 'heartbeat' | 'list' | 'leave' | 'gc' };
+  error: { error: GossiplessError; during: 'heartbeat' | 'list' | 'digest' | 'leave' | 'gc' };
 }
+
+/** Membership's default timings (one place: status and the cost model read them too). */
+export const MEMBERSHIP_DEFAULTS = {
+  heartbeatIntervalMs: 15_000,
+  memberTtlMs: 45_000,
+} as const;
 
 /**
  * Membership on the table: each node upserts its own row; liveness is judged by the storage
- * server's clock (the `Date` header of the list response against each row's `Timestamp`).
+ * server's clock (the `Date` header of a read against each row's `Timestamp`).
+ *
+ * So that the reads do not grow as N² (issue #11), one node — the leader, or while there is none the
+ * follower that took the role — reads the member partition each heartbeat and publishes it as one
+ * digest entity; every other node reads that digest with one point read and expires members
+ * locally at their last heartbeat + TTL. See docs/membership.md for the protocol and its bounds.
  *
  * @example
  * ```ts
@@ -85,6 +112,17 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   readonly memberTtlMs: number;
   readonly suspectAfterMs: number;
   readonly gcAfterMs: number;
+  readonly useDigest: boolean;
+  /**
+   * Members of a digest are judged at min(serverNow, scannedAt + digestTrustMs), never later: data
+   * the writer read longer ago cannot vouch that a member alive then still heartbeats, and judging
+   * it later would expire live members whose heartbeat is merely late. 1.5 × heartbeat (a digest is
+   * normally at most one heartbeat + a round trip old), and at most TTL − heartbeat − min(1 s,
+   * heartbeat / 2), so a member on time at the scan can never look dead.
+   */
+  readonly digestTrustMs: number;
+  /** A follower takes over writing the digest when nobody has written it for this long. 2 × heartbeat + 1 s. */
+  readonly digestClaimAfterMs: number;
   readonly #storage: StorageConnection;
   readonly #table: TableClient;
   readonly #callTimeoutMs: number;
@@ -102,14 +140,32 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   /** Row keys of rows that are not member rows, with their age by the server's `Timestamp`. */
   #malformedRows: Array<{ rowKey: string; ageMs: number }> = [];
   #serverNow: number | undefined;
+  /** This node's row as last written, with the server time of that write: it is in its own view without waiting for a digest. */
+  #own: { row: Record<string, unknown>; at: number } | undefined;
+  /** The ETag of the digest this node last wrote as its writer (conditional writes, hand-over on stop). */
+  #digestEtag: string | undefined;
+  /** Metadata of members whose digest entry had to leave it out, by node id. */
+  readonly #metadataCache = new Map<
+    string,
+    { startedAt: string; incarnation: number; metadata: Record<string, unknown> }
+  >();
   #loop: Promise<void> | undefined;
   readonly #stop = new AbortController();
   #wake = new AbortController();
   #tableReady = false;
   #stopping: Promise<void> | undefined;
   readonly #closeTelemetry: () => void;
-  /** Counters for status and tests. */
-  readonly stats = { heartbeats: 0, lists: 0, gcDeleted: 0, malformedRows: 0 };
+  /** Counters for status, benches and tests. `lists`: partition reads; `digestReads`: point reads of the digest. */
+  readonly stats = {
+    heartbeats: 0,
+    lists: 0,
+    digestReads: 0,
+    digestWrites: 0,
+    digestClaims: 0,
+    metadataReads: 0,
+    gcDeleted: 0,
+    malformedRows: 0,
+  };
 
   constructor(options: MembershipOptions) {
     super((error, event) => this.#logger.error(`a '${event}' listener threw: ${redactUnknown(error)}`));
@@ -117,10 +173,11 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.nodeId = identity.nodeId;
     this.cluster = identity.cluster;
     this.tableName = busTableName(options.tablePrefix);
-    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5000;
-    this.memberTtlMs = options.memberTtlMs ?? 15_000;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? MEMBERSHIP_DEFAULTS.heartbeatIntervalMs;
+    this.memberTtlMs = options.memberTtlMs ?? MEMBERSHIP_DEFAULTS.memberTtlMs;
     this.suspectAfterMs = options.suspectAfterMs ?? this.heartbeatIntervalMs * 2;
     this.gcAfterMs = options.gcAfterMs ?? this.memberTtlMs * 4;
+    this.useDigest = options.useDigest ?? true;
     if (!(this.heartbeatIntervalMs > 0) || this.memberTtlMs <= this.heartbeatIntervalMs) {
       throw new GossiplessError(
         'INVALID_OPTIONS',
@@ -133,6 +190,14 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         `gcAfterMs (${this.gcAfterMs}) must be at least memberTtlMs (${this.memberTtlMs})`,
       );
     }
+    this.digestTrustMs = Math.max(
+      0,
+      Math.min(
+        this.heartbeatIntervalMs * 1.5,
+        this.memberTtlMs - this.heartbeatIntervalMs - Math.min(1000, this.heartbeatIntervalMs / 2),
+      ),
+    );
+    this.digestClaimAfterMs = this.heartbeatIntervalMs * 2 + 1000;
     this.#storage = options.storage;
     this.#table = options.storage.tableClient(this.tableName);
     this.#callTimeoutMs = options.callTimeoutMs ?? 5000;
@@ -177,7 +242,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.#wake.abort();
   }
 
-  /** Reads the table now and refreshes the view (also done every heartbeat). */
+  /** Reads the whole member partition now and refreshes the view (the digest is not used or written). */
   async refresh(options: { abortSignal?: AbortSignal } = {}): Promise<MembershipView> {
     return this.#list(options.abortSignal);
   }
@@ -189,6 +254,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.#wake.abort();
       await this.#loop;
       await this.#deleteOwnRow();
+      await this.#handOverDigest();
       this.#closeTelemetry();
     })();
     return this.#stopping;
@@ -206,25 +272,51 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     }
   }
 
+  /**
+   * A digest writer that leaves deletes the digest it last wrote (only if nobody has written it
+   * since): the next follower to read finds none and takes the role at once, instead of waiting
+   * digestClaimAfterMs for it to go stale — and its own departure shows in the next digest.
+   */
+  async #handOverDigest(): Promise<void> {
+    const etag = this.#digestEtag;
+    if (etag === undefined) return;
+    this.#digestEtag = undefined;
+    try {
+      await this.#table.deleteEntity(memberDigestPartition(this.cluster), MEMBER_DIGEST_ROW_KEY, {
+        etag,
+        abortSignal: deadlineSignal(this.#callTimeoutMs),
+      });
+    } catch (error) {
+      if (!isNotFound(error) && !isPreconditionFailed(error)) this.#report('digest', error);
+    }
+  }
+
   #partition(): string {
     return memberPartition(this.cluster);
   }
 
   async #run(): Promise<void> {
     const stop = this.#stop.signal;
+    let round = 0;
     while (!stop.aborted) {
       const startedAt = this.#clock.monotonicNow();
+      // The second round comes a random part of an interval after the first: nodes started together
+      // (a deployment, a bench) would otherwise heartbeat in the same second for ever, a burst of N
+      // writes and N reads every interval instead of an even N / interval a second.
+      const period = round++ === 0 ? this.heartbeatIntervalMs * Math.random() : this.heartbeatIntervalMs;
       await this.#heartbeat(stop);
       if (stop.aborted) break;
       try {
-        await this.#list(stop);
+        if (!this.useDigest) await this.#list(stop);
+        else if (this.#isLeader()) await this.#writeDigest(await this.#scanForDigest(stop), true, stop);
+        else await this.#followDigest(stop);
         if (this.#isLeader()) await this.#collectGarbage(stop);
       } catch (error) {
         if (stop.aborted) break;
         this.#report('list', error);
       }
       if (this.#wake.signal.aborted) this.#wake = new AbortController();
-      await sleep(startedAt + this.heartbeatIntervalMs - this.#clock.monotonicNow(), stop, this.#wake.signal);
+      await sleep(startedAt + period - this.#clock.monotonicNow(), stop, this.#wake.signal);
     }
   }
 
@@ -236,28 +328,253 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         });
         this.#tableReady = true;
       }
-      await this.#table.upsertEntity(
-        {
-          partitionKey: this.#partition(),
-          rowKey: this.nodeId,
-          nodeId: this.nodeId,
-          metadata: JSON.stringify(this.#metadata),
-          startedAt: this.#startedAt,
-          incarnation: this.#incarnation,
-          ...this.#rowExtras(),
+      const row = {
+        partitionKey: this.#partition(),
+        rowKey: this.nodeId,
+        nodeId: this.nodeId,
+        metadata: JSON.stringify(this.#metadata),
+        startedAt: this.#startedAt,
+        incarnation: this.#incarnation,
+        ...this.#rowExtras(),
+      };
+      const sentAt = this.#serverTime.monotonicNow();
+      let writtenAt: number | undefined;
+      await this.#table.upsertEntity(row, 'Replace', {
+        abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
+        onResponse: (response) => {
+          const dateHeader = response.headers.get('date');
+          this.#serverTime.observe(dateHeader, sentAt);
+          // The row's Timestamp is at most this (the server stamped it before answering).
+          writtenAt = this.#serverNowFrom(dateHeader, sentAt);
         },
-        'Replace',
-        {
-          abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
-          onResponse: this.#observer(),
-        },
-      );
+      });
+      if (writtenAt !== undefined) this.#own = { row, at: writtenAt };
       this.stats.heartbeats++;
     } catch (error) {
       // The table can vanish (deleted by hand, an emulator restarted in memory): recreate it next time.
       if (isNotFound(error)) this.#tableReady = false;
       if (!stop.aborted) this.#report('heartbeat', error);
     }
+  }
+
+  /** Reads the partition for the digest: the live members as judged at the read. */
+  async #scanForDigest(stop: AbortSignal): Promise<{ members: Member[]; scannedAt: number }> {
+    const view = await this.#list(stop);
+    return { members: view.members, scannedAt: view.serverNow };
+  }
+
+  /**
+   * Publishes a scan as the digest: unconditionally by the leader (it has priority), else only if
+   * the digest is still the one this node claimed or last wrote (its ETag), so two followers never
+   * both keep the role. A refused write means someone else writes it now: this node stops.
+   */
+  async #writeDigest(
+    scan: { members: Member[]; scannedAt: number },
+    asLeader: boolean,
+    stop: AbortSignal,
+    etag?: string,
+  ): Promise<void> {
+    const properties = encodeDigest(
+      { writer: this.nodeId, writerIsLeader: asLeader, scannedAt: scan.scannedAt },
+      scan.members,
+    ) ?? {
+      // Too many members for one entity (about 6,000): a marker no reader can use, so each reads the partition.
+      format: 0,
+      writer: this.nodeId,
+      writerIsLeader: asLeader,
+      scannedAt: scan.scannedAt,
+    };
+    const entity = {
+      partitionKey: memberDigestPartition(this.cluster),
+      rowKey: MEMBER_DIGEST_ROW_KEY,
+      ...properties,
+    };
+    const abortSignal = deadlineSignal(this.#callTimeoutMs, stop);
+    try {
+      const response = asLeader
+        ? await this.#table.upsertEntity(entity, 'Replace', { abortSignal })
+        : await this.#table.updateEntity(entity, 'Replace', { etag: etag ?? '*', abortSignal });
+      this.#digestEtag = response.etag;
+      this.stats.digestWrites++;
+    } catch (error) {
+      // Refused: someone else wrote it since, the role is theirs. Aborted (stopping): the digest is
+      // still the one this node claimed or wrote, and stop() hands it over by that ETag.
+      if (isPreconditionFailed(error) || isNotFound(error)) this.#digestEtag = undefined;
+      if (stop.aborted || isPreconditionFailed(error) || isNotFound(error)) return;
+      this.#report('digest', error);
+    }
+  }
+
+  /** A follower's heartbeat read: the digest if it is fresh, else take the writer's role (or wait for whoever took it). */
+  async #followDigest(stop: AbortSignal): Promise<void> {
+    const read = await this.#readDigest(stop);
+    const mine = read.digest?.writer === this.nodeId && read.etag !== undefined;
+    const attended = read.exists && read.serverNow - read.touchedAt <= this.digestClaimAfterMs;
+    if (!mine && attended) {
+      // A digest of another format (a newer node writes it) or an overflow marker: read the partition ourselves.
+      if (!read.digest) await this.#list(stop);
+      else await this.#applyDigest(read.digest, read.serverNow, stop);
+      return;
+    }
+    let etag = mine ? read.etag : undefined;
+    if (!mine) {
+      etag = await this.#claimDigest(read.exists ? read.etag : undefined, stop);
+      if (etag === undefined) {
+        // Another follower took the role between our read and our claim: it writes this round.
+        if (read.digest) await this.#applyDigest(read.digest, read.serverNow, stop);
+        else this.#applyOwnOnly(read.serverNow);
+        return;
+      }
+    }
+    await this.#writeDigest(await this.#scanForDigest(stop), false, stop, etag);
+  }
+
+  async #readDigest(stop: AbortSignal): Promise<{
+    exists: boolean;
+    digest: MemberDigest | undefined;
+    etag: string | undefined;
+    /** Server time of the digest's last write (its Timestamp), claims included. */
+    touchedAt: number;
+    serverNow: number;
+  }> {
+    const sentAt = this.#serverTime.monotonicNow();
+    let serverNow: number | undefined;
+    const onResponse = (r: { headers: { get(name: string): string | undefined } }): void => {
+      const dateHeader = r.headers.get('date');
+      this.#serverTime.observe(dateHeader, sentAt);
+      serverNow = this.#serverNowFrom(dateHeader, sentAt) ?? serverNow;
+    };
+    let row: Record<string, unknown> | undefined;
+    try {
+      row = await this.#table.getEntity<Record<string, unknown>>(
+        memberDigestPartition(this.cluster),
+        MEMBER_DIGEST_ROW_KEY,
+        { abortSignal: deadlineSignal(this.#callTimeoutMs, stop), onResponse },
+      );
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    this.stats.digestReads++;
+    if (serverNow === undefined) {
+      throw new GossiplessError(
+        'STORAGE_ERROR',
+        'the membership digest response had no Date header; cannot judge liveness',
+      );
+    }
+    if (!row) return { exists: false, digest: undefined, etag: undefined, touchedAt: 0, serverNow };
+    const touchedAt = typeof row['timestamp'] === 'string' ? Date.parse(row['timestamp']) : Number.NaN;
+    return {
+      exists: true,
+      digest: decodeDigest(row),
+      etag: typeof row['etag'] === 'string' ? row['etag'] : undefined,
+      touchedAt: Number.isNaN(touchedAt) ? 0 : touchedAt,
+      serverNow,
+    };
+  }
+
+  /**
+   * Takes the digest writer's role with a conditional write: insert when there is no digest, else
+   * a merge If-Match the ETag just read. Only one of many followers that found it stale wins;
+   * the others wait for its digest. Returns the new ETag, or undefined when another node won.
+   */
+  async #claimDigest(etag: string | undefined, stop: AbortSignal): Promise<string | undefined> {
+    const claim = {
+      partitionKey: memberDigestPartition(this.cluster),
+      rowKey: MEMBER_DIGEST_ROW_KEY,
+      writer: this.nodeId,
+      writerIsLeader: false,
+    };
+    const abortSignal = deadlineSignal(this.#callTimeoutMs, stop);
+    try {
+      const response =
+        etag === undefined
+          ? await this.#table.createEntity(claim, { abortSignal })
+          : await this.#table.updateEntity(claim, 'Merge', { etag, abortSignal });
+      this.stats.digestClaims++;
+      this.#digestEtag = response.etag;
+      return response.etag;
+    } catch (error) {
+      if (isAlreadyExists(error) || isPreconditionFailed(error) || isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Applies a digest read at `serverNow`, judging its members at min(serverNow, scannedAt +
+   * digestTrustMs): members are expired here, by their last heartbeat + TTL on the server's clock,
+   * not only when a later digest drops them; a stale digest (its writer died) freezes that clock
+   * until a fresh one is written, so it delays leaves and never invents them.
+   */
+  async #applyDigest(digest: MemberDigest, serverNow: number, stop: AbortSignal): Promise<void> {
+    const judgedAt = Math.min(serverNow, digest.scannedAt + this.digestTrustMs);
+    const next = new Map<string, Member>();
+    for (const entry of digest.entries) {
+      const ageMs = Math.max(0, judgedAt - entry.lastHeartbeatAt);
+      if (ageMs >= this.memberTtlMs) continue;
+      const metadata = entry.metadata ?? (await this.#metadataOf(entry, stop));
+      if (metadata === undefined) continue;
+      next.set(entry.nodeId, {
+        nodeId: entry.nodeId,
+        metadata,
+        startedAt: entry.startedAt,
+        incarnation: entry.incarnation,
+        lastHeartbeatAt: entry.lastHeartbeatAt,
+        ageMs,
+        // Suspicion as the writer judged it at its read: judged later, every member would look up to
+        // one digest period later than it is, and nodes reading one digest would disagree.
+        state: digest.scannedAt - entry.lastHeartbeatAt > this.suspectAfterMs ? 'suspect' : 'alive',
+        ...(entry.leader ? { leader: entry.leader } : {}),
+      });
+    }
+    this.#publishView(next, judgedAt);
+  }
+
+  /** Metadata left out of the digest (too large): from the cache, else one point read of the member's row. */
+  async #metadataOf(
+    entry: { nodeId: string; startedAt: string; incarnation: number },
+    stop: AbortSignal,
+  ): Promise<Record<string, unknown> | undefined> {
+    const cached = this.#metadataCache.get(entry.nodeId);
+    if (cached && cached.startedAt === entry.startedAt && cached.incarnation === entry.incarnation)
+      return cached.metadata;
+    try {
+      const row = await this.#table.getEntity<Record<string, unknown>>(this.#partition(), entry.nodeId, {
+        abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
+      });
+      this.stats.metadataReads++;
+      const member = parseMemberRow(row, 0, this.suspectAfterMs);
+      if (!member) return undefined;
+      this.#metadataCache.set(entry.nodeId, member);
+      return member.metadata;
+    } catch (error) {
+      // Gone since the digest was written: it leaves with the next digest.
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** No usable data this round: the view stays, only this node's own entry is refreshed. */
+  #applyOwnOnly(serverNow: number): void {
+    this.#publishView(new Map(this.#view), serverNow);
+  }
+
+  /** Sets the view (with this node's own entry from its last heartbeat, if newer) and emits the events. */
+  #publishView(next: Map<string, Member>, serverNow: number): void {
+    const own = this.#own;
+    const known = next.get(this.nodeId);
+    if (own && (!known || known.lastHeartbeatAt < own.at)) {
+      const member = parseMemberRow(
+        { ...own.row, timestamp: new Date(own.at).toISOString() },
+        Math.max(serverNow, own.at),
+        this.suspectAfterMs,
+      );
+      if (member && member.ageMs < this.memberTtlMs) next.set(this.nodeId, member);
+    }
+    for (const nodeId of this.#metadataCache.keys())
+      if (!next.has(nodeId)) this.#metadataCache.delete(nodeId);
+    this.#applyView(next);
+    this.#serverNow = serverNow;
+    this.emit('view', { members: this.members(), serverNow });
   }
 
   async #list(signal: AbortSignal | undefined): Promise<MembershipView> {
@@ -300,11 +617,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.#allRows.push(member);
       if (member.ageMs < this.memberTtlMs) next.set(member.nodeId, member);
     }
-    this.#applyView(next);
-    this.#serverNow = serverNow;
-    const view = { members: this.members(), serverNow };
-    this.emit('view', view);
-    return view;
+    this.#publishView(next, serverNow);
+    return { members: this.members(), serverNow };
   }
 
   #applyView(next: Map<string, Member>): void {
@@ -350,12 +664,6 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         this.#report('gc', error);
       }
     }
-  }
-
-  /** An `onResponse` callback feeding the server-time estimate, with the send time taken now. */
-  #observer(): (response: { headers: { get(name: string): string | undefined } }) => void {
-    const sentAt = this.#serverTime.monotonicNow();
-    return (response) => this.#serverTime.observe(response.headers.get('date'), sentAt);
   }
 
   /**

@@ -1,9 +1,9 @@
 import { serverTimeFromDateHeader } from '../clock/index.js';
 import { parseBusRow, timeOfRowKey } from '../bus/index.js';
-import { LEADER_CHANNEL } from '../cluster/index.js';
+import { LEADER_CHANNEL, TRANSACTIONS_PER_HOUR_PROPERTY } from '../cluster/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { readLeaderInfo, type LeaderInfo } from '../lease/index.js';
-import { parseMemberRow } from '../membership/index.js';
+import { MEMBERSHIP_DEFAULTS, parseMemberRow } from '../membership/index.js';
 import {
   busTableName,
   channelOfDeadLetterPartition,
@@ -24,9 +24,9 @@ export interface ReadClusterStatusOptions {
   container?: string;
   /** @default 'gossipless' */
   tablePrefix?: string;
-  /** Liveness threshold, as the nodes use it. @default 15000 */
+  /** Liveness threshold, as the nodes use it. @default 45000 (MEMBERSHIP_DEFAULTS) */
   memberTtlMs?: number;
-  /** Heartbeat lateness that makes a member suspect. @default 10000 */
+  /** Heartbeat lateness that makes a member suspect. @default 30000 (2 × the default heartbeat) */
   suspectAfterMs?: number;
   /** The nodes' lease duration, to judge the time since the last renewal. @default 15000 */
   leaseDurationMs?: number;
@@ -45,6 +45,11 @@ export interface MemberStatus {
   metadata: Record<string, unknown>;
   /** True for the lease holder. */
   isLeader: boolean;
+  /**
+   * Storage transactions per hour this node counted since it started, as its last heartbeat wrote
+   * it (see `Cluster.transactions()`); undefined for nodes that do not write it.
+   */
+  transactionsPerHour?: number;
 }
 
 /** A bus channel's backlog (messages kept, within retention). */
@@ -115,8 +120,8 @@ export async function readClusterStatus(
     : reads.signal;
   const container = options.container ?? 'gossipless';
   const table = storage.tableClient(busTableName(options.tablePrefix));
-  const memberTtlMs = options.memberTtlMs ?? 15_000;
-  const suspectAfterMs = options.suspectAfterMs ?? 10_000;
+  const memberTtlMs = options.memberTtlMs ?? MEMBERSHIP_DEFAULTS.memberTtlMs;
+  const suspectAfterMs = options.suspectAfterMs ?? MEMBERSHIP_DEFAULTS.heartbeatIntervalMs * 2;
   // Each list keeps the Date header of its own responses: liveness is judged against the member
   // list's, as the nodes do.
   const list = async (
@@ -187,6 +192,7 @@ export async function readClusterStatus(
     if (isLeader && typeof row['leaseRenewedAt'] === 'number') {
       lastRenewalAgoMs = Math.max(0, serverNow - row['leaseRenewedAt']);
     }
+    const counted = row[TRANSACTIONS_PER_HOUR_PROPERTY];
     members.push({
       nodeId: member.nodeId,
       state: member.ageMs >= memberTtlMs ? 'dead' : member.state,
@@ -194,6 +200,7 @@ export async function readClusterStatus(
       startedAt: member.startedAt,
       metadata: member.metadata,
       isLeader,
+      ...(typeof counted === 'number' && Number.isFinite(counted) ? { transactionsPerHour: counted } : {}),
     });
   }
   members.sort((a, b) => Number(b.isLeader) - Number(a.isLeader) || a.nodeId.localeCompare(b.nodeId));

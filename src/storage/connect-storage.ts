@@ -1,4 +1,11 @@
-import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import {
+  BlobServiceClient,
+  newPipeline,
+  StorageSharedKeyCredential,
+  type ContainerClient,
+  type RequestPolicy,
+  type RequestPolicyFactory,
+} from '@azure/storage-blob';
 import {
   AzureNamedKeyCredential,
   AzureSASCredential,
@@ -10,8 +17,9 @@ import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 import { GossiplessError } from '../errors/index.js';
 import { redactUnknown } from '../redact/index.js';
-import { isAlreadyExists, isForbidden } from './storage-errors.js';
+import { isAlreadyExists, isForbidden, storageErrorCode, storageStatusCode } from './storage-errors.js';
 import { LeasePriorityGate } from './lease-priority.js';
+import { isThrottledResponse, StorageTransactionCounter } from './transaction-counter.js';
 
 /** Name of the environment variable read when {@link connectStorage} gets no target. */
 export const CONNECTION_STRING_ENV = 'AZURE_STORAGE_CONNECTION_STRING';
@@ -74,6 +82,11 @@ export interface StorageConnection {
    */
   readonly leasePriority?: LeasePriorityGate;
   /**
+   * Every request this connection sends, counted by kind at the HTTP pipeline (see
+   * {@link StorageTransactionCounter}). Absent on hand-made connections.
+   */
+  readonly transactions?: StorageTransactionCounter;
+  /**
    * Creates the container; an existing one is success. A 403 is also `{ created: false }`: with a
    * role scoped to the container itself, creating is not allowed and the container is provisioned
    * beforehand (if it is missing after all, the next blob call says 404).
@@ -98,12 +111,33 @@ const LEASE_PRIORITY_MAX_WAIT_MS = 1000;
 /** Table client options whose calls yield to a due lease renewal (see LeasePriorityGate). */
 function tableOptionsWith(
   gate: LeasePriorityGate,
+  counter: StorageTransactionCounter,
   allowInsecureConnection: boolean,
 ): TableServiceClientOptions {
   return {
     ...TABLE_PIPELINE,
     allowInsecureConnection,
     additionalPolicies: [
+      {
+        // Per retry: what is counted is what is sent, the unit the bill counts.
+        position: 'perRetry',
+        policy: {
+          name: 'gossipless-transaction-counter',
+          async sendRequest(request, next) {
+            const kind = counter.request({
+              service: 'table',
+              method: request.method,
+              url: request.url,
+              body: request.body,
+            });
+            const response = await next(request);
+            if (isThrottledResponse(response.status, response.headers.get('x-ms-error-code'))) {
+              counter.throttled(kind);
+            }
+            return response;
+          },
+        },
+      },
       {
         position: 'perCall',
         policy: {
@@ -116,6 +150,48 @@ function tableOptionsWith(
       },
     ],
   };
+}
+
+/**
+ * The same blob service client, with a request policy that counts each request. The blob SDK takes
+ * no per-client policies in its options, so the client is rebuilt on a pipeline carrying the
+ * counting policy (its credential and URL, SAS included, are the parsed client's own).
+ */
+function countingBlobService(
+  parsed: BlobServiceClient,
+  counter: StorageTransactionCounter,
+): BlobServiceClient {
+  const pipeline = newPipeline(parsed.credential, BLOB_PIPELINE);
+  const counting: RequestPolicyFactory = {
+    create: (next: RequestPolicy): RequestPolicy => ({
+      async sendRequest(request) {
+        const leaseAction = request.headers.get('x-ms-lease-action');
+        const kind = counter.request({
+          service: 'blob',
+          method: request.method,
+          url: request.url,
+          leaseAction,
+        });
+        let response;
+        try {
+          response = await next.sendRequest(request);
+        } catch (error) {
+          // This policy sits before the blob SDK's deserialisation, which throws on error statuses.
+          const answer = (error as { response?: { headers?: { get(name: string): string | undefined } } })
+            .response;
+          const code = storageErrorCode(error) ?? answer?.headers?.get('x-ms-error-code');
+          if (isThrottledResponse(storageStatusCode(error), code)) counter.throttled(kind);
+          throw error;
+        }
+        if (isThrottledResponse(response.status, response.headers.get('x-ms-error-code'))) {
+          counter.throttled(kind);
+        }
+        return response;
+      },
+    }),
+  };
+  pipeline.factories.push(counting);
+  return new BlobServiceClient(parsed.url, pipeline);
 }
 
 function parseConnectionString(connectionString: string): Map<string, string> {
@@ -160,7 +236,9 @@ function fromConnectionString(connectionString: string): StorageConnection {
     ? isInsecure(tableUrl)
     : parts.get('defaultendpointsprotocol') === 'http';
   const leasePriority = new LeasePriorityGate();
-  const tableOptions = tableOptionsWith(leasePriority, allowInsecureConnection);
+  const transactions = new StorageTransactionCounter();
+  blobService = countingBlobService(blobService, transactions);
+  const tableOptions = tableOptionsWith(leasePriority, transactions, allowInsecureConnection);
   let tableService: TableServiceClient;
   try {
     tableService = TableServiceClient.fromConnectionString(connectionString, tableOptions);
@@ -176,18 +254,23 @@ function fromConnectionString(connectionString: string): StorageConnection {
     tableService,
     tableClient: (name) => TableClient.fromConnectionString(connectionString, name, tableOptions),
     leasePriority,
+    transactions,
   });
 }
 
 function fromEndpoints(target: EndpointsTarget): StorageConnection {
   const leasePriority = new LeasePriorityGate();
-  const tableOptions = tableOptionsWith(leasePriority, isInsecure(target.tableEndpoint));
+  const transactions = new StorageTransactionCounter();
+  const tableOptions = tableOptionsWith(leasePriority, transactions, isInsecure(target.tableEndpoint));
+  const counted = (client: BlobServiceClient): BlobServiceClient => countingBlobService(client, transactions);
   if (target.sharedKey) {
     const { accountName, accountKey } = target.sharedKey;
-    const blobService = new BlobServiceClient(
-      target.blobEndpoint,
-      new StorageSharedKeyCredential(accountName, accountKey),
-      BLOB_PIPELINE,
+    const blobService = counted(
+      new BlobServiceClient(
+        target.blobEndpoint,
+        new StorageSharedKeyCredential(accountName, accountKey),
+        BLOB_PIPELINE,
+      ),
     );
     const credential = new AzureNamedKeyCredential(accountName, accountKey);
     return makeConnection({
@@ -196,12 +279,13 @@ function fromEndpoints(target: EndpointsTarget): StorageConnection {
       tableService: new TableServiceClient(target.tableEndpoint, credential, tableOptions),
       tableClient: (name) => new TableClient(target.tableEndpoint, name, credential, tableOptions),
       leasePriority,
+      transactions,
     });
   }
   if (target.sas !== undefined) {
     const sas = target.sas.startsWith('?') ? target.sas.slice(1) : target.sas;
     const join = (url: string): string => `${url}${url.includes('?') ? '&' : '?'}${sas}`;
-    const blobService = new BlobServiceClient(join(target.blobEndpoint), undefined, BLOB_PIPELINE);
+    const blobService = counted(new BlobServiceClient(join(target.blobEndpoint), undefined, BLOB_PIPELINE));
     const credential = new AzureSASCredential(sas);
     return makeConnection({
       accountName: undefined,
@@ -210,15 +294,17 @@ function fromEndpoints(target: EndpointsTarget): StorageConnection {
       tableClient: (name) => new TableClient(target.tableEndpoint, name, credential, tableOptions),
       blobUrlForDescription: target.blobEndpoint,
       leasePriority,
+      transactions,
     });
   }
   const credential = target.credential ?? new DefaultAzureCredential();
   return makeConnection({
     accountName: undefined,
-    blobService: new BlobServiceClient(target.blobEndpoint, credential, BLOB_PIPELINE),
+    blobService: counted(new BlobServiceClient(target.blobEndpoint, credential, BLOB_PIPELINE)),
     tableService: new TableServiceClient(target.tableEndpoint, credential, tableOptions),
     tableClient: (name) => new TableClient(target.tableEndpoint, name, credential, tableOptions),
     leasePriority,
+    transactions,
   });
 }
 
@@ -229,6 +315,7 @@ interface ConnectionParts {
   tableClient(name: string): TableClient;
   blobUrlForDescription?: string;
   leasePriority: LeasePriorityGate;
+  transactions: StorageTransactionCounter;
 }
 
 function makeConnection(parts: ConnectionParts): StorageConnection {
@@ -244,6 +331,7 @@ function makeConnection(parts: ConnectionParts): StorageConnection {
     blobService,
     tableService,
     leasePriority: parts.leasePriority,
+    transactions: parts.transactions,
     containerClient: (name) => blobService.getContainerClient(name),
     tableClient: parts.tableClient,
     async createContainerIfNotExists(containerName, options = {}) {

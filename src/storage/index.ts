@@ -24,3 +24,16 @@ export { retryAfterMs, isThrottled, backoffDelayMs } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export type { RetryTransientOptions } from './retry-transient.js';
 export { LeasePriorityGate } from './lease-priority.js';
+export {
+  StorageTransactionCounter,
+  classifyStorageRequest,
+  isThrottledResponse,
+  STORAGE_TRANSACTION_KINDS,
+} from './transaction-counter.js';
+export type {
+  StorageTransactionKind,
+  BillingClass,
+  StorageRequestShape,
+  KindCounts,
+  TransactionCounts,
+} from './transaction-counter.js';

@@ -4,6 +4,8 @@ export {
   odataString,
   partitionEquals,
   memberPartition,
+  memberDigestPartition,
+  MEMBER_DIGEST_ROW_KEY,
   channelPartition,
   channelPartitionsFilter,
   channelOfPartition,

@@ -6,6 +6,8 @@ import { GossiplessError } from '../errors/index.js';
  * contiguous range of partitions) and never a table scan:
  *
  *   m:<cluster>                members (row key: node id)
+ *   v:<cluster>                the member digest, one row (row key: `members`), read by followers
+ *                              with one point read instead of the whole member partition
  *   c:<cluster>:<channel>      bus messages (row key: publish time + message id)
  *   d:<cluster>:<channel>      dead letters (row key: message id + consumer)
  *   k:<cluster>                durable consumers' cursors (row key: consumer name)
@@ -50,6 +52,14 @@ function partitionsUnder(prefix: string): string {
 export function memberPartition(cluster: string): string {
   return `m:${cluster}`;
 }
+
+/** Partition of a cluster's member digest (kept out of the member partition, so reading members never returns it). */
+export function memberDigestPartition(cluster: string): string {
+  return `v:${cluster}`;
+}
+
+/** Row key of the member digest in its partition. */
+export const MEMBER_DIGEST_ROW_KEY = 'members';
 
 /** Partition of one bus channel's messages. */
 export function channelPartition(cluster: string, channel: string): string {

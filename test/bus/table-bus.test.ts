@@ -1,9 +1,12 @@
+import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TableBus, type BusMessage, type TableBusOptions } from '../../src/bus/index.js';
 import { ServerTimeEstimate, skewedClock, systemClock } from '../../src/clock/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const buses: TableBus[] = [];
 afterEach(async () => {
@@ -38,7 +41,14 @@ describe('TableBus', () => {
   it('times its polls (1 s interval) at the server second boundary until the estimate is narrow', async () => {
     const cluster = uniqueName('b');
     const serverTime = new ServerTimeEstimate(systemClock);
-    const node = bus({ cluster, nodeId: 'p', serverTime, pollIntervalMs: 1000, lookbackMs: 10_000 });
+    const node = bus({
+      cluster,
+      nodeId: 'p',
+      serverTime,
+      pollIntervalMs: 1000,
+      idlePollIntervalMs: 1000,
+      lookbackMs: 10_000,
+    });
     node.subscribe('jobs', () => undefined);
     await node.start();
     // One poll a second at a steady phase would leave it ~±500 ms; aimed polls halve it each time.
@@ -188,6 +198,110 @@ describe('TableBus', () => {
     leader = true;
     await waitFor(() => publisher.stats.retentionDeleted >= 5, 5000, 'retention');
     expect(await countRows()).toBe(0);
+  });
+});
+
+describe('TableBus polling while idle', () => {
+  it('backs off while nothing arrives, returns to the fast interval when a message does, and on a nudge', async () => {
+    const cluster = uniqueName('b');
+    const consumer = bus({
+      cluster,
+      nodeId: 'consumer',
+      pollIntervalMs: 100,
+      idlePollIntervalMs: 2000,
+      quietAfterMs: 500,
+    });
+    const got: Array<{ payload: unknown; at: number }> = [];
+    consumer.subscribe('jobs', (m) => void got.push({ payload: m.payload, at: performance.now() }));
+    await consumer.start();
+    await waitFor(() => consumer.stats.polls > 0, 10_000, 'the first poll');
+    // 6 s idle: 0.5 s at 100 ms, then 200, 400, 800, 1 600, 2 000, 2 000 ms pauses: about 12
+    // polls, where a fixed 100 ms interval makes 60.
+    const idleFrom = consumer.stats.polls;
+    await sleep(6000);
+    const idlePolls = consumer.stats.polls - idleFrom;
+    expect(idlePolls).toBeLessThanOrEqual(20);
+    expect(idlePolls).toBeGreaterThanOrEqual(3);
+    // The first message after the quiet spell waits at most one idle pause (2 s) plus a round trip.
+    const publisher = bus({ cluster, nodeId: 'pub' });
+    await publisher.publish('jobs', 'warm-up'); // learns the server clock
+    await waitFor(() => got.length === 1, 10_000, 'the first message');
+    // Messages keep flowing: polls are fast again, so the next one arrives well within an idle pause.
+    const sentAt = performance.now();
+    await publisher.publish('jobs', 'second');
+    await waitFor(() => got.length === 2, 10_000, 'the second message');
+    expect(got[1]!.at - sentAt).toBeLessThan(1500);
+    // Quiet again, then a nudge: the next poll comes within the fast interval, not the idle one.
+    await sleep(4000);
+    const before = consumer.stats.polls;
+    const nudgedAt = performance.now();
+    consumer.nudge();
+    await waitFor(() => consumer.stats.polls > before, 10_000, 'a poll after the nudge');
+    expect(performance.now() - nudgedAt).toBeLessThan(1500);
+  });
+
+  it('an idle durable consumer does not rewrite its stored read position', async () => {
+    const cluster = uniqueName('b');
+    const publisher = bus({ cluster, nodeId: 'pub' });
+    // Published before the consumer starts (inside its look-back): its first poll delivers it and
+    // stores the position with it, so every later write would be a rewrite of an idle position.
+    await publisher.publish('audit', 1);
+    const consumer = bus({ cluster, nodeId: 'consumer', consumerName: 'audit', idlePollIntervalMs: 100 });
+    const got: unknown[] = [];
+    consumer.subscribe('audit', (m) => void got.push(m.payload));
+    await consumer.start();
+    await waitFor(() => got.length === 1, 10_000, 'the message');
+    const table = testStorage().tableClient(consumer.tableName);
+    const cursor = () => table.getEntity<{ readFrom: number }>(`k:${cluster}`, 'audit');
+    await waitFor(() => consumer.stats.polls > 3, 10_000, 'a few polls');
+    const stored = await cursor().catch(() => undefined);
+    // Polling every 100 ms for 6.5 s: the old code stored the position every 5 s regardless.
+    await sleep(6500);
+    expect(stored).toBeDefined();
+    expect((await cursor()).etag).toBe(stored!.etag);
+    // A delivery moves it again (at the next write, at most 5 s later).
+    await publisher.publish('audit', 2);
+    await waitFor(() => got.length === 2, 10_000, 'the second message');
+    await consumer.stop();
+    expect((await cursor()).readFrom).toBeGreaterThan(stored!.readFrom);
+  });
+});
+
+describe("TableBus subscribe({ since: 'subscribed' })", () => {
+  it('delivers what was published after the call, not what was published before it within the look-back', async () => {
+    const cluster = uniqueName('b');
+    const publisher = bus({ cluster, nodeId: 'pub', lookbackMs: 10_000 });
+    await publisher.publish('news', 'before');
+    // Well past both nodes' clock uncertainty (≤ ~1 s each just after start), well inside the look-back.
+    await sleep(3500);
+    const subscriber = bus({ cluster, nodeId: 'sub', lookbackMs: 10_000 });
+    const fromNow: string[] = [];
+    const everything: string[] = [];
+    subscriber.subscribe<string>('news', (m) => void fromNow.push(m.payload), { since: 'subscribed' });
+    subscriber.subscribe<string>('news', (m) => void everything.push(m.payload));
+    await subscriber.start();
+    // Right after the call, before the subscriber has even polled or learnt the server's clock.
+    await publisher.publish('news', 'after');
+    await waitFor(() => everything.includes('after') && fromNow.includes('after'), 10_000, "'after' at both");
+    await sleep(300);
+    // The look-back reached 'before': only the option keeps it from the first handler.
+    expect(everything).toEqual(['before', 'after']);
+    expect(fromNow).toEqual(['after']);
+  });
+
+  it('does not count a message as delivered when every handler subscribed after it was published', async () => {
+    const cluster = uniqueName('b');
+    const publisher = bus({ cluster, nodeId: 'pub', lookbackMs: 10_000 });
+    await publisher.publish('news', 'old');
+    await sleep(3500);
+    const subscriber = bus({ cluster, nodeId: 'sub', lookbackMs: 10_000 });
+    const got: string[] = [];
+    subscriber.subscribe<string>('news', (m) => void got.push(m.payload), { since: 'subscribed' });
+    await subscriber.start();
+    await publisher.publish('news', 'new');
+    await waitFor(() => got.includes('new'), 10_000, "'new'");
+    expect(got).toEqual(['new']);
+    expect(subscriber.stats).toMatchObject({ delivered: 1, beforeSubscription: 1 });
   });
 });
 

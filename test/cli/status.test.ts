@@ -4,6 +4,8 @@ import { runCli } from '../../src/cli/program.js';
 import { TableBus } from '../../src/bus/index.js';
 import { memoryIo } from '../../src/cli/io.js';
 import type { ClusterStatus } from '../../src/status/index.js';
+import type { CostReport } from '../../src/cli/cost-report.js';
+import { transactionsPerNodeHour } from '../../src/cost/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { testCluster } from '../helpers/cluster.js';
@@ -70,8 +72,39 @@ describe('gossipless status', () => {
     expect(out.out).toMatch(/leader\s+\S+\s+epoch 1\s+lease leased/);
     expect(out.out).toContain('3 alive, 0 suspect, 0 dead');
     expect(out.out).toContain('(estimate)');
-    expect(out.out).toMatch(/follower\s+1800\s+5040\s+6840/);
+    // The model's node-hour by kind at the runtime's defaults, and one row per replica count.
+    const { leader, follower } = transactionsPerNodeHour();
+    const figure = (n: number) => n.toLocaleString('en-US');
+    for (const kind of ['lease', 'membership', 'bus-poll'] as const) {
+      expect(out.out).toMatch(
+        new RegExp(`${kind}\\s+${figure(leader.byKind[kind])}\\s+${figure(follower.byKind[kind])}\\n`),
+      );
+    }
+    expect(out.out).toMatch(/^\s+1000\s+[\d,]+\s/m);
+    // Each live member's own count, from its heartbeat row, beside the model's figure for its role.
+    for (const nodeId of ['alpha', 'beta', 'gamma']) {
+      expect(out.out).toMatch(new RegExp(`${nodeId}\\s+(leader|follower)\\s+[\\d,]+\\s+[\\d,]+`));
+    }
     expect(out.out).toContain('prices: Azure Storage pricing pages');
+  });
+
+  it('--cost --json carries each member’s counted rate next to the model’s', async () => {
+    const out = io();
+    await runCli(
+      ['status', '-c', cluster, '--table-prefix', 'clustertest', '--cost', '--replicas', '3,10', '--json'],
+      out,
+    );
+    const { cost } = JSON.parse(out.out) as { cost: CostReport };
+    expect(cost.source).toBe('model+live');
+    expect(cost.replicas.map((r) => r.nodes)).toEqual([3, 10]);
+    expect(cost.members.map((m) => m.nodeId).sort()).toEqual(['alpha', 'beta', 'gamma']);
+    for (const member of cost.members) {
+      // The test nodes poll every 100 ms and heartbeat every 250 ms: far above the defaults' model.
+      expect(member.countedPerHour).toBeGreaterThan(member.modelPerHour);
+      expect(member.role).toBe(
+        nodes.find((n) => n.nodeId === member.nodeId)!.isLeader ? 'leader' : 'follower',
+      );
+    }
   });
 
   it('exits 1 with a warning for a cluster nobody runs, and 2 naming --cluster when none is given', async () => {
@@ -103,16 +136,58 @@ describe('gossipless status --cost at configured timings', () => {
         '--cost',
         '--nodes',
         '3',
-        '--poll-ms',
+        '--idle-poll-ms',
         '2000',
-        '--retry-ms',
+        '--heartbeat-ms',
+        '5000',
+        '--renew-ms',
         '4000',
         '--json',
       ],
       out,
     );
-    const { cost } = JSON.parse(out.out) as { cost: { follower: { blob: number; table: number } } };
-    expect(cost.follower).toMatchObject({ blob: 900, table: 1440 + 1800 });
+    const { cost } = JSON.parse(out.out) as { cost: CostReport };
+    // Idle polls: every 2 s, each pause shortened by half the default 5 % jitter on average.
+    const polls = Math.round(3_600_000 / (2000 * 0.975));
+    expect(cost.perNodeHour.follower).toMatchObject({ blob: 900, table: 1440 + polls });
+    expect(cost.perNodeHour.follower.byKind).toMatchObject({
+      lease: 900,
+      membership: 1440,
+      'bus-poll': polls,
+    });
+    expect(cost.replicas).toEqual([expect.objectContaining({ nodes: 3 })]);
+  });
+
+  it('needs no cluster and no storage: prints the model’s table for 3 … 1,000 replicas and says so', async () => {
+    const text = memoryIo({ env: {} });
+    expect(await runCli(['status', '--cost'], text)).toBe(0);
+    expect(text.out).toContain('the table is the model’s');
+    for (const n of ['3', '10', '50', '200', '1000'])
+      expect(text.out).toMatch(new RegExp(`^\\s+${n}\\s+[\\d,]+\\s`, 'm'));
+    expect(text.out).toMatch(/\$\d+\.\d\d/);
+    const json = memoryIo({ env: {} });
+    expect(
+      await runCli(
+        ['status', '-c', 'orders', '--cost', '--replicas', '5', '--ticks-per-hour', '60', '--json'],
+        json,
+      ),
+    ).toBe(0);
+    const { cost } = JSON.parse(json.out) as { cost: CostReport };
+    expect(cost.source).toBe('model');
+    expect(cost.liveUnavailable).toContain('no storage configured');
+    expect(cost.perNodeHour.leader.byKind['tick-claim']).toBe(120);
+    expect(cost.replicas).toEqual([
+      expect.objectContaining({
+        nodes: 5,
+        perHour: cost.perNodeHour.leader.total + 4 * cost.perNodeHour.follower.total,
+      }),
+    ]);
+  });
+
+  it('refuses a replica list that is not whole numbers, with exit code 2', async () => {
+    const out = memoryIo({ env: {} });
+    expect(await runCli(['status', '--cost', '--replicas', '3,ten'], out)).toBe(2);
+    expect(out.err).toContain('--replicas');
   });
 });
 

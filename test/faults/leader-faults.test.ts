@@ -80,7 +80,7 @@ describe.concurrent('leader election under faults (3 node processes each)', () =
     assertSafetyInvariant(history);
   });
 
-  it('SIGTERM of the leader: it stops its jobs, releases the lease, and another node leads within a second', async () => {
+  it('SIGTERM of the leader: it stops its jobs, hands the lease over on the grid, and another node leads right after its demotion', async () => {
     const { history, byName } = startCluster(inject('azuriteConnectionString'));
     const elected = await firstLeader(history);
     await waitForEvent(
@@ -93,10 +93,11 @@ describe.concurrent('leader election under faults (3 node processes each)', () =
     const leader = byName(elected.node);
     leader.signal('SIGTERM', 'terminated');
     const sentAt = Date.now();
+    // stop() keeps the lease until just before the followers' next look: up to L + slack.
     const stopped = await waitForEvent(
       history,
       (e) => e.type === 'stopped' && e.node === elected.node,
-      15_000,
+      L + 15_000,
       'graceful stop',
     );
     const next = await waitForEvent(
@@ -105,15 +106,18 @@ describe.concurrent('leader election under faults (3 node processes each)', () =
       15_000,
       'handoff',
     );
-    // The released lease is taken at once, not after it expires (L): a loaded machine adds
-    // seconds of scheduling delay, never 15 (bench:failover measures the handoff itself).
-    expect(next.t - stopped.t, formatHistory(history)).toBeLessThan(L / 2);
-    expect(next.t - sentAt).toBeLessThan(L / 2);
+    const demoted = history.find((e) => e.type === 'demoted' && e.node === elected.node && e.t >= sentAt);
+    expect(demoted?.reason).toBe('stopped');
+    // The leadership gap: the released lease is taken at the followers' look right after the
+    // release, not after it expires (L); bench:failover measures it (a few hundred ms).
+    expect(next.t - demoted!.t, formatHistory(history)).toBeLessThan(3000);
+    expect(next.t - demoted!.t).toBeGreaterThanOrEqual(0);
+    expect(stopped.t - sentAt).toBeLessThan(L + 300 + 5000);
     expect(next.epoch).toBe(elected.epoch! + 1);
     await leader.exited;
     expect(leader.child.signalCode).toBe('SIGTERM');
     assertSafetyInvariant(history);
-  });
+  }, 120_000);
 
   it('SIGSTOP of the leader past L, then SIGCONT: it finds itself demoted and runs nothing stale', async () => {
     const { history, byName } = startCluster(inject('azuriteConnectionString'));

@@ -5,7 +5,7 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const started: LeaseElector[] = [];
 afterEach(async () => {
-  await Promise.all(started.splice(0).map((e) => e.stop()));
+  await Promise.all(started.splice(0).map((e) => e.stop({ immediate: true })));
 });
 
 describe('LeaseElector expiry hint', () => {

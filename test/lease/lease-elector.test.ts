@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const started: LeaseElector[] = [];
 afterEach(async () => {
-  await Promise.all(started.splice(0).map((e) => e.stop()));
+  await Promise.all(started.splice(0).map((e) => e.stop({ immediate: true })));
 });
 
 function elector(options: Partial<LeaseElectorOptions> & { cluster: string }): LeaseElector {
@@ -66,7 +66,7 @@ describe('LeaseElector on Azurite', () => {
     expect(Math.abs(followerTime.now()! - Date.now())).toBeLessThan(1000);
   });
 
-  it('hands over on stop() within one announcement, with a strictly higher epoch', async () => {
+  it('hands over on an immediate stop() within one announcement, with a strictly higher epoch', async () => {
     const cluster = uniqueName('c');
     const hub = memoryAnnouncerHub();
     // Followers retry only every 10 s: a fast takeover can only come from the release announcement.
@@ -80,7 +80,8 @@ describe('LeaseElector on Azurite', () => {
     const demoted: string[] = [];
     a.on('demoted', (e) => demoted.push(e.reason));
     const stopAt = Date.now();
-    await a.stop();
+    // Immediate: no wait for the followers' next grid look (test/cluster/handover.test.ts has that).
+    await a.stop({ immediate: true });
     await waitFor(() => b.isLeader, 3000, 'b to take over');
     expect(Date.now() - stopAt).toBeLessThan(2000);
     expect(demoted).toEqual(['stopped']);
@@ -108,7 +109,7 @@ describe('LeaseElector on Azurite', () => {
       }),
     );
     a.on('demoted', () => events.push('demoted'));
-    await a.stop();
+    await a.stop({ immediate: true });
     expect(events).toEqual(['job saw abort', 'job settled', 'demoted']);
     const info = await a.leader();
     expect(info.isHeld).toBe(false);
@@ -155,7 +156,7 @@ describe('LeaseElector on Azurite', () => {
       // Connections are reset for a moment, as when storage closes idle keep-alive sockets.
       proxy.setMode({ kind: 'drop' });
       setTimeout(() => proxy.setMode({ kind: 'pass' }), 150);
-      await a.stop();
+      await a.stop({ immediate: true });
       const observer = elector({ cluster, nodeId: 'observer', campaign: false });
       expect(await observer.leader()).toMatchObject({ isHeld: false });
       expect(errors).not.toContain('release');
@@ -168,7 +169,7 @@ describe('LeaseElector on Azurite', () => {
     const a = elector({ cluster: uniqueName('c'), nodeId: 'a' });
     await Promise.all([a.start(), a.start()]);
     await waitFor(() => a.isLeader, 5000, 'a to lead');
-    await Promise.all([a.stop(), a.stop()]);
+    await Promise.all([a.stop({ immediate: true }), a.stop()]);
     expect(a.isLeader).toBe(false);
     await expect(a.start()).rejects.toThrow('stopped');
   });
@@ -189,9 +190,10 @@ describe('LeaseElector on Azurite', () => {
     expect(reasons).toEqual(['resigned']);
     await waitFor(() => b.isLeader, 5000, 'b to take over after the release');
     expect(b.epoch).toBe(2);
-    // b resigns: a does not campaign, so b (still campaigning) takes it back after its retry pause.
+    // b resigns: a does not campaign, so b (still campaigning) takes it back after its pause, which
+    // lasts past the followers' first look at the lease on the grid (up to L + slack + 1 s).
     await b.resign();
-    await waitFor(() => b.isLeader, 5000, 'b to lead again');
+    await waitFor(() => b.isLeader, 20_000, 'b to lead again');
     expect(b.epoch).toBe(3);
     expect(a.isLeader).toBe(false);
     b.setCampaign(false);
@@ -199,5 +201,5 @@ describe('LeaseElector on Azurite', () => {
     await b.resign();
     await waitFor(() => a.isLeader, 5000, 'a to lead once campaigning again');
     expect(a.epoch).toBe(4);
-  });
+  }, 40_000);
 });

@@ -10,7 +10,7 @@ import { storageFaultProxies, type StorageFaultProxies } from '../support/storag
 const started: LeaseElector[] = [];
 const proxies: StorageFaultProxies[] = [];
 afterEach(async () => {
-  await Promise.all(started.splice(0).map((e) => e.stop()));
+  await Promise.all(started.splice(0).map((e) => e.stop({ immediate: true })));
 });
 afterAll(async () => {
   await Promise.all(proxies.map((p) => p.close()));
@@ -47,8 +47,9 @@ describe('lease faults through a fault proxy (real Azurite behind it)', () => {
     const cluster = uniqueName('rel');
     const proxy = await proxied();
     let delayReleases = false;
+    // Held past a's call deadline (3 s), past the old lease's expiry and a's re-acquire, then delivered.
     proxy.setRule((r) =>
-      delayReleases && r.leaseAction === 'release' ? { kind: 'delay', ms: 5000 } : undefined,
+      delayReleases && r.leaseAction === 'release' ? { kind: 'delay', ms: 22_000 } : undefined,
     );
     const a = elector({
       cluster,
@@ -57,25 +58,31 @@ describe('lease faults through a fault proxy (real Azurite behind it)', () => {
     });
     await a.start();
     await waitFor(() => a.isLeader, 10_000, 'a leads');
-    const b = elector({ cluster, nodeId: 'b' });
+    // b only campaigns once a leads term 2, so that a is the one to re-acquire while its release is held.
+    const b = elector({ cluster, nodeId: 'b', campaign: false });
     await b.start();
+    const demotions: string[] = [];
+    a.on('demoted', (e) => demotions.push(e.reason));
     const overlap = watchOverlap(a, b);
     delayReleases = true;
-    // a's release is held 5 s by the proxy (a gives up after its call deadline); a campaigns again
-    // meanwhile. With one lease id for every term, a's re-acquire succeeded against its own
-    // still-held lease and the late release then ended it while a kept leading: b acquired beside it.
+    const releasedAt = Date.now();
+    // a's release is held by the proxy (a gives up after its call deadline); the old lease expires
+    // at the server and a acquires term 2. With one lease id for every term, a's re-acquire proposed
+    // the id of the release still in flight, which then ended term 2 while a kept leading.
     await a.resign();
-    await new Promise((r) => setTimeout(r, 9000));
+    await waitFor(() => a.epoch === 2, 25_000, 'a leads term 2');
+    b.setCampaign(true);
+    // The held release is delivered ~22 s after it was sent; a's next renewal comes after it.
+    await new Promise((r) => setTimeout(r, Math.max(0, releasedAt + 22_000 + 8_000 - Date.now())));
     overlap.stop();
     expect(overlap.overlaps).toBe(0);
-    // Whoever holds the new term keeps it: it survives the late release.
-    const leader = a.isLeader ? a : b;
-    expect(a.isLeader || b.isLeader).toBe(true);
-    const epoch = leader.epoch;
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(leader.isLeader).toBe(true);
-    expect(leader.epoch).toBe(epoch);
-  }, 40_000);
+    expect(demotions).toEqual(['resigned']);
+    expect(a.isLeader).toBe(true);
+    expect(a.epoch).toBe(2);
+    expect(proxy.blob.records.some((r) => r.request.leaseAction === 'release' && r.action === 'delay')).toBe(
+      true,
+    );
+  }, 60_000);
 
   it('a 403 on the epoch write releases the lease at once, names the missing permission, and backs off', async () => {
     const cluster = uniqueName('perm');

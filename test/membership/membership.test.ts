@@ -197,3 +197,182 @@ describe('Membership', () => {
     }
   });
 });
+
+describe('Membership digest (followers read one entity, issue #11)', () => {
+  /** A member whose storage path can be cut (a crash: no graceful delete, heartbeats stop). */
+  async function cuttable(
+    options: Partial<MembershipOptions> & { cluster: string; nodeId: string },
+  ): Promise<{ membership: Membership; cut: () => void }> {
+    const tableUrl = new URL(inject('azuriteTableEndpoint'));
+    const proxy = new FaultProxy(tableUrl.hostname, Number(tableUrl.port));
+    await proxy.listen();
+    const storage = connectStorage({
+      connectionString: azuriteConnectionString(
+        inject('azuriteBlobEndpoint'),
+        `http://127.0.0.1:${proxy.port}/devstoreaccount1`,
+      ),
+    });
+    const membership = new Membership({ storage, ...FAST, ...options });
+    started.push(membership);
+    closeAfter.push(() => proxy.close());
+    return { membership, cut: () => proxy.setMode({ kind: 'drop' }) };
+  }
+  const closeAfter: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((m) => m.stop()));
+    await Promise.all(closeAfter.splice(0).map((close) => close()));
+  });
+
+  it('has followers read the digest, not the partition, while the leader reads the partition', async () => {
+    const cluster = uniqueName('m');
+    const leader = member({ cluster, nodeId: 'leader', isLeader: () => true, metadata: { role: 'l' } });
+    const followers = ['f1', 'f2', 'f3'].map((nodeId) =>
+      member({ cluster, nodeId, metadata: { n: nodeId } }),
+    );
+    await Promise.all([leader, ...followers].map((m) => m.start()));
+    await waitFor(() => [leader, ...followers].every((m) => m.members().length === 4), 5000, 'full views');
+    const before = followers.map((f) => ({ lists: f.stats.lists, reads: f.stats.digestReads }));
+    await delay(FAST.heartbeatIntervalMs * 5);
+    followers.forEach((f, i) => {
+      expect(f.stats.lists - before[i]!.lists).toBe(0);
+      expect(f.stats.digestReads - before[i]!.reads).toBeGreaterThanOrEqual(2);
+      expect(f.stats.digestWrites).toBe(0);
+    });
+    expect(leader.stats.lists).toBeGreaterThan(2);
+    expect(followers[0]!.members().find((m) => m.nodeId === 'f3')?.metadata).toEqual({ n: 'f3' });
+    expect(followers[1]!.members().find((m) => m.nodeId === 'leader')?.metadata).toEqual({ role: 'l' });
+  });
+
+  it('drops a crashed member from every view within TTL + heartbeat + 1 s of its last heartbeat', async () => {
+    const cluster = uniqueName('m');
+    const leader = member({ cluster, nodeId: 'leader', isLeader: () => true });
+    const followers = ['f1', 'f2'].map((nodeId) => member({ cluster, nodeId }));
+    const victim = await cuttable({ cluster, nodeId: 'victim' });
+    const all = [leader, ...followers, victim.membership];
+    await Promise.all(all.map((m) => m.start()));
+    await waitFor(() => all.every((m) => m.members().length === 4), 5000, 'full views');
+    const goneAt = new Map<string, number>();
+    for (const observer of [leader, ...followers])
+      observer.on('leave', (m) => m.nodeId === 'victim' && goneAt.set(observer.nodeId, Date.now()));
+    const falseLeaves: string[] = [];
+    for (const observer of [leader, ...followers])
+      observer.on(
+        'leave',
+        (m) => m.nodeId !== 'victim' && falseLeaves.push(`${observer.nodeId} lost ${m.nodeId}`),
+      );
+    const heartbeats = victim.membership.stats.heartbeats;
+    victim.cut();
+    const cutAt = Date.now();
+    await waitFor(() => goneAt.size === 3, 8000, 'every view to drop the victim');
+    // The victim's last heartbeat was answered before the cut (at most one in flight then).
+    expect(victim.membership.stats.heartbeats - heartbeats).toBeLessThanOrEqual(1);
+    const bound = FAST.memberTtlMs + FAST.heartbeatIntervalMs + 1000;
+    // Room for a loaded machine: the cut is after the last heartbeat, the assertion adds 1 s.
+    for (const at of goneAt.values()) expect(at - cutAt).toBeLessThan(bound + 1000);
+    expect(falseLeaves).toEqual([]);
+  });
+
+  it('without a leader, one follower takes the writer role; when it crashes another does, and no live member leaves a view', async () => {
+    const cluster = uniqueName('m');
+    const first = await cuttable({ cluster, nodeId: 'a-first' });
+    await first.membership.start();
+    await waitFor(() => first.membership.stats.digestWrites > 0, 3000, 'the first node to write the digest');
+    const others = ['b', 'c', 'd'].map((nodeId) => member({ cluster, nodeId }));
+    await Promise.all(others.map((m) => m.start()));
+    await waitFor(() => others.every((m) => m.members().length === 4), 5000, 'full views');
+    const falseLeaves: string[] = [];
+    for (const observer of others)
+      observer.on(
+        'leave',
+        (m) => m.nodeId !== 'a-first' && falseLeaves.push(`${observer.nodeId} lost ${m.nodeId}`),
+      );
+    await delay(FAST.heartbeatIntervalMs * 4);
+    // One writer: the others read the digest only.
+    expect(others.map((m) => m.stats.digestWrites)).toEqual([0, 0, 0]);
+    first.cut();
+    await waitFor(
+      () => others.every((m) => !m.members().some((x) => x.nodeId === 'a-first')),
+      10_000,
+      'the writer to leave',
+    );
+    await delay(FAST.memberTtlMs);
+    expect(falseLeaves).toEqual([]);
+    expect(others.every((m) => m.members().length === 3)).toBe(true);
+    const writers = others.filter((m) => m.stats.digestWrites > 0);
+    expect(writers.length).toBeGreaterThanOrEqual(1);
+    // The role settles on one node: over the last heartbeats only one wrote.
+    const before = others.map((m) => m.stats.digestWrites);
+    await delay(FAST.heartbeatIntervalMs * 5);
+    expect(others.filter((m, i) => m.stats.digestWrites > before[i]!)).toHaveLength(1);
+  });
+
+  it('hands the writer role over at once when the writer leaves gracefully', async () => {
+    const cluster = uniqueName('m');
+    const writer = member({ cluster, nodeId: 'writer', isLeader: () => true });
+    const followers = ['f1', 'f2'].map((nodeId) => member({ cluster, nodeId }));
+    await Promise.all([writer, ...followers].map((m) => m.start()));
+    await waitFor(() => followers.every((m) => m.members().length === 3), 5000, 'full views');
+    const at = Date.now();
+    await writer.stop();
+    await waitFor(() => followers.every((m) => m.members().length === 2), 3000, 'the writer to leave');
+    // Well under the stale-digest takeover (2 heartbeats + 1 s).
+    expect(Date.now() - at).toBeLessThan(FAST.heartbeatIntervalMs * 2 + 1000);
+  });
+
+  it('point-reads the rows of members whose metadata does not fit the digest', async () => {
+    const cluster = uniqueName('m');
+    const slow = { heartbeatIntervalMs: 500, memberTtlMs: 6000 };
+    // 17 members with 30,000 characters of metadata each: over the digest's 480,000, so some
+    // entries carry none. Their rows are written here (17 Membership instances would each read the
+    // 1 MB digest twice a second on a loaded test machine).
+    const table = testStorage().tableClient('memtestbus');
+    await testStorage().createTableIfNotExists('memtestbus');
+    const metadataOf = (i: number): Record<string, unknown> => ({
+      blob: String.fromCharCode(97 + i).repeat(30_000),
+    });
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        for (let i = 0; i < 17; i++) {
+          await table.upsertEntity({
+            partitionKey: `m:${cluster}`,
+            rowKey: `big-${i}`,
+            nodeId: `big-${i}`,
+            metadata: JSON.stringify(metadataOf(i)),
+            startedAt: '',
+            incarnation: 0,
+          });
+        }
+        await delay(1000);
+      }
+    })();
+    try {
+      const leader = member({ cluster, nodeId: 'leader', ...slow, isLeader: () => true });
+      const follower = member({ cluster, nodeId: 'follower', ...slow });
+      await leader.start();
+      await waitFor(() => leader.stats.digestWrites > 0, 10_000, 'the first digest');
+      await follower.start();
+      await waitFor(() => follower.members().length === 19, 15_000, 'full view');
+      expect(follower.stats.metadataReads).toBeGreaterThan(0);
+      expect(follower.stats.lists).toBe(0);
+      for (let i = 0; i < 17; i++) {
+        expect(follower.members().find((m) => m.nodeId === `big-${i}`)?.metadata).toEqual(metadataOf(i));
+      }
+      // Cached by incarnation: not read again every heartbeat.
+      const reads = follower.stats.metadataReads;
+      await delay(slow.heartbeatIntervalMs * 3);
+      expect(follower.stats.metadataReads).toBe(reads);
+    } finally {
+      writing = false;
+      await writer;
+    }
+  });
+
+  it('reads the partition every heartbeat on every node with useDigest: false', async () => {
+    const cluster = uniqueName('m');
+    const nodes = ['a', 'b'].map((nodeId) => member({ cluster, nodeId, useDigest: false }));
+    await Promise.all(nodes.map((m) => m.start()));
+    await waitFor(() => nodes.every((m) => m.members().length === 2 && m.stats.lists > 2), 5000, 'views');
+    expect(nodes.map((m) => m.stats.digestReads + m.stats.digestWrites)).toEqual([0, 0]);
+  });
+});

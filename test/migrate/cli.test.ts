@@ -72,6 +72,8 @@ describe('gossipless migrate', () => {
     expect(io.out).toContain('npm install @gossipless/runtime');
     expect(io.out).toContain('gossipless lint .');
     expect(io.out).toContain('gossipless edge gossipless.rate-limits.json --target <target>');
+    // The rewritten limiter (like the other shims) refuses to start without a cluster name.
+    expect(io.out).toContain('set GOSSIPLESS_CLUSTER=<this service> where it runs');
     expect(readFileSync(path.join(root, 'src/a.ts'), 'utf8')).toContain(
       '@gossipless/runtime/shims/node-discover',
     );

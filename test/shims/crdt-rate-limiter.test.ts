@@ -51,7 +51,7 @@ describe('CrdtRateLimiter options', () => {
         windowMs: 1000,
         start: false,
         ...bad,
-        gossipless: { storage: testStorage() },
+        gossipless: { cluster: uniqueName('rl'), storage: testStorage() },
       });
     expect(create).toThrow(GossiplessError);
     expect(create).toThrow(message);
@@ -128,7 +128,7 @@ describe('CrdtRateLimiter state and merge (G-counter)', () => {
       // The merge tests are about the G-counter, not the startup share.
       initialMembers: 1,
       start: false,
-      gossipless: { storage: testStorage() },
+      gossipless: { cluster: uniqueName('rl'), storage: testStorage() },
     });
     return l;
   }
@@ -162,7 +162,7 @@ describe('CrdtRateLimiter state and merge (G-counter)', () => {
       windowMs: 60_000,
       initialMembers: 3,
       start: false,
-      gossipless: { storage: testStorage() },
+      gossipless: { cluster: uniqueName('rl'), storage: testStorage() },
     });
     expect(l.liveMembers()).toBe(3);
     expect(l.consume('k')).toMatchObject({ allowed: true, effectiveLimit: 10, remaining: 9 });
@@ -174,13 +174,44 @@ describe('CrdtRateLimiter state and merge (G-counter)', () => {
       limit: 30,
       windowMs: 60_000,
       start: false,
-      gossipless: { storage: testStorage() },
+      gossipless: { cluster: uniqueName('rl'), storage: testStorage() },
     });
     expect(l.liveMembers()).toBe(Number.POSITIVE_INFINITY);
     expect(l.consume('k')).toMatchObject({ allowed: false, effectiveLimit: 0, remaining: 0 });
     expect(() => new CrdtRateLimiter({ limit: 1, windowMs: 1000, initialMembers: 0, start: false })).toThrow(
       'initialMembers',
     );
+  });
+
+  it('refuses to run its own node without a cluster name, naming GOSSIPLESS_CLUSTER; an existing cluster node needs none', () => {
+    const saved = process.env['GOSSIPLESS_CLUSTER'];
+    delete process.env['GOSSIPLESS_CLUSTER'];
+    try {
+      // Before: every such limiter on the account joined cluster 'rate-limiter' and shared one limit.
+      const unnamed = () =>
+        new CrdtRateLimiter({
+          limit: 1,
+          windowMs: 1000,
+          start: false,
+          gossipless: { storage: testStorage() },
+        });
+      expect(unnamed).toThrow(GossiplessError);
+      expect(unnamed).toThrow(/crdt-rate-limiter shim: no cluster name\. Set GOSSIPLESS_CLUSTER/);
+      expect(unnamed).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+      process.env['GOSSIPLESS_CLUSTER'] = uniqueName('rl');
+      const named = new CrdtRateLimiter({
+        limit: 1,
+        windowMs: 1000,
+        start: false,
+        gossipless: { storage: testStorage() },
+      });
+      expect(named.cluster.name).toBe(process.env['GOSSIPLESS_CLUSTER']);
+    } finally {
+      if (saved === undefined) delete process.env['GOSSIPLESS_CLUSTER'];
+      else process.env['GOSSIPLESS_CLUSTER'] = saved;
+    }
+    const node = createCluster({ cluster: uniqueName('rl'), storage: testStorage(), campaign: false });
+    expect(new CrdtRateLimiter({ limit: 1, windowMs: 1000, start: false, cluster: node }).cluster).toBe(node);
   });
 
   it('reads the membership the table already holds before its first decision', async () => {

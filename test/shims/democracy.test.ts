@@ -13,6 +13,8 @@ afterEach(async () => {
   await Promise.all(created.splice(0).map((d) => d.stop()));
 });
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 function shim(cluster: string, options: DemocracyOptions): Democracy {
   const d = new Democracy({
     interval: INTERVAL_MS,
@@ -100,6 +102,28 @@ describe('democracy shim', () => {
     b.on('removed', (node: { id: string }) => removed.push(node.id));
     await a.stop();
     await waitFor(() => removed.includes('a') && b.isLeader(), 20_000, 'b to lead');
+  });
+
+  it('a node hears only what was sent after it started, and on a channel only after it subscribed', async () => {
+    const cluster = uniqueName('dm');
+    // A long look-back, so every earlier message is still in reach: only the filter can drop them.
+    const bus = { pollIntervalMs: 100, lookbackMs: 10_000 };
+    const a = shim(cluster, { id: 'a', weight: 2, gossipless: { bus } });
+    a.send('news', 'before-b');
+    // Past a fresh node's clock uncertainty (about a second after its first response).
+    await sleep(2500);
+    const b = shim(cluster, { id: 'b', weight: 1, gossipless: { bus } });
+    const got: string[] = [];
+    b.on('news', (x: string) => got.push(`news:${x}`));
+    b.on('chat', (x: string) => got.push(`chat:${x}`));
+    a.send('news', 'after-b');
+    a.publish('chat', 'before-subscribe');
+    await sleep(2500);
+    b.subscribe('chat');
+    a.publish('chat', 'after-subscribe');
+    await waitFor(() => got.includes('chat:after-subscribe'), 10_000, "b to hear a's publish");
+    await sleep(500);
+    expect(got).toEqual(['news:after-b', 'chat:after-subscribe']);
   });
 
   it('refuses to start without a cluster name (peers alone name none), naming GOSSIPLESS_CLUSTER', () => {

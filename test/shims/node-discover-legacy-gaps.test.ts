@@ -138,6 +138,42 @@ describe('node-discover shim: key', () => {
   });
 });
 
+describe('node-discover shim: channels deliver only what was sent while listening', () => {
+  it('a node that joins does not receive messages sent before it started, nor its previous incarnation’s', async () => {
+    const cluster = uniqueName('nd');
+    // A long look-back, so every earlier message is still in reach: only the filter can drop them.
+    const bus = { pollIntervalMs: 100, lookbackMs: 10_000 };
+    const a = shim(cluster, { ignoreProcess: false, gossipless: { bus } });
+    await new Promise((r) => a.once('started', r));
+    a.send('news', 'before-b');
+    // Past a fresh node's clock uncertainty (about a second after its first response).
+    await sleep(2500);
+    const b = shim(cluster, { ignoreProcess: false, ignoreInstance: false, gossipless: { bus } });
+    const got: unknown[] = [];
+    b.join('news', (data) => got.push(data));
+    await new Promise((r) => b.once('started', r));
+    b.send('news', 'from-b-first-life');
+    await waitFor(() => got.includes('from-b-first-life'), 10_000, 'b hears itself');
+    await b.stop();
+    await new Promise<void>((resolve) => b.start(() => resolve()));
+    a.send('news', 'after-restart');
+    await waitFor(() => got.includes('after-restart'), 10_000, 'b hears a');
+    await sleep(500);
+    expect(got).toEqual(['from-b-first-life', 'after-restart']);
+  });
+});
+
+describe('node-discover shim: channel latency while idle', () => {
+  it('polls its channels at most 1 s apart when idle (the core backs off to 15 s), unless told otherwise', () => {
+    const make = (bus?: { pollIntervalMs?: number; idlePollIntervalMs?: number }) =>
+      shim(uniqueName('nd'), { start: false, gossipless: { bus } }).cluster.bus.timings;
+    expect(make(undefined)).toMatchObject({ pollIntervalMs: 500, idlePollIntervalMs: 1000 });
+    expect(make({ pollIntervalMs: 100 })).toMatchObject({ pollIntervalMs: 100, idlePollIntervalMs: 1000 });
+    expect(make({ pollIntervalMs: 2000 })).toMatchObject({ idlePollIntervalMs: 2000 });
+    expect(make({ idlePollIntervalMs: 15_000 })).toMatchObject({ idlePollIntervalMs: 15_000 });
+  });
+});
+
 describe('node-discover shim: elections the lease cannot share', () => {
   it('a custom leadershipElector decides when to campaign: none until it calls promote()', async () => {
     const cluster = uniqueName('nd');

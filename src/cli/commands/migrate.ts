@@ -295,6 +295,13 @@ function nextStepsFor(dir: string, report: MigrateReport): string[] {
       : []),
     `gossipless lint ${dir}  — finds catch blocks that quietly turn discovery off or declare "I am the master"; those need a human`,
   ];
+  if (report.counts.changed > 0 || report.rateLimits.found > 0) {
+    steps.push(
+      'set GOSSIPLESS_CLUSTER=<this service> where it runs (or gossipless.cluster in code)  — the shims have no default ' +
+        'cluster name (swim, democracy, the rate limiter, node-discover without a key refuse to start without one): ' +
+        'two services on one storage account must never become one cluster or share one rate limit',
+    );
+  }
   if (report.reviews.length > 0) {
     steps.push(
       `review the ${report.reviews.length} call site${report.reviews.length === 1 ? '' : 's'} listed above, left as they were`,

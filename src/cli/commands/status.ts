@@ -3,11 +3,12 @@ import type { CommandContext } from '../command-context.js';
 import { parsePositiveInt } from '../parse-options.js';
 import { readFile } from 'node:fs/promises';
 import pc from 'picocolors';
-import type { ClusterStatus, CostEstimate, TransactionPrices } from '@gossipless/runtime';
+import type { ClusterStatus, CostTimings, TransactionPrices } from '@gossipless/runtime';
 import { GossiplessError } from '@gossipless/runtime/errors';
 import { formatDuration, textTable } from '../format.js';
 import { ExitCode, type CliIo } from '../io.js';
 import type { StorageCliOptions } from '../storage-options.js';
+import { buildCostReport, renderCostReport, type CostReport } from '../cost-report.js';
 
 /** `gossipless status`: its options and help; the work is in {@link run}. */
 export function statusCommand(context: CommandContext) {
@@ -16,7 +17,9 @@ export function statusCommand(context: CommandContext) {
       "show the cluster's mind: lease holder, epoch, time since the last renewal; members with liveness\n" +
         'judged by the storage server clock; bus backlogs; recent leader changes.\n' +
         'Storage: AZURE_STORAGE_CONNECTION_STRING, or --account-name (DefaultAzureCredential), or\n' +
-        '--blob-endpoint/--table-endpoint with AZURE_STORAGE_SAS. Exit 0 healthy, 1 no live leader, 2 error.',
+        '--blob-endpoint/--table-endpoint with AZURE_STORAGE_SAS. Exit 0 healthy, 1 no live leader, 2 error.\n' +
+        'With --cost: storage transactions per hour by kind and dollars per month for --replicas, from the\n' +
+        "model at the runtime's default timings, beside each live member's own count (no cluster needed).",
     )
     .option('-c, --cluster <name>', 'cluster name (default: $GOSSIPLESS_CLUSTER)')
     .option('--container <name>', 'lease blob container', 'gossipless')
@@ -26,10 +29,16 @@ export function statusCommand(context: CommandContext) {
     .option('--table-endpoint <url>', 'table endpoint (with --blob-endpoint)')
     .option('--json', 'print one JSON document')
     .option('-w, --watch [ms]', 'refresh every ms (default 2000) until Ctrl-C')
-    .option('--cost', 'add storage transactions per node-hour and a monthly estimate')
+    .option('--cost', 'add storage transactions per hour by kind and a monthly estimate')
+    .option(
+      '--replicas <list>',
+      'for --cost: replica counts to price, comma-separated (default 3,10,50,200,1000)',
+    )
+    .option('--ticks-per-hour <n>', 'for --cost: singleton ticks per hour, all jobs together (default 0)')
+    .option('--publishes-per-hour <n>', 'for --cost: bus publish batches per node-hour (default 0)')
     .option(
       '--member-ttl-ms <ms>',
-      "the nodes' memberTtlMs, to judge liveness (default 15000)",
+      "the nodes' memberTtlMs, to judge liveness (default 45000)",
       parsePositiveInt,
     )
     .option(
@@ -37,15 +46,32 @@ export function statusCommand(context: CommandContext) {
       "the nodes' leaseDurationMs, to judge renewal age (default 15000)",
       parsePositiveInt,
     )
-    .option('--nodes <n>', 'node count for --cost (default: live members)')
-    .option('--renew-ms <ms>', "for --cost: the nodes' renewIntervalMs (default 5000)", parsePositiveInt)
-    .option('--retry-ms <ms>', "for --cost: the nodes' retryIntervalMs (default 2000)", parsePositiveInt)
+    .option('--nodes <n>', 'for --cost: one replica count (same as --replicas <n>)')
     .option(
-      '--heartbeat-ms <ms>',
-      "for --cost: the nodes' heartbeatIntervalMs (default 5000)",
+      '--renew-ms <ms>',
+      "for --cost: the nodes' renewIntervalMs (default: the runtime's)",
       parsePositiveInt,
     )
-    .option('--poll-ms <ms>', "for --cost: the nodes' bus pollIntervalMs (default 1000)", parsePositiveInt)
+    .option(
+      '--retry-ms <ms>',
+      "for --cost: the nodes' retryIntervalMs (default: the runtime's)",
+      parsePositiveInt,
+    )
+    .option(
+      '--heartbeat-ms <ms>',
+      "for --cost: the nodes' heartbeatIntervalMs (default: the runtime's)",
+      parsePositiveInt,
+    )
+    .option(
+      '--poll-ms <ms>',
+      "for --cost: the nodes' bus pollIntervalMs (default: the runtime's)",
+      parsePositiveInt,
+    )
+    .option(
+      '--idle-poll-ms <ms>',
+      "for --cost: the nodes' bus idlePollIntervalMs, an idle node's poll pause (default: the runtime's)",
+      parsePositiveInt,
+    )
     .option('--prices <file>', 'JSON with tablePer10k, blobWritePer10k, blobReadPer10k (USD), source')
     .action(async (options) => context.setExitCode(await run(options, context.io)));
 }
@@ -59,6 +85,9 @@ export interface StatusCommandOptions extends StorageCliOptions {
   watch?: boolean | string;
   cost?: boolean;
   nodes?: string;
+  replicas?: string;
+  ticksPerHour?: string;
+  publishesPerHour?: string;
   prices?: string;
   memberTtlMs?: number;
   leaseMs?: number;
@@ -66,22 +95,61 @@ export interface StatusCommandOptions extends StorageCliOptions {
   retryMs?: number;
   heartbeatMs?: number;
   pollMs?: number;
+  idlePollMs?: number;
 }
 
-/** Prints the cluster's state; exit 0 healthy, 1 unhealthy (no leader, or leader not a live member). */
+/**
+ * Prints the cluster's state; exit 0 healthy, 1 unhealthy (no leader, or leader not a live member).
+ * With `--cost` and no cluster (or no storage), prints the model's cost table alone and exits 0.
+ */
 export async function run(options: StatusCommandOptions, io: CliIo): Promise<number> {
   // The runtime brings the Azure SDK: loaded when status runs, not when the CLI starts.
-  const { sleep, DEFAULT_PRICES, estimateCost, readClusterStatus } = await import('@gossipless/runtime');
+  const { sleep, DEFAULT_PRICES, DEFAULT_REPLICA_COUNTS, estimateCost, readClusterStatus } =
+    await import('@gossipless/runtime');
   const { storageFromCli } = await import('../storage-options.js');
   const cluster = options.cluster ?? io.env.GOSSIPLESS_CLUSTER;
+  const prices = options.prices ? await loadPrices(options.prices) : DEFAULT_PRICES;
+  const replicas = options.cost
+    ? parseReplicas(options.replicas ?? options.nodes, DEFAULT_REPLICA_COUNTS)
+    : [];
+  const timings: CostTimings = {
+    renewIntervalMs: options.renewMs,
+    retryIntervalMs: options.retryMs,
+    heartbeatIntervalMs: options.heartbeatMs,
+    pollIntervalMs: options.pollMs,
+    idlePollIntervalMs: options.idlePollMs,
+    ...(options.leaseMs ? { leaseDurationMs: options.leaseMs } : {}),
+    singletonTicksPerHour: parseRate('--ticks-per-hour', options.ticksPerHour),
+    publishBatchesPerHour: parseRate('--publishes-per-hour', options.publishesPerHour),
+  };
+  const costReport = (live: { status: ClusterStatus } | { unavailable: string }): CostReport =>
+    buildCostReport(estimateCost, replicas, timings, prices, live);
+
   if (!cluster) {
+    if (options.cost) {
+      return printModelOnly(
+        costReport({ unavailable: 'no --cluster given (or GOSSIPLESS_CLUSTER)' }),
+        options,
+        io,
+      );
+    }
     throw new GossiplessError(
       'INVALID_OPTIONS',
       'which cluster? pass --cluster <name> or set GOSSIPLESS_CLUSTER',
     );
   }
-  const storage = storageFromCli(options, io.env);
-  const prices = options.prices ? await loadPrices(options.prices) : DEFAULT_PRICES;
+  let storage;
+  try {
+    storage = storageFromCli(options, io.env);
+  } catch (error) {
+    if (!options.cost || !(error instanceof GossiplessError) || error.code !== 'STORAGE_NOT_CONFIGURED')
+      throw error;
+    return printModelOnly(
+      costReport({ unavailable: 'no storage configured to read live members from' }),
+      options,
+      io,
+    );
+  }
   const read = () =>
     readClusterStatus(storage, {
       cluster,
@@ -95,28 +163,8 @@ export async function run(options: StatusCommandOptions, io: CliIo): Promise<num
       leaseDurationMs: options.leaseMs,
       abortSignal: io.signal,
     });
-  const costFor = (status: ClusterStatus): CostEstimate | undefined => {
-    if (!options.cost) return undefined;
-    const nodes = options.nodes
-      ? Number(options.nodes)
-      : Math.max(1, status.members.filter((m) => m.state !== 'dead').length);
-    if (!Number.isInteger(nodes) || nodes < 1) {
-      throw new GossiplessError(
-        'INVALID_OPTIONS',
-        `--nodes must be a positive integer, got "${options.nodes}"`,
-      );
-    }
-    return estimateCost(
-      nodes,
-      {
-        renewIntervalMs: options.renewMs,
-        retryIntervalMs: options.retryMs,
-        heartbeatIntervalMs: options.heartbeatMs,
-        pollIntervalMs: options.pollMs,
-      },
-      prices,
-    );
-  };
+  const costFor = (status: ClusterStatus): CostReport | undefined =>
+    options.cost ? costReport({ status }) : undefined;
 
   if (options.watch) {
     const everyMs = typeof options.watch === 'string' ? Number(options.watch) : 2000;
@@ -138,12 +186,51 @@ export async function run(options: StatusCommandOptions, io: CliIo): Promise<num
     return ExitCode.Ok;
   }
 
-  const status = await read();
+  let status: ClusterStatus;
+  try {
+    status = await read();
+  } catch (error) {
+    // The cost table needs no cluster: say why the members' counts are missing and print the model.
+    if (!options.cost || !(error instanceof GossiplessError) || io.signal.aborted) throw error;
+    return printModelOnly(
+      costReport({ unavailable: `could not read cluster ${cluster}: ${error.message}` }),
+      options,
+      io,
+    );
+  }
   const cost = costFor(status);
   io.stdout(
     options.json ? JSON.stringify({ ...status, cost }, null, 2) + '\n' : render(status, cost, io.color),
   );
   return status.healthy ? ExitCode.Ok : ExitCode.Findings;
+}
+
+function printModelOnly(report: CostReport, options: StatusCommandOptions, io: CliIo): number {
+  io.stdout(
+    options.json ? JSON.stringify({ cost: report }, null, 2) + '\n' : renderCostReport(report, io.color),
+  );
+  return ExitCode.Ok;
+}
+
+function parseReplicas(value: string | undefined, defaults: readonly number[]): number[] {
+  if (value === undefined) return [...defaults];
+  const counts = value.split(',').map((part) => Number(part.trim()));
+  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new GossiplessError(
+      'INVALID_OPTIONS',
+      `--replicas must be positive whole numbers separated by commas (e.g. 3,10,50), got "${value}"`,
+    );
+  }
+  return counts;
+}
+
+function parseRate(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new GossiplessError('INVALID_OPTIONS', `${flag} must be a number ≥ 0, got "${value}"`);
+  }
+  return n;
 }
 
 async function loadPrices(file: string): Promise<TransactionPrices> {
@@ -164,10 +251,19 @@ async function loadPrices(file: string): Promise<TransactionPrices> {
       );
     }
   }
+  if (
+    parsed.blobOtherPer10k !== undefined &&
+    (typeof parsed.blobOtherPer10k !== 'number' || parsed.blobOtherPer10k < 0)
+  ) {
+    throw new GossiplessError(
+      'INVALID_INPUT',
+      `--prices ${file}: "blobOtherPer10k" must be a non-negative number (USD per 10,000 transactions) or left out`,
+    );
+  }
   return { ...(parsed as TransactionPrices), source: parsed.source ?? `prices from ${file}` };
 }
 
-function render(status: ClusterStatus, cost: CostEstimate | undefined, color: boolean): string {
+function render(status: ClusterStatus, cost: CostReport | undefined, color: boolean): string {
   const c = color ? pc : pc.createColors(false);
   const out: string[] = [];
   const { leader } = status;
@@ -252,29 +348,7 @@ function render(status: ClusterStatus, cost: CostEstimate | undefined, color: bo
   }
   if (cost) {
     out.push('');
-    out.push(
-      `${c.bold('cost')} ${c.yellow('(estimate)')} at the timings given (defaults where not), ${cost.nodes} node(s)`,
-    );
-    out.push(
-      indent(
-        textTable(
-          ['ROLE', 'BLOB/h', 'TABLE/h', 'TOTAL/h'],
-          [
-            ['leader', String(cost.leader.blob), String(cost.leader.table), String(cost.leader.total)],
-            [
-              'follower',
-              String(cost.follower.blob),
-              String(cost.follower.table),
-              String(cost.follower.total),
-            ],
-          ],
-        ),
-      ),
-    );
-    out.push(
-      `  cluster: ${cost.clusterPerHour} transactions/hour, about $${cost.monthlyUsd.toFixed(2)} per month`,
-    );
-    out.push(`  prices: ${cost.prices.source}`);
+    out.push(renderCostReport(cost, color).trimEnd());
   }
   return out.join('\n') + '\n';
 }

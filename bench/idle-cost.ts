@@ -1,0 +1,608 @@
+/**
+ * What an idle cluster costs, counted two ways and checked against the cost model, in the same run
+ * as a crash failover and a graceful handoff.
+ *
+ * 1. An idle 3-node cluster at the runtime's defaults (createCluster, one singleton every 60 s, one
+ *    subscribed channel), each node a separate process whose storage traffic goes through its own
+ *    counting proxy (bench/support/counting-proxy.ts). Over a steady window (--seconds, ≥ 90 s by
+ *    default) each node's transactions are counted by the proxy and by the node's own counter
+ *    (`storage.transactions`, what `cluster.transactions()` reports), and both are compared with the
+ *    model (`transactionsPerNodeHour`) per node and per kind: they must agree within 10 %.
+ * 2. Crash failover: kill -9 of the leader process → `elected` on another node (target ≤ L + 1 s).
+ * 3. Graceful handoff: SIGTERM of the leader → `stop()` releases and announces → `elected` (≤ 1 s).
+ * 4. The node-discover shim at its defaults (hello every 1 s), counted the same way
+ *    (--shim-seconds, 0 skips it).
+ *
+ * Run: npm run bench:idle-cost [-- --seconds 90 --shim-seconds 90]. About 4–5 minutes.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
+import { transactionsPerNodeHour, type NodeHourTransactions } from '../src/cost/index.js';
+import {
+  classifyStorageRequest,
+  isThrottledResponse,
+  STORAGE_TRANSACTION_KINDS,
+  type StorageTransactionKind,
+  type TransactionCounts,
+} from '../src/storage/index.js';
+import { resolveLeaseElectorOptions } from '../src/lease/index.js';
+import { MEMBERSHIP_DEFAULTS } from '../src/membership/index.js';
+import { resolveTableBusTimings } from '../src/bus/index.js';
+import { proxyStorage, type ProxiedRequest, type StorageProxies } from './support/counting-proxy.js';
+import { runBench } from './support/run-bench.js';
+import { CHANNEL_SHIM_IDLE_POLL_MS } from '../shims/cluster-binding/index.js';
+import { count, machineLine, note, printTable, progress, seconds, sleep } from './support/report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '90' },
+    'shim-seconds': { type: 'string' },
+  },
+});
+const WINDOW_MS = Number(args.seconds) * 1000;
+const SHIM_WINDOW_MS = Number(args['shim-seconds'] ?? args.seconds) * 1000;
+if (!(WINDOW_MS >= 10_000) || !(SHIM_WINDOW_MS >= 0)) {
+  throw new Error('--seconds must be at least 10 and --shim-seconds at least 0');
+}
+
+// The defaults under test, read from the runtime (nothing below sets a timing).
+const BUS = resolveTableBusTimings({});
+const LEASE = resolveLeaseElectorOptions({ storage: {} as never, cluster: 'bench', nodeId: 'bench' });
+const CRASH_TARGET_MS = LEASE.leaseDurationMs + 1000;
+const HANDOFF_TARGET_MS = 1000;
+const BUDGET_PER_NODE_HOUR = 1500;
+const SINGLETON_TICKS_PER_HOUR = 60;
+const AGREEMENT = 0.1;
+/** Per-kind agreement is judged only where the model expects this many requests in the window. */
+const MIN_EXPECTED_FOR_KIND = 20;
+const SHIM_HELLO_MS = 1000;
+/** Before counting: start-up traffic passes and an idle bus reaches its longest pause (0.5 → 15 s). */
+const SETTLE_MS = Math.max(8000, 2 * BUS.idlePollIntervalMs + BUS.quietAfterMs);
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const NODE_SCRIPT = fileURLToPath(new URL('./idle-cost-node.ts', import.meta.url));
+// One bundled file (packages stay in node_modules): node processes start in well under a second
+// instead of transpiling the sources through tsx on a loaded machine.
+const NODE_BUNDLE = path.join(REPO_ROOT, 'bench', '.out', 'idle-cost', 'node.mjs');
+const WATCHDOG_MS = 10 * 60_000 + WINDOW_MS + SHIM_WINDOW_MS;
+
+interface NodeEvent {
+  t: number;
+  node: string;
+  type: string;
+  epoch?: number;
+  source?: string;
+  code?: string;
+}
+
+const history: NodeEvent[] = [];
+
+class NodeProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  #pendingCounts: ((counts: TransactionCounts) => void) | undefined;
+
+  constructor(
+    readonly nodeId: string,
+    env: Record<string, string>,
+  ) {
+    this.child = spawn(process.execPath, [NODE_BUNDLE], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env, NODE_ID: nodeId },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
+    let buffer = '';
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        try {
+          history.push(JSON.parse(line) as NodeEvent);
+        } catch {
+          // Not the node's JSON (a Node warning): not part of the history.
+        }
+      }
+    });
+    let stderr = '';
+    this.child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+    this.child.once('exit', (code, signal) => {
+      if (code !== 0 && signal === null) process.stderr.write(`${nodeId} exited with ${code}: ${stderr}\n`);
+    });
+    this.child.on('message', (message: { type: string; counts?: TransactionCounts }) => {
+      if (message.type === 'counts' && message.counts) this.#pendingCounts?.(message.counts);
+    });
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  resetCounter(): void {
+    this.child.send({ type: 'reset' });
+  }
+
+  counts(): Promise<TransactionCounts> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.nodeId} did not report its counts`)), 10_000);
+      this.#pendingCounts = (counts) => {
+        clearTimeout(timer);
+        resolve(counts);
+      };
+      this.child.send({ type: 'counts' });
+    });
+  }
+
+  /** Sends a signal and records it in the history; returns the wall time it was sent. */
+  signal(signal: 'SIGKILL' | 'SIGTERM', marker: string): number {
+    const t = Date.now();
+    history.push({ t, node: this.nodeId, type: marker });
+    this.child.kill(signal);
+    return t;
+  }
+
+  async kill(): Promise<void> {
+    if (this.running) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+async function waitForEvent(predicate: (e: NodeEvent) => boolean, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = history.find(predicate);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+interface Slot {
+  index: number;
+  proxies: StorageProxies;
+  node: NodeProcess | undefined;
+  generation: number;
+  /** Wall times at which a lease acquire/renew through this slot's proxy succeeded. */
+  leaseExtensions: number[];
+  releases: number[];
+}
+
+let azurite: AzuriteInstance | undefined;
+const slots: Slot[] = [];
+
+async function cleanup(): Promise<void> {
+  await Promise.allSettled(slots.map((s) => s.node?.kill()));
+  await Promise.allSettled(slots.map((s) => s.proxies.close()));
+  await azurite?.stop();
+}
+
+async function newSlots(n: number): Promise<Slot[]> {
+  const made: Slot[] = [];
+  for (let index = 1; index <= n; index++) {
+    const proxies = await proxyStorage(azurite!, azuriteConnectionString);
+    const slot: Slot = { index, proxies, node: undefined, generation: 0, leaseExtensions: [], releases: [] };
+    proxies.blob.onAnswered = (r) => {
+      const ok = r.status !== undefined && r.status < 300;
+      if (ok && (r.leaseAction === 'acquire' || r.leaseAction === 'renew'))
+        slot.leaseExtensions.push(r.sentAt);
+      if (ok && r.leaseAction === 'release') slot.releases.push(r.sentAt);
+    };
+    made.push(slot);
+  }
+  slots.push(...made);
+  return made;
+}
+
+async function startNode(slot: Slot, mode: string, cluster: string, prefix: string): Promise<NodeProcess> {
+  slot.generation++;
+  const nodeId = `${prefix}${slot.index}-${slot.generation}`;
+  const node = new NodeProcess(nodeId, {
+    CONNECTION_STRING: slot.proxies.connectionString,
+    CLUSTER: cluster,
+    MODE: mode,
+  });
+  slot.node = node;
+  await waitForEvent((e) => e.node === nodeId && e.type === 'ready', 60_000, `${nodeId} ready`);
+  return node;
+}
+
+function leaderSlot(group: Slot[]): Slot | undefined {
+  for (const slot of group) {
+    const id = slot.node?.nodeId;
+    if (!id || !slot.node?.running) continue;
+    const last = history
+      .filter((e) => e.node === id && (e.type === 'elected' || e.type === 'demoted'))
+      .at(-1);
+    if (last?.type === 'elected') return slot;
+  }
+  return undefined;
+}
+
+async function waitForLeader(group: Slot[], timeoutMs: number): Promise<Slot> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const slot = leaderSlot(group);
+    if (slot) return slot;
+    if (Date.now() > deadline) throw new Error('no leader was elected in time');
+    await sleep(50);
+  }
+}
+
+interface NodeCount {
+  node: string;
+  role: 'leader' | 'follower';
+  counted: TransactionCounts;
+  proxy: Record<StorageTransactionKind, number>;
+  proxyTotal: number;
+  proxyThrottled: number;
+  windowMs: number;
+}
+
+function classifyProxied(requests: ProxiedRequest[], service: 'blob' | 'table') {
+  const byKind = Object.fromEntries(STORAGE_TRANSACTION_KINDS.map((k) => [k, 0])) as Record<
+    StorageTransactionKind,
+    number
+  >;
+  let throttled = 0;
+  for (const r of requests) {
+    const { kind } = classifyStorageRequest({
+      service,
+      method: r.method,
+      url: `http://127.0.0.1${r.url}`,
+      body: r.body,
+      leaseAction: r.leaseAction,
+    });
+    byKind[kind]++;
+    if (isThrottledResponse(r.status, r.errorCode)) throttled++;
+  }
+  return { byKind, throttled };
+}
+
+/** Counts every node of `group` over one steady window, by proxy and by the node's own counter. */
+async function countWindow(group: Slot[], windowMs: number, label: string): Promise<NodeCount[]> {
+  const leader = await waitForLeader(group, LEASE.leaseDurationMs * 3);
+  for (const slot of group) {
+    slot.proxies.reset();
+    slot.node!.resetCounter();
+  }
+  const startedAt = Date.now();
+  progress(`${label}: counting storage requests for ${windowMs / 1000} s (leader ${leader.node!.nodeId})`);
+  await sleep(windowMs);
+  const counted = await Promise.all(group.map((slot) => slot.node!.counts()));
+  const elapsed = Date.now() - startedAt;
+  if (history.some((e) => e.t >= startedAt && (e.type === 'elected' || e.type === 'demoted'))) {
+    throw new Error(
+      `${label}: leadership changed during the counting window; the per-role figures would be mixed`,
+    );
+  }
+  return group.map((slot, i) => {
+    const blob = classifyProxied(slot.proxies.blob.requests, 'blob');
+    const table = classifyProxied(slot.proxies.table.requests, 'table');
+    const proxy = Object.fromEntries(
+      STORAGE_TRANSACTION_KINDS.map((k) => [k, blob.byKind[k] + table.byKind[k]]),
+    ) as Record<StorageTransactionKind, number>;
+    return {
+      node: slot.node!.nodeId,
+      role: slot === leader ? ('leader' as const) : ('follower' as const),
+      counted: counted[i]!,
+      proxy,
+      proxyTotal: slot.proxies.blob.requests.length + slot.proxies.table.requests.length,
+      proxyThrottled: blob.throttled + table.throttled,
+      windowMs: elapsed,
+    };
+  });
+}
+
+function deviation(measured: number, model: number): number {
+  return model === 0 ? (measured === 0 ? 0 : Infinity) : (measured - model) / model;
+}
+
+const percent = (d: number): string =>
+  Number.isFinite(d) ? `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)} %` : 'n/a';
+
+/** Prints model vs counted, per node and per kind; returns whether every judged figure agreed. */
+function reportCounts(
+  title: string,
+  counts: NodeCount[],
+  model: { leader: NodeHourTransactions; follower: NodeHourTransactions },
+): boolean {
+  let agreed = true;
+  const rows: string[][] = [];
+  for (const c of counts) {
+    const perHour = 3_600_000 / c.windowMs;
+    const expected = model[c.role];
+    for (const kind of STORAGE_TRANSACTION_KINDS) {
+      const modelled = expected.byKind[kind];
+      const counter = c.counted.byKind[kind].requests * perHour;
+      const proxied = c.proxy[kind] * perHour;
+      if (modelled === 0 && counter === 0 && proxied === 0) continue;
+      const judged = (modelled * c.windowMs) / 3_600_000 >= MIN_EXPECTED_FOR_KIND;
+      const ok =
+        Math.abs(deviation(counter, modelled)) <= AGREEMENT &&
+        Math.abs(deviation(proxied, modelled)) <= AGREEMENT;
+      if (judged && !ok) agreed = false;
+      rows.push([
+        c.node,
+        c.role,
+        kind,
+        count(modelled),
+        count(counter),
+        count(proxied),
+        percent(deviation(counter, modelled)),
+        judged ? (ok ? 'yes' : 'NO') : `(< ${MIN_EXPECTED_FOR_KIND} in window)`,
+      ]);
+    }
+    const counterTotal = c.counted.total.requests * perHour;
+    const proxyTotal = c.proxyTotal * perHour;
+    const ok =
+      Math.abs(deviation(counterTotal, expected.total)) <= AGREEMENT &&
+      Math.abs(deviation(proxyTotal, expected.total)) <= AGREEMENT;
+    if (!ok) agreed = false;
+    rows.push([
+      c.node,
+      c.role,
+      'TOTAL',
+      count(expected.total),
+      count(counterTotal),
+      count(proxyTotal),
+      percent(deviation(counterTotal, expected.total)),
+      ok ? 'yes' : 'NO',
+    ]);
+  }
+  printTable(
+    title,
+    [
+      'node',
+      'role',
+      'kind',
+      'model/h',
+      'counter/h',
+      'proxy/h',
+      'counter vs model',
+      `within ${AGREEMENT * 100} %`,
+    ],
+    rows,
+  );
+  return agreed;
+}
+
+function reportBudget(counts: NodeCount[]): void {
+  printTable(
+    `Per node-hour against the goal (≤ ${count(BUDGET_PER_NODE_HOUR)} per node-hour, issue #11)`,
+    ['node', 'role', 'proxy/h', 'counter/h', 'throttled (proxy, counter)', 'goal', 'met'],
+    counts.map((c) => {
+      const perHour = 3_600_000 / c.windowMs;
+      const proxied = c.proxyTotal * perHour;
+      return [
+        c.node,
+        c.role,
+        count(proxied),
+        count(c.counted.total.requests * perHour),
+        `${c.proxyThrottled}, ${c.counted.total.throttled}`,
+        `≤ ${count(BUDGET_PER_NODE_HOUR)}`,
+        proxied <= BUDGET_PER_NODE_HOUR ? 'yes' : 'no',
+      ];
+    }),
+  );
+}
+
+async function crashRun(
+  group: Slot[],
+  cluster: string,
+): Promise<{ killToElected: number; renewToElected: number; killed: string; next: string; epoch: number }> {
+  const slot = await waitForLeader(group, LEASE.leaseDurationMs * 3);
+  const victim = slot.node!;
+  // A random point of the renew cycle, so kill → elected samples the whole range.
+  await sleep(Math.random() * LEASE.renewIntervalMs);
+  const killedAt = victim.signal('SIGKILL', 'killed');
+  await victim.exited;
+  const lastExtension = slot.leaseExtensions.filter((t) => t <= killedAt).at(-1) ?? Number.NaN;
+  const elected = await waitForEvent(
+    (e) => e.type === 'elected' && e.t >= killedAt && e.node !== victim.nodeId,
+    LEASE.leaseDurationMs * 2 + 10_000,
+    `a new leader after ${victim.nodeId}`,
+  );
+  progress(`crash: ${victim.nodeId} killed, ${elected.node} elected after ${seconds(elected.t - killedAt)}`);
+  await startNode(slot, 'core', cluster, 'node');
+  return {
+    killed: victim.nodeId,
+    next: elected.node,
+    epoch: elected.epoch ?? Number.NaN,
+    killToElected: elected.t - killedAt,
+    renewToElected: elected.t - lastExtension,
+  };
+}
+
+async function gracefulRun(group: Slot[]): Promise<{
+  termToElected: number;
+  releaseToElected: number;
+  demotedToElected: number;
+  stopped: string;
+  next: string;
+  epoch: number;
+}> {
+  const slot = await waitForLeader(group, LEASE.leaseDurationMs * 3);
+  const victim = slot.node!;
+  await sleep(Math.random() * LEASE.renewIntervalMs);
+  const termAt = victim.signal('SIGTERM', 'sigterm');
+  const elected = await waitForEvent(
+    (e) => e.type === 'elected' && e.t >= termAt && e.node !== victim.nodeId,
+    LEASE.leaseDurationMs * 2 + 10_000,
+    `a new leader after ${victim.nodeId} stopped`,
+  );
+  await victim.exited;
+  const release = slot.releases.find((t) => t >= termAt) ?? Number.NaN;
+  const demoted =
+    history.find((e) => e.node === victim.nodeId && e.type === 'demoted' && e.t >= termAt)?.t ?? Number.NaN;
+  progress(
+    `graceful: ${victim.nodeId} stopped, ${elected.node} elected after ${seconds(elected.t - termAt)}`,
+  );
+  return {
+    stopped: victim.nodeId,
+    next: elected.node,
+    epoch: elected.epoch ?? Number.NaN,
+    termToElected: elected.t - termAt,
+    releaseToElected: elected.t - release,
+    demotedToElected: elected.t - demoted,
+  };
+}
+
+function commitLine(): string {
+  try {
+    const head = execFileSync('git', ['log', '-1', '--format=%h %s'], { cwd: REPO_ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO_ROOT })
+      .toString()
+      .trim();
+    return `commit ${head.slice(0, 100)}${dirty ? ' (with uncommitted changes)' : ''}`;
+  } catch {
+    return 'commit unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  progress('bundling the node script');
+  await build({
+    entryPoints: [NODE_SCRIPT],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: NODE_BUNDLE,
+    logLevel: 'error',
+  });
+  progress('starting Azurite and 3 node processes');
+  azurite = await startAzurite();
+  const run = Date.now().toString(36);
+
+  // 1. The idle core cluster.
+  const coreCluster = `idle${run}`;
+  const core = await newSlots(3);
+  await Promise.all(core.map((s) => startNode(s, 'core', coreCluster, 'node')));
+  await waitForLeader(core, LEASE.leaseDurationMs * 3);
+  // Start-up traffic (table and container creation, first reads, the first tick claim) passes first,
+  // and the bus's polls slow from their start-up pace to the idle pause (doubling after a quiet spell).
+  await sleep(SETTLE_MS);
+  const coreCounts = await countWindow(core, WINDOW_MS, 'core');
+  const coreModel = transactionsPerNodeHour({ singletonTicksPerHour: SINGLETON_TICKS_PER_HOUR }, 3);
+
+  // 2–3. Failover in the same run.
+  const crash = await crashRun(core, coreCluster);
+  await sleep(3000);
+  const graceful = await gracefulRun(core);
+  await Promise.allSettled(
+    core.map((s) => (s.node?.running ? s.node.signal('SIGTERM', 'sigterm') : undefined)),
+  );
+  await Promise.allSettled(core.map((s) => s.node?.exited));
+
+  // 4. The node-discover shim at its defaults.
+  let shimCounts: NodeCount[] | undefined;
+  if (SHIM_WINDOW_MS > 0) {
+    const shimCluster = `nd${run}`;
+    const shim = await newSlots(3);
+    await Promise.all(shim.map((s) => startNode(s, 'node-discover', shimCluster, 'nd')));
+    await waitForLeader(shim, LEASE.leaseDurationMs * 3);
+    await sleep(SETTLE_MS);
+    shimCounts = await countWindow(shim, SHIM_WINDOW_MS, 'node-discover');
+    await Promise.allSettled(shim.map((s) => s.node?.signal('SIGTERM', 'sigterm')));
+    await Promise.allSettled(shim.map((s) => s.node?.exited));
+  }
+
+  process.stdout.write(
+    `gossipless bench/idle-cost — 3 node processes on in-memory Azurite, each through its own counting proxy, ` +
+      `runtime defaults (L ${LEASE.leaseDurationMs / 1000} s, renew ${LEASE.renewIntervalMs / 1000} s, retry ${LEASE.retryIntervalMs / 1000} s, ` +
+      `heartbeat ${MEMBERSHIP_DEFAULTS.heartbeatIntervalMs / 1000} s, bus poll ${BUS.pollIntervalMs / 1000} s → ${BUS.idlePollIntervalMs / 1000} s idle), ` +
+      `one singleton every 60 s, one subscribed channel\n${await machineLine()}\n${commitLine()}\n`,
+  );
+  const coreAgreed = reportCounts(
+    `Idle core cluster: transactions per node-hour, model vs counted (window ${seconds(coreCounts[0]!.windowMs)})`,
+    coreCounts,
+    coreModel,
+  );
+  note(
+    `model: transactionsPerNodeHour({ singletonTicksPerHour: ${SINGLETON_TICKS_PER_HOUR} }, 3); counter: the node's storage.transactions (cluster.transactions()); proxy: every HTTP request, classified alike`,
+  );
+  note(`model and counts agree within ${AGREEMENT * 100} %: ${coreAgreed ? 'yes' : 'NO'}`);
+  reportBudget(coreCounts);
+
+  printTable(
+    'Failover in the same run',
+    ['measure', 'from', 'to', 'epoch', 'time', 'target', 'met'],
+    [
+      [
+        'crash: kill -9 → elected',
+        crash.killed,
+        crash.next,
+        String(crash.epoch),
+        seconds(crash.killToElected),
+        `≤ ${seconds(CRASH_TARGET_MS)}`,
+        crash.killToElected <= CRASH_TARGET_MS ? 'yes' : 'no',
+      ],
+      [
+        'crash: last renewal → elected',
+        crash.killed,
+        crash.next,
+        String(crash.epoch),
+        seconds(crash.renewToElected),
+        `≤ ${seconds(CRASH_TARGET_MS)}`,
+        crash.renewToElected <= CRASH_TARGET_MS ? 'yes' : 'no',
+      ],
+      [
+        'graceful: SIGTERM → elected (stop() times its release)',
+        graceful.stopped,
+        graceful.next,
+        String(graceful.epoch),
+        seconds(graceful.termToElected),
+        '—',
+        '—',
+      ],
+      [
+        'graceful: old leader demoted → new elected (gap)',
+        graceful.stopped,
+        graceful.next,
+        String(graceful.epoch),
+        seconds(graceful.demotedToElected),
+        `≤ ${seconds(HANDOFF_TARGET_MS)}`,
+        graceful.demotedToElected <= HANDOFF_TARGET_MS ? 'yes' : 'no',
+      ],
+      [
+        'graceful: release → elected (gap)',
+        graceful.stopped,
+        graceful.next,
+        String(graceful.epoch),
+        seconds(graceful.releaseToElected),
+        `≤ ${seconds(HANDOFF_TARGET_MS)}`,
+        graceful.releaseToElected <= HANDOFF_TARGET_MS ? 'yes' : 'no',
+      ],
+    ],
+  );
+
+  if (shimCounts) {
+    // The shim's own defaults: the hello is the heartbeat, and its channels poll at most 1 s apart.
+    const shimTimings = { heartbeatIntervalMs: SHIM_HELLO_MS, idlePollIntervalMs: CHANNEL_SHIM_IDLE_POLL_MS };
+    const shimModel = transactionsPerNodeHour(shimTimings, 3);
+    const shimAgreed = reportCounts(
+      `node-discover shim at its defaults (hello ${SHIM_HELLO_MS / 1000} s): transactions per node-hour (window ${seconds(shimCounts[0]!.windowMs)})`,
+      shimCounts,
+      shimModel,
+    );
+    note(
+      `model: transactionsPerNodeHour(${JSON.stringify(shimTimings)}, 3); agree within ${AGREEMENT * 100} %: ${shimAgreed ? 'yes' : 'NO'}`,
+    );
+    const slower = transactionsPerNodeHour({ heartbeatIntervalMs: 15_000 }, 3).follower.byKind.membership;
+    note(
+      `the hello interval is the membership heartbeat (an upsert and a digest read each hello): new Discover({ helloInterval: 15000 }) ` +
+        `(or gossipless.membership.heartbeatIntervalMs) lowers membership from ${count(shimModel.follower.byKind.membership)} to ${count(slower)} per node-hour`,
+    );
+  }
+  const errors = history.filter((e) => e.type === 'error');
+  note(`errors reported by nodes during the whole run: ${errors.length}`);
+}
+
+await runBench('bench/idle-cost', WATCHDOG_MS, main, cleanup);
