@@ -181,6 +181,12 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
   #grid: RenewGrid | undefined;
   /** Server time of the last grid look planned: the next one is after it. */
   #lastLook = Number.NEGATIVE_INFINITY;
+  /**
+   * Consecutive attempts whose look or acquire failed (timeout, 5xx, reset), and the last error:
+   * the next attempt comes after a backoff instead of a renew interval later, so an overloaded or
+   * throttled store does not cost a follower a whole grid step per failed call.
+   */
+  #attemptFailures: { count: number; error: unknown } = { count: 0, error: undefined };
   /** Aborted by an immediate stop: a graceful stop waiting for the handover releases at once. */
   readonly #releaseNow = new AbortController();
   #resigning: Promise<void> | undefined;
@@ -470,13 +476,22 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
    */
   #nextAttemptDelay(): number {
     const { retryIntervalMs, random, renewIntervalMs, clock, serverTime } = this.options;
+    const failures = this.#attemptFailures;
+    const retry =
+      failures.count > 0
+        ? backoffDelayMs(failures.count - 1, failures.error, { baseMs: 500, capMs: 4000, minMs: 100, random })
+        : Number.POSITIVE_INFINITY;
     const grid = this.#grid;
     const bounds = serverTime.bounds();
     if (grid && bounds) {
       const look = nextGridLook(grid, Math.max(bounds.lower, this.#lastLook));
-      this.#lastLook = look;
-      return look - bounds.lower;
+      if (look - bounds.lower <= retry) {
+        this.#lastLook = look;
+        return look - bounds.lower;
+      }
+      return retry;
     }
+    if (failures.count > 0) return Math.min(retry, retryIntervalMs * (0.75 + random() * 0.5));
     const regular = retryIntervalMs * (0.75 + random() * 0.5);
     const expiry = this.#expectedExpiry;
     if (expiry === undefined) return regular;
@@ -534,7 +549,10 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       const status = storageStatusCode(error);
       // 409 BlobAlreadyExists, or 412 when it exists and is leased: either way it is there.
       if (status === 409 || status === 412) this.#blobReady = true;
-      else this.#reportError('setup', error);
+      else {
+        this.#reportError('setup', error);
+        if (!stop.aborted) this.#attemptFailures = { count: this.#attemptFailures.count + 1, error };
+      }
     }
     return this.#blobReady;
   }
@@ -552,6 +570,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
     try {
       const props = await this.#blob.getProperties({ abortSignal: deadlineSignal(callTimeoutMs, stop) });
       this.#observeServerTime(props.date, sentAt);
+      this.#attemptFailures = { count: 0, error: undefined };
       const held = props.leaseState === 'leased' || props.leaseState === 'breaking';
       if (!held) return true;
       this.#grid = parseRenewGrid(props.metadata);
@@ -564,6 +583,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
         return this.#ensureBlob(stop);
       }
       this.#reportError('acquire', error);
+      this.#attemptFailures = { count: this.#attemptFailures.count + 1, error };
       return true;
     }
   }
@@ -580,6 +600,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       });
       this.#observeServerTime(response.date, sentAt);
       this.#telemetry.call('acquire', 'ok', clock.monotonicNow() - t0);
+      this.#attemptFailures = { count: 0, error: undefined };
     } catch (error) {
       this.#observeServerTime(responseDate(error), sentAt);
       this.#telemetry.call(
@@ -590,6 +611,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       if (isLeaseAlreadyPresent(error)) return undefined;
       if (storageStatusCode(error) === 404) this.#blobReady = false;
       this.#reportError('acquire', error);
+      if (!stop.aborted) this.#attemptFailures = { count: this.#attemptFailures.count + 1, error };
       return undefined;
     }
     const leaseClient = this.#lease;

@@ -6,7 +6,7 @@ import { testCluster } from '../helpers/cluster.js';
 
 const nodes: Cluster[] = [];
 afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  await Promise.all(nodes.splice(0).map((n) => n.stop({ immediate: true })));
 });
 
 interface Run {

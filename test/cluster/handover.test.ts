@@ -61,7 +61,7 @@ async function threeNodes(cluster: string, first: { storage?: string } = {}): Pr
 }
 
 describe('handover at the default lease timings', () => {
-  it('graceful stop: the next leader is elected right after the release (gap ≤ 3 s), stop() takes at most L + slack more', async () => {
+  it('graceful stop: the next leader is elected right after the release (gap ≤ 5 s with room), stop() takes at most L + slack more', async () => {
     const timeline = await threeNodes(uniqueName('hand'));
     const [a] = nodes;
     // Past the first renew interval, at a random phase of the grid.
@@ -77,7 +77,7 @@ describe('handover at the default lease timings', () => {
     const gapMs = next.at - demoted.at;
     // bench:failover measures it (a few hundred ms); room here for a loaded machine.
     expect(gapMs).toBeGreaterThanOrEqual(0);
-    expect(gapMs).toBeLessThanOrEqual(3000);
+    expect(gapMs).toBeLessThanOrEqual(5000);
     expect(stopMs).toBeLessThanOrEqual(15_300 + 3000);
   }, 60_000);
 

@@ -24,7 +24,7 @@ export function formatHistory(history: HistoryEvent[]): string {
     .filter((e) => e.type !== 'job-end')
     .map(
       (e) =>
-        `${String(e.t - t0).padStart(6)} ${e.node} ${e.type}${e.epoch !== undefined ? ` epoch=${e.epoch}` : ''}${e.tick !== undefined ? ` tick=${e.tick}` : ''}${e.reason ? ` ${e.reason}` : ''}`,
+        `${String(e.t - t0).padStart(6)} ${e.node} ${e.type}${e.epoch !== undefined ? ` epoch=${e.epoch}` : ''}${e.tick !== undefined ? ` tick=${e.tick}` : ''}${e.reason ? ` ${e.reason}` : ''}${e.type === 'error' ? ` ${String(e.source)} ${String(e.code)} ${String(e.message ?? '').slice(0, 120)}` : ''}`,
     )
     .join('\n');
 }

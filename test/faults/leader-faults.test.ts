@@ -109,8 +109,9 @@ describe.concurrent('leader election under faults (3 node processes each)', () =
     const demoted = history.find((e) => e.type === 'demoted' && e.node === elected.node && e.t >= sentAt);
     expect(demoted?.reason).toBe('stopped');
     // The leadership gap: the released lease is taken at the followers' look right after the
-    // release, not after it expires (L); bench:failover measures it (a few hundred ms).
-    expect(next.t - demoted!.t, formatHistory(history)).toBeLessThan(3000);
+    // release, not after it expires (L); bench:failover measures it (a few hundred ms). With 18
+    // node processes of this file on 2 cores each storage call can take a second: room to L/2.
+    expect(next.t - demoted!.t, formatHistory(history)).toBeLessThan(L / 2);
     expect(next.t - demoted!.t).toBeGreaterThanOrEqual(0);
     expect(stopped.t - sentAt).toBeLessThan(L + 300 + 5000);
     expect(next.epoch).toBe(elected.epoch! + 1);

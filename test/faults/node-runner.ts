@@ -28,7 +28,9 @@ const cluster = createCluster({
 });
 cluster.on('elected', (e) => record('elected', e));
 cluster.on('demoted', (e) => record('demoted', e));
-cluster.on('error', (e) => record('error', { source: e.source, code: e.error.code }));
+cluster.on('error', (e) =>
+  record('error', { source: e.source, code: e.error.code, message: e.error.message }),
+);
 cluster.singleton('sweep', { everyMs }, async ({ signal, tick, epoch }) => {
   record('job-start', { tick, epoch });
   await new Promise((r) => setTimeout(r, 10));

@@ -13,6 +13,8 @@ export interface NodeEvent {
   /** Of `error` events: which part failed and the error code. */
   source?: string;
   code?: string;
+  /** Of `error` events recorded by the fault tests' runner: the message (redacted by the core). */
+  message?: string;
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
