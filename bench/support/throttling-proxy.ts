@@ -314,7 +314,33 @@ export class ThrottlingProxy {
       this.#serverBusy(req, res, refusal.reason, refusal.retryAfterSeconds);
       return;
     }
-    const isRead = record.kind === 'query' || record.kind === 'point-read';
+    // A point read returns one entity when it succeeds: only query answers are parsed to count theirs.
+    if (record.kind === 'point-read' && record.table) {
+      const table = record.table;
+      const partition = record.partition;
+      const upstream = http.request(
+        {
+          host: this.targetHost,
+          port: this.targetPort,
+          method,
+          path: url,
+          headers: req.headers,
+          agent: this.#agent,
+        },
+        (answer) => {
+          record.status = answer.statusCode;
+          const found = (answer.statusCode ?? 0) >= 200 && (answer.statusCode ?? 0) < 300;
+          record.entities = found ? 1 : 0;
+          if (found) this.limits.chargeRead(table, new Map([[partition, 1]]));
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      upstream.end(body);
+      return;
+    }
+    const isRead = record.kind === 'query';
     const upstream = http.request(
       {
         host: this.targetHost,
