@@ -45,8 +45,8 @@ const WITH_ANCHOR = process.env.BENCH_ANCHOR !== '0';
 // BENCH_HEARTBEAT_MS / BENCH_TTL_MS measure other timings the same way, e.g. node-discover's
 // defaults (hello 1 s, TTL max(nodeTimeout 2 s, 3 hellos) = 3 s): 1000 / 3000.
 // BENCH_TIME_SCALE=k runs in slow motion where this machine cannot serve the real rate: heartbeat
-// and TTL × k, and the emulator's targets ÷ k, so every rate stands in the same ratio to its target
-// as at the real timings (a rate within target/k here is within target at k times the speed).
+// and TTL × k, the emulator's targets ÷ k and its windows × k (a bucket holds what it holds at real
+// speed), so every rate and burst stands in the same ratio to its limit as at the real timings.
 const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? 1);
 const HEARTBEAT_MS =
   Number(process.env.BENCH_HEARTBEAT_MS ?? MEMBERSHIP_DEFAULTS.heartbeatIntervalMs) * TIME_SCALE;
@@ -379,7 +379,7 @@ async function main(): Promise<void> {
   progress('starting Azurite and the throttling emulator');
   azurite = await startAzurite();
   await connectStorage({ connectionString: azurite.connectionString }).createTableIfNotExists(TABLE);
-  const throttled = await throttleStorage(azurite, azuriteConnectionString, TARGETS);
+  const throttled = await throttleStorage(azurite, azuriteConnectionString, TARGETS, TIME_SCALE);
   toClose.push(() => throttled.close());
   const results: SizeResult[] = [];
   for (const n of SIZES) results.push(await measureSize(azurite, throttled, n));
@@ -391,7 +391,7 @@ async function main(): Promise<void> {
       `(${count(TARGETS.partitionEntitiesPerSecond)} entities/s per partition, ${count(TARGETS.tableEntitiesPerSecond)} per table, ` +
       `${count(TARGETS.accountRequestsPerSecond)} requests/s per account)` +
       (TIME_SCALE !== 1
-        ? `\nslow motion ×${TIME_SCALE}: heartbeat and TTL × ${TIME_SCALE}, targets ÷ ${TIME_SCALE} (each rate keeps its ratio to its target); tx/node-hour are given at real speed (× ${TIME_SCALE})`
+        ? `\nslow motion ×${TIME_SCALE}: heartbeat and TTL × ${TIME_SCALE}, targets ÷ ${TIME_SCALE}, windows × ${TIME_SCALE} (each rate and burst keeps its ratio to its limit); tx/node-hour are given at real speed (× ${TIME_SCALE})`
         : '') +
       `\n${await machineLine()}\n`,
   );
