@@ -501,7 +501,7 @@ async function main(): Promise<void> {
       ],
     );
     note(
-      `demand: N² / heartbeat = ${count((anchor.n * anchor.n) / (HEARTBEAT_MS / 1000))} entities/s read from one partition; the SDK retries`,
+      `demand: N² / heartbeat = ${count((anchor.n * anchor.n) / (HEARTBEAT_MS / 1000))} entities/s read from one partition.`,
     );
     note(
       '503s are not retried by the SDK (gossipless connections set maxRetries 0): each is a failed membership read.',
