@@ -10,7 +10,8 @@
  *   leads (`isLeader: () => true`, as `Cluster` wires it from the lease), so it reads the member
  *   partition and writes the digest; the others read the digest. What is not a node's: they share
  *   one process, event loop and HTTP agent, and one Azurite serves them all.
- * - join: every member starts at once; the time until every observer's view holds all N.
+ * - join: members start spread evenly over one heartbeat (a rolling deployment); the time from the
+ *   last start until every observer's view holds all N.
  * - steady window (4 heartbeats): requests and entities counted at the emulator — entities/s per
  *   partition (mean and the busiest 1 s), requests/s, throttled requests (must be 0) — and each
  *   member's own request counters, as transactions per node-hour for the leader and the followers.
@@ -21,7 +22,7 @@
  *   every heartbeat, as before issue #11) for two heartbeats: how much the emulator throttles it.
  *
  * Run: npm run bench:membership  (node --expose-gc --import tsx bench/membership.ts). About 10 minutes.
- * BENCH_SIZES=10,100 and BENCH_ANCHOR=0 shorten it.
+ * BENCH_SIZES=10,100 and BENCH_ANCHOR=0 shorten it; BENCH_HEARTBEAT_MS and BENCH_TTL_MS set other timings.
  */
 import { performance } from 'node:perf_hooks';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
@@ -41,8 +42,21 @@ import {
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,1000').split(',').map(Number);
 const WITH_ANCHOR = process.env.BENCH_ANCHOR !== '0';
-const HEARTBEAT_MS = MEMBERSHIP_DEFAULTS.heartbeatIntervalMs;
-const MEMBER_TTL_MS = MEMBERSHIP_DEFAULTS.memberTtlMs;
+// BENCH_HEARTBEAT_MS / BENCH_TTL_MS measure other timings the same way, e.g. node-discover's
+// defaults (hello 1 s, TTL max(nodeTimeout 2 s, 3 hellos) = 3 s): 1000 / 3000.
+// BENCH_TIME_SCALE=k runs in slow motion where this machine cannot serve the real rate: heartbeat
+// and TTL × k, the emulator's targets ÷ k and its windows × k (a bucket holds what it holds at real
+// speed), so every rate and burst stands in the same ratio to its limit as at the real timings.
+const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? 1);
+const HEARTBEAT_MS =
+  Number(process.env.BENCH_HEARTBEAT_MS ?? MEMBERSHIP_DEFAULTS.heartbeatIntervalMs) * TIME_SCALE;
+const MEMBER_TTL_MS = Number(process.env.BENCH_TTL_MS ?? MEMBERSHIP_DEFAULTS.memberTtlMs) * TIME_SCALE;
+const TARGETS = {
+  partitionEntitiesPerSecond: AZURE_TARGETS.partitionEntitiesPerSecond / TIME_SCALE,
+  tableEntitiesPerSecond: AZURE_TARGETS.tableEntitiesPerSecond / TIME_SCALE,
+  accountRequestsPerSecond: AZURE_TARGETS.accountRequestsPerSecond / TIME_SCALE,
+};
+const TIMINGS = { heartbeatIntervalMs: HEARTBEAT_MS, memberTtlMs: MEMBER_TTL_MS };
 const WINDOW_MS = 4 * HEARTBEAT_MS;
 const DEATH_BOUND_MS = MEMBER_TTL_MS + HEARTBEAT_MS + 1000;
 const TABLE_PREFIX = 'benchmem';
@@ -125,10 +139,22 @@ function transactions(s: Counters): number {
   return s.heartbeats + s.lists + s.digestReads + s.digestWrites + s.digestClaims + s.metadataReads;
 }
 
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function waitUntil(
+  condition: () => boolean,
+  timeoutMs: number,
+  what: string,
+  report?: () => string,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
+  let nextReport = performance.now() + 10_000;
   while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${report ? `: ${report()}` : ''}`);
+    }
+    if (report && performance.now() > nextReport) {
+      progress(`  waiting for ${what}: ${report()}`);
+      nextReport += 10_000;
+    }
     await sleep(100);
   }
 }
@@ -173,6 +199,7 @@ async function measureSize(
       nodeId,
       tablePrefix: TABLE_PREFIX,
       metadata: { address: `10.1.${i >> 8}.${i & 255}:8080` },
+      ...TIMINGS,
       ...(i === 0 ? { isLeader: () => true } : {}),
     });
     membership.on('error', () => {
@@ -190,17 +217,39 @@ async function measureSize(
   toClose.push(async () => void (await Promise.allSettled(members.map((m) => m.stop()))));
   const observers = n - 1;
 
-  progress(`N = ${n}: starting ${n} members at once`);
+  progress(`N = ${n}: starting ${n} members over one heartbeat`);
   throttled.reset();
+  const firstStartAt = performance.now();
+  await startSpread(members);
   const startedAt = performance.now();
-  await Promise.all(members.map((m) => m.start()));
+  const errorsDuring: Record<string, number> = {};
+  let lastError = '';
+  for (const m of members)
+    m.on('error', (e) => {
+      errorsDuring[e.during] = (errorsDuring[e.during] ?? 0) + 1;
+      lastError = e.error.message.slice(0, 200);
+    });
+  const state = (): string => {
+    const sizes = members.map((m) => m.members().length).sort((a, b) => a - b);
+    const leader = members[0]!.stats;
+    return (
+      `${joinedAt.size}/${observers} views complete; view sizes min ${sizes[0]} median ${sizes[sizes.length >> 1]}; ` +
+      `leader lists ${leader.lists} digest writes ${leader.digestWrites} view ${members[0]!.members().length}; ` +
+      `members with no heartbeat yet ${members.filter((m) => m.stats.heartbeats === 0).length}, ` +
+      `no digest read yet ${members.filter((m) => m.stats.digestReads === 0).length}, ` +
+      `heartbeats ${members.reduce((a, m) => a + m.stats.heartbeats, 0)}; ` +
+      `throttled ${JSON.stringify(throttled.limits.throttled)}; errors ${JSON.stringify(errorsDuring)} (last: ${lastError}); ` +
+      `requests ${throttled.table.requests.length}`
+    );
+  };
   await waitUntil(
     () => joinedAt.size === observers,
     4 * HEARTBEAT_MS + 60_000,
     `all views to hold ${n} members`,
+    state,
   );
   const joinTimes = [...joinedAt.values()].map((t) => t - startedAt);
-  const startup = traffic(throttled.table.requests, performance.now() - startedAt, throttled);
+  const startup = traffic(throttled.table.requests, performance.now() - firstStartAt, throttled);
   const heapJoined = heapBefore !== undefined ? await gcHeapUsed() : undefined;
 
   progress(`N = ${n}: counting over ${WINDOW_MS / 1000} s`);
@@ -259,6 +308,21 @@ async function measureSize(
   return result;
 }
 
+/**
+ * Starts the members spread evenly over one heartbeat interval, as a rolling deployment would.
+ * Started in the same instant, 1,000 members' first calls (create table, upsert, digest read, claim)
+ * queue behind one Azurite on this shared machine past their 5 s call deadline; Azure would answer
+ * them (the emulator still counts them against its targets).
+ */
+async function startSpread(members: Membership[]): Promise<void> {
+  const begin = performance.now();
+  for (let i = 0; i < members.length; i++) {
+    const at = begin + (i * HEARTBEAT_MS) / members.length;
+    if (at > performance.now()) await sleep(at - performance.now());
+    void members[i]!.start();
+  }
+}
+
 /** The pre-#11 design (every node lists the partition every heartbeat) at N, under the same emulator. */
 async function measureAnchor(
   throttled: ThrottledStorage,
@@ -274,6 +338,7 @@ async function measureAnchor(
       nodeId: `member-${String(i).padStart(4, '0')}`,
       tablePrefix: TABLE_PREFIX,
       metadata: { address: `10.2.${i >> 8}.${i & 255}:8080` },
+      ...TIMINGS,
       useDigest: false,
     });
     m.on('error', (e) => {
@@ -283,10 +348,9 @@ async function measureAnchor(
   });
   toClose.push(async () => void (await Promise.allSettled(members.map((m) => m.stop()))));
   progress(
-    `anchor: N = ${n} with useDigest: false, one heartbeat to spread, then ${(2 * HEARTBEAT_MS) / 1000} s counted`,
+    `anchor: N = ${n} with useDigest: false, started over one heartbeat, then ${(2 * HEARTBEAT_MS) / 1000} s counted`,
   );
-  await Promise.all(members.map((m) => m.start()));
-  await sleep(HEARTBEAT_MS);
+  await startSpread(members);
   throttled.reset();
   failedReads = 0;
   const start = performance.now();
@@ -315,17 +379,21 @@ async function main(): Promise<void> {
   progress('starting Azurite and the throttling emulator');
   azurite = await startAzurite();
   await connectStorage({ connectionString: azurite.connectionString }).createTableIfNotExists(TABLE);
-  const throttled = await throttleStorage(azurite, azuriteConnectionString);
+  const throttled = await throttleStorage(azurite, azuriteConnectionString, TARGETS, TIME_SCALE);
   toClose.push(() => throttled.close());
   const results: SizeResult[] = [];
   for (const n of SIZES) results.push(await measureSize(azurite, throttled, n));
   const anchor = WITH_ANCHOR ? await measureAnchor(throttled, 1000) : undefined;
 
   process.stdout.write(
-    `gossipless bench/membership — real Membership instances at the defaults (heartbeat ${HEARTBEAT_MS / 1000} s, ` +
+    `gossipless bench/membership — real Membership instances at ${process.env.BENCH_HEARTBEAT_MS || process.env.BENCH_TTL_MS ? 'BENCH_HEARTBEAT_MS / BENCH_TTL_MS' : 'the defaults'} (heartbeat ${HEARTBEAT_MS / 1000} s, ` +
       `memberTtl ${MEMBER_TTL_MS / 1000} s) on one in-memory Azurite behind the throttling emulator ` +
-      `(${count(AZURE_TARGETS.partitionEntitiesPerSecond)} entities/s per partition, ${count(AZURE_TARGETS.tableEntitiesPerSecond)} per table, ` +
-      `${count(AZURE_TARGETS.accountRequestsPerSecond)} requests/s per account)\n${await machineLine()}\n`,
+      `(${count(TARGETS.partitionEntitiesPerSecond)} entities/s per partition, ${count(TARGETS.tableEntitiesPerSecond)} per table, ` +
+      `${count(TARGETS.accountRequestsPerSecond)} requests/s per account)` +
+      (TIME_SCALE !== 1
+        ? `\nslow motion ×${TIME_SCALE}: heartbeat and TTL × ${TIME_SCALE}, targets ÷ ${TIME_SCALE}, windows × ${TIME_SCALE} (each rate and burst keeps its ratio to its limit); tx/node-hour are given at real speed (× ${TIME_SCALE})`
+        : '') +
+      `\n${await machineLine()}\n`,
   );
   printTable(
     `Steady state over ${WINDOW_MS / 1000} s (counted at the emulator)`,
@@ -345,12 +413,12 @@ async function main(): Promise<void> {
       `${r.steady.requestsPerSecond.toFixed(1)} (${r.steady.busiestSecondRequests})`,
       ...partitionCells(r.steady, `bench-members-${r.n}`),
       `${count(r.digestBytes / 1024)} KiB`,
-      count(r.leaderPerHour),
-      count(r.followerPerHour),
+      count(r.leaderPerHour * TIME_SCALE),
+      count(r.followerPerHour * TIME_SCALE),
     ]),
   );
   note(
-    `targets: ${count(AZURE_TARGETS.partitionEntitiesPerSecond)} entities/s per partition, ${count(AZURE_TARGETS.accountRequestsPerSecond)} requests/s per account.`,
+    `targets: ${count(TARGETS.partitionEntitiesPerSecond)} entities/s per partition, ${count(TARGETS.accountRequestsPerSecond)} requests/s per account.`,
   );
   note('a follower: 1 upsert + 1 digest point read per heartbeat; the leader: 1 upsert + 1 partition list');
   note("(1 request per 1,000 rows) + 1 digest upsert. Tx/node-hour from each member's own counters.");
@@ -377,7 +445,9 @@ async function main(): Promise<void> {
       seconds(DEATH_BOUND_MS),
     ]),
   );
-  note("join: every member starts at once; until every observer's view holds all N (a row is in the next");
+  note(
+    "join: members start spread over one heartbeat; from the last start until every observer's view holds all N (a row is in the next",
+  );
   note(
     'digest after its first heartbeat, and a follower reads the digest once a heartbeat: ≤ 2 heartbeats).',
   );
@@ -431,9 +501,11 @@ async function main(): Promise<void> {
       ],
     );
     note(
-      `demand: N² / heartbeat = ${count((anchor.n * anchor.n) / (HEARTBEAT_MS / 1000))} entities/s read from one partition; the SDK retries`,
+      `demand: N² / heartbeat = ${count((anchor.n * anchor.n) / (HEARTBEAT_MS / 1000))} entities/s read from one partition.`,
     );
-    note('each 503 after its Retry-After, so requests include those retries.');
+    note(
+      '503s are not retried by the SDK (gossipless connections set maxRetries 0): each is a failed membership read.',
+    );
   }
 }
 

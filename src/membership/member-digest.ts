@@ -1,3 +1,4 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Member } from './member.js';
 
 /*
@@ -6,11 +7,12 @@ import type { Member } from './member.js';
  * learns the membership with one point read instead of reading the whole partition (issue #11).
  *
  * Layout: `format`, `writer`, `writerIsLeader`, `scannedAt` (the server's time of the read, ms),
- * `parts` and the JSON of the entries split over `p0` … `p<parts−1>`. Azure caps a string property
- * at 64 KiB stored as UTF-16 and an entity at 1 MiB: the JSON is kept ASCII (so a split never cuts
- * a surrogate pair and its length is its size / 2), each part holds at most 32,000 characters, and
- * at most 15 parts are written (960,000 bytes). Metadata is dropped from the largest entries first
- * when it does not fit; readers then point-read those members' own rows.
+ * `parts` and the entries — JSON, deflated, base64 — split over `p0` … `p<parts−1>`. Deflate
+ * matters: every follower reads this entity every heartbeat (at N = 1,000 about 95 KB of JSON,
+ * 10–15 KB deflated). Azure caps a string property at 64 KiB stored as UTF-16 and an entity at
+ * 1 MiB: each part holds at most 32,000 base64 characters and at most 15 parts are written
+ * (960,000 bytes). Metadata is dropped from the largest entries first when it does not fit;
+ * readers then point-read those members' own rows.
  */
 
 /** Version of the digest layout; a reader ignores a digest of another format (and reads the partition). */
@@ -60,41 +62,39 @@ function toWire(member: Member, scannedAt: number, withMetadata: boolean): WireE
   };
 }
 
-/** JSON with every non-ASCII character escaped: its length is its UTF-16 size / 2, and any split is safe. */
-function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[\u007f-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+/** The digest's wire form: the entries' JSON, deflated, as base64 text (ASCII: any split is safe, and its length is half its UTF-16 size). */
+function pack(entries: readonly WireEntry[]): string {
+  return deflateRawSync(Buffer.from(JSON.stringify(entries), 'utf8')).toString('base64');
 }
 
 /**
  * The properties of a digest entity for `members` (the live members of a partition read at
- * `scannedAt`), or undefined when even without metadata they do not fit one entity (about 6,000
- * members): readers then read the partition themselves.
+ * `scannedAt`), or undefined when even without metadata they do not fit one entity (tens of
+ * thousands of members, depending on their ids): readers then read the partition themselves.
  */
 export function encodeDigest(
   digest: { writer: string; writerIsLeader: boolean; scannedAt: number },
   members: readonly Member[],
 ): Record<string, string | number | boolean> | undefined {
   const budget = PART_CHARS * MAX_PARTS;
-  const withMetadata = members.map((m) => asciiJson(toWire(m, digest.scannedAt, true)));
-  let size = withMetadata.reduce((sum, json) => sum + json.length + 1, 2);
-  const chosen = [...withMetadata];
-  if (size > budget) {
-    // Drop metadata from the largest entries first: the fewest members need a row read.
-    const bySize = withMetadata
-      .map((json, index) => ({ index, length: json.length }))
+  const entries = members.map((m) => toWire(m, digest.scannedAt, true));
+  let packed = pack(entries);
+  if (packed.length > budget) {
+    if (pack(members.map((m) => toWire(m, digest.scannedAt, false))).length > budget) return undefined;
+    // Drop metadata from the largest entries first (a tenth of those left at a time, then pack
+    // again): the fewest members need their row read.
+    const bySize = entries
+      .map((entry, index) => ({ index, length: JSON.stringify(entry.m ?? null).length }))
       .sort((a, b) => b.length - a.length);
-    for (const { index } of bySize) {
-      if (size <= budget) break;
-      const bare = asciiJson(toWire(members[index]!, digest.scannedAt, false));
-      size -= chosen[index]!.length - bare.length;
-      chosen[index] = bare;
+    let dropped = 0;
+    while (packed.length > budget && dropped < bySize.length) {
+      const step = Math.max(1, Math.ceil((bySize.length - dropped) / 10));
+      for (const { index } of bySize.slice(dropped, dropped + step)) delete entries[index]!.m;
+      dropped += step;
+      packed = pack(entries);
     }
-    if (size > budget) return undefined;
+    if (packed.length > budget) return undefined;
   }
-  const json = `[${chosen.join(',')}]`;
   const properties: Record<string, string | number | boolean> = {
     format: DIGEST_FORMAT,
     writer: digest.writer,
@@ -103,8 +103,8 @@ export function encodeDigest(
     count: members.length,
   };
   let parts = 0;
-  for (let at = 0; at < json.length; at += PART_CHARS)
-    properties[`p${parts++}`] = json.slice(at, at + PART_CHARS);
+  for (let at = 0; at < packed.length; at += PART_CHARS)
+    properties[`p${parts++}`] = packed.slice(at, at + PART_CHARS);
   properties['parts'] = parts;
   return properties;
 }
@@ -124,7 +124,7 @@ export function decodeDigest(row: Record<string, unknown>): MemberDigest | undef
   }
   let wire: unknown;
   try {
-    wire = JSON.parse(json);
+    wire = JSON.parse(inflateRawSync(Buffer.from(json, 'base64')).toString('utf8'));
   } catch {
     return undefined;
   }

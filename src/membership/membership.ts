@@ -378,7 +378,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       { writer: this.nodeId, writerIsLeader: asLeader, scannedAt: scan.scannedAt },
       scan.members,
     ) ?? {
-      // Too many members for one entity (about 6,000): a marker no reader can use, so each reads the partition.
+      // Too many members for one entity (tens of thousands, deflated): a marker no reader can use, so each reads the partition.
       format: 0,
       writer: this.nodeId,
       writerIsLeader: asLeader,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { decodeDigest, encodeDigest } from '../../src/membership/member-digest.js';
 import type { Member } from '../../src/membership/index.js';
 
@@ -42,9 +43,10 @@ describe('member digest', () => {
     );
   });
 
-  it('keeps within Azure’s limits: ASCII parts of at most 32,000 characters (64 KiB as UTF-16), at most 15', () => {
+  it('keeps within Azure’s limits: deflated, base64 parts of at most 32,000 characters (64 KiB as UTF-16), at most 15', () => {
+    // Incompressible metadata (random base64), 1,000 members: about 700 KB of JSON.
     const members = Array.from({ length: 1000 }, (_, i) =>
-      member(i, { address: `10.0.${i}:80`, zone: 'é'.repeat(200) }),
+      member(i, { address: `10.0.${i}:80`, key: randomBytes(500).toString('base64'), zone: 'zoë' }),
     );
     const properties = encodeDigest(HEADER, members)!;
     const parts = properties['parts'] as number;
@@ -54,7 +56,7 @@ describe('member digest', () => {
     for (let i = 0; i < parts; i++) {
       const part = properties[`p${i}`] as string;
       expect(part.length).toBeLessThanOrEqual(32_000);
-      expect([...part].every((c) => c.charCodeAt(0) < 0x7f)).toBe(true);
+      expect(part).toMatch(/^[A-Za-z0-9+/=]*$/);
       stored += part.length * 2;
     }
     expect(stored).toBeLessThan(1024 * 1024 - 4096);
@@ -63,8 +65,16 @@ describe('member digest', () => {
     expect(digest.entries[999]!.metadata).toEqual(members[999]!.metadata);
   });
 
+  it('deflates: 1,000 members with an address each fit one part', () => {
+    const members = Array.from({ length: 1000 }, (_, i) => member(i));
+    const properties = encodeDigest(HEADER, members)!;
+    expect(properties['parts']).toBe(1);
+    expect((properties['p0'] as string).length).toBeLessThan(32_000);
+  });
+
   it('drops metadata from the largest entries first when the members do not fit, and gives up beyond one entity', () => {
-    const big = (i: number): Member => member(i, { blob: 'x'.repeat(30_000 + i) });
+    // 17 × 30,000 incompressible characters: over the 480,000 of 15 parts once deflated and base64'd.
+    const big = (i: number): Member => member(i, { blob: randomBytes(22_500 + i * 10).toString('base64') });
     const members = [...Array.from({ length: 17 }, (_, i) => big(i)), member(17)];
     const digest = decodeDigest(roundTrip(encodeDigest(HEADER, members)!))!;
     const without = digest.entries.filter((e) => e.metadata === undefined).map((e) => e.nodeId);
@@ -75,7 +85,11 @@ describe('member digest', () => {
     );
     expect(without).not.toContain('node-17');
     expect(digest.entries).toHaveLength(18);
-    const tooMany = Array.from({ length: 20_000 }, (_, i) => member(i));
+    expect(digest.entries.find((e) => e.nodeId === 'node-0')!.metadata).toEqual(members[0]!.metadata);
+    const tooMany = Array.from({ length: 100_000 }, (_, i) => ({
+      ...member(i),
+      nodeId: randomBytes(12).toString('hex'),
+    }));
     expect(encodeDigest(HEADER, tooMany)).toBeUndefined();
   });
 

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Membership, type MembershipOptions } from '../../src/membership/index.js';
 import { ServerTimeEstimate, skewedClock, systemClock } from '../../src/clock/index.js';
@@ -322,14 +323,14 @@ describe('Membership digest (followers read one entity, issue #11)', () => {
   it('point-reads the rows of members whose metadata does not fit the digest', async () => {
     const cluster = uniqueName('m');
     const slow = { heartbeatIntervalMs: 500, memberTtlMs: 6000 };
-    // 17 members with 30,000 characters of metadata each: over the digest's 480,000, so some
-    // entries carry none. Their rows are written here (17 Membership instances would each read the
+    // 17 members with 30,000 characters of metadata each: over the digest's 480,000 (deflated,
+    // base64), so some entries carry none. Their rows are written here (17 Membership instances would each read the
     // 1 MB digest twice a second on a loaded test machine).
     const table = testStorage().tableClient('memtestbus');
     await testStorage().createTableIfNotExists('memtestbus');
-    const metadataOf = (i: number): Record<string, unknown> => ({
-      blob: String.fromCharCode(97 + i).repeat(30_000),
-    });
+    // Incompressible (random base64), so the deflated digest cannot hold them all.
+    const blobs = Array.from({ length: 17 }, () => randomBytes(22_500).toString('base64'));
+    const metadataOf = (i: number): Record<string, unknown> => ({ blob: blobs[i] });
     let writing = true;
     const writer = (async () => {
       while (writing) {
