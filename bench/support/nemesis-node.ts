@@ -55,11 +55,16 @@ const cluster = createCluster({
   membership: { heartbeatIntervalMs: 1000, memberTtlMs: 6000 },
   bus: { pollIntervalMs: 250, consumerName: `consumer-${nodeId}` },
 });
-cluster.elector.on('elected', ({ epoch }) =>
-  record('elected', { epoch, stepDownAt: cluster.elector.stepDownAt }),
-);
+// The run aims half of its process faults at the leader: tell it who leads.
+cluster.elector.on('elected', ({ epoch }) => {
+  record('elected', { epoch, stepDownAt: cluster.elector.stepDownAt });
+  process.send?.({ leader: true });
+});
 cluster.elector.on('renewed', ({ epoch, stepDownAt }) => record('renewed', { epoch, stepDownAt }));
-cluster.on('demoted', ({ epoch, reason }) => record('demoted', { epoch, reason }));
+cluster.on('demoted', ({ epoch, reason }) => {
+  record('demoted', { epoch, reason });
+  process.send?.({ leader: false });
+});
 cluster.on('fenced', (e) => record('fenced', e));
 cluster.on('epoch-floor', (e) => record('epoch-floor', e));
 cluster.singleton('sweep', { everyMs: Number(env.EVERY_MS ?? '500') }, async (ctx) => {

@@ -47,6 +47,8 @@ export interface NemesisOptions {
 /** What the run did and what the checker found. */
 export interface NemesisReport {
   faults: Record<FaultKind, number>;
+  /** Of those, injected on the node that was leader at the time. */
+  onLeader: Record<FaultKind, number>;
   check: CheckResult;
   durationMs: number;
   historyDir: string;
@@ -97,6 +99,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     timers.add(timer);
   };
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const onLeader = { ...faults };
   const nodes: Node[] = [];
   const start = (node: Node): void => {
     const child = spawn(process.execPath, [nodeBundle], {
@@ -113,7 +116,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
     child.on('message', (m: { leader?: boolean }) => {
-      if (typeof m.leader === 'boolean') node.leader = m.leader;
+      if (typeof m.leader === 'boolean' && node.process === child) node.leader = m.leader;
     });
     node.process = child;
     node.leader = false;
@@ -176,9 +179,11 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const leaderNode = candidates.find((n) => n.leader);
     // Aim at the leader half of the time: its faults are the ones that test fencing.
     const node = leaderNode && random() < 0.5 ? leaderNode : pick(candidates);
+    const wasLeader = node.leader;
     switch (kind) {
       case 'kill-9': {
         node.process?.kill('SIGKILL');
+        node.leader = false;
         const downMs = between(1000, 3000);
         node.busyUntil = now + downMs + 2000;
         later(downMs, () => start(node));
@@ -225,7 +230,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       }
     }
     faults[kind]++;
-    log(`${new Date().toISOString()} ${kind} on ${node.name}${node.leader ? ' (leader)' : ''}`);
+    if (wasLeader) onLeader[kind]++;
+    log(`${new Date().toISOString()} ${kind} on ${node.name}${wasLeader ? ' (leader)' : ''}`);
     return true;
   };
 
@@ -261,7 +267,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
 
   const records = await readHistories(options.outDir);
   const check = checkHistory(records, checkerOptions(drainMs));
-  return { faults, check, durationMs: Date.now() - startedAt, historyDir: options.outDir };
+  return { faults, onLeader, check, durationMs: Date.now() - startedAt, historyDir: options.outDir };
 }
 
 /** Reads the history files of a run (`history-*.jsonl` in `dir`), for the checker. */
@@ -282,11 +288,16 @@ export function checkerOptions(drainMs: number): CheckerOptions {
 /** The report as printed: faults by kind, what was checked, and every violation. */
 export function formatNemesisReport(report: NemesisReport): string {
   return [
-    `faults injected (${Object.values(report.faults).reduce((a, b) => a + b, 0)}):`,
-    ...FAULT_KINDS.map((k) => `  ${k.padEnd(38)} ${report.faults[k]}`),
+    `faults injected (${sum(report.faults)}, ${sum(report.onLeader)} of them on the leader):`,
+    ...FAULT_KINDS.map(
+      (k) =>
+        `  ${k.padEnd(38)} ${String(report.faults[k]).padStart(3)}  (on the leader: ${report.onLeader[k]})`,
+    ),
     formatCheckResult(report.check),
   ].join('\n');
 }
+
+const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
 
 /** What the checker checked, and its violations (the first 50). */
 export function formatCheckResult(check: CheckResult): string {
