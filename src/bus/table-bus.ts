@@ -517,6 +517,9 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         // retry stores must be keyed within that, with room for the two clock estimates.
         if (this.#clock.monotonicNow() - startedAt + pauseMs > this.#lookbackMs * 0.75) throw error;
         await sleep(pauseMs);
+        // Again after the pause: a process stopped meanwhile (SIGSTOP, a frozen VM, a blocked event
+        // loop) wakes up late, and an attempt keyed then could outlive its copies in consumers' memory.
+        if (this.#clock.monotonicNow() - startedAt > this.#lookbackMs * 0.75) throw error;
       }
     }
   }

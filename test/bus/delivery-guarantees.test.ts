@@ -10,6 +10,7 @@ import {
 import { azuriteConnectionString } from '../../src/dev/index.js';
 import { connectStorage } from '../../src/storage/index.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
+import { StorageFaultProxy } from '../support/storage-fault-proxy.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -241,5 +242,56 @@ describe('TableBus publish', () => {
     expect(got.find((m) => m.payload === 'retried')!.id).toBe(id);
     expect(malformed).toEqual(['messageId is not <time>_<node>_<seq>']);
     expect(consumer.stats.malformed).toBe(1);
+  });
+
+  // Found by the randomized fault run: a publisher paused (SIGSTOP past the lease) while it waited
+  // to retry a publish whose reply was lost started its next attempt 20 s after the first, under
+  // a key far from the first copy's; its own consumer, which had forgotten the id by then,
+  // delivered the message a second time in one process.
+  it('starts no retry later than ¾ of the look-back after the first attempt, even after a pause during the retry wait', async () => {
+    const cluster = uniqueName('a');
+    const tableUrl = new URL(inject('azuriteTableEndpoint'));
+    const proxy = await new StorageFaultProxy(Number(tableUrl.port), 'table').listen();
+    cleanups.push(() => proxy.close());
+    const storage = connectStorage({
+      connectionString: azuriteConnectionString(
+        inject('azuriteBlobEndpoint'),
+        `http://127.0.0.1:${proxy.port}/devstoreaccount1`,
+      ),
+    });
+    const lookbackMs = 3000; // the bound: no attempt starts later than 2.25 s after the first
+    const publisher = new TableBus({
+      storage,
+      cluster,
+      nodeId: 'pub',
+      tablePrefix: TABLE_PREFIX,
+      lookbackMs,
+    });
+    buses.push(publisher);
+    await publisher.publish('x', 'warm-up'); // creates the table, learns the server clock
+    const consumer = bus({ cluster, nodeId: 'consumer', lookbackMs });
+    const got: string[] = [];
+    consumer.subscribe<string>('x', (m) => void got.push(m.payload));
+    await consumer.start();
+
+    let creates = 0;
+    proxy.rule = (request) => {
+      if (request.method !== 'POST' || !request.url.includes(`/${TABLE_PREFIX}bus`)) return undefined;
+      if (++creates > 1) return undefined;
+      // The reply is lost after the commit; while the publisher waits to retry, the whole process
+      // stops (as under SIGSTOP or a frozen VM) for longer than the publish bound.
+      setTimeout(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000), 100);
+      return { kind: 'drop-reply' };
+    };
+    const paused = await publisher.publish('x', 'paused').catch((error: unknown) => error);
+    expect(paused).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    expect(creates).toBe(1);
+
+    // The first attempt was stored: the consumer gets it, once.
+    proxy.rule = () => undefined;
+    await publisher.publish('x', 'after');
+    await waitFor(() => got.includes('after'), 10_000, 'the message after');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(got.filter((p) => p === 'paused')).toEqual(['paused']);
   });
 });
