@@ -22,6 +22,8 @@ export interface HistoryRecord {
   from?: string;
   seq?: number;
   reason?: string;
+  /** Of `delivered`: the time in the row key of the copy delivered (for reading a failed run). */
+  keyTime?: number;
 }
 
 /**

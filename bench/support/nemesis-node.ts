@@ -83,7 +83,8 @@ cluster.singleton('sweep', { everyMs: Number(env.EVERY_MS ?? '500') }, async (ct
   record('job-end', { tick: ctx.tick, epoch: ctx.epoch, aborted: ctx.signal.aborted });
 });
 cluster.subscribe<{ seq: number }>('events', (message) => {
-  record('delivered', { id: message.id, from: message.from, seq: message.seq });
+  // keyTime: the row key's time of the copy delivered (a retried publish stores copies under later keys).
+  record('delivered', { id: message.id, from: message.from, seq: message.seq, keyTime: message.publishedAt });
 });
 handleShutdownSignals(cluster, { onStopped: () => record('stopped') });
 await cluster.start();
