@@ -739,7 +739,6 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     if (!this.#consumerName || this.#readFrom === undefined) return;
     const now = this.#serverTime.nowOrLocal();
     if (!force && now - this.#lastCursorWrite < 5000) return;
-    this.#lastCursorWrite = now;
     // Never past a message held for redelivery: a restarted consumer must read it again.
     const readFrom = Math.min(this.#readFrom, this.#redelivery.oldestHeldTime() ?? Infinity);
     try {
@@ -748,6 +747,9 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         'Replace',
         { abortSignal: deadlineSignal(this.#callTimeoutMs), onResponse: this.#observer() },
       );
+      // Only a stored position counts: a failed write is tried again after the next poll, not 5 s
+      // later, so a consumer that dies during a brownout re-reads ~15 s, not that plus the brownout.
+      this.#lastCursorWrite = now;
     } catch (error) {
       this.emit('error', { error: this.#wrap('cursor', error), during: 'cursor' });
     }

@@ -174,6 +174,33 @@ describe('TableBus redelivery', () => {
     await waitFor(() => secondSaw.includes('later-4'), 10_000, 'the restarted consumer to catch up');
     expect(secondSaw.slice(0, 6)).toEqual(['stuck', 'later-0', 'later-1', 'later-2', 'later-3', 'later-4']);
   });
+
+  it('tries a failed cursor write again after the next poll, not 5 s later', async () => {
+    const cluster = uniqueName('r');
+    const tableUrl = new URL(inject('azuriteTableEndpoint'));
+    const proxy = await new StorageFaultProxy(Number(tableUrl.port), 'table').listen();
+    cleanups.push(() => proxy.close());
+    const storage = connectStorage({
+      connectionString: azuriteConnectionString(
+        inject('azuriteBlobEndpoint'),
+        `http://127.0.0.1:${proxy.port}/devstoreaccount1`,
+      ),
+    });
+    const writes: number[] = [];
+    proxy.rule = (request) => {
+      if (request.method !== 'PUT' || !request.url.includes("RowKey='audit'")) return undefined;
+      writes.push(performance.now());
+      // The first write of the position is lost (a brownout): the consumer keeps polling.
+      return writes.length === 1 ? { kind: 'reset' } : undefined;
+    };
+    const consumer = bus({ cluster, nodeId: 'consumer', consumerName: 'audit', storage });
+    consumer.subscribe('audit', () => undefined);
+    await consumer.start();
+    await waitFor(() => writes.length >= 2, 15_000, 'a second cursor write');
+    // Before, the next try came 5 s (of server time) after the failed one: a consumer killed
+    // meanwhile re-read from an older position than the ~15 s bus.md states.
+    expect(writes[1]! - writes[0]!).toBeLessThan(4000);
+  });
 });
 
 describe('TableBus publish', () => {
