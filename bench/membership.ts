@@ -31,6 +31,7 @@ import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
 import { Membership, type MembershipView } from '../src/membership/index.js';
 import { connectStorage, type StorageConnection } from '../src/storage/index.js';
+import { memberPartition, partitionEquals } from '../src/table-layout/index.js';
 import { proxyStorage, type StorageProxies } from './support/counting-proxy.js';
 import { bytes, gcHeapUsed, mib } from './support/heap.js';
 import { runBench } from './support/run-bench.js';
@@ -83,7 +84,7 @@ class RowSimulator {
   constructor(storage: StorageConnection, cluster: string, ids: string[]) {
     this.#ids = ids;
     this.#table = storage.tableClient(TABLE);
-    this.#partition = `m:${cluster}`;
+    this.#partition = memberPartition(cluster);
   }
 
   start(): void {
@@ -162,7 +163,7 @@ async function measureList(storage: StorageConnection, cluster: string): Promise
   for (let i = 0; i < 6; i++) {
     const started = performance.now();
     const pages = table
-      .listEntities({ queryOptions: { filter: `PartitionKey eq 'm:${cluster}'` } })
+      .listEntities({ queryOptions: { filter: partitionEquals(memberPartition(cluster)) } })
       .byPage({ maxPageSize: 1000 });
     for await (const page of pages) void page;
     if (i > 0) samples.push(performance.now() - started);

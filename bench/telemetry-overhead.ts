@@ -12,6 +12,7 @@
  * Run: npm run bench:telemetry  (node --import tsx bench/telemetry-overhead.ts; a few seconds)
  */
 import { messageRowKey, parseBusRow } from '../src/bus/bus-message.js';
+import { channelPartition } from '../src/table-layout/index.js';
 import { busTelemetry, leaseTelemetry, singletonTelemetry } from '../src/telemetry/index.js';
 
 const N = Number(process.env.BENCH_N ?? 200_000);
@@ -42,7 +43,7 @@ const singleton = singletonTelemetry(identity);
 
 const payload = { order: 12345, items: ['a', 'b', 'c'], total: 99.5, customer: 'c-000042' };
 const row = {
-  partitionKey: 'c:bench:orders',
+  partitionKey: channelPartition('bench', 'orders'),
   rowKey: messageRowKey(Date.now(), 'bench-node', 1),
   channel: 'orders',
   nodeId: 'bench-node',

@@ -1,9 +1,14 @@
 // Runs after the runtime and toolkit builds (npm run build, and so npm ci's prepare).
-import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 
 // The runtime's dist/cjs holds the CommonJS build of the shims inside an ESM package: this marker makes
 // Node read it as CommonJS.
 writeFileSync('packages/runtime/dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');
+// The lint loads TypeScript's compiler through this hand-written CommonJS file (why: in the file), which
+// tsc does not emit: copy it and its types beside the compiled `typescript.js` that imports it.
+for (const file of ['load-typescript.cjs', 'load-typescript.d.cts']) {
+  copyFileSync(`codemods/syntax/${file}`, `dist/codemods/syntax/${file}`);
+}
 // tsc writes files without the executable bit; `npx gossipless` in a checkout runs the bin directly.
 chmodSync('dist/src/cli/bin.js', 0o755);
 

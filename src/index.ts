@@ -50,7 +50,8 @@ export type {
 } from './lease/index.js';
 export { Membership } from './membership/index.js';
 export type { MembershipOptions, MembershipEvents, Member, MembershipView } from './membership/index.js';
-export { TableBus, MAX_PAYLOAD_BYTES, busTableName, DEFAULT_TABLE_PREFIX } from './bus/index.js';
+export { TableBus, MAX_PAYLOAD_BYTES } from './bus/index.js';
+export { busTableName, DEFAULT_TABLE_PREFIX } from './table-layout/index.js';
 export type {
   TableBusOptions,
   TableBusStats,

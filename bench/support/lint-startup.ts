@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -16,16 +17,36 @@ interface Tool {
   readonly argv: (target: string) => readonly string[];
 }
 
-function bestWall(argv: readonly string[], runs: number): number {
-  let best = Number.POSITIVE_INFINITY;
+function wall(argv: readonly string[]): number {
+  const started = performance.now();
+  const result = spawnSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+  const elapsed = performance.now() - started;
+  if (result.error) throw result.error;
+  return elapsed;
+}
+
+/**
+ * Best of `runs` per tool and tree, the tools taking turns within each run so that a change of load
+ * on a shared machine hits every row alike.
+ */
+function bestWalls(
+  tools: readonly Tool[],
+  targets: { empty: string; service: string },
+  runs: number,
+): { name: string; empty: number; service: number }[] {
+  const rows = tools.map((tool) => ({
+    name: tool.name,
+    empty: Number.POSITIVE_INFINITY,
+    service: Number.POSITIVE_INFINITY,
+  }));
   for (let run = 0; run < runs; run += 1) {
-    const started = performance.now();
-    const result = spawnSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
-    const elapsed = performance.now() - started;
-    if (result.error) throw result.error;
-    best = Math.min(best, elapsed);
+    tools.forEach((tool, index) => {
+      const row = rows[index]!;
+      row.empty = Math.min(row.empty, wall(tool.argv(targets.empty)));
+      row.service = Math.min(row.service, wall(tool.argv(targets.service)));
+    });
   }
-  return best;
+  return rows;
 }
 
 /**
@@ -57,6 +78,8 @@ export function printStartupRows(
   const node = process.execPath;
   const tools: Tool[] = [
     { name: 'node -e 0 (anchor)', argv: () => [node, '-e', '0'] },
+    // The CLI's own floor: commander and the program, no lint.
+    { name: 'gossipless --help (anchor)', argv: () => [node, bin, '--help'] },
     { name: 'gossipless lint', argv: (target) => [node, bin, 'lint', target] },
     {
       name: 'ESLint + gossipless plugin',
@@ -71,25 +94,30 @@ export function printStartupRows(
     },
   ];
   // ast-grep's CLI is not a devDependency: the registry this project installs from lacks some of its
-  // platform packages, so `npm ci` would refuse the lock. `npm install --no-save @ast-grep/cli@0.41.1`.
-  const astGrepBin = join(root, 'node_modules/.bin/ast-grep');
+  // platform packages, so `npm ci` would refuse the lock. `npm install --no-save @ast-grep/cli@0.41.1`,
+  // or install it anywhere and name its binary in AST_GREP_CLI.
+  const astGrepBin = process.env.AST_GREP_CLI ?? join(root, 'node_modules/.bin/ast-grep');
   if (existsSync(astGrepBin)) {
     tools.push({
       name: 'ast-grep CLI (empty catch, all threads)',
       argv: (target) => [astGrepBin, 'run', '--lang', 'ts', '-p', 'try { $$$ } catch ($E) { }', target],
     });
   } else {
-    console.log('ast-grep CLI row skipped: `npm install --no-save @ast-grep/cli@0.41.1` to measure it');
+    console.log(
+      'ast-grep CLI row skipped: `npm install --no-save @ast-grep/cli@0.41.1` (or set AST_GREP_CLI) to measure it',
+    );
   }
-  const rows = tools.map((tool) => ({
-    name: tool.name,
-    empty: bestWall(tool.argv(empty), runs),
-    service: bestWall(tool.argv(service), runs),
-  }));
+  const load = (): string =>
+    loadavg()
+      .map((value) => value.toFixed(1))
+      .join(' ');
+  const loadBefore = load();
+  const rows = bestWalls(tools, { empty, service }, runs);
   const anchor = rows[0]!;
   console.log('');
   console.log(
-    `start-up: one process per run, wall time, best of ${runs}; service = ${fileCount} generated files`,
+    `start-up: one process per run, wall time, best of ${runs}; service = ${fileCount} generated files; ` +
+      `load average ${loadBefore} before, ${load()} after; node ${process.version}`,
   );
   console.log('');
   console.log('| tool | empty folder (ms) | × node -e 0 | service (ms) | × node -e 0 |');

@@ -1,6 +1,6 @@
 /**
  * Syntax helpers shared by the lint and the migrate codemod: the TypeScript compiler without
- * ts-morph's project model, and value-preserving wrappers. This file is the folder's only door.
+ * ts-morph's project model, value-preserving wrappers, and lexical scope resolution. This file is the folder's only door.
  * Nothing here loads ts-morph at run time, so the lint stays light.
  *
  * @packageDocumentation
@@ -14,3 +14,4 @@ export {
   skipWrappers,
   unwrapExpression,
 } from './wrappers.js';
+export { bindingNames, findDeclaration, findDeclaredFunction, isShadowed } from './scope.js';

@@ -4,5 +4,5 @@
 // ts-morph's own `ts` for the migrate codemod.
 declare module '@ts-morph/common/dist/typescript.js' {
   import { ts } from '@ts-morph/common';
-  export default ts;
+  export = ts;
 }

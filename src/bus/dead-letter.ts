@@ -1,6 +1,6 @@
 import { redactUnknown } from '../redact/index.js';
 import type { BusMessage } from './bus-message.js';
-import { odataString } from './table-name.js';
+import { deadLetterPartition } from '../table-layout/index.js';
 
 /** A message a consumer gave up on, as stored on the dead-letter partition. */
 export interface DeadLetter {
@@ -25,22 +25,6 @@ export interface DeadLetter {
 
 /** Longest stored error text. */
 export const MAX_DEAD_LETTER_ERROR_CHARS = 4000;
-
-/** Partition of a channel's dead letters: `d:<cluster>:<channel>` (messages are `c:`). */
-export function deadLetterPartition(cluster: string, channel: string): string {
-  return `d:${cluster}:${channel}`;
-}
-
-/** OData filter selecting every dead-letter partition of a cluster. */
-export function deadLetterFilter(cluster: string): string {
-  return `PartitionKey ge ${odataString(`d:${cluster}:`)} and PartitionKey lt ${odataString(`d:${cluster};`)}`;
-}
-
-/** The channel a dead-letter partition key belongs to, or undefined if it is not one of the cluster's. */
-export function channelOfDeadLetterPartition(cluster: string, partitionKey: string): string | undefined {
-  const prefix = `d:${cluster}:`;
-  return partitionKey.startsWith(prefix) ? partitionKey.slice(prefix.length) : undefined;
-}
 
 /**
  * The row for a parked message. The row key starts with the message id (so it sorts, and is

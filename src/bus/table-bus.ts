@@ -20,7 +20,16 @@ import {
   timeOfRowKey,
   type BusMessage,
 } from './bus-message.js';
-import { deadLetterEntity, deadLetterFilter } from './dead-letter.js';
+import {
+  busTableName,
+  channelPartition,
+  channelPartitionsFilter,
+  cursorPartition,
+  deadLetterPartitionsFilter,
+  odataString,
+  partitionEquals,
+} from '../table-layout/index.js';
+import { deadLetterEntity } from './dead-letter.js';
 import {
   longestRedeliveryMs,
   Redelivery,
@@ -28,7 +37,6 @@ import {
   type RedeliveryHandler,
   type RedeliveryOptions,
 } from './redelivery.js';
-import { busTableName, odataString } from './table-name.js';
 import {
   busTelemetry,
   TRACE_CONTEXT_PROPERTY,
@@ -398,7 +406,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   }
 
   #partition(channel: string): string {
-    return `c:${this.cluster}:${channel}`;
+    return channelPartition(this.cluster, channel);
   }
 
   /**
@@ -469,7 +477,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   async #learnServerTime(abortSignal: AbortSignal | undefined): Promise<void> {
     if (this.#serverTime.now() !== undefined) return;
     await this.#table
-      .getEntity(`k:${this.cluster}`, '-', {
+      .getEntity(cursorPartition(this.cluster), '-', {
         abortSignal: deadlineSignal(this.#callTimeoutMs, abortSignal),
         onResponse: this.#observer(),
       })
@@ -568,7 +576,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     if (this.#consumerName) {
       try {
         const row = await this.#table.getEntity<{ readFrom?: number }>(
-          `k:${this.cluster}`,
+          cursorPartition(this.cluster),
           this.#consumerName,
           {
             abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
@@ -590,9 +598,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     if (this.#scan === undefined) {
       const lower = rowKeyLowerBound(this.#readFrom - this.#lookbackMs);
       const channels = [...this.#handlers.keys()];
-      const partitions = channels
-        .map((c) => `PartitionKey eq ${odataString(this.#partition(c))}`)
-        .join(' or ');
+      const partitions = channels.map((c) => partitionEquals(this.#partition(c))).join(' or ');
       this.#scan = {
         filter: `(${partitions}) and RowKey ge ${odataString(lower)}`,
         startedAt: this.#serverTime.nowOrLocal(),
@@ -743,7 +749,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     const readFrom = Math.min(this.#readFrom, this.#redelivery.oldestHeldTime() ?? Infinity);
     try {
       await this.#table.upsertEntity(
-        { partitionKey: `k:${this.cluster}`, rowKey: this.#consumerName, readFrom },
+        { partitionKey: cursorPartition(this.cluster), rowKey: this.#consumerName, readFrom },
         'Replace',
         { abortSignal: deadlineSignal(this.#callTimeoutMs), onResponse: this.#observer() },
       );
@@ -760,11 +766,11 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     if (now - this.#lastRetention < Math.min(60_000, this.#retentionMs / 4)) return;
     this.#lastRetention = now;
     const messages =
-      `PartitionKey ge ${odataString(`c:${this.cluster}:`)} and PartitionKey lt ${odataString(`c:${this.cluster};`)}` +
+      `${channelPartitionsFilter(this.cluster)}` +
       ` and RowKey lt ${odataString(rowKeyLowerBound(now - this.#retentionMs))}`;
     await this.#deleteRows(messages, stop);
     // Dead-letter row keys start with the message id, so they too sort by publish time.
-    const deadLetters = `${deadLetterFilter(this.cluster)} and RowKey lt ${odataString(
+    const deadLetters = `${deadLetterPartitionsFilter(this.cluster)} and RowKey lt ${odataString(
       rowKeyLowerBound(now - this.#deadLetterRetentionMs),
     )}`;
     await this.#deleteRows(deadLetters, stop);

@@ -1,4 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
+import { claimPartition, partitionEquals } from '../table-layout/index.js';
 import { deadlineSignal, isAlreadyExists, isNotFound, isPreconditionFailed } from '../storage/index.js';
 
 /** Outcome of claiming one tick of a singleton job. */
@@ -9,11 +10,6 @@ export interface ClaimResult {
   outcome: ClaimOutcome;
   /** Epoch stored in the claim row when it fenced us off. */
   claimEpoch?: number;
-}
-
-/** Partition of a cluster's tick claims in its bus table. */
-export function claimPartition(cluster: string): string {
-  return `j:${cluster}`;
 }
 
 /**
@@ -29,7 +25,7 @@ export async function highestClaimedEpoch(
   try {
     const rows = table.listEntities<{ epoch?: number }>({
       queryOptions: {
-        filter: `PartitionKey eq '${claimPartition(cluster).replace(/'/g, "''")}'`,
+        filter: partitionEquals(claimPartition(cluster)),
         select: ['epoch'],
       },
       abortSignal: options.abortSignal,

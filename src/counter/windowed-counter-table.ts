@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
-import { odataString } from '../bus/index.js';
+import { counterPartition, counterPartitionsFilter, odataString } from '../table-layout/index.js';
 import type { ServerTimeEstimate } from '../clock/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { deadlineSignal, isNotFound, storageFailure, type StorageConnection } from '../storage/index.js';
@@ -96,7 +96,7 @@ export class WindowedCounterTable {
     const rows = table.listEntities<{ key?: unknown; nodeId?: unknown; count?: unknown }>({
       queryOptions: {
         filter:
-          `PartitionKey ge ${odataString(`l:${this.scope}:`)} and PartitionKey lt ${odataString(`l:${this.scope};`)}` +
+          counterPartitionsFilter(this.scope) +
           ` and RowKey ge ${odataString(`${wk}~`)} and RowKey lt ${odataString(`${wk}~~`)}`,
       },
       abortSignal: deadlineSignal(this.#callTimeoutMs),
@@ -155,7 +155,7 @@ export class WindowedCounterTable {
   #partition(key: string): string {
     const encoded = encodeURIComponent(key);
     const safe = encoded.length <= 512 ? encoded : createHash('sha256').update(key).digest('hex');
-    return `l:${this.scope}:${safe}`;
+    return counterPartition(this.scope, safe);
   }
 
   #observer(): ((response: { headers: { get(name: string): string | undefined } }) => void) | undefined {

@@ -47,15 +47,28 @@ export type {
   EdgeContext,
   EdgeContextOptions,
 } from './model.js';
-export { nginxRate, NGINX_FILE } from './targets/nginx.js';
-export { HAPROXY_FILE } from './targets/haproxy.js';
-export { TRAEFIK_FILE } from './targets/traefik.js';
-export { ENVOY_FILES } from './targets/envoy.js';
-export { FRONT_DOOR_FILES, FRONT_DOOR_API_VERSION } from './targets/azure-front-door.js';
 export {
+  EDGE_TARGET_SHAPES,
+  nginxRate,
+  NGINX_FILE,
+  HAPROXY_FILE,
+  TRAEFIK_FILE,
+  ENVOY_FILES,
+  FRONT_DOOR_FILES,
+  FRONT_DOOR_API_VERSION,
   APP_GATEWAY_FILES,
   APP_GATEWAY_API_VERSION,
   APP_GATEWAY_MANAGED_RULES_WARNING,
-} from './targets/azure-app-gateway.js';
-export { APIM_FILE } from './targets/azure-apim.js';
-export { INGRESS_NGINX_FILE, INGRESS_NGINX_RETIRED } from './targets/ingress-nginx.js';
+  APIM_FILE,
+  INGRESS_NGINX_FILE,
+  INGRESS_NGINX_RETIRED,
+} from './targets/index.js';
+export { planTarget } from './plan-target.js';
+export type {
+  EdgeTargetShape,
+  TranslatedRule,
+  RowFields,
+  TargetContext,
+  RuleContext,
+  RenderedTarget,
+} from './target-shape.js';

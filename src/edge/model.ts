@@ -131,5 +131,8 @@ export interface EdgeContextOptions {
 /** {@link EdgeContextOptions} with defaults filled in. */
 export type EdgeContext = Required<EdgeContextOptions>;
 
-/** A target planner: pure, no I/O. */
+/**
+ * A target planner: pure, no I/O. Every one is `planTarget` over the target's shapes
+ * (`EdgeTargetShape`), so its rows are labelled already.
+ */
 export type TargetPlanner = (rules: readonly RateLimitRule[], context: EdgeContext) => TargetPlan;

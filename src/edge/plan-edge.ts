@@ -12,27 +12,18 @@ import {
   type TargetPlanner,
 } from './model.js';
 import { markdownText } from './config-text.js';
-import { describeKey, intendedPerWindow, labelRow } from './report-row.js';
-import { planAzureApim } from './targets/azure-apim.js';
-import { planAzureAppGateway } from './targets/azure-app-gateway.js';
-import { planAzureFrontDoor } from './targets/azure-front-door.js';
-import { planEnvoy } from './targets/envoy.js';
-import { planHaproxy } from './targets/haproxy.js';
-import { planIngressNginx } from './targets/ingress-nginx.js';
-import { planNginx } from './targets/nginx.js';
-import { planTraefik } from './targets/traefik.js';
+import { describeKey, intendedPerWindow } from './report-row.js';
+import { planTarget } from './plan-target.js';
+import { EDGE_TARGET_SHAPES } from './targets/index.js';
 
-/** Every target's planner, by name. */
-export const TARGET_PLANNERS: Readonly<Record<EdgeTarget, TargetPlanner>> = {
-  nginx: planNginx,
-  haproxy: planHaproxy,
-  traefik: planTraefik,
-  envoy: planEnvoy,
-  'azure-front-door': planAzureFrontDoor,
-  'azure-app-gateway': planAzureAppGateway,
-  'azure-apim': planAzureApim,
-  'ingress-nginx': planIngressNginx,
-};
+/** Every target's planner, by name: {@link planTarget} over the target's shapes. */
+export const TARGET_PLANNERS: Readonly<Record<EdgeTarget, TargetPlanner>> = Object.fromEntries(
+  EDGE_TARGETS.map((target) => [
+    target,
+    (rules: readonly RateLimitRule[], context: EdgeContext) =>
+      planTarget(EDGE_TARGET_SHAPES[target], rules, context),
+  ]),
+) as Record<EdgeTarget, TargetPlanner>;
 
 /** Fills defaults and validates {@link EdgeContextOptions}. */
 export function resolveEdgeContext(options: EdgeContextOptions = {}): EdgeContext {
@@ -126,11 +117,7 @@ export function planEdge(
   options: EdgeContextOptions = {},
 ): EdgePlan {
   const context = resolveEdgeContext(options);
-  const byName = new Map(rules.map((rule) => [rule.name, rule]));
-  const plans = targets.map((target) => {
-    const plan = TARGET_PLANNERS[target](rules, context);
-    return { ...plan, rows: plan.rows.map((row) => labelRow(row, byName.get(row.rule)!, context)) };
-  });
+  const plans = targets.map((target) => TARGET_PLANNERS[target](rules, context));
   return {
     rules,
     context,

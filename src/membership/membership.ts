@@ -6,7 +6,7 @@ import {
   systemClock,
   type Clock,
 } from '../clock/index.js';
-import { busTableName, odataString } from '../bus/index.js';
+import { busTableName, memberPartition, partitionEquals } from '../table-layout/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { TypedEmitter } from '../events/index.js';
 import { redactingLogger, type Logger } from '../log/index.js';
@@ -207,7 +207,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   #partition(): string {
-    return `m:${this.cluster}`;
+    return memberPartition(this.cluster);
   }
 
   async #run(): Promise<void> {
@@ -266,7 +266,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const sentAt = this.#serverTime.monotonicNow();
     const pages = this.#table
       .listEntities<Record<string, unknown>>({
-        queryOptions: { filter: `PartitionKey eq ${odataString(this.#partition())}` },
+        queryOptions: { filter: partitionEquals(this.#partition()) },
         abortSignal: deadlineSignal(this.#callTimeoutMs * 2, signal),
         onResponse: (r) => {
           const dateHeader = r.headers.get('date');

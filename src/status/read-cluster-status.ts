@@ -1,16 +1,20 @@
 import { serverTimeFromDateHeader } from '../clock/index.js';
-import {
-  busTableName,
-  channelOfDeadLetterPartition,
-  deadLetterFilter,
-  odataString,
-  parseBusRow,
-  timeOfRowKey,
-} from '../bus/index.js';
-import { LEADER_CHANNEL, claimPartition } from '../cluster/index.js';
+import { parseBusRow, timeOfRowKey } from '../bus/index.js';
+import { LEADER_CHANNEL } from '../cluster/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { readLeaderInfo, type LeaderInfo } from '../lease/index.js';
 import { parseMemberRow } from '../membership/index.js';
+import {
+  busTableName,
+  channelOfDeadLetterPartition,
+  channelOfPartition,
+  channelPartition,
+  channelPartitionsFilter,
+  claimPartition,
+  deadLetterPartitionsFilter,
+  memberPartition,
+  partitionEquals,
+} from '../table-layout/index.js';
 import { deadlineSignal, isNotFound, storageFailure, type StorageConnection } from '../storage/index.js';
 
 /** Options of {@link readClusterStatus}. */
@@ -138,14 +142,11 @@ export async function readClusterStatus(
   // Independent reads: one round trip's wait instead of six (it matters under --watch).
   const [leader, memberList, channelList, leaderList, deadLetterList, claimList] = await Promise.all([
     readLeaderInfo(storage, { container, cluster }, { abortSignal }),
-    list(`PartitionKey eq ${odataString(`m:${cluster}`)}`),
-    list(
-      `PartitionKey ge ${odataString(`c:${cluster}:`)} and PartitionKey lt ${odataString(`c:${cluster};`)}`,
-      ['PartitionKey', 'RowKey'],
-    ),
-    list(`PartitionKey eq ${odataString(`c:${cluster}:${LEADER_CHANNEL}`)}`),
-    list(deadLetterFilter(cluster), ['PartitionKey', 'RowKey']),
-    list(`PartitionKey eq ${odataString(claimPartition(cluster))}`, ['RowKey', 'epoch']),
+    list(partitionEquals(memberPartition(cluster))),
+    list(channelPartitionsFilter(cluster), ['PartitionKey', 'RowKey']),
+    list(partitionEquals(channelPartition(cluster, LEADER_CHANNEL))),
+    list(deadLetterPartitionsFilter(cluster), ['PartitionKey', 'RowKey']),
+    list(partitionEquals(claimPartition(cluster)), ['RowKey', 'epoch']),
   ]).catch((error: unknown) => {
     reads.abort();
     const what = `reading the status of cluster ${cluster} from ${storage.description}`;
@@ -199,7 +200,7 @@ export async function readClusterStatus(
 
   const byChannel = new Map<string, ChannelStatus>();
   for (const row of channelRows) {
-    const channel = String(row['partitionKey']).slice(`c:${cluster}:`.length);
+    const channel = channelOfPartition(cluster, String(row['partitionKey'])) ?? '';
     const time = timeOfRowKey(String(row['rowKey'])) ?? serverNow;
     const entry = byChannel.get(channel) ?? { channel, backlog: 0, oldestAgeMs: 0 };
     entry.backlog++;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import type { Cluster, ClusterEvents } from '../../src/cluster/index.js';
-import { claimPartition } from '../../src/cluster/index.js';
+import { claimPartition } from '../../src/table-layout/index.js';
 import type { Clock } from '../../src/clock/index.js';
 import { readClusterStatus } from '../../src/status/index.js';
 import { connectStorage } from '../../src/storage/index.js';

@@ -51,8 +51,9 @@ function invocations(markdown: string): string[] {
   return found;
 }
 
+const program = await buildProgram(memoryIo(), () => undefined);
+
 describe('commands shown in the docs', () => {
-  const program = buildProgram(memoryIo(), () => undefined);
   const commands = new Map<string, Set<string>>(
     program.commands.map((command) => [
       command.name(),

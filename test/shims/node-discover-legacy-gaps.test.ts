@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import Discover, { type DiscoverOptions } from '../../shims/node-discover/index.js';
 import { createCluster } from '../../src/cluster/index.js';
-import { busTableName } from '../../src/bus/index.js';
+import { busTableName } from '../../src/table-layout/index.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import Swim, { MemberState, type SwimMemberData, type SwimOptions } from '../../shims/swim/index.js';
-import { busTableName } from '../../src/bus/index.js';
+import { busTableName } from '../../src/table-layout/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
 import { connectStorage, storageStatusCode } from '../../src/storage/index.js';
 import { waitFor } from '../helpers/wait-for.js';

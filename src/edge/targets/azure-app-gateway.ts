@@ -1,14 +1,7 @@
-import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
+import type { RateLimitRule } from '../model.js';
 import { slashTolerantPrefix } from '../config-text.js';
-import {
-  counterRule,
-  describeKey,
-  isIpOnly,
-  refusedRow,
-  reportRow,
-  shareRefusal,
-  worstCase,
-} from '../report-row.js';
+import { describeKey, isIpOnly, worstCase } from '../report-row.js';
+import type { EdgeTargetShape, TranslatedRule } from '../target-shape.js';
 import {
   toBicep,
   WAF_BLOCK_STATUSES,
@@ -40,68 +33,66 @@ const MANAGED_RULES_WARNING = APP_GATEWAY_MANAGED_RULES_WARNING;
 // Custom-rule priorities on Application Gateway run from 1 to 100.
 const MAX_RULES = 100;
 
+/** Application Gateway's model of one rule: its custom rule. */
+interface AppGatewayRule extends TranslatedRule {
+  readonly customRule: object;
+}
+
+/** The block status, one per policy. */
+interface AppGatewaySurvey {
+  readonly blockStatus: number;
+}
+
 /**
  * Azure Application Gateway WAF v2 policy with one `RateLimitRule` per rule, grouped by client
  * address, over `OneMin` or `FiveMins`; as Bicep and as an ARM template.
  */
-export function planAzureAppGateway(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
-  const rows: ReportRow[] = [];
-  const customRules: object[] = [];
-  const first = rules.find(
-    (rule) => rule.action === 'reject' && isIpOnly(rule) && WAF_BLOCK_STATUSES.has(rule.status),
-  );
-  const blockStatus = first?.status ?? 429;
-  for (const original of rules) {
-    const rule = counterRule(original, context);
-    if (!rule) {
-      rows.push(refusedRow(original, 'azure-app-gateway', [shareRefusal(original, context)]));
-      continue;
-    }
+export const azureAppGatewayTarget: EdgeTargetShape<AppGatewayRule, AppGatewaySurvey> = {
+  target: 'azure-app-gateway',
+  counterScope: 'per instance',
+  survey(rules) {
+    const first = rules.find(
+      (rule) => rule.action === 'reject' && isIpOnly(rule) && WAF_BLOCK_STATUSES.has(rule.status),
+    );
+    return { blockStatus: first?.status ?? 429 };
+  },
+  refuse(rule, context) {
     if (!isIpOnly(rule)) {
-      rows.push(
-        refusedRow(rule, 'azure-app-gateway', [
-          `Application Gateway groups rate-limit counters by client address, geography or nothing, not by ${describeKey(rule)}`,
-        ]),
-      );
-      continue;
+      return [
+        `Application Gateway groups rate-limit counters by client address, geography or nothing, not by ${describeKey(rule)}`,
+      ];
     }
     const window = wafWindow(rule, 'Application Gateway');
-    if (!window) {
-      rows.push(refusedRow(rule, 'azure-app-gateway', [wafWindowRefusal(rule, 'Application Gateway')]));
-      continue;
-    }
+    if (!window) return [wafWindowRefusal(rule, 'Application Gateway')];
     if (window.threshold > MAX_WAF_THRESHOLD) {
-      rows.push(
-        refusedRow(rule, 'azure-app-gateway', [
-          wafThresholdRefusal(rule, window.threshold, 'Application Gateway'),
-        ]),
-      );
-      continue;
+      return [wafThresholdRefusal(rule, window.threshold, 'Application Gateway')];
     }
-    if (customRules.length >= MAX_RULES) {
-      rows.push(
-        refusedRow(rule, 'azure-app-gateway', [
-          `Application Gateway custom-rule priorities stop at ${MAX_RULES}`,
-        ]),
-      );
-      continue;
+    if (context.earlier.length >= MAX_RULES) {
+      return [`Application Gateway custom-rule priorities stop at ${MAX_RULES}`];
     }
+    return [];
+  },
+  translate(rule, context) {
+    const { blockStatus } = context.survey;
+    // refuse() has checked that the window exists.
+    const window = wafWindow(rule, 'Application Gateway')!;
     const name = wafRuleName(rule.name);
     const duration = window.minutes === 1 ? 'OneMin' : 'FiveMins';
     const action = rule.action === 'log' ? 'Log' : 'Block';
-    customRules.push({
-      name,
-      priority: customRules.length + 1,
-      state: 'Enabled',
-      ruleType: 'RateLimitRule',
-      rateLimitDuration: duration,
-      rateLimitThreshold: window.threshold,
-      groupByUserSession: [{ groupByVariables: [{ variableName: 'ClientAddr' }] }],
-      matchConditions: matchConditions(rule),
-      action,
-    });
-    rows.push(
-      reportRow(rule, 'azure-app-gateway', context, {
+    return {
+      rule,
+      customRule: {
+        name,
+        priority: context.earlier.length + 1,
+        state: 'Enabled',
+        ruleType: 'RateLimitRule',
+        rateLimitDuration: duration,
+        rateLimitThreshold: window.threshold,
+        groupByUserSession: [{ groupByVariables: [{ variableName: 'ClientAddr' }] }],
+        matchConditions: matchConditions(rule),
+        action,
+      },
+      row: {
         setting: `${name}: RateLimitRule, rateLimitDuration ${duration}, rateLimitThreshold ${window.threshold}, groupBy ClientAddr, action ${action}`,
         reasons: [
           ...window.reasons,
@@ -124,63 +115,62 @@ export function planAzureAppGateway(rules: readonly RateLimitRule[], context: Ed
         ],
         worstCasePerWindow: worstCase.slidingWindow(window.threshold, window.minutes * 60_000, rule.windowMs),
         burstAtOnce: window.threshold,
-        counterScope: 'per instance',
-      }),
-    );
-  }
-  const properties = {
-    policySettings: {
-      state: 'Enabled',
-      mode: 'Prevention',
-      customBlockResponseStatusCode: blockStatus,
-    },
-    customRules,
-    managedRules: { managedRuleSets: [{ ruleSetType: 'OWASP', ruleSetVersion: '3.2' }] },
-  };
-  const arm = {
-    $schema: 'https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#',
-    contentVersion: '1.0.0.0',
-    parameters: {
-      policyName: { type: 'string', defaultValue: 'gossipless-rate-limits' },
-      location: { type: 'string', defaultValue: '[resourceGroup().location]' },
-    },
-    resources: [
-      {
-        type: 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies',
-        apiVersion: APP_GATEWAY_API_VERSION,
-        name: "[parameters('policyName')]",
-        location: "[parameters('location')]",
-        properties,
       },
-    ],
-  };
-  const bicep = [
-    '// Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.',
-    '// Deploying replaces the rules of the named policy: merge into an existing policy by hand.',
-    `// ${MANAGED_RULES_WARNING}.`,
-    "param policyName string = 'gossipless-rate-limits'",
-    'param location string = resourceGroup().location',
-    '',
-    `resource wafPolicy 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies@${APP_GATEWAY_API_VERSION}' = {`,
-    '  name: policyName',
-    '  location: location',
-    `  properties: ${toBicep(properties, '  ')}`,
-    '}',
-    '',
-  ].join('\n');
-  return {
-    target: 'azure-app-gateway',
-    files: [
-      { path: APP_GATEWAY_FILES.bicep, content: bicep },
-      { path: APP_GATEWAY_FILES.arm, content: `${JSON.stringify(arm, null, 2)}\n` },
-    ],
-    rows,
-    notes: [
-      MANAGED_RULES_WARNING,
-      `deploy with \`az deployment group create -g <resource-group> --template-file ${APP_GATEWAY_FILES.bicep}\` and attach the policy to the gateway or listener`,
-    ],
-  };
-}
+    };
+  },
+  render(translated, context) {
+    const properties = {
+      policySettings: {
+        state: 'Enabled',
+        mode: 'Prevention',
+        customBlockResponseStatusCode: context.survey.blockStatus,
+      },
+      customRules: translated.map((t) => t.customRule),
+      managedRules: { managedRuleSets: [{ ruleSetType: 'OWASP', ruleSetVersion: '3.2' }] },
+    };
+    const arm = {
+      $schema: 'https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#',
+      contentVersion: '1.0.0.0',
+      parameters: {
+        policyName: { type: 'string', defaultValue: 'gossipless-rate-limits' },
+        location: { type: 'string', defaultValue: '[resourceGroup().location]' },
+      },
+      resources: [
+        {
+          type: 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies',
+          apiVersion: APP_GATEWAY_API_VERSION,
+          name: "[parameters('policyName')]",
+          location: "[parameters('location')]",
+          properties,
+        },
+      ],
+    };
+    const bicep = [
+      '// Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.',
+      '// Deploying replaces the rules of the named policy: merge into an existing policy by hand.',
+      `// ${MANAGED_RULES_WARNING}.`,
+      "param policyName string = 'gossipless-rate-limits'",
+      'param location string = resourceGroup().location',
+      '',
+      `resource wafPolicy 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies@${APP_GATEWAY_API_VERSION}' = {`,
+      '  name: policyName',
+      '  location: location',
+      `  properties: ${toBicep(properties, '  ')}`,
+      '}',
+      '',
+    ].join('\n');
+    return {
+      files: [
+        { path: APP_GATEWAY_FILES.bicep, content: bicep },
+        { path: APP_GATEWAY_FILES.arm, content: `${JSON.stringify(arm, null, 2)}\n` },
+      ],
+      notes: [
+        MANAGED_RULES_WARNING,
+        `deploy with \`az deployment group create -g <resource-group> --template-file ${APP_GATEWAY_FILES.bicep}\` and attach the policy to the gateway or listener`,
+      ],
+    };
+  },
+};
 
 function matchConditions(rule: RateLimitRule): object[] {
   const conditions: object[] = [];

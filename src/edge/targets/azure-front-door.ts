@@ -1,14 +1,7 @@
-import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
+import type { RateLimitRule } from '../model.js';
 import { slashTolerantPrefix } from '../config-text.js';
-import {
-  counterRule,
-  describeKey,
-  isIpOnly,
-  refusedRow,
-  reportRow,
-  shareRefusal,
-  worstCase,
-} from '../report-row.js';
+import { describeKey, isIpOnly, worstCase } from '../report-row.js';
+import type { EdgeTargetShape, TranslatedRule } from '../target-shape.js';
 import {
   toBicep,
   WAF_BLOCK_STATUSES,
@@ -28,43 +21,46 @@ export const FRONT_DOOR_FILES = {
 /** The API version the templates use (azure-rest-api-specs, frontdoor stable 2024-02-01). */
 export const FRONT_DOOR_API_VERSION = '2024-02-01';
 
+/** Front Door's model of one rule: its custom rule. */
+interface FrontDoorRule extends TranslatedRule {
+  readonly customRule: object;
+}
+
+/** The block status, one per policy. */
+interface FrontDoorSurvey {
+  readonly blockStatus: number;
+}
+
 /**
  * Azure Front Door (Standard/Premium) WAF policy with one `RateLimitRule` per rule, grouped by
  * socket IP, over a 1- or 5-minute window; as Bicep and as an ARM template with the same content.
  */
-export function planAzureFrontDoor(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
-  const rows: ReportRow[] = [];
-  const customRules: object[] = [];
-  const blockStatus = policyStatus(rules);
-  for (const original of rules) {
-    const rule = counterRule(original, context);
-    if (!rule) {
-      rows.push(refusedRow(original, 'azure-front-door', [shareRefusal(original, context)]));
-      continue;
-    }
+export const azureFrontDoorTarget: EdgeTargetShape<FrontDoorRule, FrontDoorSurvey> = {
+  target: 'azure-front-door',
+  counterScope: 'per edge server',
+  survey(rules) {
+    return { blockStatus: policyStatus(rules) };
+  },
+  refuse(rule) {
     if (!isIpOnly(rule)) {
-      rows.push(
-        refusedRow(rule, 'azure-front-door', [
-          `Front Door groups rate-limit counters by socket IP, geography or nothing, not by ${describeKey(rule)}`,
-        ]),
-      );
-      continue;
+      return [
+        `Front Door groups rate-limit counters by socket IP, geography or nothing, not by ${describeKey(rule)}`,
+      ];
     }
     const window = wafWindow(rule, 'Front Door');
-    if (!window) {
-      rows.push(refusedRow(rule, 'azure-front-door', [wafWindowRefusal(rule, 'Front Door')]));
-      continue;
-    }
-    if (window.threshold > MAX_WAF_THRESHOLD) {
-      rows.push(
-        refusedRow(rule, 'azure-front-door', [wafThresholdRefusal(rule, window.threshold, 'Front Door')]),
-      );
-      continue;
-    }
+    if (!window) return [wafWindowRefusal(rule, 'Front Door')];
+    if (window.threshold > MAX_WAF_THRESHOLD)
+      return [wafThresholdRefusal(rule, window.threshold, 'Front Door')];
+    return [];
+  },
+  translate(rule, context) {
+    const { blockStatus } = context.survey;
+    // refuse() has checked that the window exists.
+    const window = wafWindow(rule, 'Front Door')!;
     const name = wafRuleName(rule.name);
-    customRules.push({
+    const customRule = {
       name,
-      priority: 100 + customRules.length,
+      priority: 100 + context.earlier.length,
       enabledState: 'Enabled',
       ruleType: 'RateLimitRule',
       rateLimitDurationInMinutes: window.minutes,
@@ -72,7 +68,7 @@ export function planAzureFrontDoor(rules: readonly RateLimitRule[], context: Edg
       groupBy: [{ variableName: 'SocketAddr' }],
       matchConditions: matchConditions(rule),
       action: rule.action === 'log' ? 'Log' : 'Block',
-    });
+    };
     const reasons = [
       ...window.reasons,
       ...(rule.burst > 0
@@ -84,8 +80,10 @@ export function planAzureFrontDoor(rules: readonly RateLimitRule[], context: Edg
           ]
         : []),
     ];
-    rows.push(
-      reportRow(rule, 'azure-front-door', context, {
+    return {
+      rule,
+      customRule,
+      row: {
         setting: `${name}: RateLimitRule, rateLimitDurationInMinutes ${window.minutes}, rateLimitThreshold ${window.threshold}, groupBy SocketAddr, action ${rule.action === 'log' ? 'Log' : 'Block'}`,
         reasons,
         notes: [
@@ -98,74 +96,73 @@ export function planAzureFrontDoor(rules: readonly RateLimitRule[], context: Edg
         ],
         worstCasePerWindow: worstCase.fixedWindow(window.threshold, window.minutes * 60_000, rule.windowMs),
         burstAtOnce: window.threshold,
-        counterScope: 'per edge server',
-      }),
-    );
-  }
-  const properties = {
-    policySettings: {
-      enabledState: 'Enabled',
-      mode: 'Prevention',
-      customBlockResponseStatusCode: blockStatus,
-    },
-    customRules: { rules: customRules },
-  };
-  const arm = {
-    $schema: 'https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#',
-    contentVersion: '1.0.0.0',
-    parameters: {
-      policyName: {
-        type: 'string',
-        defaultValue: 'gossiplessRateLimits',
-        metadata: { description: 'WAF policy name: letters and digits.' },
       },
-      skuName: {
-        type: 'string',
-        defaultValue: 'Standard_AzureFrontDoor',
-        allowedValues: ['Standard_AzureFrontDoor', 'Premium_AzureFrontDoor'],
+    };
+  },
+  render(translated, context) {
+    const properties = {
+      policySettings: {
+        enabledState: 'Enabled',
+        mode: 'Prevention',
+        customBlockResponseStatusCode: context.survey.blockStatus,
       },
-    },
-    resources: [
-      {
-        type: 'Microsoft.Network/FrontDoorWebApplicationFirewallPolicies',
-        apiVersion: FRONT_DOOR_API_VERSION,
-        name: "[parameters('policyName')]",
-        location: 'Global',
-        sku: { name: "[parameters('skuName')]" },
-        properties,
+      customRules: { rules: translated.map((t) => t.customRule) },
+    };
+    const arm = {
+      $schema: 'https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#',
+      contentVersion: '1.0.0.0',
+      parameters: {
+        policyName: {
+          type: 'string',
+          defaultValue: 'gossiplessRateLimits',
+          metadata: { description: 'WAF policy name: letters and digits.' },
+        },
+        skuName: {
+          type: 'string',
+          defaultValue: 'Standard_AzureFrontDoor',
+          allowedValues: ['Standard_AzureFrontDoor', 'Premium_AzureFrontDoor'],
+        },
       },
-    ],
-  };
-  const bicep = [
-    '// Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.',
-    '// Deploying replaces the custom rules of the named policy: merge into an existing policy by hand.',
-    "@description('WAF policy name: letters and digits.')",
-    "param policyName string = 'gossiplessRateLimits'",
-    "@allowed(['Standard_AzureFrontDoor', 'Premium_AzureFrontDoor'])",
-    "param skuName string = 'Standard_AzureFrontDoor'",
-    '',
-    `resource wafPolicy 'Microsoft.Network/FrontDoorWebApplicationFirewallPolicies@${FRONT_DOOR_API_VERSION}' = {`,
-    '  name: policyName',
-    "  location: 'Global'",
-    '  sku: {',
-    '    name: skuName',
-    '  }',
-    `  properties: ${toBicep(properties, '  ')}`,
-    '}',
-    '',
-  ].join('\n');
-  return {
-    target: 'azure-front-door',
-    files: [
-      { path: FRONT_DOOR_FILES.bicep, content: bicep },
-      { path: FRONT_DOOR_FILES.arm, content: `${JSON.stringify(arm, null, 2)}\n` },
-    ],
-    rows,
-    notes: [
-      `deploy with \`az deployment group create -g <resource-group> --template-file ${FRONT_DOOR_FILES.bicep}\`, then associate the policy with your endpoint in a security policy`,
-    ],
-  };
-}
+      resources: [
+        {
+          type: 'Microsoft.Network/FrontDoorWebApplicationFirewallPolicies',
+          apiVersion: FRONT_DOOR_API_VERSION,
+          name: "[parameters('policyName')]",
+          location: 'Global',
+          sku: { name: "[parameters('skuName')]" },
+          properties,
+        },
+      ],
+    };
+    const bicep = [
+      '// Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.',
+      '// Deploying replaces the custom rules of the named policy: merge into an existing policy by hand.',
+      "@description('WAF policy name: letters and digits.')",
+      "param policyName string = 'gossiplessRateLimits'",
+      "@allowed(['Standard_AzureFrontDoor', 'Premium_AzureFrontDoor'])",
+      "param skuName string = 'Standard_AzureFrontDoor'",
+      '',
+      `resource wafPolicy 'Microsoft.Network/FrontDoorWebApplicationFirewallPolicies@${FRONT_DOOR_API_VERSION}' = {`,
+      '  name: policyName',
+      "  location: 'Global'",
+      '  sku: {',
+      '    name: skuName',
+      '  }',
+      `  properties: ${toBicep(properties, '  ')}`,
+      '}',
+      '',
+    ].join('\n');
+    return {
+      files: [
+        { path: FRONT_DOOR_FILES.bicep, content: bicep },
+        { path: FRONT_DOOR_FILES.arm, content: `${JSON.stringify(arm, null, 2)}\n` },
+      ],
+      notes: [
+        `deploy with \`az deployment group create -g <resource-group> --template-file ${FRONT_DOOR_FILES.bicep}\`, then associate the policy with your endpoint in a security policy`,
+      ],
+    };
+  },
+};
 
 function policyStatus(rules: readonly RateLimitRule[]): number {
   const first = rules.find(

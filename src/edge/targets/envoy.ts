@@ -1,17 +1,9 @@
 import { stringify } from 'yaml';
 import { describeDuration, formatDuration } from '../duration.js';
 import { escapeRegex } from '../config-text.js';
-import type { EdgeContext, EdgeFile, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
-import {
-  counterRule,
-  describeRate,
-  missingHeaderNote,
-  pacedBurst,
-  refusedRow,
-  reportRow,
-  shareRefusal,
-  worstCase,
-} from '../report-row.js';
+import type { EdgeFile, RateLimitRule } from '../model.js';
+import { describeRate, missingHeaderNote, pacedBurst, worstCase } from '../report-row.js';
+import type { EdgeTargetShape, TranslatedRule } from '../target-shape.js';
 
 /** Output files of the Envoy target, relative to `--out`. */
 export const ENVOY_FILES = {
@@ -37,34 +29,6 @@ const UNITS = [
   { unit: 'day', ms: 86_400_000 },
 ] as const;
 
-/**
- * Envoy ≥ 1.34: per-client token buckets in the local rate limit filter (wildcard descriptors with
- * `max_dynamic_descriptors`, one filter per action/status so log-only rules run unenforced), and
- * for fleet-wide counters the envoyproxy/ratelimit service configuration plus the Envoy side that
- * calls it. Each rule goes through {@link describeRule}, then {@link planLocalRule} and
- * {@link planGlobalRule}; {@link renderEnvoyFiles} writes what they collected.
- */
-export function planEnvoy(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
-  const rows: ReportRow[] = [];
-  const local: LocalGroups = new Map();
-  const global: GlobalParts = { actions: [], descriptors: [] };
-  for (const rule of rules) {
-    const shape = describeRule(rule);
-    rows.push(planLocalRule(rule, context, shape, local));
-    rows.push(planGlobalRule(rule, context, shape, global));
-  }
-  return {
-    target: 'envoy',
-    files: renderEnvoyFiles(local, global),
-    rows,
-    notes: [
-      'local limits need Envoy >= 1.34 (wildcard descriptors with max_dynamic_descriptors); older Envoy rejects the config',
-      'the ratelimit service answers 429 for every rule; set the status on the Envoy ratelimit filter if you need another',
-      'set normalize_path: true and merge_slashes: true on the HttpConnectionManager: path matches are case-insensitive here, but only Envoy itself can percent-decode and merge slashes before the filters run',
-    ],
-  };
-}
-
 /** What both variants share for one rule: the descriptor it produces and the notes on its key. */
 interface RuleShape {
   readonly actions: object[];
@@ -73,12 +37,144 @@ interface RuleShape {
   readonly pathReasons: string[];
 }
 
-type LocalGroups = Map<string, { action: 'reject' | 'log'; status: number; members: LocalMember[] }>;
-
-interface GlobalParts {
-  readonly actions: object[];
-  readonly descriptors: object[];
+/** The local filter's model of one rule: its descriptor, grouped by action and status. */
+interface EnvoyLocalRule extends TranslatedRule, LocalMember {
+  readonly action: 'reject' | 'log';
+  readonly status: number;
 }
+
+/** The ratelimit service's model of one rule: the actions Envoy sends and the service's descriptor. */
+interface EnvoyGlobalRule extends TranslatedRule {
+  readonly actions: object;
+  readonly descriptor: object;
+}
+
+/**
+ * Envoy ≥ 1.34, local variant: per-client token buckets in the local rate limit filter (wildcard
+ * descriptors with `max_dynamic_descriptors`, one filter per action/status so log-only rules run
+ * unenforced), each for the rule's share of the limit on one Envoy instance.
+ */
+export const envoyLocalTarget: EdgeTargetShape<EnvoyLocalRule, undefined> = {
+  target: 'envoy',
+  variant: 'local',
+  counterScope: 'per instance',
+  refuse(rule) {
+    return localBucket(rule)
+      ? []
+      : [
+          `${describeRate(rule.limit, rule.windowMs)} needs a fill interval below Envoy's minimum of ${MIN_FILL_MS} ms`,
+        ];
+  },
+  translate(rule) {
+    const shape = describeRule(rule);
+    // refuse() has checked that a bucket exists.
+    const bucket = localBucket(rule)!;
+    return {
+      rule,
+      action: rule.action,
+      status: rule.status,
+      fillMs: bucket.fillMs,
+      descriptor: {
+        entries: shape.entries,
+        token_bucket: {
+          max_tokens: bucket.maxTokens,
+          tokens_per_fill: bucket.tokensPerFill,
+          fill_interval: `${bucket.fillMs / 1000}s`,
+        },
+      },
+      rateLimit: { actions: shape.actions },
+      row: {
+        setting: `descriptor ${RULE_KEY}=${rule.name}: token_bucket { max_tokens: ${bucket.maxTokens}, tokens_per_fill: ${bucket.tokensPerFill}, fill_interval: ${bucket.fillMs / 1000}s }${rule.action === 'log' ? ' (filter_enforced 0%)' : ''}`,
+        reasons: [...bucket.reasons, ...shape.pathReasons],
+        notes: [
+          `token bucket refilled in steps of ${bucket.tokensPerFill} every ${describeDuration(bucket.fillMs)}; a span of one window can see a full bucket plus ${rule.limit} refilled tokens`,
+          ...(rule.action === 'log'
+            ? ["log-only: over-limit requests pass and are counted in the filter's rate_limited stats"]
+            : []),
+          ...shape.keyNotes,
+        ],
+        worstCasePerWindow: worstCase.tokenBucket(
+          bucket.maxTokens,
+          bucket.tokensPerFill,
+          bucket.fillMs,
+          rule.windowMs,
+        ),
+        burstAtOnce: bucket.maxTokens,
+      },
+    };
+  },
+  render(translated) {
+    return {
+      files: [{ path: ENVOY_FILES.local, content: renderLocalFilters(translated) }],
+      notes: [
+        'local limits need Envoy >= 1.34 (wildcard descriptors with max_dynamic_descriptors); older Envoy rejects the config',
+      ],
+    };
+  },
+};
+
+/**
+ * Envoy, global variant: the envoyproxy/ratelimit service configuration (fixed windows of one unit,
+ * counters in Redis shared by the fleet, so the rule is never divided among instances) and the
+ * Envoy side that calls it.
+ */
+export const envoyGlobalTarget: EdgeTargetShape<EnvoyGlobalRule, undefined> = {
+  target: 'envoy',
+  variant: 'global',
+  counterScope: 'global',
+  refuse(rule) {
+    return serviceUnit(rule)
+      ? []
+      : [
+          `${describeRate(rule.limit, rule.windowMs)} is slower than 1 per day, the ratelimit service's longest unit`,
+        ];
+  },
+  translate(rule) {
+    const shape = describeRule(rule);
+    // refuse() has checked that a unit exists.
+    const unit = serviceUnit(rule)!;
+    let leaf: Record<string, unknown> = {
+      key: shape.entries.at(-1)!.key,
+      rate_limit: { unit: unit.unit, requests_per_unit: unit.requests },
+      ...(rule.action === 'log' ? { shadow_mode: true } : {}),
+    };
+    for (const entry of shape.entries.slice(0, -1).reverse()) leaf = { ...entry, descriptors: [leaf] };
+    return {
+      rule,
+      actions: { actions: shape.actions },
+      descriptor: leaf,
+      row: {
+        setting: `ratelimit service: ${RULE_KEY}=${rule.name} → ${unit.requests} per ${unit.unit}${rule.action === 'log' ? ', shadow_mode' : ''}`,
+        reasons: [
+          ...unit.reasons,
+          ...(rule.burst > 0
+            ? [
+                `no burst: the ratelimit service counts fixed windows, the burst of ${rule.burst} is not added`,
+              ]
+            : []),
+          ...statusReason429(rule),
+          ...shape.pathReasons,
+        ],
+        notes: [
+          'fixed windows aligned to the unit: up to twice the limit across a boundary',
+          ...(rule.action === 'log' ? ['log-only: shadow_mode counts and reports without rejecting'] : []),
+          ...shape.keyNotes,
+        ],
+        worstCasePerWindow: worstCase.fixedWindow(unit.requests, unit.ms, rule.windowMs),
+        burstAtOnce: unit.requests,
+      },
+    };
+  },
+  render(translated) {
+    return {
+      files: renderGlobalFiles(translated),
+      notes: [
+        'the ratelimit service answers 429 for every rule; set the status on the Envoy ratelimit filter if you need another',
+        'set normalize_path: true and merge_slashes: true on the HttpConnectionManager: path matches are case-insensitive here, but only Envoy itself can percent-decode and merge slashes before the filters run',
+      ],
+    };
+  },
+};
 
 function describeRule(rule: RateLimitRule): RuleShape {
   return {
@@ -106,113 +202,17 @@ function describeRule(rule: RateLimitRule): RuleShape {
   };
 }
 
-// Local: a token bucket per client and Envoy instance, for the rule's share of the limit.
-function planLocalRule(
-  original: RateLimitRule,
-  context: EdgeContext,
-  shape: RuleShape,
-  groups: LocalGroups,
-): ReportRow {
-  const rule = counterRule(original, context);
-  if (!rule) return refusedRow(original, 'envoy', [shareRefusal(original, context)], 'local');
-  const bucket = localBucket(rule);
-  if (!bucket) {
-    return refusedRow(
-      rule,
-      'envoy',
-      [
-        `${describeRate(rule.limit, rule.windowMs)} needs a fill interval below Envoy's minimum of ${MIN_FILL_MS} ms`,
-      ],
-      'local',
-    );
-  }
-  const groupKey = `${rule.action}-${rule.action === 'log' ? 0 : rule.status}`;
-  const group = groups.get(groupKey) ?? { action: rule.action, status: rule.status, members: [] };
-  groups.set(groupKey, group);
-  group.members.push({
-    fillMs: bucket.fillMs,
-    descriptor: {
-      entries: shape.entries,
-      token_bucket: {
-        max_tokens: bucket.maxTokens,
-        tokens_per_fill: bucket.tokensPerFill,
-        fill_interval: `${bucket.fillMs / 1000}s`,
-      },
-    },
-    rateLimit: { actions: shape.actions },
-  });
-  return reportRow(rule, 'envoy', context, {
-    variant: 'local',
-    setting: `descriptor ${RULE_KEY}=${rule.name}: token_bucket { max_tokens: ${bucket.maxTokens}, tokens_per_fill: ${bucket.tokensPerFill}, fill_interval: ${bucket.fillMs / 1000}s }${rule.action === 'log' ? ' (filter_enforced 0%)' : ''}`,
-    reasons: [...bucket.reasons, ...shape.pathReasons],
-    notes: [
-      `token bucket refilled in steps of ${bucket.tokensPerFill} every ${describeDuration(bucket.fillMs)}; a span of one window can see a full bucket plus ${rule.limit} refilled tokens`,
-      ...(rule.action === 'log'
-        ? ["log-only: over-limit requests pass and are counted in the filter's rate_limited stats"]
-        : []),
-      ...shape.keyNotes,
-    ],
-    worstCasePerWindow: worstCase.tokenBucket(
-      bucket.maxTokens,
-      bucket.tokensPerFill,
-      bucket.fillMs,
-      rule.windowMs,
-    ),
-    burstAtOnce: bucket.maxTokens,
-    counterScope: 'per instance',
-  });
-}
+const HEADER = '# Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.\n';
 
-// Global: envoyproxy/ratelimit, fixed windows of one unit, counters in Redis shared by the fleet
-// (so the rule is never divided among instances).
-function planGlobalRule(
-  rule: RateLimitRule,
-  context: EdgeContext,
-  shape: RuleShape,
-  global: GlobalParts,
-): ReportRow {
-  const unit = serviceUnit(rule);
-  if (!unit) {
-    return refusedRow(
-      rule,
-      'envoy',
-      [
-        `${describeRate(rule.limit, rule.windowMs)} is slower than 1 per day, the ratelimit service's longest unit`,
-      ],
-      'global',
-    );
+function renderLocalFilters(translated: readonly EnvoyLocalRule[]): string {
+  // One filter per action and status (log-only rules run unenforced), in order of first use.
+  const groups = new Map<string, { action: 'reject' | 'log'; status: number; members: LocalMember[] }>();
+  for (const member of translated) {
+    const groupKey = `${member.action}-${member.action === 'log' ? 0 : member.status}`;
+    const group = groups.get(groupKey) ?? { action: member.action, status: member.status, members: [] };
+    groups.set(groupKey, group);
+    group.members.push(member);
   }
-  global.actions.push({ actions: shape.actions });
-  let leaf: Record<string, unknown> = {
-    key: shape.entries.at(-1)!.key,
-    rate_limit: { unit: unit.unit, requests_per_unit: unit.requests },
-    ...(rule.action === 'log' ? { shadow_mode: true } : {}),
-  };
-  for (const entry of shape.entries.slice(0, -1).reverse()) leaf = { ...entry, descriptors: [leaf] };
-  global.descriptors.push(leaf);
-  return reportRow(rule, 'envoy', context, {
-    variant: 'global',
-    setting: `ratelimit service: ${RULE_KEY}=${rule.name} → ${unit.requests} per ${unit.unit}${rule.action === 'log' ? ', shadow_mode' : ''}`,
-    reasons: [
-      ...unit.reasons,
-      ...(rule.burst > 0
-        ? [`no burst: the ratelimit service counts fixed windows, the burst of ${rule.burst} is not added`]
-        : []),
-      ...statusReason429(rule),
-      ...shape.pathReasons,
-    ],
-    notes: [
-      'fixed windows aligned to the unit: up to twice the limit across a boundary',
-      ...(rule.action === 'log' ? ['log-only: shadow_mode counts and reports without rejecting'] : []),
-      ...shape.keyNotes,
-    ],
-    worstCasePerWindow: worstCase.fixedWindow(unit.requests, unit.ms, rule.windowMs),
-    burstAtOnce: unit.requests,
-    counterScope: 'global',
-  });
-}
-
-function renderEnvoyFiles(groups: LocalGroups, global: GlobalParts): EdgeFile[] {
   const filters = [...groups.values()].flatMap((group) =>
     byCommonFillInterval(group.members).map((part, index) => ({ ...group, ...part, index })),
   );
@@ -243,20 +243,20 @@ function renderEnvoyFiles(groups: LocalGroups, global: GlobalParts): EdgeFile[] 
       rate_limits: group.members.map((m) => m.rateLimit),
     },
   }));
-  const header = '# Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.\n';
+  return (
+    HEADER +
+    '# Envoy >= 1.34. Put these entries in the HttpConnectionManager http_filters list, before\n' +
+    '# envoy.filters.http.router. Buckets are per Envoy instance: N instances allow N times the limit.\n' +
+    stringify({ http_filters: httpFilters }, YAML_OPTIONS)
+  );
+}
+
+function renderGlobalFiles(translated: readonly EnvoyGlobalRule[]): EdgeFile[] {
   return [
-    {
-      path: ENVOY_FILES.local,
-      content:
-        header +
-        '# Envoy >= 1.34. Put these entries in the HttpConnectionManager http_filters list, before\n' +
-        '# envoy.filters.http.router. Buckets are per Envoy instance: N instances allow N times the limit.\n' +
-        stringify({ http_filters: httpFilters }, YAML_OPTIONS),
-    },
     {
       path: ENVOY_FILES.globalEnvoy,
       content:
-        header +
+        HEADER +
         '# Envoy side of the global limit: the ratelimit filter (in http_filters, before the router)\n' +
         '# and the actions to add to your virtual host. Cluster "ratelimit" must point at the service (gRPC).\n' +
         stringify(
@@ -276,7 +276,7 @@ function renderEnvoyFiles(groups: LocalGroups, global: GlobalParts): EdgeFile[] 
                 },
               },
             ],
-            virtual_host: { rate_limits: global.actions },
+            virtual_host: { rate_limits: translated.map((t) => t.actions) },
           },
           YAML_OPTIONS,
         ),
@@ -284,9 +284,9 @@ function renderEnvoyFiles(groups: LocalGroups, global: GlobalParts): EdgeFile[] 
     {
       path: ENVOY_FILES.service,
       content:
-        header +
+        HEADER +
         '# Configuration for github.com/envoyproxy/ratelimit (counters in Redis, shared by every Envoy).\n' +
-        stringify({ domain: 'gossipless', descriptors: global.descriptors }, YAML_OPTIONS),
+        stringify({ domain: 'gossipless', descriptors: translated.map((t) => t.descriptor) }, YAML_OPTIONS),
     },
   ];
 }

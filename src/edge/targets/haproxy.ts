@@ -1,16 +1,8 @@
 import { formatDuration } from '../duration.js';
-import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
+import type { RateLimitRule } from '../model.js';
 import { lineComment } from '../config-text.js';
-import {
-  counterRule,
-  describeKey,
-  missingHeaderNote,
-  pacedBurst,
-  refusedRow,
-  reportRow,
-  shareRefusal,
-  snakeIdentifier,
-} from '../report-row.js';
+import { describeKey, missingHeaderNote, pacedBurst, snakeIdentifier } from '../report-row.js';
+import type { EdgeTargetShape, TranslatedRule } from '../target-shape.js';
 
 /** Output file of the HAProxy target, relative to `--out`. */
 export const HAPROXY_FILE = 'haproxy/haproxy.cfg';
@@ -28,62 +20,55 @@ const DEFAULT_ERROR_STATUSES = new Set([
   400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
 ]);
 
+/** HAProxy's model of one rule: its lines in each section of the file. */
+interface HaproxyRule extends TranslatedRule {
+  readonly table: readonly string[];
+  readonly tracking: readonly string[];
+  readonly check: string;
+  readonly counting: string;
+}
+
 /**
  * HAProxy: one stick table per rule storing `http_req_rate(<window>)`, tracked with `track-scN`
  * under the rule's match, and a `deny` (or, for log-only, a `capture` into the log line) when the
  * rate exceeds the limit. Writes a complete `haproxy.cfg` whose frontend binds `context.listen`.
  */
-export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
-  const rows: ReportRow[] = [];
-  const tables: string[] = [];
-  const tracking: string[] = [];
-  const checks: string[] = [];
-  const counting: string[] = [];
-  let slot = 0;
-  for (const original of rules) {
-    const rule = counterRule(original, context);
-    if (!rule) {
-      rows.push(refusedRow(original, 'haproxy', [shareRefusal(original, context)]));
-      continue;
-    }
+export const haproxyTarget: EdgeTargetShape<HaproxyRule, undefined> = {
+  target: 'haproxy',
+  counterScope: 'per instance',
+  refuse(rule, context) {
     if (rule.windowMs > MAX_TIMER_MS) {
-      rows.push(
-        refusedRow(rule, 'haproxy', [
-          `window ${rule.window} is longer than HAProxy's longest timer, ${MAX_TIMER_MS} ms (about 596 h): "expire ${rule.window}" fails with "timer overflow"; use a window of at most 596h or another target`,
-        ]),
-      );
-      continue;
+      return [
+        `window ${rule.window} is longer than HAProxy's longest timer, ${MAX_TIMER_MS} ms (about 596 h): "expire ${rule.window}" fails with "timer overflow"; use a window of at most 596h or another target`,
+      ];
     }
-    if (slot >= STICK_COUNTER_SLOTS) {
-      rows.push(
-        refusedRow(rule, 'haproxy', [
-          `HAProxy 2.6 tracks at most ${STICK_COUNTER_SLOTS} stick counters per request and earlier rules use them (HAProxy ≥ 2.8 raises this with tune.stick-counters)`,
-        ]),
-      );
-      continue;
+    if (context.earlier.length >= STICK_COUNTER_SLOTS) {
+      return [
+        `HAProxy 2.6 tracks at most ${STICK_COUNTER_SLOTS} stick counters per request and earlier rules use them (HAProxy ≥ 2.8 raises this with tune.stick-counters)`,
+      ];
     }
-    const oddClaim = rule.key.find((part) => part.kind === 'jwt' && !/^[A-Za-z0-9_]+$/.test(part.claim));
-    if (oddClaim) {
-      rows.push(
-        refusedRow(rule, 'haproxy', [
-          `claim ${describeKey(rule)} is not a plain name; HAProxy's jwt_payload_query is given $.<name> paths here`,
-        ]),
-      );
-      continue;
+    if (rule.key.some((part) => part.kind === 'jwt' && !/^[A-Za-z0-9_]+$/.test(part.claim))) {
+      return [
+        `claim ${describeKey(rule)} is not a plain name; HAProxy's jwt_payload_query is given $.<name> paths here`,
+      ];
     }
+    return [];
+  },
+  translate(rule, context) {
+    const slot = context.earlier.length;
     const id = `gl_${snakeIdentifier(rule.name)}`;
     const period = formatDuration(rule.windowMs);
     const ipOnly = rule.key.length === 1 && rule.key[0]?.kind === 'ip';
     // gpc0 counts only the requests let through (incremented after every deny check), so a client
     // that keeps sending over the limit still gets the limit per period: http_req_rate counted the
     // rejected requests too and starved it (issue 15: 100 of 900 passed at 3× the rate).
-    tables.push(
+    const table = [
       `backend ${id}`,
       `    # rule ${rule.name}: ${rule.limit} per ${period}, key ${describeKey(rule)}${rule.source ? ` (from ${lineComment(rule.source)})` : ''}`,
       `    stick-table type ${ipOnly ? 'ipv6' : 'string len 256'} size 1m expire ${period} store gpc0,gpc0_rate(${period})`,
       '',
-    );
-    tracking.push(`    # rule ${rule.name}`);
+    ];
+    const tracking = [`    # rule ${rule.name}`];
     const fetches = rule.key.map((part) => {
       switch (part.kind) {
         case 'ip':
@@ -112,18 +97,21 @@ export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContex
       `    http-request track-sc${slot} ${sample} table ${id}${conditions ? ` if ${conditions}` : ''}`,
     );
     const over = `{ sc_gpc0_rate(${slot}) ge ${threshold} }`;
+    let check: string;
     if (rule.action === 'log') {
-      checks.push(`    http-request capture str(rate-limit:${rule.name}) len 64 if ${over}`);
+      check = `    http-request capture str(rate-limit:${rule.name}) len 64 if ${over}`;
     } else if (DEFAULT_ERROR_STATUSES.has(rule.status)) {
-      checks.push(`    http-request deny deny_status ${rule.status} if ${over}`);
+      check = `    http-request deny deny_status ${rule.status} if ${over}`;
     } else {
-      checks.push(
-        `    http-request deny status ${rule.status} content-type text/plain string "rate limit exceeded" if ${over}`,
-      );
+      check = `    http-request deny status ${rule.status} content-type text/plain string "rate limit exceeded" if ${over}`;
     }
-    counting.push(`    http-request sc-inc-gpc0(${slot})`);
-    rows.push(
-      reportRow(rule, 'haproxy', context, {
+    return {
+      rule,
+      table,
+      tracking,
+      check,
+      counting: `    http-request sc-inc-gpc0(${slot})`,
+      row: {
         setting: `stick-table … store gpc0,gpc0_rate(${period}); track-sc${slot} ${sample}; ${rule.action === 'log' ? 'capture' : 'deny'} if sc_gpc0_rate(${slot}) ge ${threshold}; sc-inc-gpc0(${slot})`,
         reasons: [
           `gpc0_rate(${period}) is a sliding estimate over two fixed periods: a client idle before a period boundary can get up to ${2 * threshold} per ${period} across it`,
@@ -152,44 +140,43 @@ export function planHaproxy(rules: readonly RateLimitRule[], context: EdgeContex
         ],
         worstCasePerWindow: 2 * threshold,
         burstAtOnce: threshold,
-        counterScope: 'per instance',
-      }),
-    );
-    slot += 1;
-  }
-  const content = [
-    '# Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.',
-    '# Stick tables are local to each HAProxy process: N instances allow N times the limit.',
-    'defaults',
-    '    mode http',
-    '    timeout connect 5s',
-    '    timeout client 30s',
-    '    timeout server 30s',
-    '',
-    ...tables,
-    'frontend gossipless_edge',
-    `    bind ${context.listen}`,
-    ...(tracking.length > 0
-      ? [`    http-request set-var(${NORMALISED_PATH}) path,url_dec,regsub(/+,/,g),lower`]
-      : []),
-    ...tracking,
-    '    # over-limit checks first, then count what was let through',
-    ...checks,
-    ...counting,
-    '',
-    '    default_backend gossipless_upstream',
-    '',
-    'backend gossipless_upstream',
-    `    server app ${context.upstream}`,
-    '',
-  ].join('\n');
-  return {
-    target: 'haproxy',
-    files: [{ path: HAPROXY_FILE, content }],
-    rows,
-    notes: [`check with \`haproxy -c -f ${HAPROXY_FILE}\``],
-  };
-}
+      },
+    };
+  },
+  render(translated, context) {
+    const tracking = translated.flatMap((t) => t.tracking);
+    const content = [
+      '# Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.',
+      '# Stick tables are local to each HAProxy process: N instances allow N times the limit.',
+      'defaults',
+      '    mode http',
+      '    timeout connect 5s',
+      '    timeout client 30s',
+      '    timeout server 30s',
+      '',
+      ...translated.flatMap((t) => t.table),
+      'frontend gossipless_edge',
+      `    bind ${context.listen}`,
+      ...(tracking.length > 0
+        ? [`    http-request set-var(${NORMALISED_PATH}) path,url_dec,regsub(/+,/,g),lower`]
+        : []),
+      ...tracking,
+      '    # over-limit checks first, then count what was let through',
+      ...translated.map((t) => t.check),
+      ...translated.map((t) => t.counting),
+      '',
+      '    default_backend gossipless_upstream',
+      '',
+      'backend gossipless_upstream',
+      `    server app ${context.upstream}`,
+      '',
+    ].join('\n');
+    return {
+      files: [{ path: HAPROXY_FILE, content }],
+      notes: [`check with \`haproxy -c -f ${HAPROXY_FILE}\``],
+    };
+  },
+};
 
 function matchConditions(rule: RateLimitRule): string {
   const { path, methods, host } = rule.match;

@@ -1,17 +1,8 @@
 import { stringify } from 'yaml';
-import type { EdgeContext, RateLimitRule, ReportRow, TargetPlan } from '../model.js';
+import type { RateLimitRule } from '../model.js';
 import { slashTolerantPrefix } from '../config-text.js';
-import {
-  counterRule,
-  describeKey,
-  describeRate,
-  isIpOnly,
-  kubernetesName,
-  refusedRow,
-  reportRow,
-  shareRefusal,
-  worstCase,
-} from '../report-row.js';
+import { describeKey, describeRate, isIpOnly, kubernetesName, worstCase } from '../report-row.js';
+import type { EdgeTargetShape, TranslatedRule } from '../target-shape.js';
 import { nginxRate } from './nginx.js';
 
 /** Output file of the ingress-nginx target, relative to `--out`. */
@@ -21,25 +12,29 @@ export const INGRESS_NGINX_FILE = 'ingress-nginx/rate-limits.yaml';
 export const INGRESS_NGINX_RETIRED =
   'ingress-nginx is a retired project (Kubernetes SIG Network announced its retirement in November 2025; best-effort maintenance ended March 2026): plan a move to Gateway API or another controller';
 
+/** ingress-nginx's model of one rule: its Ingress and the host and path it takes. */
+interface IngressNginxRule extends TranslatedRule {
+  readonly route: string;
+  readonly ingress: object;
+}
+
+/** The reject status, one per controller: the first rejecting rule the annotations can key. */
+interface IngressNginxSurvey {
+  readonly status: number;
+}
+
 /**
  * ingress-nginx annotations (`limit-rps`/`limit-rpm`, `limit-burst-multiplier`) on one Ingress per
  * rule, plus the controller ConfigMap key that sets the reject status (503 by default).
  */
-export function planIngressNginx(rules: readonly RateLimitRule[], context: EdgeContext): TargetPlan {
-  const rows: ReportRow[] = [];
-  const manifests: object[] = [];
-  const accepted: RateLimitRule[] = [];
-  const routes = new Set<string>();
-  const firstReject = rules.find((rule) => rule.action === 'reject' && isIpOnly(rule));
-  const status = firstReject?.status ?? 429;
-  for (const original of rules) {
-    const rule = counterRule(original, context);
-    if (!rule) {
-      rows.push(refusedRow(original, 'ingress-nginx', [shareRefusal(original, context)]));
-      continue;
-    }
-    const route = `${rule.match.host ?? '*'} ${rule.match.path ?? '/'}`;
-    const rate = nginxRate(rule.limit, rule.windowMs);
+export const ingressNginxTarget: EdgeTargetShape<IngressNginxRule, IngressNginxSurvey> = {
+  target: 'ingress-nginx',
+  counterScope: 'per instance',
+  survey(rules) {
+    const firstReject = rules.find((rule) => rule.action === 'reject' && isIpOnly(rule));
+    return { status: firstReject?.status ?? 429 };
+  },
+  refuse(rule, context) {
     const refusals = [
       ...(!isIpOnly(rule)
         ? [
@@ -49,23 +44,24 @@ export function planIngressNginx(rules: readonly RateLimitRule[], context: EdgeC
       ...(rule.action === 'log'
         ? ['ingress-nginx rate-limit annotations have no log-only (dry-run) mode']
         : []),
-      ...(!rate
+      ...(!nginxRate(rule.limit, rule.windowMs)
         ? [
             `${describeRate(rule.limit, rule.windowMs)} is slower than 1 request per minute, the slowest annotation`,
           ]
         : []),
     ];
-    if (refusals.length === 0 && routes.has(route)) {
+    const route = routeOf(rule);
+    if (refusals.length === 0 && context.earlier.some((earlier) => earlier.route === route)) {
       refusals.push(
         `an earlier rule already limits ${route}: ingress-nginx applies one set of rate-limit annotations per host and path`,
       );
     }
-    if (refusals.length > 0 || !rate) {
-      rows.push(refusedRow(rule, 'ingress-nginx', refusals));
-      continue;
-    }
-    routes.add(route);
-    accepted.push(rule);
+    return refusals;
+  },
+  translate(rule, context) {
+    // refuse() has checked that the rate exists.
+    const rate = nginxRate(rule.limit, rule.windowMs)!;
+    const { status } = context.survey;
     const perSecond = rate.text.endsWith('r/s');
     const rateValue = Number.parseInt(rate.text, 10);
     // ingress-nginx sets burst = rate value × multiplier, and treats a multiplier below 1 as 5.
@@ -79,7 +75,7 @@ export function planIngressNginx(rules: readonly RateLimitRule[], context: EdgeC
       // reject anything but a plain path under Prefix (strict path validation).
       ...(rule.match.path ? { 'nginx.ingress.kubernetes.io/use-regex': 'true' } : {}),
     };
-    manifests.push({
+    const ingress = {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
       metadata: {
@@ -104,17 +100,20 @@ export function planIngressNginx(rules: readonly RateLimitRule[], context: EdgeC
           },
         ],
       },
-    });
-    const shadowedBy = rules.filter(
+    };
+    const shadowedBy = context.rules.filter(
       (other) =>
-        other !== rule &&
+        other.name !== rule.name &&
         isIpOnly(other) &&
         other.match.path &&
         other.match.path !== (rule.match.path ?? '/') &&
         other.match.path.startsWith(rule.match.path ?? '/'),
     );
-    rows.push(
-      reportRow(rule, 'ingress-nginx', context, {
+    return {
+      rule,
+      route: routeOf(rule),
+      ingress,
+      row: {
         setting: Object.entries(annotations)
           .map(([k, v]) => `${k}: "${v}"`)
           .join(', '),
@@ -147,32 +146,36 @@ export function planIngressNginx(rules: readonly RateLimitRule[], context: EdgeC
         ],
         worstCasePerWindow: worstCase.leakyBucket(rate.rateMilli, burst, rule.windowMs),
         burstAtOnce: burst + 1,
-        counterScope: 'per instance',
-      }),
-    );
-  }
-  if (accepted.length > 0) {
-    manifests.unshift({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'ingress-nginx-controller', namespace: 'ingress-nginx' },
-      // Merge this key into the controller's existing ConfigMap: the default reject status is 503.
-      data: { 'limit-req-status-code': String(status) },
-    });
-  }
-  const content = [
-    '# Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.',
-    `# WARNING: ${INGRESS_NGINX_RETIRED}.`,
-    '# Counters are per controller pod: N replicas allow N times the limit.',
-    manifests.map((manifest) => stringify(manifest, { lineWidth: 0 })).join('---\n'),
-  ].join('\n');
-  return {
-    target: 'ingress-nginx',
-    files: [{ path: INGRESS_NGINX_FILE, content }],
-    rows,
-    notes: [
-      INGRESS_NGINX_RETIRED,
-      `apply with \`kubectl apply -f ${INGRESS_NGINX_FILE}\` (merge the ConfigMap key into the controller's ConfigMap)`,
-    ],
-  };
+      },
+    };
+  },
+  render(translated, context) {
+    const manifests = translated.map((t) => t.ingress);
+    if (translated.length > 0) {
+      manifests.unshift({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'ingress-nginx-controller', namespace: 'ingress-nginx' },
+        // Merge this key into the controller's existing ConfigMap: the default reject status is 503.
+        data: { 'limit-req-status-code': String(context.survey.status) },
+      });
+    }
+    const content = [
+      '# Generated by `gossipless edge` from rate-limit rules; regenerate instead of editing.',
+      `# WARNING: ${INGRESS_NGINX_RETIRED}.`,
+      '# Counters are per controller pod: N replicas allow N times the limit.',
+      manifests.map((manifest) => stringify(manifest, { lineWidth: 0 })).join('---\n'),
+    ].join('\n');
+    return {
+      files: [{ path: INGRESS_NGINX_FILE, content }],
+      notes: [
+        INGRESS_NGINX_RETIRED,
+        `apply with \`kubectl apply -f ${INGRESS_NGINX_FILE}\` (merge the ConfigMap key into the controller's ConfigMap)`,
+      ],
+    };
+  },
+};
+
+function routeOf(rule: RateLimitRule): string {
+  return `${rule.match.host ?? '*'} ${rule.match.path ?? '/'}`;
 }

@@ -1,6 +1,6 @@
-import { ts } from '../../../syntax/index.js';
+import { findDeclaredFunction, ts } from '../../../syntax/index.js';
 import { collectModuleBindings, requiredSpecifier, discoveryModuleOf, skipWrappers } from './modules.js';
-import type { DiscoveryModule, ModuleBinding } from './modules.js';
+import type { DiscoveryModule, ModuleBinding, ModuleBindings } from './modules.js';
 import { namesDiscovery, namesDiscoveryObject, namesNonPeerDiscovery, splitWords } from './names.js';
 
 /** dgram methods that only multicast/broadcast discovery uses; they are discovery work on any receiver. */
@@ -61,7 +61,7 @@ export interface DiscoveryContext {
    * (`discoverPlugins()`, `testDiscovery.run()`).
    */
   isNonPeerDiscovery(callee: ts.Expression): boolean;
-  /** A function declared in this file under `name`, or a method of the class around `site`. */
+  /** The function `name` refers to at `site` (resolved lexically), or a method of the class around `site`. */
   localFunction(name: string, site: ts.Node, viaThis: boolean): ts.FunctionLikeDeclaration | undefined;
 }
 
@@ -138,170 +138,34 @@ export function chainNames(node: ts.Expression): string[] {
   }
 }
 
-/** Builds the per-file context: module bindings, objects made from them, and local functions. */
+/** Objects made from discovery modules (or configured to find peers), by key (`sock`, `this.swim`). */
+type DiscoveryObjects = Map<string, DiscoveryModule>;
+
+/** Receivers (by key) the file calls dgram's multicast methods, `bind` or `send` on. */
+interface SocketUse {
+  readonly multicast: Set<string>;
+  readonly bind: Set<string>;
+  readonly send: Set<string>;
+}
+
+/** Records a discovery object under a key built only when needed (most initializers are not one). */
+interface ObjectRecorder {
+  /** `x = <initializer>`: recorded when the initializer makes a discovery object. */
+  remember(key: () => string | undefined, initializer: ts.Expression): void;
+  /** `x: RingPop`: recorded when the declared type is imported from a discovery module. */
+  rememberTyped(key: () => string, type: ts.TypeNode | undefined): void;
+}
+
+/**
+ * Builds the per-file context in four steps: the module bindings; one walk that records discovery
+ * objects and socket use; the tests built on what the walk found; and local function lookup.
+ */
 export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
-  const { bindings, loadsDiscoveryModule, nonPeerBindings } = collectModuleBindings(sourceFile);
-  const objects = new Map<string, DiscoveryModule>();
-  const functions = new Map<string, ts.FunctionLikeDeclaration>();
-  const multicastKeys = new Set<string>();
-  const bindKeys = new Set<string>();
-  const sendKeys = new Set<string>();
-
-  const originOf = (node: ts.Expression): DiscoveryModule | undefined => {
-    // Most files that pass the text pre-filter load no discovery module at all (they only name
-    // things "discovery"); skip the receiver-chain walk for them.
-    if (!loadsDiscoveryModule && objects.size === 0) return undefined;
-    let expression = skipWrappers(node);
-    if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
-    if (ts.isIdentifier(expression))
-      return bindings.get(expression.text)?.module ?? objects.get(expression.text);
-    const key = keyOf(expression);
-    if (key !== undefined && objects.has(key)) return objects.get(key);
-    if (ts.isPropertyAccessExpression(expression)) return originOf(expression.expression);
-    if (ts.isCallExpression(expression)) {
-      const specifier = requiredSpecifier(expression);
-      if (specifier !== undefined) return discoveryModuleOf(specifier);
-      return originOf(expression.expression);
-    }
-    if (ts.isNewExpression(expression)) return originOf(expression.expression);
-    return undefined;
-  };
-
-  const isMadeByCall = (node: ts.Expression): boolean => {
-    let expression = skipWrappers(node);
-    if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
-    return ts.isCallExpression(expression) || ts.isNewExpression(expression);
-  };
-
-  /** Keys are built only once the value is known to come from a discovery module: most assignments do not. */
-  const remember = (key: () => string | undefined, initializer: ts.Expression): void => {
-    if (!isMadeByCall(initializer)) return;
-    if (!loadsDiscoveryModule) {
-      // A library the rule does not know, recognised by what it is told to do.
-      const module = configuredForDiscovery(initializer, sourceFile);
-      const resolvedKey = module === undefined ? undefined : key();
-      if (module !== undefined && resolvedKey !== undefined) objects.set(resolvedKey, module);
-      return;
-    }
-    let module = originOf(initializer) ?? configuredForDiscovery(initializer, sourceFile);
-    const call = skipWrappers(initializer);
-    if (module === undefined && ts.isCallExpression(call)) {
-      // A wrapper around a discovery function is that function: `promisify(ringpop.bootstrap.bind(ringpop))`.
-      module = call.arguments
-        .map((argument) => originOf(argument))
-        .find((origin) => origin?.kind === 'membership');
-    }
-    const resolvedKey = module === undefined ? undefined : key();
-    if (module !== undefined && resolvedKey !== undefined) objects.set(resolvedKey, module);
-  };
-
-  /** `ringpop: RingPop`, `private swim: Swim` — a declared type imported from a discovery module. */
-  const rememberTyped = (key: () => string, type: ts.TypeNode | undefined): void => {
-    if (bindings.size === 0 || !type || !ts.isTypeReferenceNode(type)) return;
-    let name: ts.EntityName = type.typeName;
-    while (ts.isQualifiedName(name)) name = name.left;
-    const module = bindings.get(name.text)?.module;
-    if (module !== undefined) objects.set(key(), module);
-  };
-
-  // One walk, dispatched on the node kind: this runs over every node of every file that passes
-  // the pre-filter, bundles of several megabytes included.
-  const visit = (node: ts.Node): void => {
-    switch (node.kind) {
-      case ts.SyntaxKind.Parameter: {
-        const parameter = node as ts.ParameterDeclaration;
-        const name = parameter.name;
-        if (ts.isIdentifier(name)) {
-          const isProperty = (ts.getModifiers(parameter)?.length ?? 0) > 0;
-          rememberTyped(() => (isProperty ? `this.${name.text}` : name.text), parameter.type);
-        }
-        break;
-      }
-      case ts.SyntaxKind.PropertyDeclaration: {
-        const property = node as ts.PropertyDeclaration;
-        const name = property.name;
-        if (ts.isIdentifier(name)) {
-          rememberTyped(() => `this.${name.text}`, property.type);
-          if (property.initializer) remember(() => `this.${name.text}`, property.initializer);
-        }
-        break;
-      }
-      case ts.SyntaxKind.VariableDeclaration: {
-        const declaration = node as ts.VariableDeclaration;
-        const name = declaration.name;
-        if (!ts.isIdentifier(name)) break;
-        rememberTyped(() => name.text, declaration.type);
-        const initializer = declaration.initializer;
-        if (initializer) {
-          remember(() => name.text, initializer);
-          if (
-            (ts.isArrowFunction(initializer) || ts.isFunctionExpression(initializer)) &&
-            !functions.has(name.text)
-          ) {
-            functions.set(name.text, initializer);
-          }
-        }
-        break;
-      }
-      case ts.SyntaxKind.FunctionDeclaration: {
-        const declaration = node as ts.FunctionDeclaration;
-        if (declaration.name && declaration.body && !functions.has(declaration.name.text)) {
-          functions.set(declaration.name.text, declaration);
-        }
-        break;
-      }
-      case ts.SyntaxKind.BinaryExpression: {
-        const binary = node as ts.BinaryExpression;
-        if (
-          binary.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
-          !ts.isObjectLiteralExpression(binary.left)
-        ) {
-          remember(() => keyOf(binary.left), binary.right);
-        }
-        break;
-      }
-      case ts.SyntaxKind.CallExpression: {
-        const callee = (node as ts.CallExpression).expression;
-        if (ts.isPropertyAccessExpression(callee)) {
-          const method = callee.name.text;
-          const isMulticast = MULTICAST_METHODS.has(method);
-          if (isMulticast || method === 'bind' || method === 'send') {
-            const key = keyOf(callee.expression);
-            if (key !== undefined) {
-              if (isMulticast) multicastKeys.add(key);
-              else if (method === 'bind') bindKeys.add(key);
-              else sendKeys.add(key);
-            }
-          }
-        }
-        break;
-      }
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(sourceFile);
-
-  /** A dgram socket is discovery when the file multicasts/broadcasts on it, or binds and sends (peer UDP). */
-  const isDiscoverySocketKey = (key: string): boolean =>
-    multicastKeys.has(key) || (bindKeys.has(key) && sendKeys.has(key));
-
-  const ownsMulticastSocket = (owner: string): boolean => {
-    for (const key of multicastKeys) if (key.startsWith(`${owner}.`)) return true;
-    return false;
-  };
-
-  const isDiscoveryObject = (node: ts.Expression): boolean => {
-    const expression = skipWrappers(node);
-    const module = originOf(expression);
-    if (module?.kind === 'membership') return true;
-    const key = keyOf(expression);
-    if (module?.kind === 'dgram') return key !== undefined && isDiscoverySocketKey(key);
-    if (key !== undefined && isDiscoverySocketKey(key) && multicastKeys.has(key)) return true;
-    // The wrapper that owns such a socket: `self.on('error', …)` in a constructor that joins a
-    // multicast group on `self.socket` is the discovery object, under whatever name it is exported.
-    if (key !== undefined && THIS_ALIASES.has(key) && ownsMulticastSocket(key)) return true;
-    return chainNames(expression).some((name) => namesDiscoveryObject(name));
-  };
+  const modules = collectModuleBindings(sourceFile);
+  const objects: DiscoveryObjects = new Map();
+  const sockets: SocketUse = { multicast: new Set(), bind: new Set(), send: new Set() };
+  const originOf = originResolver(modules, objects);
+  recordDiscoveryWork(sourceFile, objectRecorder(sourceFile, modules, originOf, objects), sockets);
 
   const enclosingClass = (site: ts.Node): ts.ClassLikeDeclaration | undefined => {
     for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
@@ -330,7 +194,7 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
       }
       return undefined;
     }
-    return functions.get(name);
+    return findDeclaredFunction(site, name);
   };
 
   const localCallee = (
@@ -344,21 +208,204 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     return undefined;
   };
 
-  const isNonPeerDiscovery = (callee: ts.Expression): boolean => {
+  return {
+    sourceFile,
+    bindings: modules.bindings,
+    originOf,
+    isDiscoveryObject: discoveryObjectTest(originOf, sockets),
+    isNonPeerDiscovery: nonPeerDiscoveryTest(modules.nonPeerBindings),
+    localCallee,
+    localFunction,
+  };
+}
+
+/**
+ * Step 1: where an expression comes from — the discovery module its receiver chain starts at, or
+ * an object recorded from one. `objects` fills in during the walk, which already asks.
+ */
+function originResolver(
+  modules: ModuleBindings,
+  objects: ReadonlyMap<string, DiscoveryModule>,
+): (node: ts.Expression) => DiscoveryModule | undefined {
+  const { bindingOf, loadsDiscoveryModule } = modules;
+  const originOf = (node: ts.Expression): DiscoveryModule | undefined => {
+    // Most files that pass the text pre-filter load no discovery module at all (they only name
+    // things "discovery"); skip the receiver-chain walk for them.
+    if (!loadsDiscoveryModule && objects.size === 0) return undefined;
+    let expression = skipWrappers(node);
+    if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
+    if (ts.isIdentifier(expression)) return bindingOf(expression)?.module ?? objects.get(expression.text);
+    const key = keyOf(expression);
+    if (key !== undefined && objects.has(key)) return objects.get(key);
+    if (ts.isPropertyAccessExpression(expression)) return originOf(expression.expression);
+    if (ts.isCallExpression(expression)) {
+      const specifier = requiredSpecifier(expression);
+      if (specifier !== undefined) return discoveryModuleOf(specifier);
+      return originOf(expression.expression);
+    }
+    if (ts.isNewExpression(expression)) return originOf(expression.expression);
+    return undefined;
+  };
+  return originOf;
+}
+
+function isMadeByCall(node: ts.Expression): boolean {
+  let expression = skipWrappers(node);
+  if (ts.isAwaitExpression(expression)) expression = skipWrappers(expression.expression);
+  return ts.isCallExpression(expression) || ts.isNewExpression(expression);
+}
+
+/** The module a call or construction makes a discovery object from, if it makes one. */
+function moduleMadeBy(
+  initializer: ts.Expression,
+  sourceFile: ts.SourceFile,
+  loadsDiscoveryModule: boolean,
+  originOf: (node: ts.Expression) => DiscoveryModule | undefined,
+): DiscoveryModule | undefined {
+  if (!isMadeByCall(initializer)) return undefined;
+  // A library the rule does not know, recognised by what it is told to do.
+  if (!loadsDiscoveryModule) return configuredForDiscovery(initializer, sourceFile);
+  const module = originOf(initializer) ?? configuredForDiscovery(initializer, sourceFile);
+  const call = skipWrappers(initializer);
+  if (module !== undefined || !ts.isCallExpression(call)) return module;
+  // A wrapper around a discovery function is that function: `promisify(ringpop.bootstrap.bind(ringpop))`.
+  return call.arguments.map((argument) => originOf(argument)).find((origin) => origin?.kind === 'membership');
+}
+
+/** Step 2a: how the walk records discovery objects into `objects`. */
+function objectRecorder(
+  sourceFile: ts.SourceFile,
+  modules: ModuleBindings,
+  originOf: (node: ts.Expression) => DiscoveryModule | undefined,
+  objects: DiscoveryObjects,
+): ObjectRecorder {
+  const { bindings, loadsDiscoveryModule } = modules;
+  return {
+    // Keys are built only once the value is known to come from a discovery module: most assignments do not.
+    remember(key, initializer) {
+      const module = moduleMadeBy(initializer, sourceFile, loadsDiscoveryModule, originOf);
+      const resolvedKey = module === undefined ? undefined : key();
+      if (module !== undefined && resolvedKey !== undefined) objects.set(resolvedKey, module);
+    },
+    // `ringpop: RingPop`, `private swim: Swim` — a declared type imported from a discovery module.
+    rememberTyped(key, type) {
+      if (bindings.size === 0 || !type || !ts.isTypeReferenceNode(type)) return;
+      let name: ts.EntityName = type.typeName;
+      while (ts.isQualifiedName(name)) name = name.left;
+      const module = bindings.get(name.text)?.module;
+      if (module !== undefined) objects.set(key(), module);
+    },
+  };
+}
+
+/**
+ * Step 2: one walk over the file, dispatched on the node kind (it runs over every node of every
+ * file that passes the pre-filter, bundles of several megabytes included): declarations and
+ * assignments that make discovery objects, and calls that use a socket for discovery.
+ */
+function recordDiscoveryWork(sourceFile: ts.SourceFile, recorder: ObjectRecorder, sockets: SocketUse): void {
+  const visit = (node: ts.Node): void => {
+    if (node.kind === ts.SyntaxKind.CallExpression) recordSocketUse(node as ts.CallExpression, sockets);
+    else recordObject(node, recorder);
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+}
+
+/** Step 2b: a parameter, property, variable or assignment that holds a discovery object. */
+function recordObject(node: ts.Node, recorder: ObjectRecorder): void {
+  const { remember, rememberTyped } = recorder;
+  switch (node.kind) {
+    case ts.SyntaxKind.Parameter: {
+      const parameter = node as ts.ParameterDeclaration;
+      const name = parameter.name;
+      if (ts.isIdentifier(name)) {
+        const isProperty = (ts.getModifiers(parameter)?.length ?? 0) > 0;
+        rememberTyped(() => (isProperty ? `this.${name.text}` : name.text), parameter.type);
+      }
+      break;
+    }
+    case ts.SyntaxKind.PropertyDeclaration: {
+      const property = node as ts.PropertyDeclaration;
+      const name = property.name;
+      if (ts.isIdentifier(name)) {
+        rememberTyped(() => `this.${name.text}`, property.type);
+        if (property.initializer) remember(() => `this.${name.text}`, property.initializer);
+      }
+      break;
+    }
+    case ts.SyntaxKind.VariableDeclaration: {
+      const declaration = node as ts.VariableDeclaration;
+      const name = declaration.name;
+      if (!ts.isIdentifier(name)) break;
+      rememberTyped(() => name.text, declaration.type);
+      const initializer = declaration.initializer;
+      if (initializer) remember(() => name.text, initializer);
+      break;
+    }
+    case ts.SyntaxKind.BinaryExpression: {
+      const binary = node as ts.BinaryExpression;
+      if (
+        binary.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+        !ts.isObjectLiteralExpression(binary.left)
+      ) {
+        remember(() => keyOf(binary.left), binary.right);
+      }
+      break;
+    }
+  }
+}
+
+/** Step 2c: `sock.addMembership(…)`, `sock.bind(…)`, `sock.send(…)` — what the file does with a receiver. */
+function recordSocketUse(call: ts.CallExpression, sockets: SocketUse): void {
+  const callee = call.expression;
+  if (!ts.isPropertyAccessExpression(callee)) return;
+  const method = callee.name.text;
+  const isMulticast = MULTICAST_METHODS.has(method);
+  if (!isMulticast && method !== 'bind' && method !== 'send') return;
+  const key = keyOf(callee.expression);
+  if (key === undefined) return;
+  if (isMulticast) sockets.multicast.add(key);
+  else if (method === 'bind') sockets.bind.add(key);
+  else sockets.send.add(key);
+}
+
+/**
+ * Step 3: is an expression a discovery object — made from a membership library, a dgram socket
+ * used for discovery, the wrapper that owns one, or named so.
+ */
+function discoveryObjectTest(
+  originOf: (node: ts.Expression) => DiscoveryModule | undefined,
+  sockets: SocketUse,
+): (node: ts.Expression) => boolean {
+  /** A dgram socket is discovery when the file multicasts/broadcasts on it, or binds and sends (peer UDP). */
+  const isDiscoverySocketKey = (key: string): boolean =>
+    sockets.multicast.has(key) || (sockets.bind.has(key) && sockets.send.has(key));
+  const ownsMulticastSocket = (owner: string): boolean => {
+    for (const key of sockets.multicast) if (key.startsWith(`${owner}.`)) return true;
+    return false;
+  };
+  return (node) => {
+    const expression = skipWrappers(node);
+    const module = originOf(expression);
+    if (module?.kind === 'membership') return true;
+    const key = keyOf(expression);
+    if (module?.kind === 'dgram') return key !== undefined && isDiscoverySocketKey(key);
+    if (key !== undefined && isDiscoverySocketKey(key) && sockets.multicast.has(key)) return true;
+    // The wrapper that owns such a socket: `self.on('error', …)` in a constructor that joins a
+    // multicast group on `self.socket` is the discovery object, under whatever name it is exported.
+    if (key !== undefined && THIS_ALIASES.has(key) && ownsMulticastSocket(key)) return true;
+    return chainNames(expression).some((name) => namesDiscoveryObject(name));
+  };
+}
+
+/** Step 3b: discovery of something other than peers (an OpenID Connect module, `discoverPlugins()`). */
+function nonPeerDiscoveryTest(nonPeerBindings: ReadonlySet<string>): (callee: ts.Expression) => boolean {
+  return (callee) => {
     const names = chainNames(callee);
     const root = names[0];
     if (root !== undefined && nonPeerBindings.has(root)) return true;
     return namesNonPeerDiscovery(names);
-  };
-
-  return {
-    sourceFile,
-    bindings,
-    originOf,
-    isDiscoveryObject,
-    isNonPeerDiscovery,
-    localCallee,
-    localFunction,
   };
 }
 

@@ -120,6 +120,8 @@ const CLOSE_METHODS = new Set([
   'end',
 ]);
 const CLEAR_METHODS = new Set(['clear', 'splice', 'reset']);
+/** Fallbacks that are a restart's first half when the handler also schedules discovery's start. */
+const RESTART_TEARDOWN: ReadonlySet<FallbackKind> = new Set(['close-discovery', 'null-discovery']);
 const START_LIKE_CALLEES = new Set([
   'start',
   'join',
@@ -319,9 +321,26 @@ export function mentions(node: ts.Node, name: string | undefined): boolean {
   return found;
 }
 
+/** What reading one handler has found so far; the steps below add to it. */
+interface Reading {
+  readonly body: ts.Node;
+  readonly errorName: string | undefined;
+  readonly context: DiscoveryContext;
+  /** The name of the function the handler sits in: calling it again is a retry. */
+  readonly selfName: string | undefined;
+  readonly fallbacks: Fallback[];
+  readonly propagations: ts.Node[];
+  doesOtherWork: boolean;
+  retriesScheduled: number;
+  logLevel: LogLevel | undefined;
+  statementCount: number;
+}
+
 /**
  * Reads a failure handler: what it does with the error (propagates, logs, nothing) and whether it
  * switches discovery off or falls back to leader on a path that does not propagate afterwards.
+ * Three steps: walk the body classifying each statement, call and assignment; keep the fallbacks
+ * no later propagation excuses; judge the retry.
  */
 export function analyzeHandler(
   body: ts.Node,
@@ -329,242 +348,343 @@ export function analyzeHandler(
   context: DiscoveryContext,
   boundSearchRoot: ts.Node = body,
 ): HandlerVerdict {
-  const { sourceFile } = context;
-  const fallbacks: Fallback[] = [];
-  const propagations: ts.Node[] = [];
-  let doesOtherWork = false;
-  let retriesScheduled = 0;
-  let logLevel: LogLevel | undefined;
-
-  const fallback = (kind: FallbackKind, node: ts.Node): void => {
-    fallbacks.push({ kind, node, snippet: shorten(node, sourceFile) });
+  const reading: Reading = {
+    body,
+    errorName,
+    context,
+    selfName:
+      ts.isFunctionLike(boundSearchRoot) && 'body' in boundSearchRoot
+        ? functionName(boundSearchRoot as ts.FunctionLikeDeclaration)
+        : undefined,
+    fallbacks: [],
+    propagations: [],
+    doesOtherWork: false,
+    retriesScheduled: 0,
+    logLevel: undefined,
+    statementCount: 0,
   };
-  const log = (level: LogLevel): void => {
-    if (logLevel === undefined || LEVEL_ORDER.indexOf(level) > LEVEL_ORDER.indexOf(logLevel))
-      logLevel = level;
+  readBody(reading);
+  return {
+    fallbacks: standingFallbacks(reading),
+    propagates: reading.propagations.length > 0,
+    doesOtherWork: reading.doesOtherWork,
+    retry: retryOf(reading, boundSearchRoot),
+    logLevel: reading.logLevel,
+    empty: reading.statementCount === 0,
   };
+}
 
-  const classifyAssignment = (node: ts.BinaryExpression): void => {
-    const name = assignedName(node.left);
-    if (name === undefined) return;
-    const value = skipWrappers(node.right);
-    const left = skipWrappers(node.left);
-    if (errorName !== undefined && ts.isIdentifier(value) && value.text === errorName) {
-      // `lastError = err`: kept for the path that gives up (`callback(lastError)` after the last
-      // retry), so it is handed on when the variable is read outside this handler.
-      if (ts.isIdentifier(left) && readOutside(left.text, body, sourceFile)) {
-        propagations.push(node);
-        return;
-      }
-    }
-    if (value.kind === ts.SyntaxKind.TrueKeyword) {
-      if (namesLeadership(name)) fallback('leader', node);
-      else if (/unhealthy|degraded|failed/i.test(name)) doesOtherWork = true;
-    } else if (value.kind === ts.SyntaxKind.FalseKeyword) {
-      const owner = ts.isPropertyAccessExpression(left) ? chainNames(left.expression) : [];
-      if (namesDiscoveryFlag(name)) fallback('disable-flag', node);
-      else if (
-        /^(enabled|active|running|on)$/i.test(name) &&
-        owner.some((part) => namesDiscoveryFlag(part))
-      ) {
-        fallback('disable-flag', node);
-      } else if (namesHealth(name)) doesOtherWork = true;
-    } else if (ts.isStringLiteralLike(value)) {
-      if (isLeadershipValue(value.text)) fallback('leader', node);
-      else if (/unhealthy|degraded|failed|not.?serving/i.test(value.text)) doesOtherWork = true;
-    } else if (isNullish(value)) {
-      if (namesDiscoveryObject(name) || context.isDiscoveryObject(left)) fallback('null-discovery', node);
-    } else if (isEmptyOrSelfList(value, sourceFile)) {
-      if (namesPeerList(name)) fallback('clear-peers', node);
-    } else if (ts.isNumericLiteral(value)) {
-      if (name === 'length' && ts.isPropertyAccessExpression(left) && value.text === '0') {
-        const owner = chainNames(left.expression);
-        if (owner.some((part) => namesPeerList(part))) fallback('clear-peers', node);
-      } else if (value.text === '1' && namesClusterSize(name)) fallback('single-node', node);
-    }
-  };
+function addFallback(reading: Reading, kind: FallbackKind, node: ts.Node): void {
+  reading.fallbacks.push({ kind, node, snippet: shorten(node, reading.context.sourceFile) });
+}
 
-  /** Returns false when the call's arguments need no further reading (a log line). */
-  const classifyCall = (node: ts.CallExpression): boolean => {
-    const callee = skipWrappers(node.expression);
-    const names = chainNames(callee);
-    const name = names[names.length - 1] ?? '';
-    const root = names[0];
-    const receiver = ts.isPropertyAccessExpression(callee) ? callee.expression : undefined;
-    const [firstArgument] = node.arguments;
+function noteLogLevel(reading: Reading, level: LogLevel): void {
+  const { logLevel } = reading;
+  if (logLevel === undefined || LEVEL_ORDER.indexOf(level) > LEVEL_ORDER.indexOf(logLevel))
+    reading.logLevel = level;
+}
 
-    if (root === 'process' && /^(exit|abort|kill|reallyExit)$/.test(name)) {
-      propagations.push(node);
-      return false;
-    }
-    if (root === 'Promise' && name === 'reject') {
-      propagations.push(node);
-      return false;
-    }
-    if (name === 'emit' && firstArgument && ts.isStringLiteralLike(firstArgument)) {
-      if (/error|fail/i.test(firstArgument.text)) propagations.push(node);
-      else if (isLeadershipEvent(firstArgument.text)) fallback('leader', node);
-      else doesOtherWork = true;
-      return false;
-    }
-    const level = logLevelOf(node);
-    if (level !== undefined) {
-      log(level);
-      return false;
-    }
-    if (names.some((part) => splitWords(part).some((word) => TELEMETRY_WORDS.has(word)))) return false;
-    if (namesFallbackCall(name)) {
-      fallback('leader', node);
-      return false;
-    }
-    if (
-      namesLeadership(name) &&
-      firstArgument &&
-      (firstArgument.kind === ts.SyntaxKind.TrueKeyword ||
-        (ts.isStringLiteralLike(firstArgument) && isLeadershipValue(firstArgument.text)))
-    ) {
-      fallback('leader', node);
-      return false;
-    }
-    if (/^set(Role|Mode|State)$/.test(name) && firstArgument && ts.isStringLiteralLike(firstArgument)) {
-      if (isLeadershipValue(firstArgument.text)) {
-        fallback('leader', node);
-        return false;
-      }
-    }
-    if (receiver && CLOSE_METHODS.has(name) && context.isDiscoveryObject(receiver)) {
-      fallback('close-discovery', node);
-      return false;
-    }
-    if (receiver && CLEAR_METHODS.has(name) && chainNames(receiver).some((part) => namesPeerList(part))) {
-      fallback('clear-peers', node);
-      return false;
-    }
-    if (names.some((part) => namesHealth(part)) || /unhealthy|notready|degraded/i.test(name)) {
-      doesOtherWork = true;
-      return false;
-    }
-    if (namesRetry(name) || isScheduledRestart(node) || (selfName !== undefined && name === selfName)) {
-      // The retry itself; what it calls is the discovery work again, not other handling.
-      retriesScheduled += 1;
-      return false;
-    }
-    if (/^(sleep|delay|wait|setTimeout)$/.test(name)) return true;
-    const passesError = node.arguments.some((argument) => mentions(argument, errorName));
-    if (PROPAGATING_CALLEES.has(name)) {
-      if (firstArgument && !isNullish(firstArgument)) {
-        propagations.push(node);
-        return false;
-      }
-      return false; // `callback()` / `done(null)`: reports success — swallows.
-    }
-    if (SUCCESS_CALLEES.has(name)) return false;
-    // A predicate that inspects the error (`isSilencedSocketError(err)`) does not hand it on.
-    if (/^(is|has|should|can|was)[A-Z_]/.test(name)) return true;
-    if (root !== undefined && root === errorName) return false; // err.message.includes(…)
-    if (root !== undefined && PURE_ROOTS.has(root)) return true;
-    if (passesError) {
-      propagations.push(node);
-      return false;
-    }
-    if (
-      ts.isIdentifier(callee) &&
-      /^(setTimeout|setImmediate|queueMicrotask|String|Number)$/.test(callee.text)
-    ) {
-      return true;
-    }
-    doesOtherWork = true;
-    return true;
-  };
-
-  const isScheduledRestart = (node: ts.CallExpression): boolean => {
-    const callee = skipWrappers(node.expression);
-    if (!ts.isIdentifier(callee) || !/^(setTimeout|setInterval|setImmediate)$/.test(callee.text))
-      return false;
-    const [callback] = node.arguments;
-    if (!callback) return false;
-    let restarts = false;
-    const visit = (child: ts.Node): void => {
-      if (restarts) return;
-      if (ts.isCallExpression(child)) {
-        const names = chainNames(child.expression);
-        const last = names[names.length - 1] ?? '';
-        if (START_LIKE_CALLEES.has(last) || splitWords(last).some((word) => START_LIKE_CALLEES.has(word))) {
-          restarts = true;
-        }
-      }
-      ts.forEachChild(child, visit);
-    };
-    visit(callback);
-    return restarts;
-  };
-
-  const selfName =
-    ts.isFunctionLike(boundSearchRoot) && 'body' in boundSearchRoot
-      ? functionName(boundSearchRoot as ts.FunctionLikeDeclaration)
-      : undefined;
-  let statementCount = 0;
+/** Step 1: the walk. An expression-bodied arrow returns its expression: `.catch(() => [])`. */
+function readBody(reading: Reading): void {
+  const { body } = reading;
+  if (!ts.isBlock(body)) {
+    reading.statementCount += 1;
+    classifyReturned(reading, body as ts.Expression, body);
+  }
   const visit = (node: ts.Node): void => {
-    if (ts.isStatement(node) && !ts.isBlock(node) && !ts.isEmptyStatement(node)) statementCount += 1;
-    if (ts.isThrowStatement(node)) {
-      propagations.push(node);
+    if (classifyNode(reading, node)) ts.forEachChild(node, visit);
+  };
+  visit(body);
+}
+
+/** Classifies one node of the handler; false when its children need no reading. */
+function classifyNode(reading: Reading, node: ts.Node): boolean {
+  if (ts.isStatement(node) && !ts.isBlock(node) && !ts.isEmptyStatement(node)) reading.statementCount += 1;
+  if (ts.isThrowStatement(node)) {
+    reading.propagations.push(node);
+    return false;
+  }
+  if (ts.isCallExpression(node)) return classifyCall(reading, node);
+  if (
+    ts.isBinaryExpression(node) &&
+    node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
+    node.operatorToken.kind <= ts.SyntaxKind.LastAssignment
+  ) {
+    classifyAssignment(reading, node);
+  } else if (ts.isReturnStatement(node) && node.expression) {
+    // `return -1` / `return false` to a plugin host or caller: the failure is handed back as a value.
+    if (isFailureStatus(node.expression)) reading.propagations.push(node);
+    else classifyReturned(reading, node.expression, node);
+  } else if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name)) {
+    classifyPropertyAssignment(reading, node, node.name.text);
+  } else if (ts.isDeleteExpression(node)) {
+    const name = assignedName(node.expression);
+    if (name !== undefined && namesDiscoveryObject(name)) addFallback(reading, 'null-discovery', node);
+  }
+  return true;
+}
+
+function classifyReturned(reading: Reading, expression: ts.Expression, site: ts.Node): void {
+  if (isEmptyOrSelfList(expression, reading.context.sourceFile)) addFallback(reading, 'clear-peers', site);
+}
+
+/** `{ isLeader: true }`, `{ role: 'leader' }` in an object the handler builds. */
+function classifyPropertyAssignment(reading: Reading, node: ts.PropertyAssignment, name: string): void {
+  const value = skipWrappers(node.initializer);
+  if (value.kind === ts.SyntaxKind.TrueKeyword && namesLeadership(name)) addFallback(reading, 'leader', node);
+  if (ts.isStringLiteralLike(value) && /^(role|mode|state)$/i.test(name) && isLeadershipValue(value.text)) {
+    addFallback(reading, 'leader', node);
+  }
+}
+
+/** `isLeader = true`, `discoveryEnabled = false`, `this.swim = null`, `peers = []`, `lastError = err`. */
+function classifyAssignment(reading: Reading, node: ts.BinaryExpression): void {
+  const name = assignedName(node.left);
+  if (name === undefined) return;
+  const value = skipWrappers(node.right);
+  const left = skipWrappers(node.left);
+  const { errorName, body, context } = reading;
+  if (errorName !== undefined && ts.isIdentifier(value) && value.text === errorName) {
+    // `lastError = err`: kept for the path that gives up (`callback(lastError)` after the last
+    // retry), so it is handed on when the variable is read outside this handler.
+    if (ts.isIdentifier(left) && readOutside(left.text, body, context.sourceFile)) {
+      reading.propagations.push(node);
       return;
     }
-    if (ts.isCallExpression(node)) {
-      if (!classifyCall(node)) return;
-    } else if (
-      ts.isBinaryExpression(node) &&
-      node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
-      node.operatorToken.kind <= ts.SyntaxKind.LastAssignment
-    ) {
-      classifyAssignment(node);
-    } else if (ts.isReturnStatement(node) && node.expression) {
-      // `return -1` / `return false` to a plugin host or caller: the failure is handed back as a value.
-      if (isFailureStatus(node.expression)) propagations.push(node);
-      else classifyReturned(node.expression, node);
-    } else if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name)) {
-      const value = skipWrappers(node.initializer);
-      if (value.kind === ts.SyntaxKind.TrueKeyword && namesLeadership(node.name.text))
-        fallback('leader', node);
-      if (
-        ts.isStringLiteralLike(value) &&
-        /^(role|mode|state)$/i.test(node.name.text) &&
-        isLeadershipValue(value.text)
-      ) {
-        fallback('leader', node);
-      }
-    } else if (ts.isDeleteExpression(node)) {
-      const name = assignedName(node.expression);
-      if (name !== undefined && namesDiscoveryObject(name)) fallback('null-discovery', node);
-    }
-    ts.forEachChild(node, visit);
-  };
-  const classifyReturned = (expression: ts.Expression, site: ts.Node): void => {
-    if (isEmptyOrSelfList(expression, sourceFile)) fallback('clear-peers', site);
-  };
-
-  if (ts.isBlock(body)) {
-    visit(body);
-  } else {
-    // An expression-bodied arrow returns its expression: `.catch(() => [])`.
-    statementCount += 1;
-    classifyReturned(body as ts.Expression, body);
-    visit(body);
   }
+  if (value.kind === ts.SyntaxKind.TrueKeyword) {
+    if (namesLeadership(name)) addFallback(reading, 'leader', node);
+    else if (/unhealthy|degraded|failed/i.test(name)) reading.doesOtherWork = true;
+  } else if (value.kind === ts.SyntaxKind.FalseKeyword) {
+    classifyFalseAssignment(reading, node, name, left);
+  } else if (ts.isStringLiteralLike(value)) {
+    if (isLeadershipValue(value.text)) addFallback(reading, 'leader', node);
+    else if (/unhealthy|degraded|failed|not.?serving/i.test(value.text)) reading.doesOtherWork = true;
+  } else if (isNullish(value)) {
+    if (namesDiscoveryObject(name) || context.isDiscoveryObject(left))
+      addFallback(reading, 'null-discovery', node);
+  } else if (isEmptyOrSelfList(value, context.sourceFile)) {
+    if (namesPeerList(name)) addFallback(reading, 'clear-peers', node);
+  } else if (ts.isNumericLiteral(value)) {
+    if (name === 'length' && ts.isPropertyAccessExpression(left) && value.text === '0') {
+      const owner = chainNames(left.expression);
+      if (owner.some((part) => namesPeerList(part))) addFallback(reading, 'clear-peers', node);
+    } else if (value.text === '1' && namesClusterSize(name)) addFallback(reading, 'single-node', node);
+  }
+}
 
-  const standing = fallbacks.filter(
-    (candidate) => !pathReachesPropagation(candidate.node, body, propagations),
-  );
-  let retryVerdict: HandlerVerdict['retry'] = 'none';
-  if (retriesScheduled > 0) retryVerdict = hasAttemptBound(boundSearchRoot) ? 'bounded' : 'unbounded';
-  return {
-    fallbacks: standing,
-    propagates: propagations.length > 0,
-    doesOtherWork,
-    retry: retryVerdict,
-    logLevel,
-    empty: statementCount === 0,
+/** `discoveryEnabled = false`, `this.multicast.enabled = false`; `healthy = false` is other work. */
+function classifyFalseAssignment(
+  reading: Reading,
+  node: ts.BinaryExpression,
+  name: string,
+  left: ts.Expression,
+): void {
+  const owner = ts.isPropertyAccessExpression(left) ? chainNames(left.expression) : [];
+  if (namesDiscoveryFlag(name)) addFallback(reading, 'disable-flag', node);
+  else if (/^(enabled|active|running|on)$/i.test(name) && owner.some((part) => namesDiscoveryFlag(part))) {
+    addFallback(reading, 'disable-flag', node);
+  } else if (namesHealth(name)) reading.doesOtherWork = true;
+}
+
+/** A call, taken apart once for the classifiers below. */
+interface CallParts {
+  readonly node: ts.CallExpression;
+  readonly names: string[];
+  /** The method or function called (`warn` in `this.logger.warn`). */
+  readonly name: string;
+  /** The first name of the chain (`this.logger.warn` → `logger`; `process` in `process.exit`). */
+  readonly root: string | undefined;
+  readonly receiver: ts.Expression | undefined;
+  readonly firstArgument: ts.Expression | undefined;
+}
+
+/**
+ * What a call does, asked in order: `'stop'` when it is classified and its arguments need no
+ * reading (a log line), `'descend'` when its arguments may hold more, undefined when not this
+ * classifier's kind of call.
+ */
+type CallClassifier = (reading: Reading, call: CallParts) => 'stop' | 'descend' | undefined;
+
+/** Returns false when the call's arguments need no further reading (a log line). */
+function classifyCall(reading: Reading, node: ts.CallExpression): boolean {
+  const callee = skipWrappers(node.expression);
+  const names = chainNames(callee);
+  const call: CallParts = {
+    node,
+    names,
+    name: names[names.length - 1] ?? '',
+    root: names[0],
+    receiver: ts.isPropertyAccessExpression(callee) ? callee.expression : undefined,
+    firstArgument: node.arguments[0],
   };
+  for (const classify of CALL_CLASSIFIERS) {
+    const outcome = classify(reading, call);
+    if (outcome !== undefined) return outcome === 'descend';
+  }
+  reading.doesOtherWork = true;
+  return true;
+}
+
+/** `process.exit(1)`, `Promise.reject(…)`, `emit('error', …)` / `emit('elected')` / `emit('x')`. */
+const exitsRejectsOrEmits: CallClassifier = (reading, { node, name, root, firstArgument }) => {
+  if (
+    (root === 'process' && /^(exit|abort|kill|reallyExit)$/.test(name)) ||
+    (root === 'Promise' && name === 'reject')
+  ) {
+    reading.propagations.push(node);
+    return 'stop';
+  }
+  if (name === 'emit' && firstArgument && ts.isStringLiteralLike(firstArgument)) {
+    if (/error|fail/i.test(firstArgument.text)) reading.propagations.push(node);
+    else if (isLeadershipEvent(firstArgument.text)) addFallback(reading, 'leader', node);
+    else reading.doesOtherWork = true;
+    return 'stop';
+  }
+  return undefined;
+};
+
+/** A log line (its level noted) or a metric: neither handles the failure. */
+const logsOrCounts: CallClassifier = (reading, { node, names }) => {
+  const level = logLevelOf(node);
+  if (level !== undefined) {
+    noteLogLevel(reading, level);
+    return 'stop';
+  }
+  if (names.some((part) => splitWords(part).some((word) => TELEMETRY_WORDS.has(word)))) return 'stop';
+  return undefined;
+};
+
+/** `becomeLeader()`, `setLeader(true)`, `setRole('leader')`: falls back to leader. */
+const takesLeadership: CallClassifier = (reading, { node, name, firstArgument }) => {
+  const leaderArgument =
+    firstArgument !== undefined &&
+    (firstArgument.kind === ts.SyntaxKind.TrueKeyword ||
+      (ts.isStringLiteralLike(firstArgument) && isLeadershipValue(firstArgument.text)));
+  const setsLeaderRole =
+    /^set(Role|Mode|State)$/.test(name) &&
+    firstArgument !== undefined &&
+    ts.isStringLiteralLike(firstArgument) &&
+    isLeadershipValue(firstArgument.text);
+  if (namesFallbackCall(name) || (namesLeadership(name) && leaderArgument) || setsLeaderRole) {
+    addFallback(reading, 'leader', node);
+    return 'stop';
+  }
+  return undefined;
+};
+
+/** `socket.close()` on a discovery object, `peers.clear()`: switches discovery off. */
+const closesOrClears: CallClassifier = (reading, { node, name, receiver }) => {
+  if (receiver && CLOSE_METHODS.has(name) && reading.context.isDiscoveryObject(receiver)) {
+    addFallback(reading, 'close-discovery', node);
+    return 'stop';
+  }
+  if (receiver && CLEAR_METHODS.has(name) && chainNames(receiver).some((part) => namesPeerList(part))) {
+    addFallback(reading, 'clear-peers', node);
+    return 'stop';
+  }
+  return undefined;
+};
+
+/** Health marking is other work; a retry (or a scheduled restart) is counted; a sleep is read through. */
+const marksHealthOrRetries: CallClassifier = (reading, { node, names, name }) => {
+  if (names.some((part) => namesHealth(part)) || /unhealthy|notready|degraded/i.test(name)) {
+    reading.doesOtherWork = true;
+    return 'stop';
+  }
+  if (
+    namesRetry(name) ||
+    isScheduledRestart(node) ||
+    (reading.selfName !== undefined && name === reading.selfName)
+  ) {
+    // The retry itself; what it calls is the discovery work again, not other handling.
+    reading.retriesScheduled += 1;
+    return 'stop';
+  }
+  if (/^(sleep|delay|wait|setTimeout)$/.test(name)) return 'descend';
+  return undefined;
+};
+
+/**
+ * Whether the error is handed on: `callback(err)`, `reject(err)`, any call given the error — but
+ * `callback()` reports success, a predicate (`isSilencedSocketError(err)`) or a method of the error
+ * itself only inspects it.
+ */
+const handsTheErrorOn: CallClassifier = (reading, { node, name, root, firstArgument }) => {
+  const { errorName } = reading;
+  const passesError = node.arguments.some((argument) => mentions(argument, errorName));
+  if (PROPAGATING_CALLEES.has(name)) {
+    if (firstArgument && !isNullish(firstArgument)) reading.propagations.push(node);
+    return 'stop'; // `callback()` / `done(null)`: reports success — swallows.
+  }
+  if (SUCCESS_CALLEES.has(name)) return 'stop';
+  if (/^(is|has|should|can|was)[A-Z_]/.test(name)) return 'descend';
+  if (root !== undefined && root === errorName) return 'stop'; // err.message.includes(…)
+  if (root !== undefined && PURE_ROOTS.has(root)) return 'descend';
+  if (passesError) {
+    reading.propagations.push(node);
+    return 'stop';
+  }
+  const callee = skipWrappers(node.expression);
+  if (
+    ts.isIdentifier(callee) &&
+    /^(setTimeout|setImmediate|queueMicrotask|String|Number)$/.test(callee.text)
+  ) {
+    return 'descend';
+  }
+  return undefined;
+};
+
+/** The classifiers in the order they are asked; any other call is other work the rule cannot judge. */
+const CALL_CLASSIFIERS: readonly CallClassifier[] = [
+  exitsRejectsOrEmits,
+  logsOrCounts,
+  takesLeadership,
+  closesOrClears,
+  marksHealthOrRetries,
+  handsTheErrorOn,
+];
+
+/** `setTimeout(() => this.start(), 1000)`: a timer whose callback starts (or joins, binds…) again. */
+function isScheduledRestart(node: ts.CallExpression): boolean {
+  const callee = skipWrappers(node.expression);
+  if (!ts.isIdentifier(callee) || !/^(setTimeout|setInterval|setImmediate)$/.test(callee.text)) return false;
+  const [callback] = node.arguments;
+  if (!callback) return false;
+  let restarts = false;
+  const visit = (child: ts.Node): void => {
+    if (restarts) return;
+    if (ts.isCallExpression(child)) {
+      const names = chainNames(child.expression);
+      const last = names[names.length - 1] ?? '';
+      if (START_LIKE_CALLEES.has(last) || splitWords(last).some((word) => START_LIKE_CALLEES.has(word))) {
+        restarts = true;
+      }
+    }
+    ts.forEachChild(child, visit);
+  };
+  visit(callback);
+  return restarts;
+}
+
+/**
+ * Step 2: the fallbacks that stand — not followed by a propagation on their path, and not the
+ * first half of a restart.
+ */
+function standingFallbacks(reading: Reading): Fallback[] {
+  return reading.fallbacks.filter(
+    (candidate) =>
+      !pathReachesPropagation(candidate.node, reading.body, reading.propagations) &&
+      // Closing or dropping the socket and scheduling discovery's start again is a restart, not
+      // switching discovery off; the restart itself is judged as a retry.
+      !(RESTART_TEARDOWN.has(candidate.kind) && reading.retriesScheduled > 0),
+  );
+}
+
+/** Step 3: a scheduled retry is bounded when the function around it compares an attempt counter. */
+function retryOf(reading: Reading, boundSearchRoot: ts.Node): HandlerVerdict['retry'] {
+  if (reading.retriesScheduled === 0) return 'none';
+  return hasAttemptBound(boundSearchRoot) ? 'bounded' : 'unbounded';
 }
 
 /** A comparison on an attempt counter (`attempt < maxAttempts`, `retries-- > 0`) bounds a retry. */

@@ -401,7 +401,11 @@ function judge(
     return { ...at, severity: 'warning', message: `${site.subject} ${extra}. ${ADVICE}` };
   if (verdict.propagates || verdict.doesOtherWork || verdict.retry === 'bounded') return undefined;
   let how: string;
-  if (verdict.retry === 'unbounded') how = 'it retries without a bound and never surfaces it';
+  if (verdict.retry === 'unbounded')
+    how =
+      verdict.logLevel === undefined
+        ? 'it retries without a bound and never surfaces it'
+        : `it logs it${verdict.logLevel === 'error' ? '' : ` at ${verdict.logLevel} level`} and retries without a bound, and nothing but the log hears of it`;
   else if (verdict.logLevel === undefined)
     how = verdict.empty ? 'the handler is empty' : 'nothing is propagated';
   else if (verdict.logLevel === 'error') how = 'it only logs it and carries on';

@@ -1,4 +1,4 @@
-import { skipWrappers, ts } from '../../../syntax/index.js';
+import { findDeclaration, skipWrappers, ts } from '../../../syntax/index.js';
 
 export { skipWrappers };
 
@@ -85,6 +85,8 @@ export function requiredSpecifier(node: ts.Expression): string | undefined {
  */
 export function collectModuleBindings(sourceFile: ts.SourceFile): ModuleBindings {
   const bindings = new Map<string, ModuleBinding>();
+  // The import statements and variable declarations that bind a discovery module.
+  const declarations = new Set<ts.Node>();
   const nonPeerBindings = new Set<string>();
   let loadsDiscoveryModule = false;
   // Static imports are top-level statements: no tree walk needed for them.
@@ -101,6 +103,7 @@ export function collectModuleBindings(sourceFile: ts.SourceFile): ModuleBindings
       }
       if (module === undefined) continue;
       loadsDiscoveryModule = true;
+      declarations.add(statement);
       if (clause?.name) bindings.set(clause.name.text, { module, imported: 'default' });
       const named = clause?.namedBindings;
       if (named && ts.isNamespaceImport(named))
@@ -118,6 +121,7 @@ export function collectModuleBindings(sourceFile: ts.SourceFile): ModuleBindings
       const module = ts.isStringLiteral(reference) ? discoveryModuleOf(reference.text) : undefined;
       if (module) {
         loadsDiscoveryModule = true;
+        declarations.add(statement);
         bindings.set(statement.name.text, { module, imported: 'namespace' });
       }
     }
@@ -132,32 +136,44 @@ export function collectModuleBindings(sourceFile: ts.SourceFile): ModuleBindings
       break;
     }
   }
-  if (!needsWalk) return { bindings, loadsDiscoveryModule, nonPeerBindings };
+  const bindingOf = (identifier: ts.Identifier): ModuleBinding | undefined => {
+    const binding = bindings.get(identifier.text);
+    if (binding === undefined) return undefined;
+    // Resolved like the codemod resolves names: a parameter or variable of the same name between
+    // the use and the binding is another value. A name the lexical walk cannot place (a `var`
+    // hoisted out of a block) keeps the file-wide binding.
+    const declaration = findDeclaration(identifier, identifier.text);
+    return declaration === undefined || declarations.has(declaration) ? binding : undefined;
+  };
+  if (!needsWalk) return { bindings, bindingOf, loadsDiscoveryModule, nonPeerBindings };
   loadsDiscoveryModule = true;
   const visit = (node: ts.Node): void => {
     if (ts.isVariableDeclaration(node) && node.initializer) {
-      bindFromInitializer(node.name, node.initializer, bindings);
+      if (bindFromInitializer(node.name, node.initializer, bindings)) declarations.add(node);
     }
     ts.forEachChild(node, visit);
   };
   visit(sourceFile);
-  return { bindings, loadsDiscoveryModule, nonPeerBindings };
+  return { bindings, bindingOf, loadsDiscoveryModule, nonPeerBindings };
 }
 
 /** The discovery modules a file loads, and under which local names. */
 export interface ModuleBindings {
   readonly bindings: Map<string, ModuleBinding>;
+  /** The binding `identifier` refers to where it is used, unless a nearer declaration shadows it. */
+  readonly bindingOf: (identifier: ts.Identifier) => ModuleBinding | undefined;
   /** True when the file imports or requires a discovery module anywhere, bound to a name or not. */
   readonly loadsDiscoveryModule: boolean;
   /** Names imported from identity-provider modules, whose `discover()` is not peer discovery. */
   readonly nonPeerBindings: ReadonlySet<string>;
 }
 
+/** Binds the names a `require()`/`import()` initializer declares; true when it loads a discovery module. */
 function bindFromInitializer(
   name: ts.BindingName,
   initializer: ts.Expression,
   bindings: Map<string, ModuleBinding>,
-): void {
+): boolean {
   let expression = skipWrappers(initializer);
   // `require('node-discover').Discover` or `require('swim').default`
   let member: string | undefined;
@@ -167,13 +183,13 @@ function bindFromInitializer(
   }
   const specifier = requiredSpecifier(expression);
   const module = specifier === undefined ? undefined : discoveryModuleOf(specifier);
-  if (module === undefined) return;
+  if (module === undefined) return false;
   if (ts.isIdentifier(name)) {
     bindings.set(name.text, {
       module,
       imported: member === undefined || member === 'default' ? 'namespace' : member,
     });
-    return;
+    return true;
   }
   if (ts.isObjectBindingPattern(name) && member === undefined) {
     for (const element of name.elements) {
@@ -185,4 +201,5 @@ function bindFromInitializer(
       bindings.set(element.name.text, { module, imported: imported === 'default' ? 'namespace' : imported });
     }
   }
+  return true;
 }

@@ -1,0 +1,134 @@
+/**
+ * bench/telemetry-ab: what the OpenTelemetry instrumentation costs end to end with no SDK
+ * registered (the default), in bench:bus's batched throughput and bench:limiter's decisions/s.
+ *
+ * The anchor is the same runtime without instrumentation, measured in the same run: the workload
+ * (bench/support/telemetry-ab-workload.ts) is bundled twice with esbuild, once as is and once with
+ * src/telemetry replaced by bench/support/telemetry-off.ts (every hook emptied, same types). Each
+ * round runs both bundles in fresh child processes, in random order, against one Azurite; the
+ * cost is the median over rounds of the paired ratio (instrumented / not). A paired ratio cancels
+ * most of the drift of a busy machine; the spread across rounds says how far to trust it. The CPU
+ * time each child spent per operation is printed too: on a busy machine it is far steadier than
+ * wall-clock throughput, and on a CPU-bound path it bounds the throughput cost.
+ *
+ * Run: npm run bench:telemetry-ab  (node --import tsx bench/telemetry-ab.ts [--rounds 7]; a few minutes)
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build, type Plugin } from 'esbuild';
+import { startAzurite, type AzuriteInstance } from '../src/dev/index.js';
+import { runBench } from './support/run-bench.js';
+import { count, machineLine, median, note, printTable, progress, quantile } from './support/report.js';
+
+const run = promisify(execFile);
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+const WORKLOAD = here('./support/telemetry-ab-workload.ts');
+const TELEMETRY_OFF = here('./support/telemetry-off.ts');
+const roundsArg = process.argv.indexOf('--rounds');
+const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 7;
+const MODES = ['bus', 'limiter'] as const;
+const VARIANTS = ['instrumented', 'hooks emptied'] as const;
+type Variant = (typeof VARIANTS)[number];
+
+let azurite: AzuriteInstance | undefined;
+let outDir: string | undefined;
+
+/** Every import of the telemetry folder's door resolves to the emptied module instead. */
+const withoutTelemetry: Plugin = {
+  name: 'telemetry-off',
+  setup(builder) {
+    builder.onResolve({ filter: /(^|\/)telemetry\/index\.js$/ }, (args) =>
+      args.importer === TELEMETRY_OFF ? undefined : { path: TELEMETRY_OFF },
+    );
+  },
+};
+
+async function bundle(variant: Variant): Promise<string> {
+  const outfile = join(outDir!, `${variant === 'instrumented' ? 'on' : 'off'}.mjs`);
+  await build({
+    entryPoints: [WORKLOAD],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile,
+    logLevel: 'error',
+    plugins: variant === 'instrumented' ? [] : [withoutTelemetry],
+  });
+  return outfile;
+}
+
+interface Measurement {
+  perSecond: number;
+  cpuMicrosPerOp: number;
+}
+
+async function measure(file: string, mode: string, runId: string): Promise<Measurement> {
+  const { stdout } = await run(process.execPath, [file, mode, azurite!.connectionString, runId], {
+    timeout: 180_000,
+    cwd: here('..'),
+  });
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as Measurement;
+}
+
+async function main(): Promise<void> {
+  // Inside the project, so the bundles' bare imports (the Azure SDK…) resolve from its node_modules.
+  await mkdir(here('../node_modules/.cache'), { recursive: true });
+  outDir = await mkdtemp(here('../node_modules/.cache/telemetry-ab-'));
+  const files = {
+    instrumented: await bundle('instrumented'),
+    'hooks emptied': await bundle('hooks emptied'),
+  };
+  azurite = await startAzurite();
+  const rows: string[][] = [];
+  for (const mode of MODES) {
+    const samples: Record<Variant, number[]> = { instrumented: [], 'hooks emptied': [] };
+    const ratios: number[] = [];
+    const cpuRatios: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = Math.random() < 0.5 ? [...VARIANTS] : [...VARIANTS].reverse();
+      const result: Partial<Record<Variant, Measurement>> = {};
+      for (const variant of order) {
+        progress(`${mode}: round ${round + 1}/${ROUNDS}, ${variant}`);
+        const runId = `${mode}${round}${variant[0]}${Date.now().toString(36)}`;
+        const measured = await measure(files[variant], mode, runId);
+        result[variant] = measured;
+        samples[variant].push(measured.perSecond);
+      }
+      ratios.push(result.instrumented!.perSecond / result['hooks emptied']!.perSecond);
+      cpuRatios.push(result.instrumented!.cpuMicrosPerOp / result['hooks emptied']!.cpuMicrosPerOp);
+    }
+    const cost = 1 - median(ratios);
+    rows.push([
+      mode === 'bus' ? 'bus events/s (burst, batched)' : 'limiter decisions/s (split, 1 node)',
+      count(median(samples['hooks emptied'])),
+      count(median(samples.instrumented)),
+      `${(cost * 100).toFixed(1)} %`,
+      `${((1 - quantile(ratios, 0.75)) * 100).toFixed(1)} … ${((1 - quantile(ratios, 0.25)) * 100).toFixed(1)} %`,
+      `${((median(cpuRatios) - 1) * 100).toFixed(1)} %`,
+    ]);
+  }
+  printTable(
+    `Instrumentation cost with no OpenTelemetry SDK registered (${ROUNDS} paired rounds)`,
+    [
+      'workload',
+      'hooks emptied (anchor)',
+      'instrumented',
+      'throughput cost (median of paired ratios)',
+      'throughput cost, middle half of rounds',
+      'extra CPU per op (median of paired ratios)',
+    ],
+    rows,
+  );
+  note(await machineLine());
+}
+
+await runBench('bench:telemetry-ab', 30 * 60_000, main, async () => {
+  await azurite?.stop();
+  if (outDir) await rm(outDir, { recursive: true, force: true });
+});

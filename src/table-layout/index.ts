@@ -1,0 +1,17 @@
+export {
+  DEFAULT_TABLE_PREFIX,
+  busTableName,
+  odataString,
+  partitionEquals,
+  memberPartition,
+  channelPartition,
+  channelPartitionsFilter,
+  channelOfPartition,
+  deadLetterPartition,
+  deadLetterPartitionsFilter,
+  channelOfDeadLetterPartition,
+  cursorPartition,
+  claimPartition,
+  counterPartition,
+  counterPartitionsFilter,
+} from './table-layout.js';
