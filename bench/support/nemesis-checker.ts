@@ -22,6 +22,33 @@ export interface HistoryRecord {
   from?: string;
   seq?: number;
   reason?: string;
+  /** Of `delivered`: the time in the row key of the copy delivered (for reading a failed run). */
+  keyTime?: number;
+}
+
+/**
+ * Parses one node's history file (JSON lines). A kill -9 can cut a line short; the next
+ * incarnation then appends its first record to that unfinished line. The cut record did not
+ * complete and is skipped, but the record glued after it is kept: losing it (say a `delivered` or
+ * an `elected`) would make the checker judge a history that did not happen.
+ */
+export function parseHistory(text: string): HistoryRecord[] {
+  const records: HistoryRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      records.push(JSON.parse(line) as HistoryRecord);
+    } catch {
+      const glued = line.lastIndexOf('{"node":');
+      if (glued <= 0) continue;
+      try {
+        records.push(JSON.parse(line.slice(glued)) as HistoryRecord);
+      } catch {
+        // Cut short itself: nothing complete on this line.
+      }
+    }
+  }
+  return records;
 }
 
 /** Settings the checker needs to judge delivery. */

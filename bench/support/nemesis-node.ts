@@ -55,11 +55,16 @@ const cluster = createCluster({
   membership: { heartbeatIntervalMs: 1000, memberTtlMs: 6000 },
   bus: { pollIntervalMs: 250, consumerName: `consumer-${nodeId}` },
 });
-cluster.elector.on('elected', ({ epoch }) =>
-  record('elected', { epoch, stepDownAt: cluster.elector.stepDownAt }),
-);
+// The run aims half of its process faults at the leader: tell it who leads.
+cluster.elector.on('elected', ({ epoch }) => {
+  record('elected', { epoch, stepDownAt: cluster.elector.stepDownAt });
+  process.send?.({ leader: true });
+});
 cluster.elector.on('renewed', ({ epoch, stepDownAt }) => record('renewed', { epoch, stepDownAt }));
-cluster.on('demoted', ({ epoch, reason }) => record('demoted', { epoch, reason }));
+cluster.on('demoted', ({ epoch, reason }) => {
+  record('demoted', { epoch, reason });
+  process.send?.({ leader: false });
+});
 cluster.on('fenced', (e) => record('fenced', e));
 cluster.on('epoch-floor', (e) => record('epoch-floor', e));
 cluster.singleton('sweep', { everyMs: Number(env.EVERY_MS ?? '500') }, async (ctx) => {
@@ -78,7 +83,8 @@ cluster.singleton('sweep', { everyMs: Number(env.EVERY_MS ?? '500') }, async (ct
   record('job-end', { tick: ctx.tick, epoch: ctx.epoch, aborted: ctx.signal.aborted });
 });
 cluster.subscribe<{ seq: number }>('events', (message) => {
-  record('delivered', { id: message.id, from: message.from, seq: message.seq });
+  // keyTime: the row key's time of the copy delivered (a retried publish stores copies under later keys).
+  record('delivered', { id: message.id, from: message.from, seq: message.seq, keyTime: message.publishedAt });
 });
 handleShutdownSignals(cluster, { onStopped: () => record('stopped') });
 await cluster.start();

@@ -2,10 +2,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { azuriteConnectionString, startAzurite } from '../../src/dev/index.js';
+import { bundleNodeScript } from '../../test/support/node-bundle.js';
 import { StorageFaultProxy, type FaultRule } from '../../test/support/storage-fault-proxy.js';
-import { checkHistory, type CheckResult, type HistoryRecord } from './nemesis-checker.js';
+import {
+  checkHistory,
+  parseHistory,
+  type CheckerOptions,
+  type CheckResult,
+  type HistoryRecord,
+} from './nemesis-checker.js';
 
 /** The faults the nemesis injects. */
 export const FAULT_KINDS = [
@@ -41,6 +47,8 @@ export interface NemesisOptions {
 /** What the run did and what the checker found. */
 export interface NemesisReport {
   faults: Record<FaultKind, number>;
+  /** Of those, injected on the node that was leader at the time. */
+  onLeader: Record<FaultKind, number>;
   check: CheckResult;
   durationMs: number;
   historyDir: string;
@@ -48,9 +56,6 @@ export interface NemesisReport {
 
 const NODE_SCRIPT = fileURLToPath(new URL('./nemesis-node.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-// One bundled file (packages stay in node_modules): five processes that each transpiled the
-// sources through tsx took 15-60 s to start on a loaded 2-core machine, longer than a short run.
-const NODE_BUNDLE = path.join(REPO_ROOT, 'node_modules', '.cache', 'gossipless-nemesis', 'node.mjs');
 /** Lease 15 s (the shortest Azure allows): a pause past it makes the lease expire under the node. */
 const LEASE_MS = 15_000;
 
@@ -79,16 +84,9 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   const drainMs = options.drainMs ?? 15_000;
   const meanGapMs = options.meanGapMs ?? 5000;
   await mkdir(options.outDir, { recursive: true });
-  await build({
-    entryPoints: [NODE_SCRIPT],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: NODE_BUNDLE,
-    logLevel: 'error',
-  });
+  // One bundled file (packages stay in node_modules): five processes that each transpiled the
+  // sources through tsx took 15-60 s to start on a loaded 2-core machine, longer than a short run.
+  const nodeBundle = bundleNodeScript(NODE_SCRIPT);
   const ownAzurite = options.azurite ? undefined : await startAzurite();
   const azurite = options.azurite ?? ownAzurite!;
   const cluster = `nemesis${Date.now().toString(36)}`;
@@ -101,9 +99,10 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     timers.add(timer);
   };
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const onLeader = { ...faults };
   const nodes: Node[] = [];
   const start = (node: Node): void => {
-    const child = spawn(process.execPath, [NODE_BUNDLE], {
+    const child = spawn(process.execPath, [nodeBundle], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,
@@ -117,7 +116,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
     child.on('message', (m: { leader?: boolean }) => {
-      if (typeof m.leader === 'boolean') node.leader = m.leader;
+      if (typeof m.leader === 'boolean' && node.process === child) node.leader = m.leader;
     });
     node.process = child;
     node.leader = false;
@@ -180,9 +179,11 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const leaderNode = candidates.find((n) => n.leader);
     // Aim at the leader half of the time: its faults are the ones that test fencing.
     const node = leaderNode && random() < 0.5 ? leaderNode : pick(candidates);
+    const wasLeader = node.leader;
     switch (kind) {
       case 'kill-9': {
         node.process?.kill('SIGKILL');
+        node.leader = false;
         const downMs = between(1000, 3000);
         node.busyUntil = now + downMs + 2000;
         later(downMs, () => start(node));
@@ -229,7 +230,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       }
     }
     faults[kind]++;
-    log(`${new Date().toISOString()} ${kind} on ${node.name}${node.leader ? ' (leader)' : ''}`);
+    if (wasLeader) onLeader[kind]++;
+    log(`${new Date().toISOString()} ${kind} on ${node.name}${wasLeader ? ' (leader)' : ''}`);
     return true;
   };
 
@@ -263,28 +265,43 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   for (const node of nodes) for (const proxy of node.proxies) await proxy.close();
   await ownAzurite?.stop();
 
+  const records = await readHistories(options.outDir);
+  const check = checkHistory(records, checkerOptions(drainMs));
+  return { faults, onLeader, check, durationMs: Date.now() - startedAt, historyDir: options.outDir };
+}
+
+/** Reads the history files of a run (`history-*.jsonl` in `dir`), for the checker. */
+export async function readHistories(dir: string): Promise<HistoryRecord[]> {
   const records: HistoryRecord[] = [];
-  for (const file of await readdir(options.outDir)) {
+  for (const file of await readdir(dir)) {
     if (!file.startsWith('history-')) continue;
-    for (const line of (await readFile(path.join(options.outDir, file), 'utf8')).split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        records.push(JSON.parse(line) as HistoryRecord);
-      } catch {
-        // A line cut short by kill -9 mid-append: the event did not complete.
-      }
-    }
+    records.push(...parseHistory(await readFile(path.join(dir, file), 'utf8')));
   }
-  const check = checkHistory(records, { redeliveryWindowMs: 20_000, drainMs: drainMs / 2 });
-  return { faults, check, durationMs: Date.now() - startedAt, historyDir: options.outDir };
+  return records;
+}
+
+/** The checker's settings for a run whose drain lasted `drainMs`. */
+export function checkerOptions(drainMs: number): CheckerOptions {
+  return { redeliveryWindowMs: 20_000, drainMs: drainMs / 2 };
 }
 
 /** The report as printed: faults by kind, what was checked, and every violation. */
 export function formatNemesisReport(report: NemesisReport): string {
-  const { check } = report;
+  return [
+    `faults injected (${sum(report.faults)}, ${sum(report.onLeader)} of them on the leader):`,
+    ...FAULT_KINDS.map(
+      (k) =>
+        `  ${k.padEnd(38)} ${String(report.faults[k]).padStart(3)}  (on the leader: ${report.onLeader[k]})`,
+    ),
+    formatCheckResult(report.check),
+  ].join('\n');
+}
+
+const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/** What the checker checked, and its violations (the first 50). */
+export function formatCheckResult(check: CheckResult): string {
   const lines = [
-    `faults injected (${Object.values(report.faults).reduce((a, b) => a + b, 0)}):`,
-    ...FAULT_KINDS.map((k) => `  ${k.padEnd(38)} ${report.faults[k]}`),
     `checked: ${check.terms} terms, ${check.ticks} ticks (${check.commits} commits), ${check.messages} acknowledged publishes, ${check.deliveries} deliveries to ${check.consumers} durable consumers`,
     `violations: ${check.violations.length}`,
     ...check.violations.slice(0, 50).map((v) => `  ${v.property}: ${v.detail}`),

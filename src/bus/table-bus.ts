@@ -572,6 +572,9 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         // retry stores must be keyed within that, with room for the two clock estimates.
         if (this.#clock.monotonicNow() - startedAt + pauseMs > this.#lookbackMs * 0.75) throw error;
         await sleep(pauseMs);
+        // Again after the pause: a process stopped meanwhile (SIGSTOP, a frozen VM, a blocked event
+        // loop) wakes up late, and an attempt keyed then could outlive its copies in consumers' memory.
+        if (this.#clock.monotonicNow() - startedAt > this.#lookbackMs * 0.75) throw error;
       }
     }
   }
@@ -824,13 +827,15 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       this.#arrived() + this.stats.redeliveries + this.stats.deadLettered + this.#redelivery.held;
     const stored = this.#storedCursor;
     if (stored && (stored.readFrom === readFrom || (!force && stored.progress === progress))) return;
-    this.#lastCursorWrite = now;
     try {
       await this.#table.upsertEntity(
         { partitionKey: cursorPartition(this.cluster), rowKey: this.#consumerName, readFrom },
         'Replace',
         { abortSignal: deadlineSignal(this.#callTimeoutMs), onResponse: this.#observer() },
       );
+      // Only a stored position counts: a failed write is tried again after the next poll, not 5 s
+      // later, so a consumer that dies during a brownout re-reads ~15 s, not that plus the brownout.
+      this.#lastCursorWrite = now;
       this.#storedCursor = { readFrom, progress };
     } catch (error) {
       this.emit('error', { error: this.#wrap('cursor', error), during: 'cursor' });

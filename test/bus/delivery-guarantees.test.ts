@@ -10,6 +10,7 @@ import {
 import { azuriteConnectionString } from '../../src/dev/index.js';
 import { connectStorage } from '../../src/storage/index.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
+import { StorageFaultProxy } from '../support/storage-fault-proxy.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -173,6 +174,33 @@ describe('TableBus redelivery', () => {
     await waitFor(() => secondSaw.includes('later-4'), 10_000, 'the restarted consumer to catch up');
     expect(secondSaw.slice(0, 6)).toEqual(['stuck', 'later-0', 'later-1', 'later-2', 'later-3', 'later-4']);
   });
+
+  it('tries a failed cursor write again after the next poll, not 5 s later', async () => {
+    const cluster = uniqueName('r');
+    const tableUrl = new URL(inject('azuriteTableEndpoint'));
+    const proxy = await new StorageFaultProxy(Number(tableUrl.port), 'table').listen();
+    cleanups.push(() => proxy.close());
+    const storage = connectStorage({
+      connectionString: azuriteConnectionString(
+        inject('azuriteBlobEndpoint'),
+        `http://127.0.0.1:${proxy.port}/devstoreaccount1`,
+      ),
+    });
+    const writes: number[] = [];
+    proxy.rule = (request) => {
+      if (request.method !== 'PUT' || !request.url.includes("RowKey='audit'")) return undefined;
+      writes.push(performance.now());
+      // The first write of the position is lost (a brownout): the consumer keeps polling.
+      return writes.length === 1 ? { kind: 'reset' } : undefined;
+    };
+    const consumer = bus({ cluster, nodeId: 'consumer', consumerName: 'audit', storage });
+    consumer.subscribe('audit', () => undefined);
+    await consumer.start();
+    await waitFor(() => writes.length >= 2, 15_000, 'a second cursor write');
+    // Before, the next try came 5 s (of server time) after the failed one: a consumer killed
+    // meanwhile re-read from an older position than the ~15 s bus.md states.
+    expect(writes[1]! - writes[0]!).toBeLessThan(4000);
+  });
 });
 
 describe('TableBus publish', () => {
@@ -241,5 +269,56 @@ describe('TableBus publish', () => {
     expect(got.find((m) => m.payload === 'retried')!.id).toBe(id);
     expect(malformed).toEqual(['messageId is not <time>_<node>_<seq>']);
     expect(consumer.stats.malformed).toBe(1);
+  });
+
+  // Found by the randomized fault run: a publisher paused (SIGSTOP past the lease) while it waited
+  // to retry a publish whose reply was lost started its next attempt 20 s after the first, under
+  // a key far from the first copy's; its own consumer, which had forgotten the id by then,
+  // delivered the message a second time in one process.
+  it('starts no retry later than ¾ of the look-back after the first attempt, even after a pause during the retry wait', async () => {
+    const cluster = uniqueName('a');
+    const tableUrl = new URL(inject('azuriteTableEndpoint'));
+    const proxy = await new StorageFaultProxy(Number(tableUrl.port), 'table').listen();
+    cleanups.push(() => proxy.close());
+    const storage = connectStorage({
+      connectionString: azuriteConnectionString(
+        inject('azuriteBlobEndpoint'),
+        `http://127.0.0.1:${proxy.port}/devstoreaccount1`,
+      ),
+    });
+    const lookbackMs = 3000; // the bound: no attempt starts later than 2.25 s after the first
+    const publisher = new TableBus({
+      storage,
+      cluster,
+      nodeId: 'pub',
+      tablePrefix: TABLE_PREFIX,
+      lookbackMs,
+    });
+    buses.push(publisher);
+    await publisher.publish('x', 'warm-up'); // creates the table, learns the server clock
+    const consumer = bus({ cluster, nodeId: 'consumer', lookbackMs });
+    const got: string[] = [];
+    consumer.subscribe<string>('x', (m) => void got.push(m.payload));
+    await consumer.start();
+
+    let creates = 0;
+    proxy.rule = (request) => {
+      if (request.method !== 'POST' || !request.url.includes(`/${TABLE_PREFIX}bus`)) return undefined;
+      if (++creates > 1) return undefined;
+      // The reply is lost after the commit; while the publisher waits to retry, the whole process
+      // stops (as under SIGSTOP or a frozen VM) for longer than the publish bound.
+      setTimeout(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000), 100);
+      return { kind: 'drop-reply' };
+    };
+    const paused = await publisher.publish('x', 'paused').catch((error: unknown) => error);
+    expect(paused).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    expect(creates).toBe(1);
+
+    // The first attempt was stored: the consumer gets it, once.
+    proxy.rule = () => undefined;
+    await publisher.publish('x', 'after');
+    await waitFor(() => got.includes('after'), 10_000, 'the message after');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(got.filter((p) => p === 'paused')).toEqual(['paused']);
   });
 });

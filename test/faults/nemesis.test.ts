@@ -24,6 +24,9 @@ describe('randomized fault run (nemesis)', () => {
     expect(report.check.violations, printed).toEqual([]);
     const injected = FAULT_KINDS.filter((kind) => report.faults[kind] > 0);
     expect(injected.length, printed).toBeGreaterThanOrEqual(FAULT_KINDS.length - 1);
+    // Half the faults aim at the leader (the ones that test fencing): the run must know who leads.
+    const onLeader = Object.values(report.onLeader).reduce((a, b) => a + b, 0);
+    expect(onLeader, printed).toBeGreaterThanOrEqual(1);
     expect(report.check.terms).toBeGreaterThanOrEqual(1);
     await rm(outDir, { recursive: true, force: true });
   }, 240_000);

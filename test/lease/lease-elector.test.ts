@@ -115,6 +115,29 @@ describe('LeaseElector on Azurite', () => {
     expect(info.isHeld).toBe(false);
   });
 
+  it('stop() with leader work that ignores its signal: resolves by the deadline and leaves the lease to expire, not released', async () => {
+    const cluster = uniqueName('c');
+    // The largest margin (L/2) keeps the wait short: stop() waits at most until the step-down time.
+    const a = elector({ cluster, nodeId: 'a', safetyMarginMs: 7500, renewIntervalMs: 3000 });
+    await a.start();
+    await waitFor(() => a.isLeader, 5000, 'a to lead');
+    a.trackLeaderWork(new Promise(() => undefined)); // never settles, never looks at its signal
+    const demoted: string[] = [];
+    a.on('demoted', ({ reason }) => demoted.push(reason));
+    const b = elector({ cluster, nodeId: 'b' });
+    await b.start();
+    const stopAt = performance.now();
+    await a.stop();
+    expect(performance.now() - stopAt).toBeLessThan(7500 + 2000);
+    expect(demoted).toEqual(['stopped']);
+    expect(a.isLeader).toBe(false);
+    // Released, b would lead within one retry (200 ms); the lease stays held until it expires.
+    expect((await a.leader()).isHeld).toBe(true);
+    expect(b.isLeader).toBe(false);
+    await waitFor(() => b.isLeader, 20_000, 'b to lead once the lease expired');
+    expect(b.epoch).toBe(2);
+  }, 60_000);
+
   it('steps down at once when the store says the lease is gone (lease broken)', async () => {
     const cluster = uniqueName('c');
     const a = elector({ cluster, nodeId: 'a', renewIntervalMs: 500 });
