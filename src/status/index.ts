@@ -7,3 +7,5 @@ export type {
   LeaderChange,
   DeadLetterStatus,
 } from './read-cluster-status.js';
+export { healthyRenewalAgeMs, renewalWarning } from './renewal-warning.js';
+export type { RenewalTimings } from './renewal-warning.js';

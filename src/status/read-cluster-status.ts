@@ -16,6 +16,7 @@ import {
   partitionEquals,
 } from '../table-layout/index.js';
 import { deadlineSignal, isNotFound, storageFailure, type StorageConnection } from '../storage/index.js';
+import { healthyRenewalAgeMs, renewalWarning } from './renewal-warning.js';
 
 /** Options of {@link readClusterStatus}. */
 export interface ReadClusterStatusOptions {
@@ -30,6 +31,8 @@ export interface ReadClusterStatusOptions {
   suspectAfterMs?: number;
   /** The nodes' lease duration, to judge the time since the last renewal. @default 15000 */
   leaseDurationMs?: number;
+  /** The nodes' renew period, to judge the time since the last renewal. @default the lease elector's (L / 2) */
+  renewIntervalMs?: number;
   /** How many leader changes to show. @default 10 */
   recentLeaderChanges?: number;
   abortSignal?: AbortSignal;
@@ -122,6 +125,7 @@ export async function readClusterStatus(
   const table = storage.tableClient(busTableName(options.tablePrefix));
   const memberTtlMs = options.memberTtlMs ?? MEMBERSHIP_DEFAULTS.memberTtlMs;
   const suspectAfterMs = options.suspectAfterMs ?? MEMBERSHIP_DEFAULTS.heartbeatIntervalMs * 2;
+  const healthyRenewalMs = healthyRenewalAgeMs(options, storage);
   // Each list keeps the Date header of its own responses: liveness is judged against the member
   // list's, as the nodes do.
   const list = async (
@@ -184,6 +188,7 @@ export async function readClusterStatus(
   }
 
   let lastRenewalAgoMs: number | undefined;
+  let leaderHeartbeatAgeMs = 0;
   const members: MemberStatus[] = [];
   for (const row of memberRows) {
     const member = parseMemberRow(row, serverNow, suspectAfterMs);
@@ -191,6 +196,7 @@ export async function readClusterStatus(
     const isLeader = leader.isHeld && member.nodeId === leader.holder;
     if (isLeader && typeof row['leaseRenewedAt'] === 'number') {
       lastRenewalAgoMs = Math.max(0, serverNow - row['leaseRenewedAt']);
+      leaderHeartbeatAgeMs = member.ageMs;
     }
     const counted = row[TRANSACTIONS_PER_HOUR_PROPERTY];
     members.push({
@@ -263,13 +269,11 @@ export async function readClusterStatus(
     );
   }
   if (live.length === 0) warnings.push('no live members');
-  // The leader renews every L/3 and writes the renewal time with each heartbeat, so ~2 × 5 s is
-  // normal at the defaults; past L − margin the leader would already have stepped down.
-  if (lastRenewalAgoMs !== undefined && lastRenewalAgoMs > (options.leaseDurationMs ?? 15_000) - 2_000) {
-    warnings.push(
-      `the leader last renewed ${Math.round(lastRenewalAgoMs / 1000)} s ago: renewals are failing`,
-    );
-  }
+  const renewal =
+    lastRenewalAgoMs === undefined
+      ? undefined
+      : renewalWarning(lastRenewalAgoMs, leaderHeartbeatAgeMs, healthyRenewalMs);
+  if (renewal) warnings.push(renewal);
   if (leader.leaseState !== 'missing' && leader.epoch < highestClaimedEpoch) {
     warnings.push(
       `singleton jobs fenced: the lease blob's epoch ${leader.epoch} is below epoch ${highestClaimedEpoch} already used by tick claims ` +

@@ -49,7 +49,7 @@ export function statusCommand(context: CommandContext) {
     .option('--nodes <n>', 'for --cost: one replica count (same as --replicas <n>)')
     .option(
       '--renew-ms <ms>',
-      "for --cost: the nodes' renewIntervalMs (default: the runtime's)",
+      "the nodes' renewIntervalMs, to judge renewal age and for --cost (default: the runtime's)",
       parsePositiveInt,
     )
     .option(
@@ -161,6 +161,7 @@ export async function run(options: StatusCommandOptions, io: CliIo): Promise<num
         ? options.heartbeatMs * 2
         : options.memberTtlMs && Math.round((options.memberTtlMs * 2) / 3),
       leaseDurationMs: options.leaseMs,
+      renewIntervalMs: options.renewMs,
       abortSignal: io.signal,
     });
   const costFor = (status: ClusterStatus): CostReport | undefined =>
