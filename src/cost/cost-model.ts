@@ -25,7 +25,7 @@ export interface CostTimings {
    * known (a leader of an older version); not in the idle figures. @default the runtime's
    */
   retryIntervalMs?: number;
-  /** Membership's `heartbeatIntervalMs`. @default the runtime's (5000) */
+  /** Membership's `heartbeatIntervalMs`. @default the runtime's (MEMBERSHIP_DEFAULTS) */
   heartbeatIntervalMs?: number;
   /** The bus's `pollIntervalMs` (while messages flow). @default the runtime's */
   pollIntervalMs?: number;
