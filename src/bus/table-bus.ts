@@ -137,6 +137,8 @@ const UNSTAMPED_ALLOWANCE_MS = 1500;
 // Azure's front ends (blob, table) keep their own clocks; ServerTimeEstimate merges gaps up to this.
 const FRONT_END_SKEW_MS = 100;
 const MIN_SLEEP_MS = 5;
+// A moving durable cursor is stored at most this often (server time) while polling, and on stop.
+const CURSOR_WRITE_EVERY_MS = 5000;
 
 /**
  * A publish/subscribe bus on one Azure Table: one partition per channel, one row per message.
@@ -192,9 +194,8 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   #lastRetention = -Infinity;
   /** Pause between retention passes: doubles after a pass that deleted nothing. */
   #retentionEveryMs: number;
-  #lastCursorWrite = -Infinity;
-  /** The cursor value last stored, and the delivery progress it reflects. */
-  #storedCursor: { readFrom: number; progress: number } | undefined;
+  /** The cursor value last stored, the delivery progress it reflects, and when (server time). */
+  #storedCursor: { readFrom: number; progress: number; at: number } | undefined;
   readonly #telemetry: BusTelemetry;
   /** Counters since start. */
   readonly stats: TableBusStats = {
@@ -813,19 +814,20 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   }
 
   /**
-   * Stores a durable consumer's read position: at most every 5 s while polling, and on stop (force),
-   * and only when it moved. While nothing is delivered a restart from the stored position reads
-   * nothing new (every row after it would have been delivered), so an idle consumer writes nothing.
+   * Stores a durable consumer's read position: at most every `CURSOR_WRITE_EVERY_MS` while
+   * polling, and on stop (force), and only when it moved. While nothing is delivered a restart from
+   * the stored position reads nothing new (every row after it would have been delivered), so an
+   * idle consumer writes nothing.
    */
   async #writeCursor(force: boolean): Promise<void> {
     if (!this.#consumerName || this.#readFrom === undefined) return;
     const now = this.#serverTime.nowOrLocal();
-    if (!force && now - this.#lastCursorWrite < 5000) return;
+    const stored = this.#storedCursor;
+    if (stored && !force && now - stored.at < CURSOR_WRITE_EVERY_MS) return;
     // Never past a message held for redelivery: a restarted consumer must read it again.
     const readFrom = Math.min(this.#readFrom, this.#redelivery.oldestHeldTime() ?? Infinity);
     const progress =
       this.#arrived() + this.stats.redeliveries + this.stats.deadLettered + this.#redelivery.held;
-    const stored = this.#storedCursor;
     if (stored && (stored.readFrom === readFrom || (!force && stored.progress === progress))) return;
     try {
       await this.#table.upsertEntity(
@@ -835,8 +837,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       );
       // Only a stored position counts: a failed write is tried again after the next poll, not 5 s
       // later, so a consumer that dies during a brownout re-reads ~15 s, not that plus the brownout.
-      this.#lastCursorWrite = now;
-      this.#storedCursor = { readFrom, progress };
+      this.#storedCursor = { readFrom, progress, at: now };
     } catch (error) {
       this.emit('error', { error: this.#wrap('cursor', error), during: 'cursor' });
     }
