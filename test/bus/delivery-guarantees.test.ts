@@ -35,18 +35,33 @@ function bus(options: Partial<TableBusOptions> & { cluster: string; nodeId: stri
   return b;
 }
 
+/** A connection to the run's Azurite whose table calls go to `port` (a proxy in front of it). */
+function storageThroughTablePort(port: number): ReturnType<typeof connectStorage> {
+  return connectStorage({
+    connectionString: azuriteConnectionString(
+      inject('azuriteBlobEndpoint'),
+      `http://127.0.0.1:${port}/devstoreaccount1`,
+    ),
+  });
+}
+
 async function tableProxy(): Promise<{ proxy: FaultProxy; storage: ReturnType<typeof connectStorage> }> {
   const url = new URL(inject('azuriteTableEndpoint'));
   const proxy = new FaultProxy(url.hostname, Number(url.port));
   await proxy.listen();
   cleanups.push(() => proxy.close());
-  const storage = connectStorage({
-    connectionString: azuriteConnectionString(
-      inject('azuriteBlobEndpoint'),
-      `http://127.0.0.1:${proxy.port}/devstoreaccount1`,
-    ),
-  });
-  return { proxy, storage };
+  return { proxy, storage: storageThroughTablePort(proxy.port) };
+}
+
+/** A connection whose table calls go through a request-level fault proxy (rules per request). */
+async function tableFaultProxy(): Promise<{
+  proxy: StorageFaultProxy;
+  storage: ReturnType<typeof connectStorage>;
+}> {
+  const tableUrl = new URL(inject('azuriteTableEndpoint'));
+  const proxy = await new StorageFaultProxy(Number(tableUrl.port), 'table').listen();
+  cleanups.push(() => proxy.close());
+  return { proxy, storage: storageThroughTablePort(proxy.port) };
 }
 
 const table = () => testStorage().tableClient(`${TABLE_PREFIX}bus`);
@@ -177,15 +192,7 @@ describe('TableBus redelivery', () => {
 
   it('tries a failed cursor write again after the next poll, not 5 s later', async () => {
     const cluster = uniqueName('r');
-    const tableUrl = new URL(inject('azuriteTableEndpoint'));
-    const proxy = await new StorageFaultProxy(Number(tableUrl.port), 'table').listen();
-    cleanups.push(() => proxy.close());
-    const storage = connectStorage({
-      connectionString: azuriteConnectionString(
-        inject('azuriteBlobEndpoint'),
-        `http://127.0.0.1:${proxy.port}/devstoreaccount1`,
-      ),
-    });
+    const { proxy, storage } = await tableFaultProxy();
     const writes: number[] = [];
     proxy.rule = (request) => {
       if (request.method !== 'PUT' || !request.url.includes("RowKey='audit'")) return undefined;
@@ -277,15 +284,7 @@ describe('TableBus publish', () => {
   // delivered the message a second time in one process.
   it('starts no retry later than ¾ of the look-back after the first attempt, even after a pause during the retry wait', async () => {
     const cluster = uniqueName('a');
-    const tableUrl = new URL(inject('azuriteTableEndpoint'));
-    const proxy = await new StorageFaultProxy(Number(tableUrl.port), 'table').listen();
-    cleanups.push(() => proxy.close());
-    const storage = connectStorage({
-      connectionString: azuriteConnectionString(
-        inject('azuriteBlobEndpoint'),
-        `http://127.0.0.1:${proxy.port}/devstoreaccount1`,
-      ),
-    });
+    const { proxy, storage } = await tableFaultProxy();
     const lookbackMs = 3000; // the bound: no attempt starts later than 2.25 s after the first
     const publisher = new TableBus({
       storage,

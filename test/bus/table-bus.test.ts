@@ -267,14 +267,25 @@ describe('TableBus polling while idle', () => {
   });
 });
 
+/**
+ * A publisher that published `payload` on `news`, and a subscriber bus created a while later, both
+ * with a look-back that still reaches that message.
+ */
+async function publishedBeforeSubscriberExists(
+  payload: string,
+): Promise<{ publisher: TableBus; subscriber: TableBus }> {
+  const cluster = uniqueName('b');
+  const publisher = bus({ cluster, nodeId: 'pub', lookbackMs: 10_000 });
+  await publisher.publish('news', payload);
+  // Well past both nodes' clock uncertainty (≤ ~1 s each just after start), well inside the look-back.
+  await sleep(3500);
+  const subscriber = bus({ cluster, nodeId: 'sub', lookbackMs: 10_000 });
+  return { publisher, subscriber };
+}
+
 describe("TableBus subscribe({ since: 'subscribed' })", () => {
   it('delivers what was published after the call, not what was published before it within the look-back', async () => {
-    const cluster = uniqueName('b');
-    const publisher = bus({ cluster, nodeId: 'pub', lookbackMs: 10_000 });
-    await publisher.publish('news', 'before');
-    // Well past both nodes' clock uncertainty (≤ ~1 s each just after start), well inside the look-back.
-    await sleep(3500);
-    const subscriber = bus({ cluster, nodeId: 'sub', lookbackMs: 10_000 });
+    const { publisher, subscriber } = await publishedBeforeSubscriberExists('before');
     const fromNow: string[] = [];
     const everything: string[] = [];
     subscriber.subscribe<string>('news', (m) => void fromNow.push(m.payload), { since: 'subscribed' });
@@ -290,11 +301,7 @@ describe("TableBus subscribe({ since: 'subscribed' })", () => {
   });
 
   it('does not count a message as delivered when every handler subscribed after it was published', async () => {
-    const cluster = uniqueName('b');
-    const publisher = bus({ cluster, nodeId: 'pub', lookbackMs: 10_000 });
-    await publisher.publish('news', 'old');
-    await sleep(3500);
-    const subscriber = bus({ cluster, nodeId: 'sub', lookbackMs: 10_000 });
+    const { publisher, subscriber } = await publishedBeforeSubscriberExists('old');
     const got: string[] = [];
     subscriber.subscribe<string>('news', (m) => void got.push(m.payload), { since: 'subscribed' });
     await subscriber.start();
