@@ -441,11 +441,21 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   #handlersFor(message: BusMessage): RedeliveryHandler[] {
     const handlers: RedeliveryHandler[] = [];
     for (const [handler, subscription] of this.#handlers.get(message.channel) ?? []) {
-      if (subscription.since === undefined || this.publishedSince(message, subscription.since)) {
-        handlers.push(handler as RedeliveryHandler);
-      }
+      if (this.#isFor(message, subscription)) handlers.push(handler as RedeliveryHandler);
     }
     return handlers;
+  }
+
+  /** Whether any handler of its channel takes the message: stops at the first (no list is built). */
+  #hasHandlerFor(message: BusMessage): boolean {
+    for (const subscription of this.#handlers.get(message.channel)?.values() ?? []) {
+      if (this.#isFor(message, subscription)) return true;
+    }
+    return false;
+  }
+
+  #isFor(message: BusMessage, subscription: Subscription): boolean {
+    return subscription.since === undefined || this.publishedSince(message, subscription.since);
   }
 
   /** Best estimate of the storage server's clock. */
@@ -733,7 +743,8 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       return;
     }
     if (!this.#handlers.has(parsed.message.channel)) return;
-    if (this.#handlersFor(parsed.message).length === 0) {
+    // Redelivery lists the handlers itself when it runs them (later, if the message waits in a queue).
+    if (!this.#hasHandlerFor(parsed.message)) {
       // Every handler subscribed `since` after this was published; remembered above, so counted once.
       this.stats.beforeSubscription++;
       return;
