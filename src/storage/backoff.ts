@@ -39,10 +39,12 @@ export function retryAfterMs(error: unknown, nowMs = Date.now()): number | undef
  * adds to the load that caused it, so these get exponential backoff and the server's retry-after.
  */
 export function isThrottled(error: unknown): boolean {
-  const status = storageStatusCode(error);
-  return (
-    status === 429 || status === 503 || (status === 500 && storageErrorCode(error) === 'OperationTimedOut')
-  );
+  return isThrottledResponse(storageStatusCode(error), storageErrorCode(error));
+}
+
+/** {@link isThrottled} for an answer's status and `x-ms-error-code` (what the transaction counter sees). */
+export function isThrottledResponse(status: number | undefined, errorCode: string | undefined): boolean {
+  return status === 429 || status === 503 || (status === 500 && errorCode === 'OperationTimedOut');
 }
 
 /**

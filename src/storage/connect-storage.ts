@@ -19,7 +19,8 @@ import { GossiplessError } from '../errors/index.js';
 import { redactUnknown } from '../redact/index.js';
 import { isAlreadyExists, isForbidden, storageErrorCode, storageStatusCode } from './storage-errors.js';
 import { LeasePriorityGate } from './lease-priority.js';
-import { isThrottledResponse, StorageTransactionCounter } from './transaction-counter.js';
+import { StorageTransactionCounter } from './transaction-counter.js';
+import { isThrottledResponse } from './backoff.js';
 
 /** Name of the environment variable read when {@link connectStorage} gets no target. */
 export const CONNECTION_STRING_ENV = 'AZURE_STORAGE_CONNECTION_STRING';

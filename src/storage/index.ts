@@ -20,14 +20,13 @@ export {
 export { deadlineSignal } from './deadline.js';
 export { retryTransient } from './retry-transient.js';
 export { storageFailure } from './storage-failure.js';
-export { retryAfterMs, isThrottled, backoffDelayMs } from './backoff.js';
+export { retryAfterMs, isThrottled, isThrottledResponse, backoffDelayMs } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export type { RetryTransientOptions } from './retry-transient.js';
 export { LeasePriorityGate } from './lease-priority.js';
 export {
   StorageTransactionCounter,
   classifyStorageRequest,
-  isThrottledResponse,
   STORAGE_TRANSACTION_KINDS,
 } from './transaction-counter.js';
 export type {

@@ -201,11 +201,6 @@ function kindOfRow(
   return 'other';
 }
 
-/** Whether an answer says the account is throttling (as `isThrottled` judges errors). */
-export function isThrottledResponse(status: number | undefined, errorCode: string | undefined): boolean {
-  return status === 429 || status === 503 || (status === 500 && errorCode === 'OperationTimedOut');
-}
-
 function emptyCounts(): KindCounts {
   return { requests: 0, throttled: 0, table: 0, blobWrite: 0, blobRead: 0, blobOther: 0, blobListCreate: 0 };
 }
