@@ -7,7 +7,7 @@ import type {
   StorageTransactionKind,
   TransactionPrices,
 } from '@gossipless/runtime';
-import { textTable } from './format.js';
+import { indent, textTable } from './format.js';
 
 /** One member's own count, next to what the model says for its role. */
 export interface MemberCostReading {
@@ -150,12 +150,4 @@ export function renderCostReport(report: CostReport, color: boolean): string {
   }
   out.push(`  prices: ${report.prices.source}`);
   return out.join('\n') + '\n';
-}
-
-function indent(text: string, by: number): string {
-  const pad = ' '.repeat(by);
-  return text
-    .split('\n')
-    .map((l) => `${pad}${l}`)
-    .join('\n');
 }

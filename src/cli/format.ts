@@ -18,3 +18,12 @@ export function textTable(header: string[], rows: string[][]): string {
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
+
+/** Indents every line of `text` by `by` spaces (a table under its heading). */
+export function indent(text: string, by = 2): string {
+  const pad = ' '.repeat(by);
+  return text
+    .split('\n')
+    .map((l) => `${pad}${l}`)
+    .join('\n');
+}

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import pc from 'picocolors';
 import type { ClusterStatus, CostTimings, TransactionPrices } from '@gossipless/runtime';
 import { GossiplessError } from '@gossipless/runtime/errors';
-import { formatDuration, textTable } from '../format.js';
+import { formatDuration, indent, textTable } from '../format.js';
 import { ExitCode, type CliIo } from '../io.js';
 import type { StorageCliOptions } from '../storage-options.js';
 import { buildCostReport, renderCostReport, type CostReport } from '../cost-report.js';
@@ -352,11 +352,4 @@ function render(status: ClusterStatus, cost: CostReport | undefined, color: bool
     out.push(renderCostReport(cost, color).trimEnd());
   }
   return out.join('\n') + '\n';
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n');
 }
