@@ -159,7 +159,13 @@ export function transactionsPerNodeHour(
   timings: CostTimings = {},
   nodes = 3,
 ): { leader: NodeHourTransactions; follower: NodeHourTransactions } {
-  const t = resolveCostTimings(timings);
+  return nodeHour(resolveCostTimings(timings), nodes);
+}
+
+function nodeHour(
+  t: ResolvedCostTimings,
+  nodes: number,
+): { leader: NodeHourTransactions; follower: NodeHourTransactions } {
   const pages = Math.max(1, Math.ceil(Math.max(1, nodes) / ENTITIES_PER_PAGE));
   const common = zeroKinds();
   // Each heartbeat: an upsert of the node's row, then the follower point-reads the member digest
@@ -202,7 +208,8 @@ export function estimateCost(
   prices: TransactionPrices = DEFAULT_PRICES,
 ): CostEstimate {
   const n = Math.max(1, Math.floor(nodes));
-  const { leader, follower } = transactionsPerNodeHour(timings, n);
+  const resolved = resolveCostTimings(timings);
+  const { leader, follower } = nodeHour(resolved, n);
   const clusterByKindPerHour = zeroKinds();
   for (const kind of STORAGE_TRANSACTION_KINDS) {
     clusterByKindPerHour[kind] = leader.byKind[kind] + follower.byKind[kind] * (n - 1);
@@ -218,7 +225,7 @@ export function estimateCost(
     clusterPerHour: blobPerHour + tablePerHour,
     clusterByKindPerHour,
     monthlyUsd: Math.round(hourUsd * 730 * 100) / 100,
-    timings: resolveCostTimings(timings),
+    timings: resolved,
     prices,
     label: 'estimate',
   };
