@@ -160,11 +160,6 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   readonly timings: Readonly<ResolvedTableBusTimings>;
   readonly #storage: StorageConnection;
   readonly #table: TableClient;
-  readonly #lookbackMs: number;
-  readonly #retentionMs: number;
-  readonly #callTimeoutMs: number;
-  readonly #publishAttemptMs: number;
-  readonly #deadLetterRetentionMs: number;
   readonly #schedule: PollSchedule;
   readonly #clock: Clock;
   readonly #redelivery: Redelivery;
@@ -221,12 +216,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     this.#storage = options.storage;
     this.#table = options.storage.tableClient(this.tableName);
     const timings = resolveTableBusTimings(options);
-    this.timings = timings;
-    this.#lookbackMs = timings.lookbackMs;
-    this.#retentionMs = timings.retentionMs;
-    this.#callTimeoutMs = timings.callTimeoutMs;
-    this.#publishAttemptMs = timings.publishAttemptMs;
-    this.#deadLetterRetentionMs = timings.deadLetterRetentionMs;
+    this.timings = Object.freeze(timings);
     this.#retentionEveryMs = retentionBaseMs(timings.retentionMs);
     const redelivery = timings.redelivery;
     this.#consumerName = options.consumerName;
@@ -478,7 +468,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
 
   #ensureTable(): Promise<void> {
     this.#tableReady ??= this.#storage
-      .createTableIfNotExists(this.tableName, { abortSignal: deadlineSignal(this.#callTimeoutMs) })
+      .createTableIfNotExists(this.tableName, { abortSignal: deadlineSignal(this.timings.callTimeoutMs) })
       .then(
         () => undefined,
         (error: unknown) => {
@@ -536,7 +526,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     if (this.#serverTime.now() !== undefined) return;
     await this.#table
       .getEntity(cursorPartition(this.cluster), '-', {
-        abortSignal: deadlineSignal(this.#callTimeoutMs, abortSignal),
+        abortSignal: deadlineSignal(this.timings.callTimeoutMs, abortSignal),
         onResponse: this.#observer(),
       })
       .catch((error: unknown) => {
@@ -559,7 +549,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     const tracingOptions = trace ? { tracingContext: trace.context } : undefined;
     for (let attempt = 1; ; attempt++) {
       const entities = batch.map((p) => this.#toEntity(p, attempt > 1));
-      const abortSignal = deadlineSignal(this.#publishAttemptMs);
+      const abortSignal = deadlineSignal(this.timings.publishAttemptMs);
       try {
         if (entities.length === 1) {
           await this.#table.createEntity(entities[0]!, {
@@ -581,11 +571,11 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
         const pauseMs = 200 * attempt;
         // Consumers remember an id for at least the look-back after its first copy: every copy a
         // retry stores must be keyed within that, with room for the two clock estimates.
-        if (this.#clock.monotonicNow() - startedAt + pauseMs > this.#lookbackMs * 0.75) throw error;
+        if (this.#clock.monotonicNow() - startedAt + pauseMs > this.timings.lookbackMs * 0.75) throw error;
         await sleep(pauseMs);
         // Again after the pause: a process stopped meanwhile (SIGSTOP, a frozen VM, a blocked event
         // loop) wakes up late, and an attempt keyed then could outlive its copies in consumers' memory.
-        if (this.#clock.monotonicNow() - startedAt > this.#lookbackMs * 0.75) throw error;
+        if (this.#clock.monotonicNow() - startedAt > this.timings.lookbackMs * 0.75) throw error;
       }
     }
   }
@@ -655,7 +645,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
           cursorPartition(this.cluster),
           this.#consumerName,
           {
-            abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
+            abortSignal: deadlineSignal(this.timings.callTimeoutMs, stop),
             onResponse: this.#observer(),
           },
         );
@@ -672,7 +662,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
   async #poll(stop: AbortSignal): Promise<void> {
     this.#readFrom ??= await this.#initialReadFrom(stop);
     if (this.#scan === undefined) {
-      const lower = rowKeyLowerBound(this.#readFrom - this.#lookbackMs);
+      const lower = rowKeyLowerBound(this.#readFrom - this.timings.lookbackMs);
       const channels = [...this.#handlers.keys()];
       const partitions = channels.map((c) => partitionEquals(this.#partition(c))).join(' or ');
       this.#scan = {
@@ -699,7 +689,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     this.#scan = undefined;
     this.#readFrom = scan.startedAt;
     // Nothing keyed before readFrom − lookback is read again by this process.
-    this.#pruneSeen(this.#readFrom - this.#lookbackMs * 2);
+    this.#pruneSeen(this.#readFrom - this.timings.lookbackMs * 2);
     await this.#writeCursor(false);
   }
 
@@ -712,7 +702,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     const pages = this.#table
       .listEntities<Record<string, unknown>>({
         queryOptions: { filter },
-        abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
+        abortSignal: deadlineSignal(this.timings.callTimeoutMs, stop),
         onResponse: this.#observer(),
       })
       .byPage({ maxPageSize: POLL_PAGE_SIZE, ...(continuationToken ? { continuationToken } : {}) });
@@ -791,7 +781,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       await this.#ensureTable();
       // Replace: a consumer that parks the same message again (after a restart) keeps one row.
       await this.#table.upsertEntity(entity, 'Replace', {
-        abortSignal: deadlineSignal(this.#callTimeoutMs, this.#stop.signal),
+        abortSignal: deadlineSignal(this.timings.callTimeoutMs, this.#stop.signal),
         onResponse: this.#observer(),
       });
     } catch (failure) {
@@ -844,7 +834,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
       await this.#table.upsertEntity(
         { partitionKey: cursorPartition(this.cluster), rowKey: this.#consumerName, readFrom },
         'Replace',
-        { abortSignal: deadlineSignal(this.#callTimeoutMs), onResponse: this.#observer() },
+        { abortSignal: deadlineSignal(this.timings.callTimeoutMs), onResponse: this.#observer() },
       );
       // Only a stored position counts: a failed write is tried again after the next poll, not 5 s
       // later, so a consumer that dies during a brownout re-reads ~15 s, not that plus the brownout.
@@ -865,14 +855,15 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     this.#lastRetention = now;
     const messages =
       `${channelPartitionsFilter(this.cluster)}` +
-      ` and RowKey lt ${odataString(rowKeyLowerBound(now - this.#retentionMs))}`;
+      ` and RowKey lt ${odataString(rowKeyLowerBound(now - this.timings.retentionMs))}`;
     // Dead-letter row keys start with the message id, so they too sort by publish time.
     const deadLetters = `${deadLetterPartitionsFilter(this.cluster)} and RowKey lt ${odataString(
-      rowKeyLowerBound(now - this.#deadLetterRetentionMs),
+      rowKeyLowerBound(now - this.timings.deadLetterRetentionMs),
     )}`;
     const found = await this.#deleteRows(`(${messages}) or (${deadLetters})`, stop);
-    const base = retentionBaseMs(this.#retentionMs);
-    this.#retentionEveryMs = found > 0 ? base : Math.min(this.#retentionMs / 2, this.#retentionEveryMs * 2);
+    const base = retentionBaseMs(this.timings.retentionMs);
+    this.#retentionEveryMs =
+      found > 0 ? base : Math.min(this.timings.retentionMs / 2, this.#retentionEveryMs * 2);
   }
 
   /** Deletes the rows the filter finds, in batches per partition; returns how many it found. */
@@ -881,7 +872,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     let found = 0;
     for await (const row of this.#table.listEntities<Record<string, unknown>>({
       queryOptions: { filter, select: ['PartitionKey', 'RowKey'] },
-      abortSignal: deadlineSignal(this.#callTimeoutMs * 4, stop),
+      abortSignal: deadlineSignal(this.timings.callTimeoutMs * 4, stop),
       onResponse: this.#observer(),
     })) {
       const list = byPartition.get(row.partitionKey!) ?? [];
@@ -896,7 +887,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
           .slice(i, i + MAX_BATCH_ENTITIES)
           .map((rowKey) => ['delete', { partitionKey, rowKey }]);
         await this.#table.submitTransaction(actions, {
-          abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
+          abortSignal: deadlineSignal(this.timings.callTimeoutMs, stop),
           onResponse: this.#observer(),
         });
         this.stats.retentionDeleted += actions.length;
