@@ -186,7 +186,7 @@ export class Redelivery {
       const head = queue[0]!;
       if (!head.parking) {
         const current = this.#host.handlersOf(head.message);
-        const targets = head.pending ? current.filter((h) => head.pending!.has(h)) : [...current];
+        const targets = head.pending ? current.filter((h) => head.pending!.has(h)) : current;
         if (targets.length === 0) {
           // Unsubscribed meanwhile: nobody is left to deliver to.
           queue.shift();
