@@ -22,7 +22,7 @@
  * entities/s per partition, 20,000 requests/s per account, 503 ServerBusy beyond), so the tables
  * show what a real account would throttle; the last table counts the throttled requests per section.
  *
- * Run: npm run bench:bus  (node --expose-gc --import tsx bench/bus.ts). About 3.5 minutes.
+ * Run: npm run bench:bus  (node --expose-gc --import tsx bench/bus.ts). About 5–7 minutes.
  */
 import { performance } from 'node:perf_hooks';
 import { messageRowKey, TableBus, timeOfRowKey } from '../src/bus/index.js';
