@@ -273,7 +273,7 @@ describe("TableBus subscribe({ since: 'subscribed' })", () => {
     const publisher = bus({ cluster, nodeId: 'pub', lookbackMs: 10_000 });
     await publisher.publish('news', 'before');
     // Well past both nodes' clock uncertainty (≤ ~1 s each just after start), well inside the look-back.
-    await sleep(3500);
+    await sleep(5000);
     const subscriber = bus({ cluster, nodeId: 'sub', lookbackMs: 10_000 });
     const fromNow: string[] = [];
     const everything: string[] = [];
@@ -293,7 +293,7 @@ describe("TableBus subscribe({ since: 'subscribed' })", () => {
     const cluster = uniqueName('b');
     const publisher = bus({ cluster, nodeId: 'pub', lookbackMs: 10_000 });
     await publisher.publish('news', 'old');
-    await sleep(3500);
+    await sleep(5000);
     const subscriber = bus({ cluster, nodeId: 'sub', lookbackMs: 10_000 });
     const got: string[] = [];
     subscriber.subscribe<string>('news', (m) => void got.push(m.payload), { since: 'subscribed' });
