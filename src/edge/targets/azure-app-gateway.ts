@@ -1,6 +1,6 @@
 import type { RateLimitRule } from '../model.js';
 import { slashTolerantPrefix } from '../config-text.js';
-import { describeKey, isIpOnly, worstCase } from '../report-row.js';
+import { describeKey, isIpOnly, statusReason, worstCase } from '../report-row.js';
 import type { EdgeTargetShape, TranslatedRule } from '../target-shape.js';
 import {
   toBicep,
@@ -92,11 +92,11 @@ export const azureAppGatewayTarget: EdgeTargetShape<AppGatewayRule, AppGatewaySu
           ...(rule.burst > 0
             ? [`no burst: the WAF counts a sliding window, the burst of ${rule.burst} is not added`]
             : []),
-          ...(rule.action === 'reject' && rule.status !== blockStatus
-            ? [
-                `answers ${blockStatus}, not ${rule.status}: the block status is one per policy (customBlockResponseStatusCode)`,
-              ]
-            : []),
+          ...statusReason(
+            rule,
+            blockStatus,
+            'the block status is one per policy (customBlockResponseStatusCode)',
+          ),
         ],
         notes: [
           'sliding window; Azure says thresholds are not always enforced exactly',

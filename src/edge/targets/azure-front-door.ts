@@ -1,6 +1,6 @@
 import type { RateLimitRule } from '../model.js';
 import { slashTolerantPrefix } from '../config-text.js';
-import { describeKey, isIpOnly, worstCase } from '../report-row.js';
+import { describeKey, isIpOnly, statusReason, worstCase } from '../report-row.js';
 import type { EdgeTargetShape, TranslatedRule } from '../target-shape.js';
 import {
   toBicep,
@@ -70,11 +70,11 @@ export const azureFrontDoorTarget: EdgeTargetShape<FrontDoorRule, FrontDoorSurve
       ...(rule.burst > 0
         ? [`no burst: Front Door counts fixed windows, the burst of ${rule.burst} is not added`]
         : []),
-      ...(rule.action === 'reject' && rule.status !== blockStatus
-        ? [
-            `answers ${blockStatus}, not ${rule.status}: the block status is one per policy (customBlockResponseStatusCode${WAF_BLOCK_STATUSES.has(rule.status) ? '' : ', which allows 200, 403, 405, 406, 429'})`,
-          ]
-        : []),
+      ...statusReason(
+        rule,
+        blockStatus,
+        `the block status is one per policy (customBlockResponseStatusCode${WAF_BLOCK_STATUSES.has(rule.status) ? '' : ', which allows 200, 403, 405, 406, 429'})`,
+      ),
     ];
     return {
       rule,

@@ -1,7 +1,7 @@
 import { bicepString } from '../config-text.js';
 import { describeDuration } from '../duration.js';
 import type { EdgeFile, RateLimitRule } from '../model.js';
-import { describeRate, isIpOnly } from '../report-row.js';
+import { describeRate, isIpOnly, pascalIdentifier } from '../report-row.js';
 
 /** Statuses Front Door and Application Gateway accept for `customBlockResponseStatusCode`. */
 export const WAF_BLOCK_STATUSES = new Set([200, 403, 405, 406, 429]);
@@ -78,12 +78,7 @@ function wafWindowRefusal(rule: RateLimitRule, product: string): string {
 
 /** Azure WAF custom-rule names: letters and digits, starting with a letter, at most 128. */
 export function wafRuleName(name: string): string {
-  const id = name
-    .split(/[-_]+/)
-    .filter((part) => part.length > 0)
-    .map((part) => part[0]!.toUpperCase() + part.slice(1))
-    .join('');
-  return (/^[A-Za-z]/.test(id) ? id : `Rl${id}`).slice(0, 128);
+  return pascalIdentifier(name).slice(0, 128);
 }
 
 /**

@@ -1,6 +1,13 @@
 import type { RateLimitRule } from '../model.js';
 import { kubernetesManifests, slashTolerantPrefix } from '../config-text.js';
-import { describeKey, describeRate, isIpOnly, kubernetesName, worstCase } from '../report-row.js';
+import {
+  describeKey,
+  describeRate,
+  isIpOnly,
+  kubernetesName,
+  statusReason,
+  worstCase,
+} from '../report-row.js';
 import type { EdgeTargetShape, TranslatedRule } from '../target-shape.js';
 import { nginxRate } from './nginx.js';
 
@@ -128,9 +135,7 @@ export const ingressNginxTarget: EdgeTargetShape<IngressNginxRule, IngressNginxS
                 `applies to every method, not only ${rule.match.methods.join(', ')} (stricter): annotations cannot match methods`,
               ]
             : []),
-          ...(rule.status !== status
-            ? [`answers ${status}, not ${rule.status}: limit-req-status-code is one per controller`]
-            : []),
+          ...statusReason(rule, status, 'limit-req-status-code is one per controller'),
           ...(shadowedBy.length > 0
             ? [
                 `requests under ${shadowedBy.map((o) => o.match.path).join(', ')} go to the more specific Ingress and are not counted by this rule`,
