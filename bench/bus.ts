@@ -12,13 +12,24 @@
  *   dedupe set is pruned by the look-back window, so the heap should level off, not grow with the
  *   stream. Needs `node --expose-gc` (the npm script passes it).
  *
- * Run: npm run bench:bus  (node --expose-gc --import tsx bench/bus.ts). About 1.5 minutes.
+ * - steady traffic at the defaults (poll 500 ms while messages flow, backing off to 15 s when idle):
+ *   publish → deliver p50 against the target of 0.5 s (issue 11).
+ * - an idle subscriber at the defaults, leading (so its retention passes count too): storage
+ *   transactions it makes per hour, counted by a proxy, and how long the first message after the
+ *   quiet spell waits (bounded by the 15 s idle pause plus a round trip).
+ *
+ * Every request goes through the throttling proxy (bench/support/throttling-proxy.ts: Azure's 2,000
+ * entities/s per partition, 20,000 requests/s per account, 503 ServerBusy beyond), so the tables
+ * show what a real account would throttle; the last table counts the throttled requests per section.
+ *
+ * Run: npm run bench:bus  (node --expose-gc --import tsx bench/bus.ts). About 5–7 minutes.
  */
 import { performance } from 'node:perf_hooks';
 import { messageRowKey, TableBus, timeOfRowKey } from '../src/bus/index.js';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
 import { connectStorage, type StorageConnection } from '../src/storage/index.js';
 import { proxyStorage, type StorageProxies } from './support/counting-proxy.js';
+import { throttleStorage, type ThrottledStorage } from './support/throttling-proxy.js';
 import { gcHeapUsed, mib } from './support/heap.js';
 import { runBench } from './support/run-bench.js';
 import {
@@ -40,7 +51,14 @@ const SAMPLES_PER_PUBLISHER: Record<number, number> = { 250: 60, 500: 50, 1000: 
 const BURST = Number(process.env.BENCH_BURST ?? 5000);
 const SEQUENTIAL_MS = 3000;
 const TABLE_PREFIX = 'benchbus';
-const WATCHDOG_MS = 360_000;
+const WATCHDOG_MS = 600_000;
+/** Steady traffic at the defaults: each publisher waits uniform(0, 2 s) between publishes (~1/s). */
+const STEADY_PUBLISHERS = 2;
+const STEADY_SAMPLES_PER_PUBLISHER = Number(process.env.BENCH_STEADY ?? 25);
+const STEADY_MAX_GAP_MS = 2000;
+/** Idle at the defaults: the counting window, and where its steady state (15 s pauses) begins. */
+const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 90_000);
+const IDLE_STEADY_FROM_MS = 30_000;
 const STREAM = Number(process.env.BENCH_STREAM ?? 20_000);
 /** Stream rate: one batch of 100 every 100 ms. */
 const STREAM_BATCH = 100;
@@ -48,14 +66,20 @@ const STREAM_BATCH_EVERY_MS = 100;
 const STREAM_READ_EVERY = 4000;
 /** A short look-back, so the stream spans many look-back windows (its dedupe set is pruned at 2×). */
 const STREAM_LOOKBACK_MS = 2000;
+/** The same stream through the throttling proxy, shorter: it is throttled (see its table). */
+const THROTTLED_STREAM = Number(process.env.BENCH_THROTTLED_STREAM ?? 5000);
 
 let azurite: AzuriteInstance | undefined;
 let proxies: StorageProxies | undefined;
+let idleProxies: StorageProxies | undefined;
+let throttled: ThrottledStorage | undefined;
 const buses: TableBus[] = [];
 
 async function cleanup(): Promise<void> {
   await Promise.allSettled(buses.map((b) => b.stop()));
   await proxies?.close();
+  await idleProxies?.close();
+  await throttled?.close();
   await azurite?.stop();
 }
 
@@ -322,26 +346,215 @@ async function heapOfIdSet(n: number): Promise<number> {
   return seen.size > 0 ? held : 0;
 }
 
+/**
+ * Steady traffic at the defaults: a default subscriber, publishers each spacing their publishes
+ * uniform(0, 2 s) apart, so messages keep arriving and polling stays at its fast interval.
+ */
+async function measureSteadyDefaults(storage: StorageConnection): Promise<number[]> {
+  const cluster = 'bench-steady';
+  const subscriber = new TableBus({ storage, cluster, nodeId: 'subscriber', tablePrefix: TABLE_PREFIX });
+  const publishers = Array.from(
+    { length: STEADY_PUBLISHERS },
+    (_, k) => new TableBus({ storage, cluster, nodeId: `publisher-${k}`, tablePrefix: TABLE_PREFIX }),
+  );
+  buses.push(subscriber, ...publishers);
+  const receivedAt = new Map<number, number>();
+  subscriber.subscribe<{ i: number }>('steady', (m) => {
+    if (!receivedAt.has(m.payload.i)) receivedAt.set(m.payload.i, performance.now());
+  });
+  await subscriber.start();
+  await Promise.all(publishers.map((p, k) => p.publish('steady', { i: -1 - k })));
+  await waitUntil(() => publishers.every((_, k) => receivedAt.has(-1 - k)), 20_000, 'the warm-up messages');
+  const sentAt: number[] = [];
+  await Promise.all(
+    publishers.map(async (publisher, k) => {
+      for (let j = 0; j < STEADY_SAMPLES_PER_PUBLISHER; j++) {
+        const i = k * STEADY_SAMPLES_PER_PUBLISHER + j;
+        await sleep(Math.random() * STEADY_MAX_GAP_MS);
+        sentAt[i] = performance.now();
+        await publisher.publish('steady', { i });
+      }
+    }),
+  );
+  await waitUntil(() => sentAt.every((_, i) => receivedAt.has(i)), 20_000, 'all steady messages');
+  await Promise.all([...publishers.map((p) => p.stop()), subscriber.stop()]);
+  return sentAt.map((t, i) => receivedAt.get(i)! - t);
+}
+
+interface IdleResult {
+  windowMs: number;
+  requests: number;
+  steadyWindowMs: number;
+  steadyRequests: number;
+  byKind: Record<string, number>;
+  firstAfterQuietMs: number;
+}
+
+/**
+ * An idle subscriber at the defaults, leading (retention passes included), on its own counting
+ * proxy: every request it makes in `IDLE_MS` after its last message, then one message and how
+ * long it waited.
+ */
+async function measureIdleDefaults(storage: StorageConnection, counted: StorageProxies): Promise<IdleResult> {
+  const cluster = 'bench-idle';
+  const subscriber = new TableBus({
+    storage: connectStorage({ connectionString: counted.connectionString }),
+    cluster,
+    nodeId: 'idle-subscriber',
+    tablePrefix: TABLE_PREFIX,
+    isLeader: () => true,
+  });
+  const publisher = new TableBus({ storage, cluster, nodeId: 'publisher', tablePrefix: TABLE_PREFIX });
+  buses.push(subscriber, publisher);
+  const receivedAt = new Map<string, number>();
+  subscriber.subscribe<string>('idle', (m) => void receivedAt.set(m.payload, performance.now()));
+  await subscriber.start();
+  await publisher.publish('idle', 'last before the quiet spell');
+  await waitUntil(() => receivedAt.size === 1, 20_000, 'the message before the quiet spell');
+  counted.reset();
+  const started = performance.now();
+  const startedWall = Date.now();
+  await sleep(IDLE_MS);
+  const windowMs = performance.now() - started;
+  const all = [...counted.table.requests, ...counted.blob.requests];
+  const steadyRequests = all.filter((r) => r.sentAt >= startedWall + IDLE_STEADY_FROM_MS).length;
+  const byKind: Record<string, number> = {};
+  for (const r of all) {
+    const url = decodeURIComponent(r.url);
+    const kind = url.includes('RowKey ge') ? 'poll' : url.includes('RowKey lt') ? 'retention' : r.method;
+    byKind[kind] = (byKind[kind] ?? 0) + 1;
+  }
+  const sentAt = performance.now();
+  await publisher.publish('idle', 'first after the quiet spell');
+  await waitUntil(() => receivedAt.size === 2, 30_000, 'the first message after the quiet spell');
+  const firstAfterQuietMs = receivedAt.get('first after the quiet spell')! - sentAt;
+  await Promise.all([publisher.stop(), subscriber.stop()]);
+  return {
+    windowMs,
+    requests: all.length,
+    steadyWindowMs: windowMs - IDLE_STEADY_FROM_MS,
+    steadyRequests,
+    byKind,
+    firstAfterQuietMs,
+  };
+}
+
+/** Throttled requests so far, by reason and kind, as one line. */
+function throttledSnapshot(): { total: number; detail: string } {
+  const limits = throttled!.limits;
+  const total = limits.throttled.partition + limits.throttled.table + limits.throttled.account;
+  const reasons = Object.entries(limits.throttled)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${reason} ${n}`);
+  const kinds = Object.entries(limits.throttledByKind).map(([kind, n]) => `${kind} ${n}`);
+  return { total, detail: total === 0 ? '—' : `${reasons.join(', ')} (${kinds.join(', ')})` };
+}
+
+interface ThrottledStreamResult {
+  published: number;
+  publishFailed: number;
+  delivered: number;
+  deliveredInMs: number | undefined;
+  pollErrors: number;
+}
+
+/**
+ * The stream of the heap table, shorter, through the throttling proxy: one publisher writes 1,000
+ * messages a second into one partition, while the subscriber re-reads its 2 s look-back every
+ * 250 ms (≈ 2,000 rows a poll). Never throws: what gets through is the figure.
+ */
+async function measureThrottledStream(storage: StorageConnection): Promise<ThrottledStreamResult> {
+  const cluster = 'bench-throttled-stream';
+  const publisher = new TableBus({ storage, cluster, nodeId: 'publisher', tablePrefix: TABLE_PREFIX });
+  const subscriber = new TableBus({
+    storage,
+    cluster,
+    nodeId: 'subscriber',
+    tablePrefix: TABLE_PREFIX,
+    pollIntervalMs: 250,
+    lookbackMs: STREAM_LOOKBACK_MS,
+  });
+  buses.push(publisher, subscriber);
+  let received = 0;
+  subscriber.subscribe('stream', () => void received++);
+  await subscriber.start();
+  await publisher.publish('stream', { warmUp: true });
+  await waitUntil(() => received === 1, 30_000, 'the warm-up message');
+  received = 0;
+  const errorsBefore = subscriber.stats.pollErrors;
+  const started = performance.now();
+  let published = 0;
+  let publishFailed = 0;
+  while (published + publishFailed < THROTTLED_STREAM) {
+    const batchStart = performance.now();
+    const results = await Promise.allSettled(
+      Array.from({ length: STREAM_BATCH }, (_, k) => publisher.publish('stream', { i: published + k })),
+    );
+    for (const r of results) {
+      if (r.status === 'fulfilled') published++;
+      else publishFailed++;
+    }
+    await sleep(batchStart + STREAM_BATCH_EVERY_MS - performance.now());
+  }
+  const deliveredInMs = await waitUntil(() => received >= published, 30_000, 'the throttled stream').then(
+    () => performance.now() - started,
+    () => undefined,
+  );
+  const result = {
+    published,
+    publishFailed,
+    delivered: received,
+    deliveredInMs,
+    pollErrors: subscriber.stats.pollErrors - errorsBefore,
+  };
+  await Promise.all([publisher.stop(), subscriber.stop()]);
+  return result;
+}
+
 async function main(): Promise<void> {
   progress('starting Azurite');
   azurite = await startAzurite();
-  const publisherStorage = connectStorage({ connectionString: azurite.connectionString });
-  const subscriberStorage = connectStorage({ connectionString: azurite.connectionString });
+  // Everything reaches Azurite through the throttling proxy: what a real account would refuse is refused.
+  throttled = await throttleStorage(azurite, azuriteConnectionString);
+  const publisherStorage = connectStorage({ connectionString: throttled.connectionString });
+  const subscriberStorage = connectStorage({ connectionString: throttled.connectionString });
+  const throttledBy: Array<[string, { total: number; detail: string }]> = [];
+  let before = throttledSnapshot().total;
+  const section = (name: string): void => {
+    const now = throttledSnapshot();
+    throttledBy.push([name, { total: now.total - before, detail: now.detail }]);
+    before = now.total;
+  };
   const rtt = await measureRoundTrip(subscriberStorage);
   const latencies: LatencyResult[] = [];
   for (const pollMs of POLL_INTERVALS_MS) {
     progress(`latency at poll ${pollMs} ms`);
     latencies.push(await measureLatency(publisherStorage, subscriberStorage, pollMs));
   }
+  section('latency at poll 250/500/1000 ms');
+  progress('latency at the defaults, steady traffic');
+  const steady = await measureSteadyDefaults(subscriberStorage);
+  section('steady traffic at the defaults');
   // Throughput publishers go through a counting proxy, so the table shows the requests they made.
-  proxies = await proxyStorage(azurite, azuriteConnectionString);
+  const behindThrottling = { blobPort: throttled.blob.port, tablePort: throttled.table.port };
+  proxies = await proxyStorage(behindThrottling, azuriteConnectionString);
   const countedStorage = connectStorage({ connectionString: proxies.connectionString });
   progress('throughput: sequential');
   const sequential = await measureSequential(countedStorage, subscriberStorage);
+  section('throughput: sequential');
   progress(`throughput: burst of ${BURST}`);
   const burst = await measureBurst(countedStorage, subscriberStorage);
-  progress(`memory: a stream of ${STREAM} messages to one subscriber`);
-  const stream = await measureStreamHeap(subscriberStorage);
+  section(`throughput: burst of ${BURST}`);
+  progress(`a throttled stream: ${THROTTLED_STREAM} messages at 1,000/s`);
+  const throttledStream = await measureThrottledStream(subscriberStorage);
+  section(`stream of ${THROTTLED_STREAM} (100 per 100 ms, poll 250 ms, look-back 2 s)`);
+  // The heap measurement needs the whole stream delivered: on Azurite directly (see the throttled row).
+  progress(`memory: a stream of ${STREAM} messages to one subscriber (unthrottled)`);
+  const stream = await measureStreamHeap(connectStorage({ connectionString: azurite.connectionString }));
+  progress(`idle at the defaults for ${IDLE_MS / 1000} s`);
+  idleProxies = await proxyStorage(behindThrottling, azuriteConnectionString);
+  const idle = await measureIdleDefaults(subscriberStorage, idleProxies);
+  section('idle at the defaults');
 
   process.stdout.write(
     `gossipless bench/bus — TableBus on in-memory Azurite, publishers and subscriber in one process\n` +
@@ -379,7 +592,55 @@ async function main(): Promise<void> {
     }),
   );
   note('p99 of 160–240 samples is about the second- or third-largest sample.');
+  note(
+    'each row sets pollIntervalMs (the fast interval); publishes keep arriving, so polling never backs off.',
+  );
   note('latency includes the publish request itself: RTT(insert) + wait for the next poll + RTT(query).');
+  const steadyP50 = quantile(steady, 0.5);
+  printTable(
+    `publish → deliver at the defaults, steady traffic (${STEADY_PUBLISHERS} publishers, each uniform(0, ${STEADY_MAX_GAP_MS / 1000} s) apart)`,
+    ['samples', 'p50', 'p90', 'p99', 'max', 'target p50', 'met'],
+    [
+      [
+        String(steady.length),
+        millis(steadyP50),
+        millis(quantile(steady, 0.9)),
+        millis(quantile(steady, 0.99)),
+        millis(Math.max(...steady)),
+        millis(500),
+        steadyP50 <= 500 ? 'yes' : `no (+${millis(steadyP50 - 500)})`,
+      ],
+    ],
+  );
+  const perHour = (n: number, ms: number) => (n / ms) * 3600_000;
+  printTable(
+    `an idle subscriber at the defaults (leading: retention included), ${seconds(idle.windowMs)} after its last message`,
+    ['window', 'requests', 'per hour', 'by method', 'target'],
+    [
+      [
+        `whole ${seconds(idle.windowMs)}`,
+        String(idle.requests),
+        count(perHour(idle.requests, idle.windowMs)),
+        Object.entries(idle.byKind)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', '),
+        '—',
+      ],
+      [
+        `last ${seconds(idle.steadyWindowMs)} (at the 15 s idle pause)`,
+        String(idle.steadyRequests),
+        count(perHour(idle.steadyRequests, idle.steadyWindowMs)),
+        '',
+        '≤ ~250 / h',
+      ],
+    ],
+  );
+  note(
+    `model at the idle pause: 3,600 s / (15 s × 0.975 mean jitter) = ${count(3600 / (15 * 0.975))} polls + 12 retention passes (every 5 min once they find nothing) ≈ ${count(3600 / (15 * 0.975) + 12)} per hour; 7,200 at a fixed 500 ms, 3,600 at the former fixed 1 s.`,
+  );
+  note(
+    `first message after the quiet spell: delivered ${millis(idle.firstAfterQuietMs)} after its publish call (bound: the 15 s idle pause + a round trip; one sample).`,
+  );
   printTable(
     'events/s on one channel (target ≥ 1,000 events/s)',
     [
@@ -427,6 +688,29 @@ async function main(): Promise<void> {
   );
   note(
     `bounded: the dedupe set keeps ids for 2 × look-back, about ${count((STREAM_BATCH * 1000 * STREAM_LOOKBACK_MS * 2) / STREAM_BATCH_EVERY_MS / 1000)} at this rate; each poll re-reads the look-back (the duplicates).`,
+  );
+  printTable(
+    `the stream through the throttling proxy (${count(THROTTLED_STREAM)} messages, 100 every 100 ms, one partition; subscriber poll 250 ms, look-back ${STREAM_LOOKBACK_MS / 1000} s)`,
+    ['published', 'publishes rejected', 'delivered', 'all delivered in', 'subscriber poll errors'],
+    [
+      [
+        count(throttledStream.published),
+        count(throttledStream.publishFailed),
+        count(throttledStream.delivered),
+        throttledStream.deliveredInMs === undefined
+          ? 'not within 30 s after the last publish'
+          : seconds(throttledStream.deliveredInMs),
+        count(throttledStream.pollErrors),
+      ],
+    ],
+  );
+  note(
+    'each poll re-reads its whole look-back window (up to ~2,000 rows here), which the proxy charges to the partition with the writes: see the throttled requests below.',
+  );
+  printTable(
+    'requests the throttling proxy refused (503 ServerBusy: Azure targets 2,000 entities/s per partition, 20,000 requests/s per account)',
+    ['section', 'throttled', 'cumulative by reason (kind)'],
+    throttledBy.map(([name, t]) => [name, String(t.total), t.detail]),
   );
 }
 

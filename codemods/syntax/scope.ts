@@ -65,17 +65,10 @@ export function bindingNames(name: ts.BindingName): string[] {
   return names;
 }
 
-/** True when `node` is `inner` or holds it. */
-function holds(node: ts.Node, inner: ts.Node): boolean {
-  for (let current: ts.Node | undefined = inner; current !== undefined; current = current.parent) {
-    if (current === node) return true;
-  }
-  return false;
-}
-
 /** What in `scope` itself declares `name`, skipping the statement that holds `binding`. */
 function declarationIn(scope: ts.Node, name: string, binding: ts.Node | undefined): ts.Node | undefined {
-  const isBinding = (node: ts.Node): boolean => binding !== undefined && holds(node, binding);
+  const isBinding = (node: ts.Node): boolean =>
+    binding !== undefined && ts.findAncestor(binding, (ancestor) => ancestor === node) !== undefined;
 
   if (
     ts.isFunctionDeclaration(scope) ||

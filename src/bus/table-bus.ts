@@ -360,7 +360,7 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
     const rowKey = messageRowKey(time, this.nodeId, pending.seq);
     if (pending.id === undefined) {
       pending.id = rowKey;
-      // Lets a `since: 'subscribed'` subscriber tell "before it subscribed" for sure (see #sentSince).
+      // Lets a `since: 'subscribed'` subscriber tell "before it subscribed" for sure (see publishedSince).
       const upper = this.#serverTime.bounds()?.upper;
       if (upper !== undefined && Number.isFinite(upper)) pending.publishedBefore = Math.ceil(upper);
     }
@@ -607,13 +607,14 @@ export class TableBus extends TypedEmitter<TableBusEvents> {
           this.stats.pollErrors++;
           this.emit('error', { error: this.#wrap('poll', error), during: 'poll' });
         }
-      } else {
-        // Nothing to do until a subscription (it wakes the loop) or leadership (checked each turn).
-        this.#nextPollAt = this.#clock.monotonicNow() + this.#schedule.nominalMs;
       }
       // A nudge during the poll already moved #nextPollAt; the new signal catches the next one.
       if (this.#wake.signal.aborted) this.#wake = new AbortController();
-      const wakeAt = Math.min(this.#nextPollAt, this.#redelivery.nextDueAt() ?? Infinity);
+      const wakeAt =
+        polling || leading
+          ? Math.min(this.#nextPollAt, this.#redelivery.nextDueAt() ?? Infinity)
+          : // Nothing to do until a subscription (it wakes the loop) or leadership (checked each turn).
+            this.#clock.monotonicNow() + this.#schedule.nominalMs;
       // At least a few ms: a redelivery due now was just tried, and is due again only later.
       await sleep(Math.max(MIN_SLEEP_MS, wakeAt - this.#clock.monotonicNow()), stop, this.#wake.signal);
     }

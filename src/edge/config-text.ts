@@ -5,6 +5,7 @@
  * paths in the legacy repository) and `note`, and the regex/string contexts the constrained fields
  * are written into — is escaped here, per syntax. A target never writes a user string any other way.
  */
+import { stringify } from 'yaml';
 
 // Line terminators in every syntax we write: CR, LF, NEL, LS, PS, plus the other C0/C1 controls
 // (a vertical tab or form feed can end a line for some parsers). Matching them is the point here.
@@ -75,6 +76,14 @@ export function bicepString(text: string): string {
 /** Text for one Markdown line or table cell of the report: one line, pipes escaped. */
 export function markdownText(text: string): string {
   return lineComment(text).replace(/\|/g, '\\|');
+}
+
+/**
+ * Kubernetes manifests as one multi-document YAML file (Traefik, ingress-nginx). The `yaml` library
+ * quotes what YAML would misread; lines are never folded, so a path regex stays on one line.
+ */
+export function kubernetesManifests(manifests: readonly object[]): string {
+  return manifests.map((manifest) => stringify(manifest, { lineWidth: 0 })).join('---\n');
 }
 
 /**

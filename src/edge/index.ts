@@ -29,7 +29,6 @@ export {
   emptyTargets,
   parseEdgeTargets,
   resolveEdgeContext,
-  TARGET_PLANNERS,
 } from './plan-edge.js';
 export type { EdgePlan } from './plan-edge.js';
 export { EDGE_TARGETS } from './model.js';

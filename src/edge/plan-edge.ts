@@ -9,21 +9,11 @@ import {
   type RateLimitRule,
   type ReportRow,
   type TargetPlan,
-  type TargetPlanner,
 } from './model.js';
 import { markdownText } from './config-text.js';
 import { describeKey, intendedPerWindow } from './report-row.js';
 import { planTarget } from './plan-target.js';
 import { EDGE_TARGET_SHAPES } from './targets/index.js';
-
-/** Every target's planner, by name: {@link planTarget} over the target's shapes. */
-export const TARGET_PLANNERS: Readonly<Record<EdgeTarget, TargetPlanner>> = Object.fromEntries(
-  EDGE_TARGETS.map((target) => [
-    target,
-    (rules: readonly RateLimitRule[], context: EdgeContext) =>
-      planTarget(EDGE_TARGET_SHAPES[target], rules, context),
-  ]),
-) as Record<EdgeTarget, TargetPlanner>;
 
 /** Fills defaults and validates {@link EdgeContextOptions}. */
 export function resolveEdgeContext(options: EdgeContextOptions = {}): EdgeContext {
@@ -117,7 +107,7 @@ export function planEdge(
   options: EdgeContextOptions = {},
 ): EdgePlan {
   const context = resolveEdgeContext(options);
-  const plans = targets.map((target) => TARGET_PLANNERS[target](rules, context));
+  const plans = targets.map((target) => planTarget(EDGE_TARGET_SHAPES[target], rules, context));
   return {
     rules,
     context,

@@ -278,7 +278,7 @@ async function publishedBeforeSubscriberExists(
   const publisher = bus({ cluster, nodeId: 'pub', lookbackMs: 10_000 });
   await publisher.publish('news', payload);
   // Well past both nodes' clock uncertainty (≤ ~1 s each just after start), well inside the look-back.
-  await sleep(3500);
+  await sleep(5000);
   const subscriber = bus({ cluster, nodeId: 'sub', lookbackMs: 10_000 });
   return { publisher, subscriber };
 }

@@ -110,8 +110,8 @@ describe('democracy shim', () => {
     const bus = { pollIntervalMs: 100, lookbackMs: 10_000 };
     const a = shim(cluster, { id: 'a', weight: 2, gossipless: { bus } });
     a.send('news', 'before-b');
-    // Past a fresh node's clock uncertainty (about a second after its first response).
-    await sleep(2500);
+    // Past both nodes' clock uncertainty (about a second each after one response, more under load).
+    await sleep(4000);
     const b = shim(cluster, { id: 'b', weight: 1, gossipless: { bus } });
     const got: string[] = [];
     b.on('news', (x: string) => got.push(`news:${x}`));

@@ -146,8 +146,8 @@ describe('node-discover shim: channels deliver only what was sent while listenin
     const a = shim(cluster, { ignoreProcess: false, gossipless: { bus } });
     await new Promise((r) => a.once('started', r));
     a.send('news', 'before-b');
-    // Past a fresh node's clock uncertainty (about a second after its first response).
-    await sleep(2500);
+    // Past both nodes' clock uncertainty (about a second each after one response, more under load).
+    await sleep(4000);
     const b = shim(cluster, { ignoreProcess: false, ignoreInstance: false, gossipless: { bus } });
     const got: unknown[] = [];
     b.join('news', (data) => got.push(data));

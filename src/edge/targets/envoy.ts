@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { describeDuration, formatDuration } from '../duration.js';
 import { escapeRegex } from '../config-text.js';
 import type { EdgeFile, RateLimitRule } from '../model.js';
-import { describeRate, missingHeaderNote, pacedBurst, worstCase } from '../report-row.js';
+import { describeRate, missingHeaderNote, pacedBurst, statusReason, worstCase } from '../report-row.js';
 import type { EdgeTargetShape, TranslatedRule } from '../target-shape.js';
 
 /** Output files of the Envoy target, relative to `--out`. */
@@ -152,7 +152,11 @@ export const envoyGlobalTarget: EdgeTargetShape<EnvoyGlobalRule, undefined> = {
                 `no burst: the ratelimit service counts fixed windows, the burst of ${rule.burst} is not added`,
               ]
             : []),
-          ...statusReason429(rule),
+          ...statusReason(
+            rule,
+            429,
+            "the ratelimit filter's status is set on the Envoy side (rate_limited_status)",
+          ),
           ...shape.pathReasons,
         ],
         notes: [
@@ -465,12 +469,4 @@ function serviceUnit(rule: RateLimitRule): ServiceUnit | undefined {
       `${describeRate(rule.limit, rule.windowMs)} → ${requests} per ${wider.unit}: window widened to ${formatDuration(wider.ms)}`,
     ],
   };
-}
-
-function statusReason429(rule: RateLimitRule): string[] {
-  return rule.action === 'reject' && rule.status !== 429
-    ? [
-        `answers 429, not ${rule.status}: the ratelimit filter's status is set on the Envoy side (rate_limited_status)`,
-      ]
-    : [];
 }

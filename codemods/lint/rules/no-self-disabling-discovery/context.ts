@@ -167,20 +167,13 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
   const originOf = originResolver(modules, objects);
   recordDiscoveryWork(sourceFile, objectRecorder(sourceFile, modules, originOf, objects), sockets);
 
-  const enclosingClass = (site: ts.Node): ts.ClassLikeDeclaration | undefined => {
-    for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
-      if (ts.isClassDeclaration(node) || ts.isClassExpression(node)) return node;
-    }
-    return undefined;
-  };
-
   const localFunction = (
     name: string,
     site: ts.Node,
     viaThis: boolean,
   ): ts.FunctionLikeDeclaration | undefined => {
     if (viaThis) {
-      const owner = enclosingClass(site);
+      const owner = ts.findAncestor(site.parent, ts.isClassLike);
       const member = owner?.members.find(
         (candidate) =>
           (ts.isMethodDeclaration(candidate) || ts.isPropertyDeclaration(candidate)) &&
