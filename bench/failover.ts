@@ -16,8 +16,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
-import { proxyStorage, type ProxiedRequest, type StorageProxies } from './support/counting-proxy.js';
+import { type ProxiedRequest } from './support/counting-proxy.js';
 import { NodeProcess, waitForEvent, type NodeEvent } from '../test/helpers/node-process.js';
+import {
+  nextElected as nextElectedIn,
+  proxiedSlots,
+  waitForLeader as waitForLeaderOf,
+  type NodeSlot,
+} from './support/node-slots.js';
 import { runBench } from './support/run-bench.js';
 import { count, machineLine, median, note, printTable, progress, seconds, sleep } from './support/report.js';
 
@@ -38,15 +44,7 @@ const WATCHDOG_MS = 600_000;
 const RUNNER = fileURLToPath(new URL('./failover-node.ts', import.meta.url));
 const CLUSTER = 'bench-failover';
 
-interface Slot {
-  index: number;
-  proxies: StorageProxies;
-  node: NodeProcess | undefined;
-  generation: number;
-  /** Wall times at which a lease acquire/renew sent through this slot's proxy succeeded. */
-  leaseExtensions: number[];
-  releases: number[];
-}
+type Slot = NodeSlot;
 
 const history: NodeEvent[] = [];
 let azurite: AzuriteInstance | undefined;
@@ -70,37 +68,9 @@ async function startNode(slot: Slot): Promise<NodeProcess> {
   return node;
 }
 
-/** The slot whose current node's last election event is `elected`. */
-function leaderSlot(): Slot | undefined {
-  for (const slot of slots) {
-    const id = slot.node?.nodeId;
-    if (!id || !slot.node?.running) continue;
-    const last = history
-      .filter((e) => e.node === id && (e.type === 'elected' || e.type === 'demoted'))
-      .at(-1);
-    if (last?.type === 'elected') return slot;
-  }
-  return undefined;
-}
-
-async function waitForLeader(timeoutMs: number): Promise<Slot> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const slot = leaderSlot();
-    if (slot) return slot;
-    if (Date.now() > deadline) throw new Error('no leader was elected in time');
-    await sleep(50);
-  }
-}
-
-function nextElected(after: number, notNode: string): Promise<NodeEvent> {
-  return waitForEvent(
-    history,
-    (e) => e.type === 'elected' && e.t >= after && e.node !== notNode,
-    LEASE_MS * 2 + 10_000,
-    `a new leader after ${notNode}`,
-  );
-}
+const waitForLeader = (timeoutMs: number): Promise<Slot> => waitForLeaderOf(slots, history, timeoutMs);
+const nextElected = (after: number, notNode: string): Promise<NodeEvent> =>
+  nextElectedIn(history, after, notNode, LEASE_MS * 2 + 10_000);
 
 interface CrashResult {
   killed: string;
@@ -218,18 +188,7 @@ function breakdown(requests: ProxiedRequest[], service: 'blob' | 'table', perHou
 async function main(): Promise<void> {
   progress('starting Azurite and 3 node processes');
   azurite = await startAzurite();
-  const instance = azurite;
-  for (let index = 1; index <= 3; index++) {
-    const proxies = await proxyStorage(instance, azuriteConnectionString);
-    const slot: Slot = { index, proxies, node: undefined, generation: 0, leaseExtensions: [], releases: [] };
-    proxies.blob.onAnswered = (r) => {
-      const ok = r.status !== undefined && r.status < 300;
-      if (ok && (r.leaseAction === 'acquire' || r.leaseAction === 'renew'))
-        slot.leaseExtensions.push(r.sentAt);
-      if (ok && r.leaseAction === 'release') slot.releases.push(r.sentAt);
-    };
-    slots.push(slot);
-  }
+  slots.push(...(await proxiedSlots(azurite, azuriteConnectionString, 3)));
   await Promise.all(slots.map((s) => startNode(s)));
   await waitForLeader(LEASE_MS * 3);
 
