@@ -19,9 +19,12 @@ import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../
 import { type ProxiedRequest } from './support/counting-proxy.js';
 import { NodeProcess, waitForEvent, type NodeEvent } from '../test/helpers/node-process.js';
 import {
-  nextElected as nextElectedIn,
+  crashLeader,
   proxiedSlots,
+  stopLeader,
   waitForLeader as waitForLeaderOf,
+  type CrashResult,
+  type GracefulResult,
   type NodeSlot,
 } from './support/node-slots.js';
 import { runBench } from './support/run-bench.js';
@@ -69,72 +72,17 @@ async function startNode(slot: Slot): Promise<NodeProcess> {
 }
 
 const waitForLeader = (timeoutMs: number): Promise<Slot> => waitForLeaderOf(slots, history, timeoutMs);
-const nextElected = (after: number, notNode: string): Promise<NodeEvent> =>
-  nextElectedIn(history, after, notNode, LEASE_MS * 2 + 10_000);
 
-interface CrashResult {
-  killed: string;
-  next: string;
-  epoch: number;
-  killToElected: number;
-  renewToElected: number;
-}
+const LEASE = { leaseDurationMs: LEASE_MS, renewIntervalMs: RENEW_MS };
 
 async function crashRun(): Promise<CrashResult> {
-  const slot = await waitForLeader(LEASE_MS * 3);
-  const victim = slot.node!;
-  // A random point of the renew cycle, so kill → elected samples the whole range.
-  await sleep(Math.random() * RENEW_MS);
-  const killedAt = victim.signal('SIGKILL', 'killed');
-  await victim.exited;
-  const lastExtension = slot.leaseExtensions.filter((t) => t <= killedAt).at(-1) ?? Number.NaN;
-  const elected = await nextElected(killedAt, victim.nodeId);
-  const result = {
-    killed: victim.nodeId,
-    next: elected.node,
-    epoch: elected.epoch ?? Number.NaN,
-    killToElected: elected.t - killedAt,
-    renewToElected: elected.t - lastExtension,
-  };
-  progress(`crash: ${result.killed} killed, ${result.next} elected after ${seconds(result.killToElected)}`);
+  const { slot, result } = await crashLeader(slots, history, LEASE);
   await startNode(slot);
   return result;
 }
 
-interface GracefulResult {
-  stopped: string;
-  next: string;
-  epoch: number;
-  /** The old leader's `demoted` → the next `elected`: the leadership gap. */
-  gap: number;
-  termToElected: number;
-  releaseToElected: number;
-  /** SIGTERM → `stop()` resolved. */
-  stopDuration: number;
-}
-
 async function gracefulRun(): Promise<GracefulResult> {
-  const slot = await waitForLeader(LEASE_MS * 3);
-  const victim = slot.node!;
-  await sleep(Math.random() * RENEW_MS);
-  const termAt = victim.signal('SIGTERM', 'sigterm');
-  const elected = await nextElected(termAt, victim.nodeId);
-  await victim.exited;
-  const release = slot.releases.find((t) => t >= termAt) ?? Number.NaN;
-  const ofVictim = (type: string): NodeEvent | undefined =>
-    history.find((e) => e.node === victim.nodeId && e.type === type && e.t >= termAt);
-  const result = {
-    stopped: victim.nodeId,
-    next: elected.node,
-    epoch: elected.epoch ?? Number.NaN,
-    gap: elected.t - (ofVictim('demoted')?.t ?? Number.NaN),
-    termToElected: elected.t - termAt,
-    releaseToElected: elected.t - release,
-    stopDuration: (ofVictim('stopped')?.t ?? Number.NaN) - (ofVictim('stopping')?.t ?? termAt),
-  };
-  progress(
-    `graceful: ${result.stopped} stopped in ${seconds(result.stopDuration)}, ${result.next} elected ${seconds(result.gap)} after its demotion`,
-  );
+  const { slot, result } = await stopLeader(slots, history, LEASE);
   await startNode(slot);
   return result;
 }

@@ -33,9 +33,11 @@ import { resolveTableBusTimings } from '../src/bus/index.js';
 import { type ProxiedRequest } from './support/counting-proxy.js';
 import { NodeProcess, waitForEvent as waitForEventIn, type NodeEvent } from '../test/helpers/node-process.js';
 import {
-  nextElected,
+  crashLeader,
   proxiedSlots,
+  stopLeader,
   waitForLeader as waitForLeaderIn,
+  type CrashResult,
   type NodeSlot,
 } from './support/node-slots.js';
 import { runBench } from './support/run-bench.js';
@@ -292,57 +294,10 @@ function reportBudget(counts: NodeCount[]): void {
   );
 }
 
-async function crashRun(
-  group: Slot[],
-  cluster: string,
-): Promise<{ killToElected: number; renewToElected: number; killed: string; next: string; epoch: number }> {
-  const slot = await waitForLeader(group, LEASE.leaseDurationMs * 3);
-  const victim = slot.node!;
-  // A random point of the renew cycle, so kill → elected samples the whole range.
-  await sleep(Math.random() * LEASE.renewIntervalMs);
-  const killedAt = victim.signal('SIGKILL', 'killed');
-  await victim.exited;
-  const lastExtension = slot.leaseExtensions.filter((t) => t <= killedAt).at(-1) ?? Number.NaN;
-  const elected = await nextElected(history, killedAt, victim.nodeId, LEASE.leaseDurationMs * 2 + 10_000);
-  progress(`crash: ${victim.nodeId} killed, ${elected.node} elected after ${seconds(elected.t - killedAt)}`);
+async function crashRun(group: Slot[], cluster: string): Promise<CrashResult> {
+  const { slot, result } = await crashLeader(group, history, LEASE);
   await startNode(slot, 'core', cluster, 'node');
-  return {
-    killed: victim.nodeId,
-    next: elected.node,
-    epoch: elected.epoch ?? Number.NaN,
-    killToElected: elected.t - killedAt,
-    renewToElected: elected.t - lastExtension,
-  };
-}
-
-async function gracefulRun(group: Slot[]): Promise<{
-  termToElected: number;
-  releaseToElected: number;
-  demotedToElected: number;
-  stopped: string;
-  next: string;
-  epoch: number;
-}> {
-  const slot = await waitForLeader(group, LEASE.leaseDurationMs * 3);
-  const victim = slot.node!;
-  await sleep(Math.random() * LEASE.renewIntervalMs);
-  const termAt = victim.signal('SIGTERM', 'sigterm');
-  const elected = await nextElected(history, termAt, victim.nodeId, LEASE.leaseDurationMs * 2 + 10_000);
-  await victim.exited;
-  const release = slot.releases.find((t) => t >= termAt) ?? Number.NaN;
-  const demoted =
-    history.find((e) => e.node === victim.nodeId && e.type === 'demoted' && e.t >= termAt)?.t ?? Number.NaN;
-  progress(
-    `graceful: ${victim.nodeId} stopped, ${elected.node} elected after ${seconds(elected.t - termAt)}`,
-  );
-  return {
-    stopped: victim.nodeId,
-    next: elected.node,
-    epoch: elected.epoch ?? Number.NaN,
-    termToElected: elected.t - termAt,
-    releaseToElected: elected.t - release,
-    demotedToElected: elected.t - demoted,
-  };
+  return result;
 }
 
 function commitLine(): string {
@@ -376,7 +331,7 @@ async function main(): Promise<void> {
   // 2–3. Failover in the same run.
   const crash = await crashRun(core, coreCluster);
   await sleep(3000);
-  const graceful = await gracefulRun(core);
+  const { result: graceful } = await stopLeader(core, history, LEASE);
   await Promise.allSettled(
     core.map((s) => (s.node?.running ? s.node.signal('SIGTERM', 'sigterm') : undefined)),
   );
@@ -436,12 +391,7 @@ async function main(): Promise<void> {
       row('crash: kill -9 → elected', crashed, crash.killToElected, CRASH_TARGET_MS),
       row('crash: last renewal → elected', crashed, crash.renewToElected, CRASH_TARGET_MS),
       row('graceful: SIGTERM → elected (stop() times its release)', stopped, graceful.termToElected),
-      row(
-        'graceful: old leader demoted → new elected (gap)',
-        stopped,
-        graceful.demotedToElected,
-        HANDOFF_TARGET_MS,
-      ),
+      row('graceful: old leader demoted → new elected (gap)', stopped, graceful.gap, HANDOFF_TARGET_MS),
       row('graceful: release → elected (gap)', stopped, graceful.releaseToElected, HANDOFF_TARGET_MS),
     ],
   );

@@ -1,6 +1,6 @@
 import { proxyStorage, type StorageProxies } from './counting-proxy.js';
 import { waitForEvent, type NodeEvent, type NodeProcess } from '../../test/helpers/node-process.js';
-import { sleep } from './report.js';
+import { progress, seconds, sleep } from './report.js';
 
 /**
  * One place of a bench cluster: a counting proxy pair that its node processes talk through, the
@@ -89,4 +89,94 @@ export function nextElected(
     timeoutMs,
     `a new leader after ${notNode}`,
   );
+}
+
+/** The lease timings a handoff is sampled over and waited for. */
+export interface LeaseTimings {
+  leaseDurationMs: number;
+  renewIntervalMs: number;
+}
+
+/** A crash failover: kill -9 of the leader → the next `elected` elsewhere. */
+export interface CrashResult {
+  killed: string;
+  next: string;
+  epoch: number;
+  killToElected: number;
+  /** From the last lease extension the proxy saw before the kill: a kill just after a renewal. */
+  renewToElected: number;
+}
+
+/**
+ * Kills the leader of `group` with SIGKILL at a random point of its renew cycle and waits for the
+ * next leader. Returns the slot it killed (the caller restarts it, or not).
+ */
+export async function crashLeader<S extends NodeSlot<NodeProcess>>(
+  group: readonly S[],
+  history: NodeEvent[],
+  lease: LeaseTimings,
+): Promise<{ slot: S; result: CrashResult }> {
+  const slot = await waitForLeader(group, history, lease.leaseDurationMs * 3);
+  const victim = slot.node!;
+  // A random point of the renew cycle, so kill → elected samples the whole range.
+  await sleep(Math.random() * lease.renewIntervalMs);
+  const killedAt = victim.signal('SIGKILL', 'killed');
+  await victim.exited;
+  const lastExtension = slot.leaseExtensions.filter((t) => t <= killedAt).at(-1) ?? Number.NaN;
+  const elected = await nextElected(history, killedAt, victim.nodeId, lease.leaseDurationMs * 2 + 10_000);
+  const result = {
+    killed: victim.nodeId,
+    next: elected.node,
+    epoch: elected.epoch ?? Number.NaN,
+    killToElected: elected.t - killedAt,
+    renewToElected: elected.t - lastExtension,
+  };
+  progress(`crash: ${result.killed} killed, ${result.next} elected after ${seconds(result.killToElected)}`);
+  return { slot, result };
+}
+
+/** A graceful handoff: SIGTERM of the leader → `stop()` → the next `elected` elsewhere. */
+export interface GracefulResult {
+  stopped: string;
+  next: string;
+  epoch: number;
+  /** The old leader's `demoted` → the next `elected`: the leadership gap. */
+  gap: number;
+  termToElected: number;
+  releaseToElected: number;
+  /** SIGTERM → `stop()` resolved. */
+  stopDuration: number;
+}
+
+/**
+ * Stops the leader of `group` with SIGTERM at a random point of its renew cycle, waits for the next
+ * leader and for the old process to exit. Returns the slot it stopped (the caller restarts it, or not).
+ */
+export async function stopLeader<S extends NodeSlot<NodeProcess>>(
+  group: readonly S[],
+  history: NodeEvent[],
+  lease: LeaseTimings,
+): Promise<{ slot: S; result: GracefulResult }> {
+  const slot = await waitForLeader(group, history, lease.leaseDurationMs * 3);
+  const victim = slot.node!;
+  await sleep(Math.random() * lease.renewIntervalMs);
+  const termAt = victim.signal('SIGTERM', 'sigterm');
+  const elected = await nextElected(history, termAt, victim.nodeId, lease.leaseDurationMs * 2 + 10_000);
+  await victim.exited;
+  const release = slot.releases.find((t) => t >= termAt) ?? Number.NaN;
+  const ofVictim = (type: string): NodeEvent | undefined =>
+    history.find((e) => e.node === victim.nodeId && e.type === type && e.t >= termAt);
+  const result = {
+    stopped: victim.nodeId,
+    next: elected.node,
+    epoch: elected.epoch ?? Number.NaN,
+    gap: elected.t - (ofVictim('demoted')?.t ?? Number.NaN),
+    termToElected: elected.t - termAt,
+    releaseToElected: elected.t - release,
+    stopDuration: (ofVictim('stopped')?.t ?? Number.NaN) - (ofVictim('stopping')?.t ?? termAt),
+  };
+  progress(
+    `graceful: ${result.stopped} stopped in ${seconds(result.stopDuration)}, ${result.next} elected ${seconds(result.gap)} after its demotion`,
+  );
+  return { slot, result };
 }
