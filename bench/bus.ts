@@ -32,6 +32,7 @@ import { proxyStorage, type StorageProxies } from './support/counting-proxy.js';
 import { throttleStorage, type ThrottledStorage } from './support/throttling-proxy.js';
 import { gcHeapUsed, mib } from './support/heap.js';
 import { runBench } from './support/run-bench.js';
+import { waitFor } from '../test/helpers/wait-for.js';
 import {
   count,
   machineLine,
@@ -83,13 +84,9 @@ async function cleanup(): Promise<void> {
   await azurite?.stop();
 }
 
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
+/** Polled every 5 ms: a delivery is seen at most 5 ms after it happened. */
+const waitUntil = (condition: () => boolean, timeoutMs: number, what: string): Promise<void> =>
+  waitFor(condition, timeoutMs, what, 5);
 
 /** Round trip of one single-entity read (the anchor's "one round trip"), median of 50. */
 async function measureRoundTrip(storage: StorageConnection): Promise<{ median: number; p99: number }> {

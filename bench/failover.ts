@@ -16,8 +16,17 @@
  */
 import { fileURLToPath } from 'node:url';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
-import { proxyStorage, type ProxiedRequest, type StorageProxies } from './support/counting-proxy.js';
+import { type ProxiedRequest } from './support/counting-proxy.js';
 import { NodeProcess, waitForEvent, type NodeEvent } from '../test/helpers/node-process.js';
+import {
+  crashLeader,
+  proxiedSlots,
+  stopLeader,
+  waitForLeader as waitForLeaderOf,
+  type CrashResult,
+  type GracefulResult,
+  type NodeSlot,
+} from './support/node-slots.js';
 import { runBench } from './support/run-bench.js';
 import { count, machineLine, median, note, printTable, progress, seconds, sleep } from './support/report.js';
 
@@ -38,15 +47,7 @@ const WATCHDOG_MS = 600_000;
 const RUNNER = fileURLToPath(new URL('./failover-node.ts', import.meta.url));
 const CLUSTER = 'bench-failover';
 
-interface Slot {
-  index: number;
-  proxies: StorageProxies;
-  node: NodeProcess | undefined;
-  generation: number;
-  /** Wall times at which a lease acquire/renew sent through this slot's proxy succeeded. */
-  leaseExtensions: number[];
-  releases: number[];
-}
+type Slot = NodeSlot;
 
 const history: NodeEvent[] = [];
 let azurite: AzuriteInstance | undefined;
@@ -70,101 +71,18 @@ async function startNode(slot: Slot): Promise<NodeProcess> {
   return node;
 }
 
-/** The slot whose current node's last election event is `elected`. */
-function leaderSlot(): Slot | undefined {
-  for (const slot of slots) {
-    const id = slot.node?.nodeId;
-    if (!id || !slot.node?.running) continue;
-    const last = history
-      .filter((e) => e.node === id && (e.type === 'elected' || e.type === 'demoted'))
-      .at(-1);
-    if (last?.type === 'elected') return slot;
-  }
-  return undefined;
-}
+const waitForLeader = (timeoutMs: number): Promise<Slot> => waitForLeaderOf(slots, history, timeoutMs);
 
-async function waitForLeader(timeoutMs: number): Promise<Slot> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const slot = leaderSlot();
-    if (slot) return slot;
-    if (Date.now() > deadline) throw new Error('no leader was elected in time');
-    await sleep(50);
-  }
-}
-
-function nextElected(after: number, notNode: string): Promise<NodeEvent> {
-  return waitForEvent(
-    history,
-    (e) => e.type === 'elected' && e.t >= after && e.node !== notNode,
-    LEASE_MS * 2 + 10_000,
-    `a new leader after ${notNode}`,
-  );
-}
-
-interface CrashResult {
-  killed: string;
-  next: string;
-  epoch: number;
-  killToElected: number;
-  renewToElected: number;
-}
+const LEASE = { leaseDurationMs: LEASE_MS, renewIntervalMs: RENEW_MS };
 
 async function crashRun(): Promise<CrashResult> {
-  const slot = await waitForLeader(LEASE_MS * 3);
-  const victim = slot.node!;
-  // A random point of the renew cycle, so kill → elected samples the whole range.
-  await sleep(Math.random() * RENEW_MS);
-  const killedAt = victim.signal('SIGKILL', 'killed');
-  await victim.exited;
-  const lastExtension = slot.leaseExtensions.filter((t) => t <= killedAt).at(-1) ?? Number.NaN;
-  const elected = await nextElected(killedAt, victim.nodeId);
-  const result = {
-    killed: victim.nodeId,
-    next: elected.node,
-    epoch: elected.epoch ?? Number.NaN,
-    killToElected: elected.t - killedAt,
-    renewToElected: elected.t - lastExtension,
-  };
-  progress(`crash: ${result.killed} killed, ${result.next} elected after ${seconds(result.killToElected)}`);
+  const { slot, result } = await crashLeader(slots, history, LEASE);
   await startNode(slot);
   return result;
 }
 
-interface GracefulResult {
-  stopped: string;
-  next: string;
-  epoch: number;
-  /** The old leader's `demoted` → the next `elected`: the leadership gap. */
-  gap: number;
-  termToElected: number;
-  releaseToElected: number;
-  /** SIGTERM → `stop()` resolved. */
-  stopDuration: number;
-}
-
 async function gracefulRun(): Promise<GracefulResult> {
-  const slot = await waitForLeader(LEASE_MS * 3);
-  const victim = slot.node!;
-  await sleep(Math.random() * RENEW_MS);
-  const termAt = victim.signal('SIGTERM', 'sigterm');
-  const elected = await nextElected(termAt, victim.nodeId);
-  await victim.exited;
-  const release = slot.releases.find((t) => t >= termAt) ?? Number.NaN;
-  const ofVictim = (type: string): NodeEvent | undefined =>
-    history.find((e) => e.node === victim.nodeId && e.type === type && e.t >= termAt);
-  const result = {
-    stopped: victim.nodeId,
-    next: elected.node,
-    epoch: elected.epoch ?? Number.NaN,
-    gap: elected.t - (ofVictim('demoted')?.t ?? Number.NaN),
-    termToElected: elected.t - termAt,
-    releaseToElected: elected.t - release,
-    stopDuration: (ofVictim('stopped')?.t ?? Number.NaN) - (ofVictim('stopping')?.t ?? termAt),
-  };
-  progress(
-    `graceful: ${result.stopped} stopped in ${seconds(result.stopDuration)}, ${result.next} elected ${seconds(result.gap)} after its demotion`,
-  );
+  const { slot, result } = await stopLeader(slots, history, LEASE);
   await startNode(slot);
   return result;
 }
@@ -218,18 +136,7 @@ function breakdown(requests: ProxiedRequest[], service: 'blob' | 'table', perHou
 async function main(): Promise<void> {
   progress('starting Azurite and 3 node processes');
   azurite = await startAzurite();
-  const instance = azurite;
-  for (let index = 1; index <= 3; index++) {
-    const proxies = await proxyStorage(instance, azuriteConnectionString);
-    const slot: Slot = { index, proxies, node: undefined, generation: 0, leaseExtensions: [], releases: [] };
-    proxies.blob.onAnswered = (r) => {
-      const ok = r.status !== undefined && r.status < 300;
-      if (ok && (r.leaseAction === 'acquire' || r.leaseAction === 'renew'))
-        slot.leaseExtensions.push(r.sentAt);
-      if (ok && r.leaseAction === 'release') slot.releases.push(r.sentAt);
-    };
-    slots.push(slot);
-  }
+  slots.push(...(await proxiedSlots(azurite, azuriteConnectionString, 3)));
   await Promise.all(slots.map((s) => startNode(s)));
   await waitForLeader(LEASE_MS * 3);
 

@@ -15,11 +15,9 @@
  *
  * Run: npm run bench:idle-cost [-- --seconds 90 --shim-seconds 90]. About 4–5 minutes.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
 import { transactionsPerNodeHour, type NodeHourTransactions } from '../src/cost/index.js';
 import {
@@ -32,7 +30,16 @@ import {
 import { resolveLeaseElectorOptions } from '../src/lease/index.js';
 import { MEMBERSHIP_DEFAULTS } from '../src/membership/index.js';
 import { resolveTableBusTimings } from '../src/bus/index.js';
-import { proxyStorage, type ProxiedRequest, type StorageProxies } from './support/counting-proxy.js';
+import { type ProxiedRequest } from './support/counting-proxy.js';
+import { NodeProcess, waitForEvent as waitForEventIn, type NodeEvent } from '../test/helpers/node-process.js';
+import {
+  crashLeader,
+  proxiedSlots,
+  stopLeader,
+  waitForLeader as waitForLeaderIn,
+  type CrashResult,
+  type NodeSlot,
+} from './support/node-slots.js';
 import { runBench } from './support/run-bench.js';
 import { CHANNEL_SHIM_IDLE_POLL_MS } from '../shims/cluster-binding/index.js';
 import { count, machineLine, note, printTable, progress, seconds, sleep } from './support/report.js';
@@ -65,63 +72,19 @@ const SETTLE_MS = Math.max(8000, 2 * BUS.idlePollIntervalMs + BUS.quietAfterMs);
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NODE_SCRIPT = fileURLToPath(new URL('./idle-cost-node.ts', import.meta.url));
-// One bundled file (packages stay in node_modules): node processes start in well under a second
-// instead of transpiling the sources through tsx on a loaded machine.
-const NODE_BUNDLE = path.join(REPO_ROOT, 'bench', '.out', 'idle-cost', 'node.mjs');
 const WATCHDOG_MS = 10 * 60_000 + WINDOW_MS + SHIM_WINDOW_MS;
-
-interface NodeEvent {
-  t: number;
-  node: string;
-  type: string;
-  epoch?: number;
-  source?: string;
-  code?: string;
-}
 
 const history: NodeEvent[] = [];
 
-class NodeProcess {
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
+/** A node process (test/helpers/node-process.ts) that also answers for its transaction counter over IPC. */
+class CountingNode extends NodeProcess {
   #pendingCounts: ((counts: TransactionCounts) => void) | undefined;
 
-  constructor(
-    readonly nodeId: string,
-    env: Record<string, string>,
-  ) {
-    this.child = spawn(process.execPath, [NODE_BUNDLE], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env, NODE_ID: nodeId },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
-    let buffer = '';
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        try {
-          history.push(JSON.parse(line) as NodeEvent);
-        } catch {
-          // Not the node's JSON (a Node warning): not part of the history.
-        }
-      }
-    });
-    let stderr = '';
-    this.child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-    this.child.once('exit', (code, signal) => {
-      if (code !== 0 && signal === null) process.stderr.write(`${nodeId} exited with ${code}: ${stderr}\n`);
-    });
+  constructor(nodeId: string, env: Record<string, string>) {
+    super(nodeId, NODE_SCRIPT, history, env, { ipc: true });
     this.child.on('message', (message: { type: string; counts?: TransactionCounts }) => {
       if (message.type === 'counts' && message.counts) this.#pendingCounts?.(message.counts);
     });
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   resetCounter(): void {
@@ -138,40 +101,12 @@ class NodeProcess {
       this.child.send({ type: 'counts' });
     });
   }
-
-  /** Sends a signal and records it in the history; returns the wall time it was sent. */
-  signal(signal: 'SIGKILL' | 'SIGTERM', marker: string): number {
-    const t = Date.now();
-    history.push({ t, node: this.nodeId, type: marker });
-    this.child.kill(signal);
-    return t;
-  }
-
-  async kill(): Promise<void> {
-    if (this.running) this.child.kill('SIGKILL');
-    await this.exited;
-  }
 }
 
-async function waitForEvent(predicate: (e: NodeEvent) => boolean, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = history.find(predicate);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-interface Slot {
-  index: number;
-  proxies: StorageProxies;
-  node: NodeProcess | undefined;
-  generation: number;
-  /** Wall times at which a lease acquire/renew through this slot's proxy succeeded. */
-  leaseExtensions: number[];
-  releases: number[];
-}
+type Slot = NodeSlot<CountingNode>;
+const waitForEvent = (predicate: (e: NodeEvent) => boolean, timeoutMs: number, what: string) =>
+  waitForEventIn(history, predicate, timeoutMs, what);
+const waitForLeader = (group: Slot[], timeoutMs: number) => waitForLeaderIn(group, history, timeoutMs);
 
 let azurite: AzuriteInstance | undefined;
 const slots: Slot[] = [];
@@ -183,26 +118,15 @@ async function cleanup(): Promise<void> {
 }
 
 async function newSlots(n: number): Promise<Slot[]> {
-  const made: Slot[] = [];
-  for (let index = 1; index <= n; index++) {
-    const proxies = await proxyStorage(azurite!, azuriteConnectionString);
-    const slot: Slot = { index, proxies, node: undefined, generation: 0, leaseExtensions: [], releases: [] };
-    proxies.blob.onAnswered = (r) => {
-      const ok = r.status !== undefined && r.status < 300;
-      if (ok && (r.leaseAction === 'acquire' || r.leaseAction === 'renew'))
-        slot.leaseExtensions.push(r.sentAt);
-      if (ok && r.leaseAction === 'release') slot.releases.push(r.sentAt);
-    };
-    made.push(slot);
-  }
+  const made = await proxiedSlots<CountingNode>(azurite!, azuriteConnectionString, n);
   slots.push(...made);
   return made;
 }
 
-async function startNode(slot: Slot, mode: string, cluster: string, prefix: string): Promise<NodeProcess> {
+async function startNode(slot: Slot, mode: string, cluster: string, prefix: string): Promise<CountingNode> {
   slot.generation++;
   const nodeId = `${prefix}${slot.index}-${slot.generation}`;
-  const node = new NodeProcess(nodeId, {
+  const node = new CountingNode(nodeId, {
     CONNECTION_STRING: slot.proxies.connectionString,
     CLUSTER: cluster,
     MODE: mode,
@@ -210,28 +134,6 @@ async function startNode(slot: Slot, mode: string, cluster: string, prefix: stri
   slot.node = node;
   await waitForEvent((e) => e.node === nodeId && e.type === 'ready', 60_000, `${nodeId} ready`);
   return node;
-}
-
-function leaderSlot(group: Slot[]): Slot | undefined {
-  for (const slot of group) {
-    const id = slot.node?.nodeId;
-    if (!id || !slot.node?.running) continue;
-    const last = history
-      .filter((e) => e.node === id && (e.type === 'elected' || e.type === 'demoted'))
-      .at(-1);
-    if (last?.type === 'elected') return slot;
-  }
-  return undefined;
-}
-
-async function waitForLeader(group: Slot[], timeoutMs: number): Promise<Slot> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const slot = leaderSlot(group);
-    if (slot) return slot;
-    if (Date.now() > deadline) throw new Error('no leader was elected in time');
-    await sleep(50);
-  }
 }
 
 interface NodeCount {
@@ -392,65 +294,10 @@ function reportBudget(counts: NodeCount[]): void {
   );
 }
 
-async function crashRun(
-  group: Slot[],
-  cluster: string,
-): Promise<{ killToElected: number; renewToElected: number; killed: string; next: string; epoch: number }> {
-  const slot = await waitForLeader(group, LEASE.leaseDurationMs * 3);
-  const victim = slot.node!;
-  // A random point of the renew cycle, so kill → elected samples the whole range.
-  await sleep(Math.random() * LEASE.renewIntervalMs);
-  const killedAt = victim.signal('SIGKILL', 'killed');
-  await victim.exited;
-  const lastExtension = slot.leaseExtensions.filter((t) => t <= killedAt).at(-1) ?? Number.NaN;
-  const elected = await waitForEvent(
-    (e) => e.type === 'elected' && e.t >= killedAt && e.node !== victim.nodeId,
-    LEASE.leaseDurationMs * 2 + 10_000,
-    `a new leader after ${victim.nodeId}`,
-  );
-  progress(`crash: ${victim.nodeId} killed, ${elected.node} elected after ${seconds(elected.t - killedAt)}`);
+async function crashRun(group: Slot[], cluster: string): Promise<CrashResult> {
+  const { slot, result } = await crashLeader(group, history, LEASE);
   await startNode(slot, 'core', cluster, 'node');
-  return {
-    killed: victim.nodeId,
-    next: elected.node,
-    epoch: elected.epoch ?? Number.NaN,
-    killToElected: elected.t - killedAt,
-    renewToElected: elected.t - lastExtension,
-  };
-}
-
-async function gracefulRun(group: Slot[]): Promise<{
-  termToElected: number;
-  releaseToElected: number;
-  demotedToElected: number;
-  stopped: string;
-  next: string;
-  epoch: number;
-}> {
-  const slot = await waitForLeader(group, LEASE.leaseDurationMs * 3);
-  const victim = slot.node!;
-  await sleep(Math.random() * LEASE.renewIntervalMs);
-  const termAt = victim.signal('SIGTERM', 'sigterm');
-  const elected = await waitForEvent(
-    (e) => e.type === 'elected' && e.t >= termAt && e.node !== victim.nodeId,
-    LEASE.leaseDurationMs * 2 + 10_000,
-    `a new leader after ${victim.nodeId} stopped`,
-  );
-  await victim.exited;
-  const release = slot.releases.find((t) => t >= termAt) ?? Number.NaN;
-  const demoted =
-    history.find((e) => e.node === victim.nodeId && e.type === 'demoted' && e.t >= termAt)?.t ?? Number.NaN;
-  progress(
-    `graceful: ${victim.nodeId} stopped, ${elected.node} elected after ${seconds(elected.t - termAt)}`,
-  );
-  return {
-    stopped: victim.nodeId,
-    next: elected.node,
-    epoch: elected.epoch ?? Number.NaN,
-    termToElected: elected.t - termAt,
-    releaseToElected: elected.t - release,
-    demotedToElected: elected.t - demoted,
-  };
+  return result;
 }
 
 function commitLine(): string {
@@ -466,17 +313,6 @@ function commitLine(): string {
 }
 
 async function main(): Promise<void> {
-  progress('bundling the node script');
-  await build({
-    entryPoints: [NODE_SCRIPT],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: NODE_BUNDLE,
-    logLevel: 'error',
-  });
   progress('starting Azurite and 3 node processes');
   azurite = await startAzurite();
   const run = Date.now().toString(36);
@@ -495,7 +331,7 @@ async function main(): Promise<void> {
   // 2–3. Failover in the same run.
   const crash = await crashRun(core, coreCluster);
   await sleep(3000);
-  const graceful = await gracefulRun(core);
+  const { result: graceful } = await stopLeader(core, history, LEASE);
   await Promise.allSettled(
     core.map((s) => (s.node?.running ? s.node.signal('SIGTERM', 'sigterm') : undefined)),
   );
@@ -531,55 +367,32 @@ async function main(): Promise<void> {
   note(`model and counts agree within ${AGREEMENT * 100} %: ${coreAgreed ? 'yes' : 'NO'}`);
   reportBudget(coreCounts);
 
+  /** One row: a measure of one handoff, with its target (none: '—'). */
+  const row = (
+    measure: string,
+    run: { from: string; next: string; epoch: number },
+    ms: number,
+    targetMs?: number,
+  ): string[] => [
+    measure,
+    run.from,
+    run.next,
+    String(run.epoch),
+    seconds(ms),
+    targetMs === undefined ? '—' : `≤ ${seconds(targetMs)}`,
+    targetMs === undefined ? '—' : ms <= targetMs ? 'yes' : 'no',
+  ];
+  const crashed = { ...crash, from: crash.killed };
+  const stopped = { ...graceful, from: graceful.stopped };
   printTable(
     'Failover in the same run',
     ['measure', 'from', 'to', 'epoch', 'time', 'target', 'met'],
     [
-      [
-        'crash: kill -9 → elected',
-        crash.killed,
-        crash.next,
-        String(crash.epoch),
-        seconds(crash.killToElected),
-        `≤ ${seconds(CRASH_TARGET_MS)}`,
-        crash.killToElected <= CRASH_TARGET_MS ? 'yes' : 'no',
-      ],
-      [
-        'crash: last renewal → elected',
-        crash.killed,
-        crash.next,
-        String(crash.epoch),
-        seconds(crash.renewToElected),
-        `≤ ${seconds(CRASH_TARGET_MS)}`,
-        crash.renewToElected <= CRASH_TARGET_MS ? 'yes' : 'no',
-      ],
-      [
-        'graceful: SIGTERM → elected (stop() times its release)',
-        graceful.stopped,
-        graceful.next,
-        String(graceful.epoch),
-        seconds(graceful.termToElected),
-        '—',
-        '—',
-      ],
-      [
-        'graceful: old leader demoted → new elected (gap)',
-        graceful.stopped,
-        graceful.next,
-        String(graceful.epoch),
-        seconds(graceful.demotedToElected),
-        `≤ ${seconds(HANDOFF_TARGET_MS)}`,
-        graceful.demotedToElected <= HANDOFF_TARGET_MS ? 'yes' : 'no',
-      ],
-      [
-        'graceful: release → elected (gap)',
-        graceful.stopped,
-        graceful.next,
-        String(graceful.epoch),
-        seconds(graceful.releaseToElected),
-        `≤ ${seconds(HANDOFF_TARGET_MS)}`,
-        graceful.releaseToElected <= HANDOFF_TARGET_MS ? 'yes' : 'no',
-      ],
+      row('crash: kill -9 → elected', crashed, crash.killToElected, CRASH_TARGET_MS),
+      row('crash: last renewal → elected', crashed, crash.renewToElected, CRASH_TARGET_MS),
+      row('graceful: SIGTERM → elected (stop() times its release)', stopped, graceful.termToElected),
+      row('graceful: old leader demoted → new elected (gap)', stopped, graceful.gap, HANDOFF_TARGET_MS),
+      row('graceful: release → elected (gap)', stopped, graceful.releaseToElected, HANDOFF_TARGET_MS),
     ],
   );
 

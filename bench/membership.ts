@@ -67,8 +67,16 @@ const HOUR_MS = 3_600_000;
 let azurite: AzuriteInstance | undefined;
 const toClose: Array<() => Promise<void>> = [];
 
+/**
+ * Runs (last first) and forgets the closers registered since `mark` (`toClose.length` when a
+ * phase began): a phase closes what it opened and nothing the run opened before it.
+ */
+async function closeFrom(mark: number): Promise<void> {
+  for (const close of toClose.splice(mark).reverse()) await close().catch(() => undefined);
+}
+
 async function cleanup(): Promise<void> {
-  for (const close of toClose.splice(0).reverse()) await close().catch(() => undefined);
+  await closeFrom(0);
   await azurite?.stop();
 }
 
@@ -176,6 +184,7 @@ async function measureSize(
   n: number,
 ): Promise<SizeResult> {
   const cluster = `bench-members-${n}`;
+  const mark = toClose.length;
   const shared = connectStorage({ connectionString: throttled.connectionString });
   // The member that dies talks through its own proxy, in front of the emulator, so its path can be cut.
   const victimProxies: StorageProxies = await proxyStorage(
@@ -302,9 +311,7 @@ async function measureSize(
     ...(heapBefore !== undefined ? { heapPerInstance: (heapJoined! - heapBefore) / n } : {}),
   };
   progress(`N = ${n}: stopping`);
-  await Promise.allSettled(members.map((m) => m.stop()));
-  toClose.splice(0);
-  await victimProxies.close();
+  await closeFrom(mark);
   return result;
 }
 
@@ -329,6 +336,7 @@ async function measureAnchor(
   n: number,
 ): Promise<Traffic & { n: number; failedReads: number }> {
   const cluster = `bench-members-anchor-${n}`;
+  const mark = toClose.length;
   const shared = connectStorage({ connectionString: throttled.connectionString });
   let failedReads = 0;
   const members = Array.from({ length: n }, (_, i) => {
@@ -360,8 +368,7 @@ async function measureAnchor(
     ...traffic(throttled.table.requests, performance.now() - start, throttled),
     failedReads,
   };
-  await Promise.allSettled(members.map((m) => m.stop()));
-  toClose.splice(0);
+  await closeFrom(mark);
   return result;
 }
 

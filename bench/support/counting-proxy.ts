@@ -1,5 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { pipeAnswer, ProxyServer, proxyPair, type ProxyPair } from './proxy-server.js';
 
 /** One request seen by the proxy, with the upstream's answer. */
 export interface ProxiedRequest {
@@ -24,51 +24,18 @@ export interface ProxiedRequest {
  * connection string that points here. It can also refuse traffic (`drop`), which to the node
  * looks like a crash of its storage path, for "a node stops heartbeating" scenarios.
  */
-export class CountingProxy {
-  readonly #server: http.Server;
-  // No keep-alive upstream: reusing an idle socket just as Azurite closes it (its keep-alive timeout)
-  // resets the request, which the node would see as a storage error the proxy caused.
-  readonly #agent = new http.Agent({ keepAlive: false, maxSockets: 256 });
+export class CountingProxy extends ProxyServer<ProxiedRequest> {
   #dropping = false;
-  /** Every request since the last {@link reset}. */
-  requests: ProxiedRequest[] = [];
   /** Called for each answered request, e.g. to timestamp lease renewals. */
   onAnswered: ((request: ProxiedRequest) => void) | undefined;
-  port = 0;
-
-  constructor(
-    private readonly targetPort: number,
-    private readonly targetHost = '127.0.0.1',
-  ) {
-    this.#server = http.createServer((req, res) => this.#forward(req, res));
-    // Node's default keep-alive timeout (5 s) is shorter than some poll gaps; keep sockets open.
-    this.#server.keepAliveTimeout = 60_000;
-  }
-
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as AddressInfo).port;
-    return this;
-  }
 
   /** Refuse (`true`) or forward (`false`) traffic from now on. */
   setDropping(dropping: boolean): void {
     this.#dropping = dropping;
-    if (dropping) this.#server.closeIdleConnections();
+    if (dropping) this.closeIdleConnections();
   }
 
-  /** Starts a new counting window. */
-  reset(): void {
-    this.requests = [];
-  }
-
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#agent.destroy();
-  }
-
-  #forward(req: http.IncomingMessage, res: http.ServerResponse): void {
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (this.#dropping) {
       req.socket.destroy();
       return;
@@ -92,60 +59,24 @@ export class CountingProxy {
       });
       req.on('end', () => (record.body = body));
     }
-    const upstream = http.request(
-      {
-        host: this.targetHost,
-        port: this.targetPort,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-        agent: this.#agent,
-      },
-      (answer) => {
-        record.answeredAt = Date.now();
-        record.status = answer.statusCode;
-        const errorCode = answer.headers['x-ms-error-code'];
-        record.errorCode = typeof errorCode === 'string' ? errorCode : undefined;
-        this.onAnswered?.(record);
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.on('error', () => upstream.destroy());
-    req.pipe(upstream);
+    this.sendUpstream(req, res, undefined, (answer) => {
+      record.answeredAt = Date.now();
+      record.status = answer.statusCode;
+      const errorCode = answer.headers['x-ms-error-code'];
+      record.errorCode = typeof errorCode === 'string' ? errorCode : undefined;
+      this.onAnswered?.(record);
+      pipeAnswer(answer, res);
+    });
   }
 }
 
 /** Two counting proxies (blob and table) and a connection string that routes through them. */
-export interface StorageProxies {
-  blob: CountingProxy;
-  table: CountingProxy;
-  connectionString: string;
-  reset(): void;
-  close(): Promise<void>;
-}
+export type StorageProxies = ProxyPair<CountingProxy>;
 
 /** Starts a blob + table proxy pair in front of an Azurite instance. */
-export async function proxyStorage(
+export function proxyStorage(
   azurite: { blobPort: number; tablePort: number },
   connectionStringFor: (blobEndpoint: string, tableEndpoint: string) => string,
 ): Promise<StorageProxies> {
-  const blob = await new CountingProxy(azurite.blobPort).listen();
-  const table = await new CountingProxy(azurite.tablePort).listen();
-  return {
-    blob,
-    table,
-    connectionString: connectionStringFor(
-      `http://127.0.0.1:${blob.port}/devstoreaccount1`,
-      `http://127.0.0.1:${table.port}/devstoreaccount1`,
-    ),
-    reset: () => {
-      blob.reset();
-      table.reset();
-    },
-    close: async () => {
-      await Promise.all([blob.close(), table.close()]);
-    },
-  };
+  return proxyPair(azurite, connectionStringFor, (port) => new CountingProxy(port));
 }

@@ -72,6 +72,11 @@ export async function compileChildren(modules: readonly string[]): Promise<Compi
     platform: 'node',
     format: 'esm',
     target: `node${process.versions.node.split('.')[0]}`,
+    // A bundled CommonJS file that `require`s a package (codemods/syntax/load-typescript.cjs) needs a
+    // real `require` in an ES module; without it esbuild's shim throws "Dynamic require … not supported".
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
     logLevel: 'warning',
   });
   const compiled = (source: string): string => join(outdir, relative(ROOT, source)).replace(/\.ts$/, '.mjs');

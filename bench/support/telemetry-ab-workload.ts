@@ -11,19 +11,12 @@ import { performance } from 'node:perf_hooks';
 import { CrdtRateLimiter } from '../../shims/crdt-rate-limiter/index.js';
 import { TableBus } from '../../src/bus/index.js';
 import { connectStorage } from '../../src/storage/index.js';
+import { waitFor } from '../../test/helpers/wait-for.js';
 
 const [mode, connectionString, runId] = process.argv.slice(2);
 const BURST = Number(process.env.BENCH_BURST ?? 3000);
 const DECISIONS = 200_000;
 const BLOCKS = 7;
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('bench timed out waiting for deliveries');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 interface Measurement {
   perSecond: number;
@@ -41,12 +34,12 @@ async function busEventsPerSecond(): Promise<Measurement> {
   subscriber.subscribe('events', () => void received++);
   await subscriber.start();
   await publisher.publish('events', { warmUp: true });
-  await waitUntil(() => received === 1, 30_000);
+  await waitFor(() => received === 1, 30_000, 'the warm-up delivery', 5);
   received = 0;
   const started = performance.now();
   const cpu = process.cpuUsage();
   await Promise.all(Array.from({ length: BURST }, (_, i) => publisher.publish('events', { i })));
-  await waitUntil(() => received >= BURST, 120_000);
+  await waitFor(() => received >= BURST, 120_000, `all ${BURST} deliveries`, 5);
   const seconds = (performance.now() - started) / 1000;
   const { user, system } = process.cpuUsage(cpu);
   await Promise.all([publisher.stop(), subscriber.stop()]);

@@ -1,6 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { pipeAnswer, ProxyServer, proxyPair, type ProxyPair } from './proxy-server.js';
 
 /**
  * Azure Storage's documented scalability targets (standard general-purpose v2 account), the limits a
@@ -263,40 +263,17 @@ function decodeURIComponentSafe(text: string): string {
  *   on Azure).
  * - blob requests count against the account only.
  */
-export class ThrottlingProxy {
-  readonly #server: http.Server;
-  readonly #agent = new http.Agent({ keepAlive: false, maxSockets: 256 });
-  /** Every request since the last {@link reset}. */
-  requests: ThrottledRequest[] = [];
-  port = 0;
-
+export class ThrottlingProxy extends ProxyServer<ThrottledRequest> {
   constructor(
     readonly limits: AccountLimits,
     readonly service: 'table' | 'blob',
-    private readonly targetPort: number,
-    private readonly targetHost = '127.0.0.1',
+    targetPort: number,
+    targetHost = '127.0.0.1',
   ) {
-    this.#server = http.createServer((req, res) => this.#handle(req, res));
-    this.#server.keepAliveTimeout = 60_000;
+    super(targetPort, targetHost);
   }
 
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as AddressInfo).port;
-    return this;
-  }
-
-  reset(): void {
-    this.requests = [];
-  }
-
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#agent.destroy();
-  }
-
-  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('error', () => res.destroy());
@@ -326,64 +303,33 @@ export class ThrottlingProxy {
       this.#serverBusy(req, res, refusal.reason, refusal.retryAfterSeconds);
       return;
     }
-    // A point read returns one entity when it succeeds: only query answers are parsed to count theirs.
-    if (record.kind === 'point-read' && record.table) {
+    this.sendUpstream(req, res, body, (answer) => {
+      record.status = answer.statusCode;
       const table = record.table;
-      const partition = record.partition;
-      const upstream = http.request(
-        {
-          host: this.targetHost,
-          port: this.targetPort,
-          method,
-          path: url,
-          headers: req.headers,
-          agent: this.#agent,
-        },
-        (answer) => {
-          record.status = answer.statusCode;
-          const found = (answer.statusCode ?? 0) >= 200 && (answer.statusCode ?? 0) < 300;
-          record.entities = found ? 1 : 0;
-          if (found) this.limits.chargeRead(table, new Map([[partition, 1]]));
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      upstream.on('error', () => res.destroy());
-      upstream.end(body);
-      return;
-    }
-    const isRead = record.kind === 'query';
-    const upstream = http.request(
-      {
-        host: this.targetHost,
-        port: this.targetPort,
-        method,
-        path: url,
-        headers: req.headers,
-        agent: this.#agent,
-      },
-      (answer) => {
-        record.status = answer.statusCode;
-        if (!isRead || !record.table) {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-          return;
-        }
-        const parts: Buffer[] = [];
-        answer.on('data', (chunk: Buffer) => parts.push(chunk));
-        answer.on('error', () => res.destroy());
-        answer.on('end', () => {
-          const text = Buffer.concat(parts);
-          const perPartition = countReturnedEntities(text.toString('utf8'), record, answer.statusCode ?? 0);
-          record.entities = [...perPartition.values()].reduce((a, b) => a + b, 0);
-          this.limits.chargeRead(record.table!, perPartition);
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          res.end(text);
-        });
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    upstream.end(body);
+      if (!table || (record.kind !== 'point-read' && record.kind !== 'query')) {
+        pipeAnswer(answer, res);
+        return;
+      }
+      // A point read returns one entity when it succeeds: only query answers are parsed to count theirs.
+      if (record.kind === 'point-read') {
+        const found = (answer.statusCode ?? 0) >= 200 && (answer.statusCode ?? 0) < 300;
+        record.entities = found ? 1 : 0;
+        if (found) this.limits.chargeRead(table, new Map([[record.partition, 1]]));
+        pipeAnswer(answer, res);
+        return;
+      }
+      const parts: Buffer[] = [];
+      answer.on('data', (chunk: Buffer) => parts.push(chunk));
+      answer.on('error', () => res.destroy());
+      answer.on('end', () => {
+        const text = Buffer.concat(parts);
+        const perPartition = countReturnedEntities(text.toString('utf8'), record, answer.statusCode ?? 0);
+        record.entities = [...perPartition.values()].reduce((a, b) => a + b, 0);
+        this.limits.chargeRead(table, perPartition);
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.end(text);
+      });
+    });
   }
 
   /** Azure's answer when a target is exceeded (the JSON error shape of the Table service, XML for Blob). */
@@ -419,18 +365,17 @@ export class ThrottlingProxy {
   }
 }
 
-/** Entities in a query or point-read answer, by partition (undefined: the partition cannot be told). */
+/** Entities in a query's answer, by partition (undefined: the partition cannot be told). */
 function countReturnedEntities(
   text: string,
-  request: Pick<ThrottledRequest, 'kind' | 'partition'>,
+  request: Pick<ThrottledRequest, 'partition'>,
   status: number,
 ): Map<string | undefined, number> {
   const counts = new Map<string | undefined, number>();
   if (status < 200 || status >= 300) return counts;
   let rows: Array<Record<string, unknown>>;
   try {
-    const parsed = JSON.parse(text) as { value?: Array<Record<string, unknown>> } & Record<string, unknown>;
-    rows = request.kind === 'point-read' ? [parsed] : (parsed.value ?? []);
+    rows = (JSON.parse(text) as { value?: Array<Record<string, unknown>> }).value ?? [];
   } catch {
     return counts;
   }
@@ -442,13 +387,8 @@ function countReturnedEntities(
 }
 
 /** A blob + table throttling proxy pair sharing one account's limits, and a connection string through them. */
-export interface ThrottledStorage {
+export interface ThrottledStorage extends ProxyPair<ThrottlingProxy> {
   limits: AccountLimits;
-  blob: ThrottlingProxy;
-  table: ThrottlingProxy;
-  connectionString: string;
-  reset(): void;
-  close(): Promise<void>;
 }
 
 /** Starts a throttling blob + table proxy pair in front of an Azurite instance. */
@@ -459,23 +399,17 @@ export async function throttleStorage(
   windowSeconds = 1,
 ): Promise<ThrottledStorage> {
   const limits = new AccountLimits(targets, undefined, windowSeconds);
-  const blob = await new ThrottlingProxy(limits, 'blob', azurite.blobPort).listen();
-  const table = await new ThrottlingProxy(limits, 'table', azurite.tablePort).listen();
+  const pair = await proxyPair(
+    azurite,
+    connectionStringFor,
+    (port, service) => new ThrottlingProxy(limits, service, port),
+  );
   return {
+    ...pair,
     limits,
-    blob,
-    table,
-    connectionString: connectionStringFor(
-      `http://127.0.0.1:${blob.port}/devstoreaccount1`,
-      `http://127.0.0.1:${table.port}/devstoreaccount1`,
-    ),
     reset: () => {
-      blob.reset();
-      table.reset();
+      pair.reset();
       limits.resetCounts();
-    },
-    close: async () => {
-      await Promise.all([blob.close(), table.close()]);
     },
   };
 }

@@ -34,11 +34,12 @@ export class NodeProcess {
     script: string,
     private readonly history: NodeEvent[],
     env: Record<string, string>,
+    options: { /** Opens an IPC channel (`child.send`, `process.send` in the node). */ ipc?: boolean } = {},
   ) {
     this.child = spawn(process.execPath, [bundleNodeScript(script)], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env, NODE_ID: nodeId },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     let buffer = '';
