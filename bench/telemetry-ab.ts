@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { build, type Plugin } from 'esbuild';
+import { NODE_BUNDLE_OPTIONS } from '../test/support/node-bundle.js';
 import { startAzurite, type AzuriteInstance } from '../src/dev/index.js';
 import { runBench } from './support/run-bench.js';
 import { count, machineLine, median, note, printTable, progress, quantile } from './support/report.js';
@@ -50,14 +51,9 @@ const withoutTelemetry: Plugin = {
 async function bundle(variant: Variant): Promise<string> {
   const outfile = join(outDir!, `${variant === 'instrumented' ? 'on' : 'off'}.mjs`);
   await build({
+    ...NODE_BUNDLE_OPTIONS,
     entryPoints: [WORKLOAD],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
     outfile,
-    logLevel: 'error',
     plugins: variant === 'instrumented' ? [] : [withoutTelemetry],
   });
   return outfile;

@@ -16,6 +16,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { ChildReport } from './memory-child.js';
+import { NODE_BUNDLE_OPTIONS } from '../../test/support/node-bundle.js';
 
 export type { ChildReport } from './memory-child.js';
 
@@ -63,20 +64,12 @@ export async function compileChildren(modules: readonly string[]): Promise<Compi
   mkdirSync(parent, { recursive: true });
   const outdir = mkdtempSync(join(parent, 'memory-children-'));
   await build({
+    ...NODE_BUNDLE_OPTIONS,
     entryPoints: [CHILD, ...modules],
     outdir,
     outbase: ROOT,
     outExtension: { '.js': '.mjs' },
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
     target: `node${process.versions.node.split('.')[0]}`,
-    // A bundled CommonJS file that `require`s a package (codemods/syntax/load-typescript.cjs) needs a
-    // real `require` in an ES module; without it esbuild's shim throws "Dynamic require … not supported".
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
     logLevel: 'warning',
   });
   const compiled = (source: string): string => join(outdir, relative(ROOT, source)).replace(/\.ts$/, '.mjs');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { buildSync, type BuildOptions } from 'esbuild';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /**
@@ -12,6 +12,24 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
  */
 const BUNDLE_DIR = path.join(REPO_ROOT, 'node_modules', '.cache', 'gossipless-node-bundles');
 const bundles = new Map<string, string>();
+
+/**
+ * How every node script of the tests and benches is bundled: one ES module for this Node, with the
+ * project's sources inlined and packages left to node_modules. The banner gives the module a real
+ * `require`: a bundled CommonJS file that `require`s a package (codemods/syntax/load-typescript.cjs)
+ * otherwise hits esbuild's shim, which throws "Dynamic require … is not supported".
+ */
+export const NODE_BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  banner: {
+    js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",
+  },
+  logLevel: 'error',
+} as const satisfies BuildOptions;
 
 /**
  * Bundles a TypeScript node script (and the sources it imports; packages stay in node_modules) into
@@ -24,15 +42,10 @@ export function bundleNodeScript(entry: string): string {
   const known = bundles.get(entry);
   if (known) return known;
   const result = buildSync({
+    ...NODE_BUNDLE_OPTIONS,
     entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
     write: false,
     outfile: 'bundle.mjs',
-    logLevel: 'error',
   });
   const code = result.outputFiles[0]!.contents;
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
