@@ -1,8 +1,9 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { claimTick, type Cluster } from '../../src/cluster/index.js';
 import type { StorageConnection } from '../../src/storage/index.js';
 import { claimPartition } from '../../src/table-layout/index.js';
 import { testCluster } from '../helpers/cluster.js';
+import { stoppedAfterEach } from '../helpers/fault-proxies.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -74,10 +75,7 @@ describe('claimTick with the row this node last wrote', () => {
 });
 
 describe('Cluster singleton claims', () => {
-  const nodes: Cluster[] = [];
-  afterEach(async () => {
-    await Promise.all(nodes.splice(0).map((n) => n.stop({ immediate: true })));
-  });
+  const nodes = stoppedAfterEach<Cluster>();
 
   it('the leader spends one transaction per tick on its claim (a read as well only on its first)', async () => {
     const node = testCluster({ cluster: uniqueName('k'), nodeId: 'a' });
