@@ -3,7 +3,7 @@ import { LeaseElector, type LeaseElectorOptions } from '../../src/lease/index.js
 import { formatRenewGrid, nextGridLook, parseRenewGrid } from '../../src/lease/renew-grid.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { faultProxiesForFile, stoppedAfterEach } from '../helpers/fault-proxies.js';
+import { faultProxiesForFile, stoppedAfterEach, type ProxiedStorage } from '../helpers/fault-proxies.js';
 
 const started = stoppedAfterEach<LeaseElector>();
 const proxied = faultProxiesForFile();
@@ -13,6 +13,14 @@ function elector(options: Partial<LeaseElectorOptions> & { cluster: string }): L
   const e = new LeaseElector({ storage: testStorage(), ...options });
   started.push(e);
   return e;
+}
+
+/** An elector whose storage calls all go through a fault proxy pair, which records them. */
+async function proxiedElector(
+  options: Partial<LeaseElectorOptions> & { cluster: string },
+): Promise<{ proxy: ProxiedStorage; elector: LeaseElector }> {
+  const proxy = await proxied();
+  return { proxy, elector: elector({ ...options, storage: proxy.connect() }) };
 }
 
 describe('renewal grid metadata', () => {
@@ -53,8 +61,7 @@ describe('LeaseElector renewal grid on Azurite (default timings)', () => {
     await waitFor(() => leader.isLeader, 10_000, 'a leader');
     const info = await leader.leader();
     expect(info.epoch).toBe(1);
-    const proxy = await proxied();
-    const follower = elector({ cluster, nodeId: 'follower', storage: proxy.connect() });
+    const { proxy, elector: follower } = await proxiedElector({ cluster, nodeId: 'follower' });
     await follower.start();
     // Start-up (container, blob, first look) done, count a steady window.
     await new Promise((r) => setTimeout(r, 1500));
@@ -75,8 +82,7 @@ describe('LeaseElector renewal grid on Azurite (default timings)', () => {
 
   it('the leader renews every L/2 on a fixed grid, and writes the grid on the blob', async () => {
     const cluster = uniqueName('grid');
-    const proxy = await proxied();
-    const leader = elector({ cluster, nodeId: 'leader', storage: proxy.connect() });
+    const { proxy, elector: leader } = await proxiedElector({ cluster, nodeId: 'leader' });
     await leader.start();
     await waitFor(() => leader.isLeader, 10_000, 'a leader');
     const props = await testStorage()
