@@ -46,7 +46,7 @@ import {
   type ResolvedLeaseElectorOptions,
 } from './lease-elector-options.js';
 
-import { readLeaderInfo, type LeaderInfo } from './read-leader.js';
+import { epochOfMetadata, readLeaderInfo, type LeaderInfo } from './read-leader.js';
 import {
   formatRenewGrid,
   nextGridLook,
@@ -723,8 +723,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
           conditions,
           abortSignal: deadlineSignal(Math.min(callTimeoutMs, left), stop),
         });
-        const storedRaw = Number(props.metadata?.['epoch'] ?? '0');
-        const stored = Number.isSafeInteger(storedRaw) && storedRaw > 0 ? storedRaw : 0;
+        const stored = epochOfMetadata(props.metadata);
         step = 'floor';
         const used = epochFloor
           ? await epochFloor({
