@@ -4,7 +4,8 @@ import type { StorageConnection } from '../../src/storage/index.js';
 import { testCluster } from '../helpers/cluster.js';
 import { uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { faultProxiesForFile, stoppedAfterEach } from '../helpers/fault-proxies.js';
+import { faultProxiesForFile } from '../helpers/fault-proxies.js';
+import { stoppedAfterEach } from '../helpers/stopped-after-each.js';
 
 const nodes = stoppedAfterEach<Cluster>();
 const proxied = faultProxiesForFile();

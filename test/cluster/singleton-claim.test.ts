@@ -3,7 +3,7 @@ import { claimTick, type Cluster } from '../../src/cluster/index.js';
 import type { StorageConnection } from '../../src/storage/index.js';
 import { claimPartition } from '../../src/table-layout/index.js';
 import { testCluster } from '../helpers/cluster.js';
-import { stoppedAfterEach } from '../helpers/fault-proxies.js';
+import { stoppedAfterEach } from '../helpers/stopped-after-each.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
 

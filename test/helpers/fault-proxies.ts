@@ -1,4 +1,4 @@
-import { afterAll, afterEach, inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import { azuriteConnectionString } from '../../src/dev/index.js';
 import { connectStorage, type StorageConnection } from '../../src/storage/index.js';
 import { storageFaultProxies, type StorageFaultProxies } from '../support/storage-fault-proxy.js';
@@ -28,15 +28,4 @@ export function faultProxiesForFile(): () => Promise<ProxiedStorage> {
     opened.push(proxies);
     return { ...proxies, connect: () => connectStorage({ connectionString: proxies.connectionString }) };
   };
-}
-
-/** A list whose members (electors, cluster nodes) are stopped at once after each test. Call at a file's top level. */
-export function stoppedAfterEach<
-  T extends { stop(options: { immediate: boolean }): Promise<unknown> },
->(): T[] {
-  const started: T[] = [];
-  afterEach(async () => {
-    await Promise.all(started.splice(0).map((s) => s.stop({ immediate: true })));
-  });
-  return started;
 }

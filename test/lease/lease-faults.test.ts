@@ -3,7 +3,8 @@ import { LeaseElector, type LeaseElectorOptions } from '../../src/lease/index.js
 import type { GossiplessError } from '../../src/errors/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { faultProxiesForFile, stoppedAfterEach } from '../helpers/fault-proxies.js';
+import { faultProxiesForFile } from '../helpers/fault-proxies.js';
+import { stoppedAfterEach } from '../helpers/stopped-after-each.js';
 
 const started = stoppedAfterEach<LeaseElector>();
 const proxied = faultProxiesForFile();

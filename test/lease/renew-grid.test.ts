@@ -3,7 +3,8 @@ import { LeaseElector, type LeaseElectorOptions } from '../../src/lease/index.js
 import { formatRenewGrid, nextGridLook, parseRenewGrid } from '../../src/lease/renew-grid.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { faultProxiesForFile, stoppedAfterEach, type ProxiedStorage } from '../helpers/fault-proxies.js';
+import { faultProxiesForFile, type ProxiedStorage } from '../helpers/fault-proxies.js';
+import { stoppedAfterEach } from '../helpers/stopped-after-each.js';
 
 const started = stoppedAfterEach<LeaseElector>();
 const proxied = faultProxiesForFile();
