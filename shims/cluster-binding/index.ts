@@ -58,16 +58,18 @@ export interface GossiplessShimOptions {
  * to one service. A port alone is not: every service on the default port of one storage account
  * would become one cluster with one master, so without a derivable identity the shim refuses.
  *
- * @param shim - Names the shim in the error.
- * @param reason - Why no name can be derived, for the error.
+ * `options.shim` names the shim in the error, `options.reason` says why no name can be derived.
  */
 export function resolveClusterName(
   explicit: string | undefined,
   legacyIdentity: string | undefined,
-  shim = 'gossipless',
-  env: NodeJS.ProcessEnv = process.env,
-  reason = 'a name derived from the port alone would make every service on that port in the storage account one cluster',
+  options: { shim?: string; env?: NodeJS.ProcessEnv; reason?: string } = {},
 ): string {
+  const {
+    shim = 'gossipless',
+    env = process.env,
+    reason = 'a name derived from the port alone would make every service on that port in the storage account one cluster',
+  } = options;
   const fromEnv = env[CLUSTER_ENV];
   const name = explicit ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : legacyIdentity);
   if (name === undefined) {

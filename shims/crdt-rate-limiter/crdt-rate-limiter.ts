@@ -184,13 +184,11 @@ export class CrdtRateLimiter extends TypedEmitter<CrdtRateLimiterEvents> {
         {
           // No default name: a shared one ('rate-limiter') made unrelated services on one storage
           // account a single limiter, each admitting a share of the other's limit (issue 13).
-          cluster: resolveClusterName(
-            o.gossipless?.cluster,
-            undefined,
-            'crdt-rate-limiter',
-            process.env,
-            'a default name would make every limiter in the storage account one limiter, splitting one limit across unrelated services (or pass `cluster`, an existing cluster node, to count its members)',
-          ),
+          cluster: resolveClusterName(o.gossipless?.cluster, undefined, {
+            shim: 'crdt-rate-limiter',
+            reason:
+              'a default name would make every limiter in the storage account one limiter, splitting one limit across unrelated services (or pass `cluster`, an existing cluster node, to count its members)',
+          }),
           metadata: { role: LIMITER_ROLE },
           campaign: false,
         },

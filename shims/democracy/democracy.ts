@@ -120,7 +120,7 @@ export class Democracy extends EventEmitter {
     const interval = this.options.interval;
     this.cluster = bindCluster(this.#gossipless, {
       // democracy nodes were one cluster when they listed each other as peers: no name to derive.
-      cluster: resolveClusterName(this.#gossipless.cluster, undefined, 'democracy'),
+      cluster: resolveClusterName(this.#gossipless.cluster, undefined, { shim: 'democracy' }),
       metadata: { democracy: this.#advert() },
       campaign: false,
       channels: true,

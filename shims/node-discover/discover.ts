@@ -351,7 +351,7 @@ export class Discover extends EventEmitter {
     this.#clusterName = resolveClusterName(
       this.#gossipless.cluster,
       this.settings.key ? `nd-${this.settings.port}-${identityTag(this.settings.key)}` : undefined,
-      'node-discover',
+      { shim: 'node-discover' },
     );
     this.#sealer = this.settings.key ? new Sealer(this.settings.key, this.#clusterName) : undefined;
     const helloMs = interval(this.settings.helloInterval, this);
@@ -416,6 +416,11 @@ export class Discover extends EventEmitter {
     this.#holder = undefined;
     this.#masterAnnounced = undefined;
     const previous = this.#stopping;
+    // Listening starts with start(), as node-discover bound its socket there: channels subscribe now.
+    const listen = (): Promise<void> => {
+      for (const channel of this.channels) this.#subscribe(channel);
+      return this.#cluster.start();
+    };
     const ready = restart
       ? (previous ?? Promise.resolve()).then(() => {
           this.#stopping = undefined;
@@ -423,13 +428,9 @@ export class Discover extends EventEmitter {
           const predecessor = this.#cluster;
           this.#cluster = this.#bind();
           if (predecessor.nodeId !== this.#cluster.nodeId) this.#previousNodeIds.add(predecessor.nodeId);
-          for (const channel of this.channels) this.#subscribe(channel);
-          return this.#cluster.start();
+          return listen();
         })
-      : (() => {
-          for (const channel of this.channels) this.#subscribe(channel);
-          return this.#cluster.start();
-        })();
+      : listen();
     void ready.then(
       () => {
         if (this.#state !== 'starting') return;

@@ -162,7 +162,7 @@ export class Swim extends EventEmitter {
     this.#local = { host: opts.local.host, meta: opts.local.meta, incarnation: opts.local.incarnation ?? 0 };
     // swim nodes of one cluster shared seed hosts, which the table replaces: a port alone is not
     // specific to one service, so the name comes from options or GOSSIPLESS_CLUSTER.
-    this.#clusterName = resolveClusterName(this.#gossipless.cluster, undefined, 'swim');
+    this.#clusterName = resolveClusterName(this.#gossipless.cluster, undefined, { shim: 'swim' });
     this.#cluster = this.#bind();
   }
 

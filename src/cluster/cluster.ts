@@ -27,7 +27,7 @@ import {
 } from '../telemetry/index.js';
 import { busLeaderAnnouncer } from './bus-announcer.js';
 import { judgeClusterHealth, type ClusterHealth } from './cluster-health.js';
-import { claimTick, highestClaimedEpoch } from './singleton-claim.js';
+import { claimTick, highestClaimedEpoch, type WrittenClaim } from './singleton-claim.js';
 
 /** Options of {@link createCluster}. */
 export interface ClusterOptions {
@@ -172,7 +172,11 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
   readonly bus: TableBus;
   readonly #serverTime: ServerTimeEstimate;
   readonly #logger: Logger;
-  readonly #singletons = new Map<string, { everyMs: number; job: SingletonJob; lastTick: number }>();
+  readonly #singletons = new Map<
+    string,
+    // lastClaim: the claim row as this node last wrote it, so the next claim is one conditional write.
+    { everyMs: number; job: SingletonJob; lastTick: number; lastClaim?: WrittenClaim }
+  >();
   readonly #stop = new AbortController();
   /** Aborted by stop() once the elector has stopped: loops stop waiting for jobs that ignore their signal. */
   readonly #abandonJobs = new AbortController();
@@ -416,6 +420,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
             epoch,
             this.#callTimeoutMs,
             signal,
+            entry.lastClaim,
           );
         } catch (error) {
           if (signal.aborted) break;
@@ -427,6 +432,7 @@ export class Cluster extends TypedEmitter<ClusterEvents> {
           continue;
         }
         entry.lastTick = tick;
+        entry.lastClaim = outcome.written;
         if (outcome.outcome === 'fenced') {
           this.#telemetry.fenced(name);
           const claimEpoch = outcome.claimEpoch ?? epoch + 1;

@@ -10,6 +10,6 @@ export { handleShutdownSignals } from './shutdown-signals.js';
 export type { ShutdownSignalOptions } from './shutdown-signals.js';
 export { LEADER_CHANNEL, busLeaderAnnouncer } from './bus-announcer.js';
 export { claimTick, highestClaimedEpoch } from './singleton-claim.js';
-export type { ClaimOutcome, ClaimResult } from './singleton-claim.js';
+export type { ClaimOutcome, ClaimResult, WrittenClaim } from './singleton-claim.js';
 export { judgeClusterHealth } from './cluster-health.js';
 export type { ClusterHealth, ClusterHealthInputs } from './cluster-health.js';

@@ -37,7 +37,7 @@ export interface CostTimings {
   retentionMs?: number;
   /** Bus publish batches per node-hour (application traffic). @default 0 */
   publishBatchesPerHour?: number;
-  /** Singleton ticks per hour across all jobs (each: a claim read and a conditional write, on the leader). @default 0 */
+  /** Singleton ticks per hour across all jobs (each: one write conditional on the leader's previous claim, on the leader). @default 0 */
   singletonTicksPerHour?: number;
 }
 
@@ -147,7 +147,8 @@ function perHour(everyMs: number): number {
  *   `pollJitter` on average), one query for all its channels (every cluster node subscribes at least
  *   to the leader announcements); while messages flow it polls every `pollIntervalMs` instead
  * - retention: an idle leader queries expired messages and dead letters once per retentionMs / 2
- * - tick-claim: a claim read and a conditional write per singleton tick, on the leader
+ * - tick-claim: one conditional write per singleton tick, on the leader (it knows the row's ETag from
+ *   its previous claim; a read as well only for its first claim of a term's job or after another writer)
  * - publish: the workload given
  *
  * Durable consumers write their cursor only when it moved (with traffic): nothing while idle.
@@ -177,7 +178,7 @@ function nodeHour(
   leader.lease = perHour(t.renewIntervalMs);
   leader.membership = perHour(t.heartbeatIntervalMs) * (2 + pages);
   leader.retention = perHour(t.retentionMs * IDLE_RETENTION_PASS_FRACTION);
-  leader['tick-claim'] = 2 * t.singletonTicksPerHour;
+  leader['tick-claim'] = t.singletonTicksPerHour;
   const follower = { ...common };
   follower.lease = perHour(t.renewIntervalMs);
   return { leader: summarise(leader), follower: summarise(follower) };

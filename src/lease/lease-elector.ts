@@ -46,7 +46,7 @@ import {
   type ResolvedLeaseElectorOptions,
 } from './lease-elector-options.js';
 
-import { readLeaderInfo, type LeaderInfo } from './read-leader.js';
+import { epochOfMetadata, readLeaderInfo, type LeaderInfo } from './read-leader.js';
 import {
   formatRenewGrid,
   nextGridLook,
@@ -350,11 +350,18 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
    */
   #handoverAt(term: Term): number | undefined {
     if (term.gridOrigin === undefined) return undefined;
-    const { clock, leaseDurationMs, renewIntervalMs, expirySlackMs } = this.options;
-    const lead = Math.min(RELEASE_LEAD_MS, expirySlackMs / 2);
-    const first = term.gridT0 + leaseDurationMs + expirySlackMs - lead;
-    const now = clock.monotonicNow();
-    return first + Math.max(0, Math.ceil((now - first) / renewIntervalMs)) * renewIntervalMs;
+    const lead = Math.min(RELEASE_LEAD_MS, this.options.expirySlackMs / 2);
+    return this.#followersNextLook(term, this.options.clock.monotonicNow() + lead) - lead;
+  }
+
+  /**
+   * The first instant at or after `at` at which followers look at this term's lease (grid instant
+   * + slack), on this node's monotonic clock: at or after the lease's first possible expiry.
+   */
+  #followersNextLook(term: Term, at: number): number {
+    const { leaseDurationMs, renewIntervalMs, expirySlackMs } = this.options;
+    const first = term.gridT0 + leaseDurationMs + expirySlackMs;
+    return first + Math.max(0, Math.ceil((at - first) / renewIntervalMs)) * renewIntervalMs;
   }
 
   /** Whether this node campaigns now (starts as the `campaign` option). */
@@ -446,11 +453,10 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
    * announcement have taken over by then).
    */
   #pauseAfterResign(term: Term | undefined): number {
-    const { clock, retryIntervalMs, leaseDurationMs, expirySlackMs, renewIntervalMs } = this.options;
+    const { clock, retryIntervalMs, expirySlackMs, renewIntervalMs } = this.options;
     if (term?.gridOrigin === undefined) return retryIntervalMs;
-    const first = term.gridT0 + leaseDurationMs + expirySlackMs;
     const now = clock.monotonicNow();
-    const look = first + Math.max(0, Math.ceil((now - first) / renewIntervalMs)) * renewIntervalMs;
+    const look = this.#followersNextLook(term, now);
     const pastLook = Math.min(look - now, renewIntervalMs + expirySlackMs) + 1000;
     return Math.max(retryIntervalMs, pastLook);
   }
@@ -491,8 +497,8 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
       }
       return retry;
     }
-    if (failures.count > 0) return Math.min(retry, retryIntervalMs * (0.75 + random() * 0.5));
     const regular = retryIntervalMs * (0.75 + random() * 0.5);
+    if (failures.count > 0) return Math.min(retry, regular);
     const expiry = this.#expectedExpiry;
     if (expiry === undefined) return regular;
     const now = clock.monotonicNow();
@@ -717,8 +723,7 @@ export class LeaseElector extends TypedEmitter<LeaseElectorEvents> {
           conditions,
           abortSignal: deadlineSignal(Math.min(callTimeoutMs, left), stop),
         });
-        const storedRaw = Number(props.metadata?.['epoch'] ?? '0');
-        const stored = Number.isSafeInteger(storedRaw) && storedRaw > 0 ? storedRaw : 0;
+        const stored = epochOfMetadata(props.metadata);
         step = 'floor';
         const used = epochFloor
           ? await epochFloor({

@@ -17,6 +17,15 @@ export interface LeaderInfo {
   lastModified: Date | undefined;
 }
 
+/**
+ * The term epoch in the lease blob's metadata (written by the leader with its term), or 0 when
+ * there is none or it is not a positive integer (no election yet, an edited value).
+ */
+export function epochOfMetadata(metadata: Record<string, string> | undefined): number {
+  const epoch = Number(metadata?.['epoch'] ?? '0');
+  return Number.isSafeInteger(epoch) && epoch > 0 ? epoch : 0;
+}
+
 /** Reads the lease blob's properties. Needs read access only. */
 export async function readLeaderInfo(
   storage: StorageConnection,
@@ -28,11 +37,10 @@ export async function readLeaderInfo(
     const props = await blob.getProperties({
       abortSignal: deadlineSignal(where.callTimeoutMs ?? 5000, options.abortSignal),
     });
-    const epoch = Number(props.metadata?.['epoch'] ?? '0');
     const leaseState = props.leaseState ?? 'available';
     return {
       holder: props.metadata?.['holder'],
-      epoch: Number.isSafeInteger(epoch) ? epoch : 0,
+      epoch: epochOfMetadata(props.metadata),
       since: props.metadata?.['since'],
       leaseState,
       isHeld: leaseState === 'leased',

@@ -15,6 +15,8 @@
  * or late never affects safety: the store refuses an acquire while the lease is held.
  */
 
+import { epochOfMetadata } from './read-leader.js';
+
 /** Metadata key of the grid on the lease blob (Azure lowercases metadata keys). */
 export const RENEW_GRID_KEY = 'renewgrid';
 
@@ -42,8 +44,8 @@ export function formatRenewGrid(grid: Omit<RenewGrid, 'epoch'>): string {
 /** Reads a grid from the blob's metadata; undefined when absent or malformed (an older leader). */
 export function parseRenewGrid(metadata: Record<string, string> | undefined): RenewGrid | undefined {
   const raw = metadata?.[RENEW_GRID_KEY];
-  const epoch = Number(metadata?.['epoch'] ?? '0');
-  if (typeof raw !== 'string' || !Number.isSafeInteger(epoch) || epoch <= 0) return undefined;
+  const epoch = epochOfMetadata(metadata);
+  if (typeof raw !== 'string' || epoch === 0) return undefined;
   const parts = raw.split('/').map(Number);
   if (parts.length !== 4 || !parts.every((n) => Number.isSafeInteger(n))) return undefined;
   const [originMs, renewIntervalMs, leaseDurationMs, slackMs] = parts as [number, number, number, number];

@@ -337,17 +337,13 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         incarnation: this.#incarnation,
         ...this.#rowExtras(),
       };
-      const sentAt = this.#serverTime.monotonicNow();
-      let writtenAt: number | undefined;
+      const probe = this.#serverTimeProbe();
       await this.#table.upsertEntity(row, 'Replace', {
         abortSignal: deadlineSignal(this.#callTimeoutMs, stop),
-        onResponse: (response) => {
-          const dateHeader = response.headers.get('date');
-          this.#serverTime.observe(dateHeader, sentAt);
-          // The row's Timestamp is at most this (the server stamped it before answering).
-          writtenAt = this.#serverNowFrom(dateHeader, sentAt);
-        },
+        onResponse: probe.onResponse,
       });
+      // The row's Timestamp is at most this (the server stamped it before answering).
+      const writtenAt = probe.serverNow();
       if (writtenAt !== undefined) this.#own = { row, at: writtenAt };
       this.stats.heartbeats++;
     } catch (error) {
@@ -437,24 +433,19 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     touchedAt: number;
     serverNow: number;
   }> {
-    const sentAt = this.#serverTime.monotonicNow();
-    let serverNow: number | undefined;
-    const onResponse = (r: { headers: { get(name: string): string | undefined } }): void => {
-      const dateHeader = r.headers.get('date');
-      this.#serverTime.observe(dateHeader, sentAt);
-      serverNow = this.#serverNowFrom(dateHeader, sentAt) ?? serverNow;
-    };
+    const probe = this.#serverTimeProbe();
     let row: Record<string, unknown> | undefined;
     try {
       row = await this.#table.getEntity<Record<string, unknown>>(
         memberDigestPartition(this.cluster),
         MEMBER_DIGEST_ROW_KEY,
-        { abortSignal: deadlineSignal(this.#callTimeoutMs, stop), onResponse },
+        { abortSignal: deadlineSignal(this.#callTimeoutMs, stop), onResponse: probe.onResponse },
       );
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
     this.stats.digestReads++;
+    const serverNow = probe.serverNow();
     if (serverNow === undefined) {
       throw new GossiplessError(
         'STORAGE_ERROR',
@@ -578,22 +569,18 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   async #list(signal: AbortSignal | undefined): Promise<MembershipView> {
-    let serverNow: number | undefined;
     const rows: Array<Record<string, unknown>> = [];
-    const sentAt = this.#serverTime.monotonicNow();
+    const probe = this.#serverTimeProbe();
     const pages = this.#table
       .listEntities<Record<string, unknown>>({
         queryOptions: { filter: partitionEquals(this.#partition()) },
         abortSignal: deadlineSignal(this.#callTimeoutMs * 2, signal),
-        onResponse: (r) => {
-          const dateHeader = r.headers.get('date');
-          this.#serverTime.observe(dateHeader, sentAt);
-          serverNow = this.#serverNowFrom(dateHeader, sentAt) ?? serverNow;
-        },
+        onResponse: probe.onResponse,
       })
       .byPage({ maxPageSize: 1000 });
     for await (const page of pages) rows.push(...page);
     this.stats.lists++;
+    const serverNow = probe.serverNow();
     // Liveness is judged by the server's clock only: never the local one.
     if (serverNow === undefined) {
       throw new GossiplessError(
@@ -664,6 +651,26 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         this.#report('gc', error);
       }
     }
+  }
+
+  /**
+   * Taken just before a call: its `onResponse` feeds each response's `Date` to the server-time
+   * estimate, and `serverNow()` is the server's time of the last response that had one.
+   */
+  #serverTimeProbe(): {
+    onResponse: (response: { headers: { get(name: string): string | undefined } }) => void;
+    serverNow: () => number | undefined;
+  } {
+    const sentAt = this.#serverTime.monotonicNow();
+    let serverNow: number | undefined;
+    return {
+      onResponse: (response) => {
+        const dateHeader = response.headers.get('date');
+        this.#serverTime.observe(dateHeader, sentAt);
+        serverNow = this.#serverNowFrom(dateHeader, sentAt) ?? serverNow;
+      },
+      serverNow: () => serverNow,
+    };
   }
 
   /**

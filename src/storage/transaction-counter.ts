@@ -17,7 +17,8 @@ import {
  * - `bus-poll`: subscribers' bus queries
  * - `publish`: bus message writes (and dead letters parked)
  * - `cursor`: durable consumers' cursor rows and the server-time probe row
- * - `tick-claim`: singleton tick claims (read + conditional write)
+ * - `tick-claim`: singleton tick claims (a conditional write; a read first when the row is not as
+ *   this node last wrote it)
  * - `retention`: the leader's retention queries and deletes
  * - `setup`: creating the table, the container and the lease blob
  * - `other`: anything else sent through the connection (rate-limit counters, status reads, …)

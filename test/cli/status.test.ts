@@ -175,7 +175,7 @@ describe('gossipless status --cost at configured timings', () => {
     const { cost } = JSON.parse(json.out) as { cost: CostReport };
     expect(cost.source).toBe('model');
     expect(cost.liveUnavailable).toContain('no storage configured');
-    expect(cost.perNodeHour.leader.byKind['tick-claim']).toBe(120);
+    expect(cost.perNodeHour.leader.byKind['tick-claim']).toBe(60);
     expect(cost.replicas).toEqual([
       expect.objectContaining({
         nodes: 5,

@@ -1,13 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Cluster } from '../../src/cluster/index.js';
 import { uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { stoppedAfterEach } from '../helpers/stopped-after-each.js';
 import { testCluster } from '../helpers/cluster.js';
 
-const nodes: Cluster[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop({ immediate: true })));
-});
+const nodes = stoppedAfterEach<Cluster>();
 
 interface Run {
   node: string;

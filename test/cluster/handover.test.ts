@@ -1,31 +1,14 @@
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Cluster } from '../../src/cluster/index.js';
-import { azuriteConnectionString } from '../../src/dev/index.js';
-import { connectStorage } from '../../src/storage/index.js';
+import type { StorageConnection } from '../../src/storage/index.js';
 import { testCluster } from '../helpers/cluster.js';
 import { uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { storageFaultProxies, type StorageFaultProxies } from '../support/storage-fault-proxy.js';
+import { faultProxiesForFile } from '../helpers/fault-proxies.js';
+import { stoppedAfterEach } from '../helpers/stopped-after-each.js';
 
-const nodes: Cluster[] = [];
-const proxies: StorageFaultProxies[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop({ immediate: true })));
-});
-afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close()));
-});
-
-async function proxied(): Promise<StorageFaultProxies> {
-  const blob = new URL(inject('azuriteBlobEndpoint'));
-  const table = new URL(inject('azuriteTableEndpoint'));
-  const p = await storageFaultProxies(
-    { blobPort: Number(blob.port), tablePort: Number(table.port) },
-    azuriteConnectionString,
-  );
-  proxies.push(p);
-  return p;
-}
+const nodes = stoppedAfterEach<Cluster>();
+const proxied = faultProxiesForFile();
 
 interface Timeline {
   elected: Array<{ node: string; epoch: number; at: number }>;
@@ -36,7 +19,7 @@ interface Timeline {
  * Three nodes at the default lease timings (L 15 s, renew 7.5 s); the bus polls only every 15 s,
  * so a release announcement cannot be what makes a follower take over: the renewal grid must.
  */
-async function threeNodes(cluster: string, first: { storage?: string } = {}): Promise<Timeline> {
+async function threeNodes(cluster: string, first: { storage?: StorageConnection } = {}): Promise<Timeline> {
   const timeline: Timeline = { elected: [], demoted: [] };
   for (const nodeId of ['a', 'b', 'c']) {
     const node = testCluster({
@@ -45,9 +28,7 @@ async function threeNodes(cluster: string, first: { storage?: string } = {}): Pr
       // a campaigns first; b and c a moment later.
       lease: nodeId === 'a' ? {} : { initialDelayMs: 3000 },
       bus: { pollIntervalMs: 15_000 },
-      ...(nodeId === 'a' && first.storage
-        ? { storage: connectStorage({ connectionString: first.storage }) }
-        : {}),
+      ...(nodeId === 'a' && first.storage ? { storage: first.storage } : {}),
     });
     node.on('elected', ({ epoch }) => timeline.elected.push({ node: nodeId, epoch, at: Date.now() }));
     node.on('demoted', ({ epoch, reason }) =>
@@ -83,7 +64,7 @@ describe('handover at the default lease timings', () => {
 
   it('crash: the leader cut off from storage is replaced about L after its last renewal (≤ L + 1 s + room)', async () => {
     const proxy = await proxied();
-    const timeline = await threeNodes(uniqueName('crash'), { storage: proxy.connectionString });
+    const timeline = await threeNodes(uniqueName('crash'), { storage: proxy.connect() });
     await new Promise((r) => setTimeout(r, 8000 + Math.random() * 7500));
     // Every request of a's is reset from now on: to storage, a is dead.
     proxy.setRule(() => ({ kind: 'reset' }));

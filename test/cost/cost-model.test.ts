@@ -56,7 +56,7 @@ describe('cost model', () => {
       membership: 1800, // an upsert, a list of the partition and a digest write per heartbeat
       'bus-poll': 1800,
       publish: 100,
-      'tick-claim': 120, // a claim read and a conditional write per tick
+      'tick-claim': 60, // one conditional write per tick
       retention: 12, // an idle leader: one query per retentionMs / 2
     });
     expect(follower.blob).toBe(900);

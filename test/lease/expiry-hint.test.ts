@@ -1,12 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaseElector } from '../../src/lease/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { stoppedAfterEach } from '../helpers/stopped-after-each.js';
 
-const started: LeaseElector[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((e) => e.stop({ immediate: true })));
-});
+const started = stoppedAfterEach<LeaseElector>();
 
 describe('LeaseElector expiry hint', () => {
   it('takes over a crashed leader about L after its last renewal, not L + retry, without extra attempts before', async () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { LeaseElector, type LeaseElectorOptions } from '../../src/lease/index.js';
 import { GossiplessError } from '../../src/errors/index.js';
 import { ServerTimeEstimate, systemClock } from '../../src/clock/index.js';
@@ -8,11 +8,9 @@ import { FaultProxy } from '../helpers/fault-proxy.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { memoryAnnouncerHub } from '../helpers/memory-announcer.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { stoppedAfterEach } from '../helpers/stopped-after-each.js';
 
-const started: LeaseElector[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((e) => e.stop({ immediate: true })));
-});
+const started = stoppedAfterEach<LeaseElector>();
 
 function elector(options: Partial<LeaseElectorOptions> & { cluster: string }): LeaseElector {
   const e = new LeaseElector({ storage: testStorage(), retryIntervalMs: 200, ...options });

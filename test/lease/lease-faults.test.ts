@@ -1,31 +1,13 @@
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaseElector, type LeaseElectorOptions } from '../../src/lease/index.js';
-import { azuriteConnectionString } from '../../src/dev/index.js';
-import { connectStorage } from '../../src/storage/index.js';
 import type { GossiplessError } from '../../src/errors/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { storageFaultProxies, type StorageFaultProxies } from '../support/storage-fault-proxy.js';
+import { faultProxiesForFile } from '../helpers/fault-proxies.js';
+import { stoppedAfterEach } from '../helpers/stopped-after-each.js';
 
-const started: LeaseElector[] = [];
-const proxies: StorageFaultProxies[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((e) => e.stop({ immediate: true })));
-});
-afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close()));
-});
-
-async function proxied(): Promise<StorageFaultProxies> {
-  const blob = new URL(inject('azuriteBlobEndpoint'));
-  const table = new URL(inject('azuriteTableEndpoint'));
-  const p = await storageFaultProxies(
-    { blobPort: Number(blob.port), tablePort: Number(table.port) },
-    azuriteConnectionString,
-  );
-  proxies.push(p);
-  return p;
-}
+const started = stoppedAfterEach<LeaseElector>();
+const proxied = faultProxiesForFile();
 
 function elector(options: Partial<LeaseElectorOptions> & { cluster: string }): LeaseElector {
   const e = new LeaseElector({ storage: testStorage(), retryIntervalMs: 200, ...options });
@@ -54,7 +36,7 @@ describe('lease faults through a fault proxy (real Azurite behind it)', () => {
     const a = elector({
       cluster,
       nodeId: 'a',
-      storage: connectStorage({ connectionString: proxy.connectionString }),
+      storage: proxy.connect(),
     });
     await a.start();
     await waitFor(() => a.isLeader, 10_000, 'a leads');
@@ -95,7 +77,7 @@ describe('lease faults through a fault proxy (real Azurite behind it)', () => {
     const a = elector({
       cluster,
       nodeId: 'a',
-      storage: connectStorage({ connectionString: proxy.connectionString }),
+      storage: proxy.connect(),
     });
     const errors: GossiplessError[] = [];
     a.on('error', (e) => errors.push(e.error));
@@ -134,7 +116,7 @@ describe('lease faults through a fault proxy (real Azurite behind it)', () => {
       cluster,
       nodeId: 'a',
       renewIntervalMs: 1000,
-      storage: connectStorage({ connectionString: proxy.connectionString }),
+      storage: proxy.connect(),
     });
     const demotions: string[] = [];
     a.on('demoted', (e) => demotions.push(e.reason));

@@ -1,37 +1,27 @@
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaseElector, type LeaseElectorOptions } from '../../src/lease/index.js';
 import { formatRenewGrid, nextGridLook, parseRenewGrid } from '../../src/lease/renew-grid.js';
-import { azuriteConnectionString } from '../../src/dev/index.js';
-import { connectStorage } from '../../src/storage/index.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { storageFaultProxies, type StorageFaultProxies } from '../support/storage-fault-proxy.js';
+import { faultProxiesForFile, type ProxiedStorage } from '../helpers/fault-proxies.js';
+import { stoppedAfterEach } from '../helpers/stopped-after-each.js';
 
-const started: LeaseElector[] = [];
-const proxies: StorageFaultProxies[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((e) => e.stop({ immediate: true })));
-});
-afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close()));
-});
-
-async function proxied(): Promise<StorageFaultProxies> {
-  const blob = new URL(inject('azuriteBlobEndpoint'));
-  const table = new URL(inject('azuriteTableEndpoint'));
-  const p = await storageFaultProxies(
-    { blobPort: Number(blob.port), tablePort: Number(table.port) },
-    azuriteConnectionString,
-  );
-  proxies.push(p);
-  return p;
-}
+const started = stoppedAfterEach<LeaseElector>();
+const proxied = faultProxiesForFile();
 
 /** An elector at the default timings (only what the test names differs). */
 function elector(options: Partial<LeaseElectorOptions> & { cluster: string }): LeaseElector {
   const e = new LeaseElector({ storage: testStorage(), ...options });
   started.push(e);
   return e;
+}
+
+/** An elector whose storage calls all go through a fault proxy pair, which records them. */
+async function proxiedElector(
+  options: Partial<LeaseElectorOptions> & { cluster: string },
+): Promise<{ proxy: ProxiedStorage; elector: LeaseElector }> {
+  const proxy = await proxied();
+  return { proxy, elector: elector({ ...options, storage: proxy.connect() }) };
 }
 
 describe('renewal grid metadata', () => {
@@ -72,12 +62,7 @@ describe('LeaseElector renewal grid on Azurite (default timings)', () => {
     await waitFor(() => leader.isLeader, 10_000, 'a leader');
     const info = await leader.leader();
     expect(info.epoch).toBe(1);
-    const proxy = await proxied();
-    const follower = elector({
-      cluster,
-      nodeId: 'follower',
-      storage: connectStorage({ connectionString: proxy.connectionString }),
-    });
+    const { proxy, elector: follower } = await proxiedElector({ cluster, nodeId: 'follower' });
     await follower.start();
     // Start-up (container, blob, first look) done, count a steady window.
     await new Promise((r) => setTimeout(r, 1500));
@@ -98,12 +83,7 @@ describe('LeaseElector renewal grid on Azurite (default timings)', () => {
 
   it('the leader renews every L/2 on a fixed grid, and writes the grid on the blob', async () => {
     const cluster = uniqueName('grid');
-    const proxy = await proxied();
-    const leader = elector({
-      cluster,
-      nodeId: 'leader',
-      storage: connectStorage({ connectionString: proxy.connectionString }),
-    });
+    const { proxy, elector: leader } = await proxiedElector({ cluster, nodeId: 'leader' });
     await leader.start();
     await waitFor(() => leader.isLeader, 10_000, 'a leader');
     const props = await testStorage()

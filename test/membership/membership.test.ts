@@ -5,6 +5,7 @@ import { Membership, type MembershipOptions } from '../../src/membership/index.j
 import { ServerTimeEstimate, skewedClock, systemClock } from '../../src/clock/index.js';
 import { azuriteConnectionString } from '../../src/dev/index.js';
 import { connectStorage } from '../../src/storage/index.js';
+import { memberPartition } from '../../src/table-layout/index.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -66,7 +67,7 @@ describe('Membership', () => {
     await testStorage()
       .tableClient(observer.tableName)
       .upsertEntity({
-        partitionKey: `m:${cluster}`,
+        partitionKey: memberPartition(cluster),
         rowKey: 'ghost',
         nodeId: 'ghost',
         metadata: '{}',
@@ -134,7 +135,7 @@ describe('Membership', () => {
         [...Array(50).keys()].map((j) => [
           'upsert',
           {
-            partitionKey: `m:${cluster}`,
+            partitionKey: memberPartition(cluster),
             rowKey: `dead-${i + j}`,
             nodeId: `dead-${i + j}`,
             metadata: '{}',
@@ -145,7 +146,7 @@ describe('Membership', () => {
       );
     }
     await table.upsertEntity({
-      partitionKey: `m:${cluster}`,
+      partitionKey: memberPartition(cluster),
       rowKey: 'broken',
       nodeId: 'broken',
       metadata: '{oops',
@@ -336,7 +337,7 @@ describe('Membership digest (followers read one entity, issue #11)', () => {
       while (writing) {
         for (let i = 0; i < 17; i++) {
           await table.upsertEntity({
-            partitionKey: `m:${cluster}`,
+            partitionKey: memberPartition(cluster),
             rowKey: `big-${i}`,
             nodeId: `big-${i}`,
             metadata: JSON.stringify(metadataOf(i)),

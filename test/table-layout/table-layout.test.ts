@@ -9,6 +9,7 @@ import {
   counterPartition,
   cursorPartition,
   deadLetterPartition,
+  memberDigestPartition,
   memberPartition,
   odataString,
   partitionEquals,
@@ -18,6 +19,7 @@ describe('table layout', () => {
   it('gives every kind of row its own partition prefix', () => {
     const partitions = [
       memberPartition('orders'),
+      memberDigestPartition('orders'),
       channelPartition('orders', 'jobs'),
       deadLetterPartition('orders', 'jobs'),
       cursorPartition('orders'),
