@@ -30,6 +30,7 @@ import {
 import { membershipTelemetry } from '../telemetry/index.js';
 import { parseMemberRow, type Member, type MembershipView } from './member.js';
 import { decodeDigest, encodeDigest, type MemberDigest } from './member-digest.js';
+import { followerReadsDigest, leaderWritesDigest, type DigestMode } from './digest-policy.js';
 
 /** Options of {@link Membership}. */
 export interface MembershipOptions {
@@ -47,11 +48,13 @@ export interface MembershipOptions {
   memberTtlMs?: number;
   /**
    * Whether followers read the member digest (one entity, written by the leader each heartbeat)
-   * instead of the whole member partition. `false` makes every node read the partition every
-   * heartbeat: N² / heartbeat entities a second, over Azure's 2,000 per partition near 170 nodes at
-   * the defaults. @default true
+   * instead of the whole member partition. `'auto'` uses it once every node listing would read
+   * 200 entities a second from the partition (10 % of Azure's target; from 55 members at the
+   * default heartbeat) and saves the leader's digest write below that; `true` always; `false`
+   * never: N² / heartbeat entities a second, over Azure's 2,000 per partition near 170 nodes at the
+   * defaults. See `digest-policy.ts`. @default 'auto'
    */
-  useDigest?: boolean;
+  useDigest?: DigestMode;
   /** A member is `suspect` once its heartbeat is this late. @default 2 × heartbeatIntervalMs */
   suspectAfterMs?: number;
   /** The leader deletes rows dead for this long (rows it cannot parse too, by their Timestamp). @default 4 × memberTtlMs */
@@ -112,7 +115,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   readonly memberTtlMs: number;
   readonly suspectAfterMs: number;
   readonly gcAfterMs: number;
-  readonly useDigest: boolean;
+  readonly useDigest: DigestMode;
   /**
    * Members of a digest are judged at min(serverNow, scannedAt + digestTrustMs), never later: data
    * the writer read longer ago cannot vouch that a member alive then still heartbeats, and judging
@@ -177,7 +180,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.memberTtlMs = options.memberTtlMs ?? MEMBERSHIP_DEFAULTS.memberTtlMs;
     this.suspectAfterMs = options.suspectAfterMs ?? this.heartbeatIntervalMs * 2;
     this.gcAfterMs = options.gcAfterMs ?? this.memberTtlMs * 4;
-    this.useDigest = options.useDigest ?? true;
+    this.useDigest = options.useDigest ?? 'auto';
     if (!(this.heartbeatIntervalMs > 0) || this.memberTtlMs <= this.heartbeatIntervalMs) {
       throw new GossiplessError(
         'INVALID_OPTIONS',
@@ -307,9 +310,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       await this.#heartbeat(stop);
       if (stop.aborted) break;
       try {
-        if (!this.useDigest) await this.#list(stop);
-        else if (this.#isLeader()) await this.#writeDigest(await this.#scanForDigest(stop), true, stop);
-        else await this.#followDigest(stop);
+        await this.#readMembership(stop);
         if (this.#isLeader()) await this.#collectGarbage(stop);
       } catch (error) {
         if (stop.aborted) break;
@@ -351,6 +352,30 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       if (isNotFound(error)) this.#tableReady = false;
       if (!stop.aborted) this.#report('heartbeat', error);
     }
+  }
+
+  /**
+   * One heartbeat's read, by the digest policy and the size of this node's view: the leader lists
+   * the partition and writes the digest when the cluster is large enough for it to pay, a follower
+   * reads it then (or on its first read, to learn how large the cluster is); otherwise the node
+   * lists, and a digest it wrote earlier is handed over.
+   */
+  async #readMembership(stop: AbortSignal): Promise<void> {
+    const members = this.#view.size;
+    if (this.#isLeader()) {
+      if (leaderWritesDigest(this.useDigest, members, this.heartbeatIntervalMs)) {
+        await this.#writeDigest(await this.#scanForDigest(stop), true, stop);
+        return;
+      }
+    } else if (this.useDigest !== false) {
+      const reads = followerReadsDigest(this.useDigest, members, this.heartbeatIntervalMs);
+      if (reads || members === 0) {
+        await this.#followDigest(stop, reads);
+        return;
+      }
+    }
+    await this.#list(stop);
+    if (this.#digestEtag !== undefined) await this.#handOverDigest();
   }
 
   /** Reads the partition for the digest: the live members as judged at the read. */
@@ -401,8 +426,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     }
   }
 
-  /** A follower's heartbeat read: the digest if it is fresh, else take the writer's role (or wait for whoever took it). */
-  async #followDigest(stop: AbortSignal): Promise<void> {
+  /**
+   * A follower's heartbeat read: the digest if it is fresh, else take the writer's role (or wait for
+   * whoever took it). Without `mayClaim` (a node that does not know yet whether the cluster is
+   * large enough for a digest) a missing or stale digest means: list the partition.
+   */
+  async #followDigest(stop: AbortSignal, mayClaim = true): Promise<void> {
     const read = await this.#readDigest(stop);
     const mine = read.digest?.writer === this.nodeId && read.etag !== undefined;
     const attended = read.exists && read.serverNow - read.touchedAt <= this.digestClaimAfterMs;
@@ -410,6 +439,10 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       // A digest of another format (a newer node writes it) or an overflow marker: read the partition ourselves.
       if (!read.digest) await this.#list(stop);
       else await this.#applyDigest(read.digest, read.serverNow, stop);
+      return;
+    }
+    if (!mayClaim) {
+      await this.#list(stop);
       return;
     }
     let etag = mine ? read.etag : undefined;
