@@ -98,7 +98,10 @@ export const MEMBERSHIP_DEFAULTS = {
  * So that the reads do not grow as N² (issue #11), one node — the leader, or while there is none the
  * follower that took the role — reads the member partition each heartbeat and publishes it as one
  * digest entity; every other node reads that digest with one point read and expires members
- * locally at their last heartbeat + TTL. See docs/membership.md for the protocol and its bounds.
+ * locally at their last heartbeat + TTL. The digest saves entities read, not transactions, so by
+ * default it is used only once the cluster is large enough for the reads to matter (`useDigest:
+ * 'auto'`, see digest-policy.ts); below, every node lists the partition. See docs/membership.md for
+ * the protocol and its bounds.
  *
  * @example
  * ```ts
