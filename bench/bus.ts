@@ -12,11 +12,11 @@
  *   dedupe set is pruned by the look-back window, so the heap should level off, not grow with the
  *   stream. Needs `node --expose-gc` (the npm script passes it).
  *
- * - steady traffic at the defaults (poll 500 ms while messages flow, backing off to 15 s when idle):
+ * - steady traffic at the defaults (poll 500 ms while messages flow, backing off to 20 s when idle):
  *   publish → deliver p50 against the target of 0.5 s (issue 11).
  * - an idle subscriber at the defaults, leading (so its retention passes count too): storage
  *   transactions it makes per hour, counted by a proxy, and how long the first message after the
- *   quiet spell waits (bounded by the 15 s idle pause plus a round trip).
+ *   quiet spell waits (bounded by the 20 s idle pause plus a round trip).
  *
  * Every request goes through the throttling proxy (bench/support/throttling-proxy.ts: Azure's 2,000
  * entities/s per partition, 20,000 requests/s per account, 503 ServerBusy beyond), so the tables
@@ -25,7 +25,7 @@
  * Run: npm run bench:bus  (node --expose-gc --import tsx bench/bus.ts). About 5–7 minutes.
  */
 import { performance } from 'node:perf_hooks';
-import { messageRowKey, TableBus, timeOfRowKey } from '../src/bus/index.js';
+import { messageRowKey, resolveTableBusTimings, TableBus, timeOfRowKey } from '../src/bus/index.js';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
 import { connectStorage, type StorageConnection } from '../src/storage/index.js';
 import { proxyStorage, type StorageProxies } from './support/counting-proxy.js';
@@ -57,9 +57,22 @@ const WATCHDOG_MS = 600_000;
 const STEADY_PUBLISHERS = 2;
 const STEADY_SAMPLES_PER_PUBLISHER = Number(process.env.BENCH_STEADY ?? 25);
 const STEADY_MAX_GAP_MS = 2000;
-/** Idle at the defaults: the counting window, and where its steady state (15 s pauses) begins. */
-const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 90_000);
-const IDLE_STEADY_FROM_MS = 30_000;
+/** The bus's default timings (the idle figures are judged against them). */
+const BUS_DEFAULTS = resolveTableBusTimings({});
+const IDLE_PAUSE_S = BUS_DEFAULTS.idlePollIntervalMs / 1000;
+/**
+ * Idle at the defaults: where its steady state (idle pauses) begins — quietAfterMs at the fast
+ * interval, then the doubling pauses up to the idle one, plus one idle pause — and the counting window.
+ */
+const IDLE_STEADY_FROM_MS = (() => {
+  let at = BUS_DEFAULTS.quietAfterMs;
+  for (let pause = BUS_DEFAULTS.pollIntervalMs * 2; pause < BUS_DEFAULTS.idlePollIntervalMs; pause *= 2)
+    at += pause;
+  return at + BUS_DEFAULTS.idlePollIntervalMs;
+})();
+const IDLE_MS = Number(
+  process.env.BENCH_IDLE_MS ?? IDLE_STEADY_FROM_MS + 4 * BUS_DEFAULTS.idlePollIntervalMs,
+);
 const STREAM = Number(process.env.BENCH_STREAM ?? 20_000);
 /** Stream rate: one batch of 100 every 100 ms. */
 const STREAM_BATCH = 100;
@@ -624,7 +637,7 @@ async function main(): Promise<void> {
         '—',
       ],
       [
-        `last ${seconds(idle.steadyWindowMs)} (at the 15 s idle pause)`,
+        `last ${seconds(idle.steadyWindowMs)} (at the ${IDLE_PAUSE_S} s idle pause)`,
         String(idle.steadyRequests),
         count(perHour(idle.steadyRequests, idle.steadyWindowMs)),
         '',
@@ -633,10 +646,10 @@ async function main(): Promise<void> {
     ],
   );
   note(
-    `model at the idle pause: 3,600 s / (15 s × 0.975 mean jitter) = ${count(3600 / (15 * 0.975))} polls + 12 retention passes (every 5 min once they find nothing) ≈ ${count(3600 / (15 * 0.975) + 12)} per hour; 7,200 at a fixed 500 ms, 3,600 at the former fixed 1 s.`,
+    `model at the idle pause: 3,600 s / (${IDLE_PAUSE_S} s × 0.975 mean jitter) = ${count(3600 / (IDLE_PAUSE_S * 0.975))} polls + 12 retention passes (every 5 min once they find nothing) ≈ ${count(3600 / (IDLE_PAUSE_S * 0.975) + 12)} per hour; 7,200 at a fixed 500 ms, 3,600 at the former fixed 1 s.`,
   );
   note(
-    `first message after the quiet spell: delivered ${millis(idle.firstAfterQuietMs)} after its publish call (bound: the 15 s idle pause + a round trip; one sample).`,
+    `first message after the quiet spell: delivered ${millis(idle.firstAfterQuietMs)} after its publish call (bound: the ${IDLE_PAUSE_S} s idle pause + a round trip; one sample).`,
   );
   printTable(
     'events/s on one channel (target ≥ 1,000 events/s)',
