@@ -26,10 +26,17 @@ export interface CostReport {
   /** Why no member counts are shown (no cluster given, storage not configured, read failed). */
   liveUnavailable?: string;
   timings: CostEstimate['timings'];
-  perNodeHour: { leader: NodeHourTransactions; follower: NodeHourTransactions };
+  /**
+   * One node's hour in a cluster of `nodes` (the live members when a cluster was read, else 3): the
+   * leader's depends on the size (it writes the member digest from 48 members at the defaults).
+   */
+  perNodeHour: { nodes: number; leader: NodeHourTransactions; follower: NodeHourTransactions };
   replicas: Array<{
     nodes: number;
     perHour: number;
+    /** One node's transactions per hour at this size. */
+    leaderPerHour: number;
+    followerPerHour: number;
     byKindPerHour: Record<StorageTransactionKind, number>;
     monthlyUsd: number;
   }>;
@@ -68,10 +75,12 @@ export function buildCostReport(
     source: 'status' in live ? 'model+live' : 'model',
     ...('unavailable' in live ? { liveUnavailable: live.unavailable } : {}),
     timings: here.timings,
-    perNodeHour: { leader: here.leader, follower: here.follower },
+    perNodeHour: { nodes: liveNodes, leader: here.leader, follower: here.follower },
     replicas: estimates.map((e) => ({
       nodes: e.nodes,
       perHour: e.clusterPerHour,
+      leaderPerHour: e.leader.total,
+      followerPerHour: e.follower.total,
       byKindPerHour: e.clusterByKindPerHour,
       monthlyUsd: e.monthlyUsd,
     })),
@@ -101,7 +110,7 @@ export function renderCostReport(report: CostReport, color: boolean): string {
   const kinds = (Object.keys(leader.byKind) as StorageTransactionKind[]).filter(
     (k) => leader.byKind[k] > 0 || follower.byKind[k] > 0,
   );
-  out.push('  transactions per node-hour, by kind:');
+  out.push(`  transactions per node-hour in a cluster of ${report.perNodeHour.nodes}, by kind:`);
   out.push(
     indent(
       textTable(
@@ -118,10 +127,12 @@ export function renderCostReport(report: CostReport, color: boolean): string {
   out.push(
     indent(
       textTable(
-        ['REPLICAS', 'TRANSACTIONS/h', ...kinds.map((k) => `${k}/h`), 'USD/MONTH'],
+        ['REPLICAS', 'TRANSACTIONS/h', 'LEADER/h', 'FOLLOWER/h', ...kinds.map((k) => `${k}/h`), 'USD/MONTH'],
         report.replicas.map((r) => [
           String(r.nodes),
           thousands(r.perHour),
+          thousands(r.leaderPerHour),
+          thousands(r.followerPerHour),
           ...kinds.map((k) => thousands(r.byKindPerHour[k])),
           `$${r.monthlyUsd.toFixed(2)}`,
         ]),
