@@ -360,8 +360,13 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   /**
    * One heartbeat's read, by the digest policy and the size of this node's view: the leader lists
    * the partition and writes the digest when the cluster is large enough for it to pay, a follower
-   * reads it then (or on its first read, to learn how large the cluster is); otherwise the node
-   * lists, and a digest it wrote earlier is handed over.
+   * reads it then; otherwise the node lists, and a digest it wrote earlier is handed over.
+   *
+   * A node that has no view yet goes the digest's way, claiming the writer's role if nobody writes
+   * it: it cannot tell a small cluster from a large one, and a thousand nodes started together must
+   * not each list the partition (that is N² entities in one heartbeat, far past Azure's 2,000 a
+   * second, and throttled lists leave views empty, so they would list again). In a small cluster
+   * the claimant finds its view small at its next round and hands the digest over.
    */
   async #readMembership(stop: AbortSignal): Promise<void> {
     const members = this.#view.size;
@@ -373,7 +378,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     } else if (this.useDigest !== false) {
       const reads = followerReadsDigest(this.useDigest, members, this.heartbeatIntervalMs);
       if (reads || members === 0) {
-        await this.#followDigest(stop, reads);
+        await this.#followDigest(stop);
         return;
       }
     }
@@ -429,12 +434,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     }
   }
 
-  /**
-   * A follower's heartbeat read: the digest if it is fresh, else take the writer's role (or wait for
-   * whoever took it). Without `mayClaim` (a node that does not know yet whether the cluster is
-   * large enough for a digest) a missing or stale digest means: list the partition.
-   */
-  async #followDigest(stop: AbortSignal, mayClaim = true): Promise<void> {
+  /** A follower's heartbeat read: the digest if it is fresh, else take the writer's role (or wait for whoever took it). */
+  async #followDigest(stop: AbortSignal): Promise<void> {
     const read = await this.#readDigest(stop);
     const mine = read.digest?.writer === this.nodeId && read.etag !== undefined;
     const attended = read.exists && read.serverNow - read.touchedAt <= this.digestClaimAfterMs;
@@ -442,10 +443,6 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       // A digest of another format (a newer node writes it) or an overflow marker: read the partition ourselves.
       if (!read.digest) await this.#list(stop);
       else await this.#applyDigest(read.digest, read.serverNow, stop);
-      return;
-    }
-    if (!mayClaim) {
-      await this.#list(stop);
       return;
     }
     let etag = mine ? read.etag : undefined;
