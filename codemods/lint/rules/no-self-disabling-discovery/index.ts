@@ -7,16 +7,20 @@ import {
   buildContext,
   chainNames,
   enclosingDiscoveryFunction,
+  functionName,
+  keyOf,
   namesTeardown,
   onTeardownPath,
+  repliesToSender,
   START_METHODS,
 } from './context.js';
 import type { DiscoveryContext } from './context.js';
 import { analyzeHandler, mentions, resolveHandler } from './handler.js';
 import type { Fallback, FallbackKind, HandlerVerdict } from './handler.js';
 import { skipWrappers } from './modules.js';
-import { namesDiscovery } from './names.js';
-import { describeCallee, findDiscoveryWork } from './work.js';
+import { namesDiscovery, splitWords } from './names.js';
+import { classifyCall, describeCallee, findDiscoveryWork } from './work.js';
+import type { DiscoveryWork } from './work.js';
 
 const ADVICE =
   'Propagate it (rethrow with `cause`, reject, or pass it to the callback), or move leadership and membership to ' +
@@ -65,7 +69,9 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
       if (ts.isPropertyAccessExpression(callee)) {
         const method = callee.name.text;
         const [first, second] = node.arguments;
-        if (method === 'catch' && first && node.arguments.length === 1) {
+        if (method === 'allSettled' && first) {
+          checkDiscardedSettlement(node, callee, first, context, report);
+        } else if (method === 'catch' && first && node.arguments.length === 1) {
           checkPromiseHandler(node, callee, first, '`.catch()`', context, report);
         } else if (method === 'then' && second) {
           checkPromiseHandler(node, callee, second, 'The rejection handler of `.then()`', context, report);
@@ -94,11 +100,14 @@ function checkTry(
   report: Report,
 ): void {
   if (onTeardownPath(node) || onlyTearsDown(node.tryBlock)) return;
-  const work = findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node));
+  const work =
+    findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node)) ??
+    afterDiscoveryStopped(node, node.tryBlock, context);
   if (!work) return;
   const declaration = clause.variableDeclaration;
   const errorName = declaration && ts.isIdentifier(declaration.name) ? declaration.name.text : undefined;
   const verdict = analyzeHandler(clause.block, errorName, context, enclosingFunctionOrSelf(node));
+  if (keepsTheLastList(node, verdict)) return;
   report({ subject: `This \`catch\` around ${work.description}`, node: clause }, verdict);
 }
 
@@ -111,14 +120,182 @@ function checkPromiseHandler(
   report: Report,
 ): void {
   if (onTeardownPath(call) || startsWithTeardown(callee.expression)) return;
-  const work = findDiscoveryWork(callee.expression, context, enclosingDiscoveryFunction(call));
+  const work =
+    findDiscoveryWork(callee.expression, context, enclosingDiscoveryFunction(call)) ??
+    afterDiscoveryStopped(call, callee.expression, context);
   if (!work) return;
   const handler = resolveHandler(handlerExpression, context);
   if (!handler) return;
+  if (resolvesADeferredAwaitedWithATimeout(callee.expression, context)) return;
   const subject = what.startsWith('`')
     ? `This ${what} on ${work.description}`
     : `${what} on ${work.description}`;
-  report({ subject, node: siteFrom(callee.name, call) }, verdictOf(handler, context, call));
+  const verdict = verdictOf(handler, context, call);
+  if (keepsTheLastList(call, verdict)) return;
+  report({ subject, node: siteFrom(callee.name, call) }, verdict);
+}
+
+/**
+ * `await Promise.allSettled(sockets.map(open))` whose result nobody reads: every rejection is
+ * dropped. When the settled promises do discovery work (bind, join a multicast group), a socket
+ * that failed is simply missing, and nothing hears of it while any other one opened.
+ */
+function checkDiscardedSettlement(
+  call: ts.CallExpression,
+  callee: ts.PropertyAccessExpression,
+  argument: ts.Expression,
+  context: DiscoveryContext,
+  report: Report,
+): void {
+  const receiver = skipWrappers(callee.expression);
+  if (!ts.isIdentifier(receiver) || receiver.text !== 'Promise') return;
+  let outer: ts.Node = call;
+  while (ts.isParenthesizedExpression(outer.parent) || ts.isAwaitExpression(outer.parent))
+    outer = outer.parent;
+  if (!ts.isExpressionStatement(outer.parent) && !ts.isVoidExpression(outer.parent)) return;
+  if (onTeardownPath(call)) return;
+  const work = anyDiscoveryWork(argument, context);
+  if (!work) return;
+  report(
+    { subject: `This \`Promise.allSettled()\` over ${work.description}`, node: siteFrom(callee.name, call) },
+    SILENT,
+    'drops every rejection: its results are never read, so a discovery step that failed is neither reported nor retried',
+  );
+}
+
+/** Discovery work anywhere under `root`, callbacks included (each one settles a promise of the batch). */
+function anyDiscoveryWork(root: ts.Node, context: DiscoveryContext): DiscoveryWork | undefined {
+  let found: DiscoveryWork | undefined;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
+      const description = classifyCall(node, context);
+      if (description !== undefined) {
+        found = { node, description };
+        return;
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(root);
+  return found;
+}
+
+/**
+ * `ssdp.stop(); request(location).catch(log)`: the function switched discovery off (a stop,
+ * close or destroy on a discovery object, earlier in the same body) before the work the handler
+ * guards. If that work fails and the handler only logs, discovery stays off.
+ */
+function afterDiscoveryStopped(
+  site: ts.Node,
+  guarded: ts.Node,
+  context: DiscoveryContext,
+): DiscoveryWork | undefined {
+  let statement: ts.Node = site;
+  while (statement.parent && !ts.isBlock(statement.parent) && !ts.isSourceFile(statement.parent)) {
+    if (ts.isFunctionLike(statement.parent)) return undefined;
+    statement = statement.parent;
+  }
+  const block = statement.parent;
+  if (!block || !ts.isBlock(block) || !ts.isFunctionLike(block.parent)) return undefined;
+  const index = block.statements.indexOf(statement as ts.Statement);
+  for (const earlier of block.statements.slice(0, Math.max(0, index))) {
+    if (!ts.isExpressionStatement(earlier)) continue;
+    const call = skipWrappers(earlier.expression);
+    if (!ts.isCallExpression(call)) continue;
+    const callee = skipWrappers(call.expression);
+    if (!ts.isPropertyAccessExpression(callee)) continue;
+    if (!/^(stop|close|destroy)$/.test(callee.name.text)) continue;
+    if (!context.isDiscoveryObject(callee.expression)) continue;
+    const line = context.sourceFile.getLineAndCharacterOfPosition(call.getStart(context.sourceFile)).line + 1;
+    const guardedCall = firstCall(guarded);
+    const what = guardedCall ? `\`${describeCallee(guardedCall, context.sourceFile)}\`` : 'the work';
+    return {
+      node: call,
+      description: `${what} (run after \`${describeCallee(call, context.sourceFile)}\` switched discovery off, line ${line}; nothing here starts it again)`,
+    };
+  }
+  return undefined;
+}
+
+function firstCall(root: ts.Node): ts.CallExpression | ts.NewExpression | undefined {
+  let current: ts.Node = skipWrappers(root as ts.Expression);
+  // `request(x).then(…)`: the call at the head of the chain says what the work is.
+  while (ts.isCallExpression(current)) {
+    const callee = skipWrappers(current.expression);
+    if (ts.isPropertyAccessExpression(callee) && /^(then|catch|finally)$/.test(callee.name.text)) {
+      current = skipWrappers(callee.expression);
+    } else return current;
+  }
+  let found: ts.CallExpression | ts.NewExpression | undefined;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isCallExpression(node) || ts.isNewExpression(node)) found = node;
+    else ts.forEachChild(node, visit);
+  };
+  visit(root);
+  return found;
+}
+
+/** First words of functions that re-run discovery that is already up: `refresh`, `pollMembers`. */
+const REFRESH_WORDS = new Set(['refresh', 'poll', 'reload', 'resync']);
+
+/**
+ * A refresh that only logs its failure keeps the list it had: `refresh() { return
+ * discoverNodes().then(set).catch(log) }`. Discovery is not switched off by it (a handler that
+ * empties the list or falls back to leader is still reported).
+ */
+function keepsTheLastList(site: ts.Node, verdict: HandlerVerdict): boolean {
+  if (verdict.fallbacks.length > 0) return false;
+  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
+    if (!ts.isFunctionLike(node) || !('body' in node)) continue;
+    const name = functionName(node as ts.FunctionLikeDeclaration);
+    if (name === undefined) continue;
+    return REFRESH_WORDS.has(splitWords(name)[0] ?? '');
+  }
+  return false;
+}
+
+/**
+ * `apply().then(this.ready.resolve).catch(log)` where the file waits on `this.ready.promise` with
+ * a timeout (`timedPromise(this.ready.promise, ms)`): the failure leaves the deferred unresolved,
+ * and the waiting side fails when its timeout runs out. The failure surfaces there.
+ */
+function resolvesADeferredAwaitedWithATimeout(chain: ts.Expression, context: DiscoveryContext): boolean {
+  const deferreds = new Set<string>();
+  let current = skipWrappers(chain);
+  while (ts.isCallExpression(current)) {
+    const callee = skipWrappers(current.expression);
+    if (!ts.isPropertyAccessExpression(callee)) break;
+    if (callee.name.text === 'then') {
+      const [onFulfilled] = current.arguments;
+      const resolved = onFulfilled && skipWrappers(onFulfilled);
+      if (resolved && ts.isPropertyAccessExpression(resolved) && resolved.name.text === 'resolve') {
+        const key = keyOf(resolved.expression);
+        if (key !== undefined) deferreds.add(`${key}.promise`);
+      }
+    }
+    current = skipWrappers(callee.expression);
+  }
+  if (deferreds.size === 0) return false;
+  let awaited = false;
+  const visit = (node: ts.Node): void => {
+    if (awaited) return;
+    if (ts.isCallExpression(node)) {
+      const names = chainNames(node.expression);
+      const name = names[names.length - 1] ?? '';
+      if (
+        splitWords(name).some((word) => word === 'timeout' || word === 'timed') &&
+        node.arguments.some((argument) => deferreds.has(keyOf(argument) ?? ''))
+      ) {
+        awaited = true;
+        return;
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(context.sourceFile);
+  return awaited;
 }
 
 function checkErrorEvent(
@@ -138,10 +315,19 @@ function checkErrorEvent(
     : '';
   const text = emitter.getText(context.sourceFile).replace(/\s+/g, '');
   const shown = text.length > 50 ? `${text.slice(0, 49)}…` : text;
-  report(
-    { subject: `This 'error' handler on \`${shown}\`${label}`, node: siteFrom(callee.name, call) },
-    verdictOf(handler, context, call),
-  );
+  const site = { subject: `This 'error' handler on \`${shown}\`${label}`, node: siteFrom(callee.name, call) };
+  if (handler.kind === 'body' && handler.declaresNoParameter) {
+    // A listener that never takes the error cannot hand it on: removing the socket from a list or
+    // carrying on with the others is not surfacing it (an emitted event or a rejection still is).
+    const verdict = analyzeHandler(handler.body, undefined, context, enclosingFunctionOrSelf(call), {
+      unknownCallsHandle: false,
+    });
+    if (swallows(verdict) && verdict.fallbacks.length === 0) {
+      report(site, verdict, 'swallows the failure: it declares no error parameter, so the error is dropped');
+    } else report(site, verdict);
+    return;
+  }
+  report(site, verdictOf(handler, context, call));
 }
 
 /**
@@ -161,6 +347,12 @@ function checkStartCallback(
   const callee = skipWrappers(call.expression);
   const module = context.originOf(callee);
   let knownErrorFirst = false;
+  let failure = 'a failed start is ignored';
+  /**
+   * Announcements repeat: one that fails and is logged is sent again next round. Only a callback
+   * that drops the error unread (no parameter, never read, only the success path) is reported.
+   */
+  let onlyOmissions = false;
   if (ts.isPropertyAccessExpression(callee)) {
     const method = callee.name.text;
     if (/^(on|once|addListener|prependListener|prependOnceListener|then|catch|finally)$/.test(method)) return;
@@ -168,7 +360,20 @@ function checkStartCallback(
       if (!START_METHODS.has(method)) return;
       knownErrorFirst = module.errorFirstStart;
     } else if (module?.kind === 'dgram') {
-      return; // bind's callback is a 'listening' callback; failures arrive as 'error' events.
+      // bind's callback is a 'listening' callback; failures arrive as 'error' events. send's is
+      // error-first: on a discovery socket, a send that is not a reply to one sender announces
+      // this node, and a callback that ignores its error drops a failed announcement.
+      if (
+        method !== 'send' ||
+        !ts.isCallExpression(call) ||
+        repliesToSender(call) ||
+        onTeardownPath(call) ||
+        !context.isDiscoveryObject(callee.expression)
+      )
+        return;
+      knownErrorFirst = true;
+      onlyOmissions = true;
+      failure = 'a failed announcement is dropped';
     } else if (
       !namesDiscovery(method) &&
       !(START_METHODS.has(method) && context.isDiscoveryObject(callee.expression))
@@ -199,8 +404,7 @@ function checkStartCallback(
   const site: Site = { subject, node: fn };
   const [first] = fn.parameters;
   if (!first) {
-    if (knownErrorFirst)
-      report(site, SILENT, 'declares no error parameter, so a failed start is ignored by omission');
+    if (knownErrorFirst) report(site, SILENT, `declares no error parameter, so ${failure} by omission`);
     return;
   }
   if (!ts.isIdentifier(first.name)) return;
@@ -209,14 +413,15 @@ function checkStartCallback(
     /^_?(e|er|err|error|ex|exception)$/i.test(errorName) || /(Err|Error)$/.test(errorName);
   if (!knownErrorFirst && !looksLikeError) return;
   if (!mentions(fn.body, errorName)) {
-    report(site, SILENT, `never reads its error parameter \`${errorName}\`, so a failed start is ignored`);
+    report(site, SILENT, `never reads its error parameter \`${errorName}\`, so ${failure}`);
     return;
   }
   const branches = errorBranches(fn.body, errorName);
   if (branches === 'ignored') {
-    report(site, SILENT, `only acts when \`${errorName}\` is absent, so a failed start is ignored`);
+    report(site, SILENT, `only acts when \`${errorName}\` is absent, so ${failure}`);
     return;
   }
+  if (onlyOmissions) return;
   // Each failure branch on its own: one that hands the error to a callback does not excuse
   // another that logs it and carries on.
   const verdicts = (branches.length > 0 ? branches : [fn.body]).map((branch) =>
