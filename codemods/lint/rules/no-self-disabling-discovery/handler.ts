@@ -634,7 +634,8 @@ const handsTheErrorOn: CallClassifier = (reading, { node, name, root, firstArgum
   const { errorName } = reading;
   const passesError = node.arguments.some((argument) => mentions(argument, errorName));
   if (PROPAGATING_CALLEES.has(name)) {
-    if (firstArgument && !isNullish(firstArgument)) reading.propagations.push(node);
+    // `reject()` fails the promise even without a reason; `callback()` / `done(null)` report success.
+    if ((firstArgument && !isNullish(firstArgument)) || name === 'reject') reading.propagations.push(node);
     return 'stop'; // `callback()` / `done(null)`: reports success — swallows.
   }
   if (SUCCESS_CALLEES.has(name)) {

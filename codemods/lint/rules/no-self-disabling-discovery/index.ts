@@ -207,6 +207,9 @@ function afterDiscoveryStopped(
     if (!ts.isPropertyAccessExpression(callee)) continue;
     if (!/^(stop|close|destroy)$/.test(callee.name.text)) continue;
     if (!context.isDiscoveryObject(callee.expression)) continue;
+    // Stopped for good (an exit path) is not the same as paused: only an object the file also
+    // starts again (`ssdp.start()` elsewhere) is one whose stop the handler had to undo.
+    if (!startedAgainSomewhere(keyOf(callee.expression), context.sourceFile)) continue;
     const line = context.sourceFile.getLineAndCharacterOfPosition(call.getStart(context.sourceFile)).line + 1;
     const guardedCall = firstCall(guarded);
     const what = guardedCall ? `\`${describeCallee(guardedCall, context.sourceFile)}\`` : 'the work';
@@ -216,6 +219,29 @@ function afterDiscoveryStopped(
     };
   }
   return undefined;
+}
+
+/** True when the file calls `start`, `restart` or `resume` on the object `key` names. */
+function startedAgainSomewhere(key: string | undefined, sourceFile: ts.SourceFile): boolean {
+  if (key === undefined) return false;
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isCallExpression(node)) {
+      const callee = skipWrappers(node.expression);
+      if (
+        ts.isPropertyAccessExpression(callee) &&
+        /^(start|restart|resume)$/.test(callee.name.text) &&
+        keyOf(callee.expression) === key
+      ) {
+        found = true;
+        return;
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
 }
 
 function firstCall(root: ts.Node): ts.CallExpression | ts.NewExpression | undefined {

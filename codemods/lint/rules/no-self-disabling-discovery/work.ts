@@ -96,12 +96,13 @@ export function classifyCall(
 }
 
 /** Words of a call that publishes this node's service: discovery work where the file names a service type. */
-const ADVERTISING_WORDS = new Set(['advertise', 'advertising', 'advertisement', 'publish', 'republish']);
+const ADVERTISING_WORDS = new Set(['advertise', 'advertising', 'advertisement', 'readvertise']);
 
 /**
- * `startAdvertising()`, `advertiser.republish()` in a file that names a DNS-SD service type
- * (`'_hap._tcp'`): publishing a service over mDNS is how peers find this one. Elsewhere
- * "advertisement" is as likely to be an ad banner.
+ * `startAdvertising()`, `advertiser.readvertise()` in a file that names a DNS-SD service type
+ * (`'_hap._tcp'`): advertising a service over mDNS is how peers find this one. Elsewhere
+ * "advertisement" is as likely to be an ad banner. (`publish` stays out: next to a service type it
+ * is as often an MQTT topic's; the mDNS libraries that call it so are recognised by module.)
  */
 function advertisesService(name: string, context: DiscoveryContext): boolean {
   return context.namesServiceType && splitWords(name).some((word) => ADVERTISING_WORDS.has(word));
