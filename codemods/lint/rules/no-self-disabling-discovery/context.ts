@@ -146,11 +146,14 @@ export function chainNames(node: ts.Expression): string[] {
 /** Objects made from discovery modules (or configured to find peers), by key (`sock`, `this.swim`). */
 type DiscoveryObjects = Map<string, DiscoveryModule>;
 
-/** Receivers (by key) the file calls dgram's multicast methods, `bind` or `send` on. */
+/** Receivers (by key) the file calls dgram's multicast methods, `bind` or `send` on, or `join` and `members`. */
 interface SocketUse {
   readonly multicast: Set<string>;
   readonly bind: Set<string>;
   readonly send: Set<string>;
+  /** Receivers of `join(…)` and of `members()`: together they make a membership object. */
+  readonly join: Set<string>;
+  readonly members: Set<string>;
   /** Set when a string literal of the file is a DNS-SD service type. */
   serviceType: boolean;
 }
@@ -170,7 +173,14 @@ interface ObjectRecorder {
 export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
   const modules = collectModuleBindings(sourceFile);
   const objects: DiscoveryObjects = new Map();
-  const sockets: SocketUse = { multicast: new Set(), bind: new Set(), send: new Set(), serviceType: false };
+  const sockets: SocketUse = {
+    multicast: new Set(),
+    bind: new Set(),
+    send: new Set(),
+    join: new Set(),
+    members: new Set(),
+    serviceType: false,
+  };
   const originOf = originResolver(modules, objects);
   recordDiscoveryWork(sourceFile, objectRecorder(sourceFile, modules, originOf, objects), sockets);
 
@@ -369,12 +379,15 @@ function recordSocketUse(call: ts.CallExpression, sockets: SocketUse): void {
   if (!ts.isPropertyAccessExpression(callee)) return;
   const method = callee.name.text;
   const isMulticast = MULTICAST_METHODS.has(method);
-  if (!isMulticast && method !== 'bind' && method !== 'send') return;
+  if (!isMulticast && !/^(bind|send|join|members)$/.test(method)) return;
   const key = keyOf(callee.expression);
   if (key === undefined) return;
   if (isMulticast) sockets.multicast.add(key);
   else if (method === 'bind') sockets.bind.add(key);
-  else sockets.send.add(key);
+  else if (method === 'send') sockets.send.add(key);
+  // `sneeze.join(meta)` … `sneeze.members()`: `[].join(',')` has no `members()` beside it.
+  else if (method === 'join' && call.arguments.length <= 1) sockets.join.add(key);
+  else if (method === 'members' && call.arguments.length === 0) sockets.members.add(key);
 }
 
 /**
@@ -402,6 +415,9 @@ function discoveryObjectTest(
     // The wrapper that owns such a socket: `self.on('error', …)` in a constructor that joins a
     // multicast group on `self.socket` is the discovery object, under whatever name it is exported.
     if (key !== undefined && THIS_ALIASES.has(key) && ownsMulticastSocket(key)) return true;
+    // A membership library by another name, recognised by its API: the file joins through it and
+    // reads its member list (`members.join(meta)`, `members.members()`), as SWIM and memberlist do.
+    if (key !== undefined && sockets.join.has(key) && sockets.members.has(key)) return true;
     return chainNames(expression).some((name) => namesDiscoveryObject(name));
   };
 }

@@ -198,6 +198,9 @@ function checkErrorEvent(
   report(site, verdictOf(handler, context, call));
 }
 
+/** Methods of a discovery object that put a packet on the wire and call back with its send's error. */
+const ANNOUNCING_METHODS = new Set(['query', 'respond', 'announce']);
+
 /**
  * Error-first start callbacks: `Discover(opts, (err) => …)`, `swim.bootstrap(hosts, cb)`,
  * `ringpop.bootstrap(nodes, cb)`, `gossip.start((err) => …)`.
@@ -210,7 +213,7 @@ function checkStartCallback(
   const args = call.arguments ?? [];
   const callback = args[args.length - 1];
   if (!callback) return;
-  const fn = skipWrappers(callback);
+  const fn = boundFunction(skipWrappers(callback));
   if (!ts.isArrowFunction(fn) && !ts.isFunctionExpression(fn)) return;
   const callee = skipWrappers(call.expression);
   const module = context.originOf(callee);
@@ -224,7 +227,17 @@ function checkStartCallback(
   if (ts.isPropertyAccessExpression(callee)) {
     const method = callee.name.text;
     if (/^(on|once|addListener|prependListener|prependOnceListener|then|catch|finally)$/.test(method)) return;
-    if (module?.kind === 'membership') {
+    if (
+      module?.kind !== 'dgram' &&
+      ANNOUNCING_METHODS.has(method) &&
+      !onTeardownPath(call) &&
+      context.isDiscoveryObject(callee.expression)
+    ) {
+      // mDNS's `query(q, cb)` / `respond(r, cb)`: the callback is the send's, error-first.
+      knownErrorFirst = true;
+      onlyOmissions = true;
+      failure = `a failed ${method === 'query' ? 'query' : 'announcement'} is dropped`;
+    } else if (module?.kind === 'membership') {
       if (!START_METHODS.has(method)) return;
       knownErrorFirst = module.errorFirstStart;
     } else if (module?.kind === 'dgram') {
@@ -299,6 +312,19 @@ function checkStartCallback(
     site,
     verdicts.find((verdict) => verdict.fallbacks.length > 0) ?? verdicts.find(swallows) ?? verdicts[0]!,
   );
+}
+
+/** `function () { … }.bind(this)` → the function; anything else as it is. */
+function boundFunction(expression: ts.Expression): ts.Expression {
+  if (
+    ts.isCallExpression(expression) &&
+    ts.isPropertyAccessExpression(expression.expression) &&
+    expression.expression.name.text === 'bind'
+  ) {
+    const target = skipWrappers(expression.expression.expression);
+    if (ts.isArrowFunction(target) || ts.isFunctionExpression(target)) return target;
+  }
+  return expression;
 }
 
 /** True when a verdict, on its own, would be reported as swallowing the failure. */
