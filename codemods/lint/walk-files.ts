@@ -24,8 +24,11 @@ const TEST_DIRECTORIES = new Set([
   'e2e',
   'example',
   'examples',
+  'sample',
+  'samples',
 ]);
-const TEST_FILE = /\.(test|spec|e2e)\.[cm]?[jt]sx?$/i;
+/** `a.test.ts`, `b.spec.js`, and a file named only `test.js` / `tests.ts` (a package's whole test suite). */
+const TEST_FILE = /(\.(test|spec|e2e)|(^|[\\/])(test|tests|spec))\.[cm]?[jt]sx?$/i;
 
 /** What the walk left out, and why; formatters print it so a skip is never silent. */
 export interface WalkNotes {

@@ -44,6 +44,8 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     write(root, 'src/start.test.ts', ONLY_LOGS);
     write(root, 'test/helpers/socket.ts', ONLY_LOGS);
     write(root, 'examples/demo.js', ONLY_LOGS);
+    write(root, 'samples/toggle.ts', ONLY_LOGS);
+    write(root, 'test.js', ONLY_LOGS);
     execFileSync('mkfifo', [join(root, 'fifo.ts')]);
   });
 
@@ -78,7 +80,13 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
   it('leaves test and example code out unless --include-tests, and says so', async () => {
     const report = lintFiles(['.'], { cwd: root });
     expect(report.findings.map((finding) => finding.file)).toEqual(['..gen/kept.ts', 'src/start.ts']);
-    expect(report.notLinted.testPaths).toEqual(['examples', 'src/start.test.ts', 'test']);
+    expect(report.notLinted.testPaths).toEqual([
+      'examples',
+      'samples',
+      'src/start.test.ts',
+      'test',
+      'test.js',
+    ]);
     expect(formatText(report, { color: false, readSource: () => undefined })).toContain(
       'add --include-tests to lint them',
     );
@@ -86,8 +94,10 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     expect(JSON.parse(included.out).findings.map((f: { file: string }) => f.file)).toEqual([
       '..gen/kept.ts',
       'examples/demo.js',
+      'samples/toggle.ts',
       'src/start.test.ts',
       'src/start.ts',
+      'test.js',
       'test/helpers/socket.ts',
     ]);
   });

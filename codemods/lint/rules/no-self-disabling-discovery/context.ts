@@ -63,6 +63,11 @@ export interface DiscoveryContext {
   isNonPeerDiscovery(callee: ts.Expression): boolean;
   /** The function `name` refers to at `site` (resolved lexically), or a method of the class around `site`. */
   localFunction(name: string, site: ts.Node, viaThis: boolean): ts.FunctionLikeDeclaration | undefined;
+  /**
+   * True when the file names a DNS-SD service type (`'_hap._tcp'`, `"_http._tcp.local"`): it
+   * advertises or browses services, so `startAdvertising()` there is discovery work.
+   */
+  readonly namesServiceType: boolean;
 }
 
 /** Option keys that tell a library to find peers: seeds to gossip with, a multicast group, a service type. */
@@ -141,11 +146,16 @@ export function chainNames(node: ts.Expression): string[] {
 /** Objects made from discovery modules (or configured to find peers), by key (`sock`, `this.swim`). */
 type DiscoveryObjects = Map<string, DiscoveryModule>;
 
-/** Receivers (by key) the file calls dgram's multicast methods, `bind` or `send` on. */
+/** Receivers (by key) the file calls dgram's multicast methods, `bind` or `send` on, or `join` and `members`. */
 interface SocketUse {
   readonly multicast: Set<string>;
   readonly bind: Set<string>;
   readonly send: Set<string>;
+  /** Receivers of `join(…)` and of `members()`: together they make a membership object. */
+  readonly join: Set<string>;
+  readonly members: Set<string>;
+  /** Set when a string literal of the file is a DNS-SD service type. */
+  serviceType: boolean;
 }
 
 /** Records a discovery object under a key built only when needed (most initializers are not one). */
@@ -163,7 +173,14 @@ interface ObjectRecorder {
 export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
   const modules = collectModuleBindings(sourceFile);
   const objects: DiscoveryObjects = new Map();
-  const sockets: SocketUse = { multicast: new Set(), bind: new Set(), send: new Set() };
+  const sockets: SocketUse = {
+    multicast: new Set(),
+    bind: new Set(),
+    send: new Set(),
+    join: new Set(),
+    members: new Set(),
+    serviceType: false,
+  };
   const originOf = originResolver(modules, objects);
   recordDiscoveryWork(sourceFile, objectRecorder(sourceFile, modules, originOf, objects), sockets);
 
@@ -209,6 +226,7 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     isNonPeerDiscovery: nonPeerDiscoveryTest(modules.nonPeerBindings),
     localCallee,
     localFunction,
+    namesServiceType: sockets.serviceType,
   };
 }
 
@@ -299,11 +317,17 @@ function objectRecorder(
 function recordDiscoveryWork(sourceFile: ts.SourceFile, recorder: ObjectRecorder, sockets: SocketUse): void {
   const visit = (node: ts.Node): void => {
     if (node.kind === ts.SyntaxKind.CallExpression) recordSocketUse(node as ts.CallExpression, sockets);
-    else recordObject(node, recorder);
+    else if (node.kind === ts.SyntaxKind.StringLiteral) {
+      if (!sockets.serviceType && SERVICE_TYPE.test((node as ts.StringLiteral).text))
+        sockets.serviceType = true;
+    } else recordObject(node, recorder);
     ts.forEachChild(node, visit);
   };
   visit(sourceFile);
 }
+
+/** A DNS-SD service type as mDNS advertisers and browsers write it: `_hap._tcp`, `_http._tcp.local.` */
+const SERVICE_TYPE = /^_[A-Za-z0-9-]+\._(tcp|udp)(\.local\.?)?$/;
 
 /** Step 2b: a parameter, property, variable or assignment that holds a discovery object. */
 function recordObject(node: ts.Node, recorder: ObjectRecorder): void {
@@ -355,12 +379,15 @@ function recordSocketUse(call: ts.CallExpression, sockets: SocketUse): void {
   if (!ts.isPropertyAccessExpression(callee)) return;
   const method = callee.name.text;
   const isMulticast = MULTICAST_METHODS.has(method);
-  if (!isMulticast && method !== 'bind' && method !== 'send') return;
+  if (!isMulticast && !/^(bind|send|join|members)$/.test(method)) return;
   const key = keyOf(callee.expression);
   if (key === undefined) return;
   if (isMulticast) sockets.multicast.add(key);
   else if (method === 'bind') sockets.bind.add(key);
-  else sockets.send.add(key);
+  else if (method === 'send') sockets.send.add(key);
+  // `sneeze.join(meta)` … `sneeze.members()`: `[].join(',')` has no `members()` beside it.
+  else if (method === 'join' && call.arguments.length <= 1) sockets.join.add(key);
+  else if (method === 'members' && call.arguments.length === 0) sockets.members.add(key);
 }
 
 /**
@@ -388,6 +415,9 @@ function discoveryObjectTest(
     // The wrapper that owns such a socket: `self.on('error', …)` in a constructor that joins a
     // multicast group on `self.socket` is the discovery object, under whatever name it is exported.
     if (key !== undefined && THIS_ALIASES.has(key) && ownsMulticastSocket(key)) return true;
+    // A membership library by another name, recognised by its API: the file joins through it and
+    // reads its member list (`members.join(meta)`, `members.members()`), as SWIM and memberlist do.
+    if (key !== undefined && sockets.join.has(key) && sockets.members.has(key)) return true;
     return chainNames(expression).some((name) => namesDiscoveryObject(name));
   };
 }
@@ -445,6 +475,28 @@ export function enclosingDiscoveryFunction(site: ts.Node): string | undefined {
   return undefined;
 }
 
+/**
+ * `sock.send(answer, rinfo.port, rinfo.address)`: a reply to whoever sent a packet, addressed
+ * through a parameter of the function around it (the `rinfo` of a `'message'` listener). A failed
+ * reply to one requester leaves discovery running; a failed announcement to the group does not.
+ */
+export function repliesToSender(call: ts.CallExpression): boolean {
+  const parameters = new Set<string>();
+  for (let node: ts.Node | undefined = call.parent; node; node = node.parent) {
+    if (!ts.isFunctionLike(node)) continue;
+    for (const parameter of node.parameters) {
+      if (ts.isIdentifier(parameter.name)) parameters.add(parameter.name.text);
+    }
+  }
+  return call.arguments.slice(1).some((argument) => {
+    const expression = skipWrappers(argument);
+    if (!ts.isPropertyAccessExpression(expression)) return false;
+    if (!/^(address|port|host)$/.test(expression.name.text)) return false;
+    const root = skipWrappers(expression.expression);
+    return ts.isIdentifier(root) && parameters.has(root.text);
+  });
+}
+
 /** Names of functions that take discovery down rather than bring it up. */
 const TEARDOWN_NAME =
   /^_*(stop|destroy|close|shutdown|dispose|teardown|cleanup|cleanUp|terminate|quit|exit|unref|closeFn|onClose|onExit|onShutdown|gracefulShutdown|leave|unbind|disconnect)(All|Sockets?|Discovery|Server|Fn)?$/i;
@@ -460,15 +512,41 @@ export function onTeardownPath(site: ts.Node): boolean {
     if (!ts.isFunctionLike(node) || !('body' in node)) continue;
     const name = functionName(node as ts.FunctionLikeDeclaration);
     if (name === undefined) continue;
-    return TEARDOWN_NAME.test(name);
+    return namesTeardownFunction(name);
   }
   return false;
 }
 
-/** True for a callee name that takes something down (`close`, `dropMembership`, `this.stop`). */
+/**
+ * First words of function names that take something down whatever follows: `stopMonitoring`,
+ * `_stopListening`, `closeSockets`, `destroyAdvertiser`. The word, not a prefix: `closestPeers`
+ * starts with "closest".
+ */
+const TEARDOWN_FIRST_WORDS = new Set([
+  'stop',
+  'destroy',
+  'close',
+  'shutdown',
+  'dispose',
+  'teardown',
+  'cleanup',
+  'terminate',
+  'unbind',
+  'disconnect',
+]);
+
+/** True for a function or method name that takes discovery down (`stop`, `stopMonitoring`, `onClose`). */
+function namesTeardownFunction(name: string): boolean {
+  return TEARDOWN_NAME.test(name) || TEARDOWN_FIRST_WORDS.has(splitWords(name)[0] ?? '');
+}
+
+/** True for a callee name that takes something down (`close`, `dropMembership`, `this._stopListening`). */
 export function namesTeardown(name: string): boolean {
   return (
-    TEARDOWN_NAME.test(name) || name === 'dropMembership' || name === 'removeAllListeners' || name === 'end'
+    namesTeardownFunction(name) ||
+    name === 'dropMembership' ||
+    name === 'removeAllListeners' ||
+    name === 'end'
   );
 }
 

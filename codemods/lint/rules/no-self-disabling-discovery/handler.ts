@@ -49,7 +49,13 @@ export interface HandlerVerdict {
 
 /** A handler the rule could read: a function body, or a reference it recognises. */
 export type ResolvedHandler =
-  | { readonly kind: 'body'; readonly body: ts.Node; readonly errorName: string | undefined }
+  | {
+      readonly kind: 'body';
+      readonly body: ts.Node;
+      readonly errorName: string | undefined;
+      /** `() => { … }`: the function takes no argument, so it never sees the error. */
+      readonly declaresNoParameter: boolean;
+    }
   | { readonly kind: 'log-reference'; readonly level: LogLevel }
   | { readonly kind: 'noop-reference' };
 
@@ -224,7 +230,7 @@ function fromFunction(node: ts.FunctionLikeDeclaration): ResolvedHandler | undef
   if (!node.body) return undefined;
   const [first] = node.parameters;
   const errorName = first && ts.isIdentifier(first.name) ? first.name.text : undefined;
-  return { kind: 'body', body: node.body, errorName };
+  return { kind: 'body', body: node.body, errorName, declaresNoParameter: node.parameters.length === 0 };
 }
 
 function shorten(node: ts.Node, sourceFile: ts.SourceFile): string {
@@ -321,6 +327,16 @@ export function mentions(node: ts.Node, name: string | undefined): boolean {
   return found;
 }
 
+/** How to read a handler. */
+export interface HandlerOptions {
+  /**
+   * Whether a call the rule cannot classify (`onready()`, `list.splice(i, 1)`) counts as other
+   * work that may handle the failure (the default: the rule prefers silence to a guess). False for
+   * a handler that never receives the error, which such a call cannot hand on.
+   */
+  readonly unknownCallsHandle?: boolean;
+}
+
 /** What reading one handler has found so far; the steps below add to it. */
 interface Reading {
   readonly body: ts.Node;
@@ -331,6 +347,8 @@ interface Reading {
   readonly fallbacks: Fallback[];
   readonly propagations: ts.Node[];
   doesOtherWork: boolean;
+  /** Whether a call the rule cannot classify counts as handling the failure (see `HandlerOptions`). */
+  readonly unknownCallsHandle: boolean;
   retriesScheduled: number;
   logLevel: LogLevel | undefined;
   statementCount: number;
@@ -347,8 +365,10 @@ export function analyzeHandler(
   errorName: string | undefined,
   context: DiscoveryContext,
   boundSearchRoot: ts.Node = body,
+  options: HandlerOptions = {},
 ): HandlerVerdict {
   const reading: Reading = {
+    unknownCallsHandle: options.unknownCallsHandle ?? true,
     body,
     errorName,
     context,
@@ -522,7 +542,7 @@ function classifyCall(reading: Reading, node: ts.CallExpression): boolean {
     const outcome = classify(reading, call);
     if (outcome !== undefined) return outcome === 'descend';
   }
-  reading.doesOtherWork = true;
+  if (reading.unknownCallsHandle) reading.doesOtherWork = true;
   return true;
 }
 
@@ -614,10 +634,15 @@ const handsTheErrorOn: CallClassifier = (reading, { node, name, root, firstArgum
   const { errorName } = reading;
   const passesError = node.arguments.some((argument) => mentions(argument, errorName));
   if (PROPAGATING_CALLEES.has(name)) {
-    if (firstArgument && !isNullish(firstArgument)) reading.propagations.push(node);
+    // `reject()` fails the promise even without a reason; `callback()` / `done(null)` report success.
+    if ((firstArgument && !isNullish(firstArgument)) || name === 'reject') reading.propagations.push(node);
     return 'stop'; // `callback()` / `done(null)`: reports success — swallows.
   }
-  if (SUCCESS_CALLEES.has(name)) return 'stop';
+  if (SUCCESS_CALLEES.has(name)) {
+    // `resolve({ status: 'rejected', reason: error })`: a result that carries the error hands it on.
+    if (passesError) reading.propagations.push(node);
+    return 'stop';
+  }
   if (/^(is|has|should|can|was)[A-Z_]/.test(name)) return 'descend';
   if (root !== undefined && root === errorName) return 'stop'; // err.message.includes(…)
   if (root !== undefined && PURE_ROOTS.has(root)) return 'descend';

@@ -9,6 +9,7 @@ import {
   enclosingDiscoveryFunction,
   namesTeardown,
   onTeardownPath,
+  repliesToSender,
   START_METHODS,
 } from './context.js';
 import type { DiscoveryContext } from './context.js';
@@ -16,6 +17,12 @@ import { analyzeHandler, mentions, resolveHandler } from './handler.js';
 import type { Fallback, FallbackKind, HandlerVerdict } from './handler.js';
 import { skipWrappers } from './modules.js';
 import { namesDiscovery } from './names.js';
+import {
+  afterDiscoveryStopped,
+  anyDiscoveryWork,
+  keepsTheLastList,
+  resolvesADeferredAwaitedWithATimeout,
+} from './surroundings.js';
 import { describeCallee, findDiscoveryWork } from './work.js';
 
 const ADVICE =
@@ -65,7 +72,9 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
       if (ts.isPropertyAccessExpression(callee)) {
         const method = callee.name.text;
         const [first, second] = node.arguments;
-        if (method === 'catch' && first && node.arguments.length === 1) {
+        if (method === 'allSettled' && first) {
+          checkDiscardedSettlement(node, callee, first, context, report);
+        } else if (method === 'catch' && first && node.arguments.length === 1) {
           checkPromiseHandler(node, callee, first, '`.catch()`', context, report);
         } else if (method === 'then' && second) {
           checkPromiseHandler(node, callee, second, 'The rejection handler of `.then()`', context, report);
@@ -94,11 +103,14 @@ function checkTry(
   report: Report,
 ): void {
   if (onTeardownPath(node) || onlyTearsDown(node.tryBlock)) return;
-  const work = findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node));
+  const work =
+    findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node)) ??
+    afterDiscoveryStopped(node, node.tryBlock, context);
   if (!work) return;
   const declaration = clause.variableDeclaration;
   const errorName = declaration && ts.isIdentifier(declaration.name) ? declaration.name.text : undefined;
   const verdict = analyzeHandler(clause.block, errorName, context, enclosingFunctionOrSelf(node));
+  if (keepsTheLastList(node, verdict)) return;
   report({ subject: `This \`catch\` around ${work.description}`, node: clause }, verdict);
 }
 
@@ -111,14 +123,47 @@ function checkPromiseHandler(
   report: Report,
 ): void {
   if (onTeardownPath(call) || startsWithTeardown(callee.expression)) return;
-  const work = findDiscoveryWork(callee.expression, context, enclosingDiscoveryFunction(call));
+  const work =
+    findDiscoveryWork(callee.expression, context, enclosingDiscoveryFunction(call)) ??
+    afterDiscoveryStopped(call, callee.expression, context);
   if (!work) return;
   const handler = resolveHandler(handlerExpression, context);
   if (!handler) return;
+  if (resolvesADeferredAwaitedWithATimeout(callee.expression, context)) return;
   const subject = what.startsWith('`')
     ? `This ${what} on ${work.description}`
     : `${what} on ${work.description}`;
-  report({ subject, node: siteFrom(callee.name, call) }, verdictOf(handler, context, call));
+  const verdict = verdictOf(handler, context, call);
+  if (keepsTheLastList(call, verdict)) return;
+  report({ subject, node: siteFrom(callee.name, call) }, verdict);
+}
+
+/**
+ * `await Promise.allSettled(sockets.map(open))` whose result nobody reads: every rejection is
+ * dropped. When the settled promises do discovery work (bind, join a multicast group), a socket
+ * that failed is simply missing, and nothing hears of it while any other one opened.
+ */
+function checkDiscardedSettlement(
+  call: ts.CallExpression,
+  callee: ts.PropertyAccessExpression,
+  argument: ts.Expression,
+  context: DiscoveryContext,
+  report: Report,
+): void {
+  const receiver = skipWrappers(callee.expression);
+  if (!ts.isIdentifier(receiver) || receiver.text !== 'Promise') return;
+  let outer: ts.Node = call;
+  while (ts.isParenthesizedExpression(outer.parent) || ts.isAwaitExpression(outer.parent))
+    outer = outer.parent;
+  if (!ts.isExpressionStatement(outer.parent) && !ts.isVoidExpression(outer.parent)) return;
+  if (onTeardownPath(call)) return;
+  const work = anyDiscoveryWork(argument, context);
+  if (!work) return;
+  report(
+    { subject: `This \`Promise.allSettled()\` over ${work.description}`, node: siteFrom(callee.name, call) },
+    SILENT,
+    'drops every rejection: its results are never read, so a discovery step that failed is neither reported nor retried',
+  );
 }
 
 function checkErrorEvent(
@@ -138,11 +183,23 @@ function checkErrorEvent(
     : '';
   const text = emitter.getText(context.sourceFile).replace(/\s+/g, '');
   const shown = text.length > 50 ? `${text.slice(0, 49)}…` : text;
-  report(
-    { subject: `This 'error' handler on \`${shown}\`${label}`, node: siteFrom(callee.name, call) },
-    verdictOf(handler, context, call),
-  );
+  const site = { subject: `This 'error' handler on \`${shown}\`${label}`, node: siteFrom(callee.name, call) };
+  if (handler.kind === 'body' && handler.declaresNoParameter) {
+    // A listener that never takes the error cannot hand it on: removing the socket from a list or
+    // carrying on with the others is not surfacing it (an emitted event or a rejection still is).
+    const verdict = analyzeHandler(handler.body, undefined, context, enclosingFunctionOrSelf(call), {
+      unknownCallsHandle: false,
+    });
+    if (swallows(verdict) && verdict.fallbacks.length === 0) {
+      report(site, verdict, 'swallows the failure: it declares no error parameter, so the error is dropped');
+    } else report(site, verdict);
+    return;
+  }
+  report(site, verdictOf(handler, context, call));
 }
+
+/** Methods of a discovery object that put a packet on the wire and call back with its send's error. */
+const ANNOUNCING_METHODS = new Set(['query', 'respond', 'announce']);
 
 /**
  * Error-first start callbacks: `Discover(opts, (err) => …)`, `swim.bootstrap(hosts, cb)`,
@@ -156,19 +213,48 @@ function checkStartCallback(
   const args = call.arguments ?? [];
   const callback = args[args.length - 1];
   if (!callback) return;
-  const fn = skipWrappers(callback);
+  const fn = boundFunction(skipWrappers(callback));
   if (!ts.isArrowFunction(fn) && !ts.isFunctionExpression(fn)) return;
   const callee = skipWrappers(call.expression);
   const module = context.originOf(callee);
   let knownErrorFirst = false;
+  let failure = 'a failed start is ignored';
+  /**
+   * Announcements repeat: one that fails and is logged is sent again next round. Only a callback
+   * that drops the error unread (no parameter, never read, only the success path) is reported.
+   */
+  let onlyOmissions = false;
   if (ts.isPropertyAccessExpression(callee)) {
     const method = callee.name.text;
     if (/^(on|once|addListener|prependListener|prependOnceListener|then|catch|finally)$/.test(method)) return;
-    if (module?.kind === 'membership') {
+    if (
+      module?.kind !== 'dgram' &&
+      ANNOUNCING_METHODS.has(method) &&
+      !onTeardownPath(call) &&
+      context.isDiscoveryObject(callee.expression)
+    ) {
+      // mDNS's `query(q, cb)` / `respond(r, cb)`: the callback is the send's, error-first.
+      knownErrorFirst = true;
+      onlyOmissions = true;
+      failure = `a failed ${method === 'query' ? 'query' : 'announcement'} is dropped`;
+    } else if (module?.kind === 'membership') {
       if (!START_METHODS.has(method)) return;
       knownErrorFirst = module.errorFirstStart;
     } else if (module?.kind === 'dgram') {
-      return; // bind's callback is a 'listening' callback; failures arrive as 'error' events.
+      // bind's callback is a 'listening' callback; failures arrive as 'error' events. send's is
+      // error-first: on a discovery socket, a send that is not a reply to one sender announces
+      // this node, and a callback that ignores its error drops a failed announcement.
+      if (
+        method !== 'send' ||
+        !ts.isCallExpression(call) ||
+        repliesToSender(call) ||
+        onTeardownPath(call) ||
+        !context.isDiscoveryObject(callee.expression)
+      )
+        return;
+      knownErrorFirst = true;
+      onlyOmissions = true;
+      failure = 'a failed announcement is dropped';
     } else if (
       !namesDiscovery(method) &&
       !(START_METHODS.has(method) && context.isDiscoveryObject(callee.expression))
@@ -199,8 +285,7 @@ function checkStartCallback(
   const site: Site = { subject, node: fn };
   const [first] = fn.parameters;
   if (!first) {
-    if (knownErrorFirst)
-      report(site, SILENT, 'declares no error parameter, so a failed start is ignored by omission');
+    if (knownErrorFirst) report(site, SILENT, `declares no error parameter, so ${failure} by omission`);
     return;
   }
   if (!ts.isIdentifier(first.name)) return;
@@ -209,14 +294,15 @@ function checkStartCallback(
     /^_?(e|er|err|error|ex|exception)$/i.test(errorName) || /(Err|Error)$/.test(errorName);
   if (!knownErrorFirst && !looksLikeError) return;
   if (!mentions(fn.body, errorName)) {
-    report(site, SILENT, `never reads its error parameter \`${errorName}\`, so a failed start is ignored`);
+    report(site, SILENT, `never reads its error parameter \`${errorName}\`, so ${failure}`);
     return;
   }
   const branches = errorBranches(fn.body, errorName);
   if (branches === 'ignored') {
-    report(site, SILENT, `only acts when \`${errorName}\` is absent, so a failed start is ignored`);
+    report(site, SILENT, `only acts when \`${errorName}\` is absent, so ${failure}`);
     return;
   }
+  if (onlyOmissions) return;
   // Each failure branch on its own: one that hands the error to a callback does not excuse
   // another that logs it and carries on.
   const verdicts = (branches.length > 0 ? branches : [fn.body]).map((branch) =>
@@ -226,6 +312,19 @@ function checkStartCallback(
     site,
     verdicts.find((verdict) => verdict.fallbacks.length > 0) ?? verdicts.find(swallows) ?? verdicts[0]!,
   );
+}
+
+/** `function () { … }.bind(this)` → the function; anything else as it is. */
+function boundFunction(expression: ts.Expression): ts.Expression {
+  if (
+    ts.isCallExpression(expression) &&
+    ts.isPropertyAccessExpression(expression.expression) &&
+    expression.expression.name.text === 'bind'
+  ) {
+    const target = skipWrappers(expression.expression.expression);
+    if (ts.isArrowFunction(target) || ts.isFunctionExpression(target)) return target;
+  }
+  return expression;
 }
 
 /** True when a verdict, on its own, would be reported as swallowing the failure. */

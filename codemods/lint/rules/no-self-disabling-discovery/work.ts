@@ -5,6 +5,7 @@ import {
   chainNames,
   isUnrelatedCall,
   namesUnrelatedWork,
+  repliesToSender,
   type DiscoveryContext,
 } from './context.js';
 import { skipWrappers } from './modules.js';
@@ -52,13 +53,16 @@ export function classifyCall(
     if (LISTENER_METHODS.has(method)) return undefined;
     if (module?.kind === 'membership') return `\`${described()}\` (${module.name})`;
     if (module?.kind === 'dgram') {
-      if ((method === 'bind' || method === 'send') && context.isDiscoveryObject(receiver)) {
+      if (
+        (method === 'bind' || (method === 'send' && ts.isCallExpression(call) && !repliesToSender(call))) &&
+        context.isDiscoveryObject(receiver)
+      ) {
         return `\`${described()}\` (dgram socket used for peer discovery)`;
       }
       return undefined;
     }
     if (namedNonPeer() || namesUnrelatedWork(method)) return undefined;
-    if (namesDiscovery(method)) return `\`${described()}\``;
+    if (namesDiscovery(method) || advertisesService(method, context)) return `\`${described()}\``;
     const receiverNames = chainNames(receiver);
     const last = receiverNames[receiverNames.length - 1];
     if (context.isDiscoveryObject(receiver) && !isArrayJoin(method, call, last)) return `\`${described()}\``;
@@ -74,7 +78,9 @@ export function classifyCall(
     }
   } else if (ts.isIdentifier(callee)) {
     if (module?.kind === 'membership') return `\`${described()}\` (${module.name})`;
-    if (namesDiscovery(callee.text) && !namedNonPeer()) return `\`${described()}\``;
+    if ((namesDiscovery(callee.text) || advertisesService(callee.text, context)) && !namedNonPeer()) {
+      return `\`${described()}\``;
+    }
   } else if (module?.kind === 'membership') {
     return `\`${described()}\` (${module.name})`;
   }
@@ -87,6 +93,19 @@ export function classifyCall(
     }
   }
   return undefined;
+}
+
+/** Words of a call that publishes this node's service: discovery work where the file names a service type. */
+const ADVERTISING_WORDS = new Set(['advertise', 'advertising', 'advertisement', 'readvertise']);
+
+/**
+ * `startAdvertising()`, `advertiser.readvertise()` in a file that names a DNS-SD service type
+ * (`'_hap._tcp'`): advertising a service over mDNS is how peers find this one. Elsewhere
+ * "advertisement" is as likely to be an ad banner. (`publish` stays out: next to a service type it
+ * is as often an MQTT topic's; the mDNS libraries that call it so are recognised by module.)
+ */
+function advertisesService(name: string, context: DiscoveryContext): boolean {
+  return context.namesServiceType && splitWords(name).some((word) => ADVERTISING_WORDS.has(word));
 }
 
 /**
