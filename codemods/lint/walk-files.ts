@@ -3,32 +3,13 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } 
 import ignore, { type Ignore } from 'ignore';
 import { GossiplessError } from '@gossipless/runtime/errors';
 import { LINTED_EXTENSIONS } from './extensions.js';
+import { TEST_DIRECTORIES, TEST_FILE } from './test-code.js';
 
 /** VCS internals: never walked, never worth a note. */
 const VCS_DIRECTORIES = new Set(['.git', '.hg', '.svn']);
 
 /** Dependencies: not walked when found inside a folder, but said so (a folder given by name is walked). */
 const DEPENDENCY_DIRECTORY = 'node_modules';
-
-/**
- * Test and example code: it asserts failures, or prints them to whoever runs the demo, and tears sockets down on purpose, which is not the production
- * start-up path the rule is about. Skipped inside folders unless `includeTests`; a file named
- * explicitly is linted.
- */
-const TEST_DIRECTORIES = new Set([
-  'test',
-  'tests',
-  '__tests__',
-  'spec',
-  '__mocks__',
-  'e2e',
-  'example',
-  'examples',
-  'sample',
-  'samples',
-]);
-/** `a.test.ts`, `b.spec.js`, and a file named only `test.js` / `tests.ts` (a package's whole test suite). */
-const TEST_FILE = /(\.(test|spec|e2e)|(^|[\\/])(test|tests|spec))\.[cm]?[jt]sx?$/i;
 
 /** What the walk left out, and why; formatters print it so a skip is never silent. */
 export interface WalkNotes {

@@ -6,6 +6,7 @@ import { GossiplessError } from '@gossipless/runtime/errors';
 import { TOOLKIT_VERSION as VERSION } from '../../toolkit/version.js';
 import { ExitCode, type CliIo } from '../io.js';
 import { ensureOutputDirectory, writeOutputFile } from '../output-file.js';
+import { TEST_CODE_DESCRIPTION } from '../../../codemods/lint/test-code.js';
 
 /** `gossipless lint`: its options and help; the work is in {@link run}. */
 export function lintCommand(context: CommandContext) {
@@ -21,7 +22,7 @@ export function lintCommand(context: CommandContext) {
     .option('--output <file>', 'write the report to this file instead of stdout')
     .option(
       '--include-tests',
-      'also lint test and example code inside the folders (*.test.*, *.spec.*, test/, tests/, __tests__/, spec/, examples/)',
+      `also lint test and example code inside the folders (${TEST_CODE_DESCRIPTION})`,
     )
     .action(async (paths: string[], options) =>
       context.setExitCode(await run({ ...options, paths }, context.io)),
