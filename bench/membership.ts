@@ -8,8 +8,7 @@
  * - N real `Membership` instances run in this process, sharing one storage connection (through the
  *   emulator): each does exactly what a node's Membership does — it is one. Member 0 is told it
  *   leads (`isLeader: () => true`, as `Cluster` wires it from the lease), so it reads the member
- *   partition and writes the digest; the others read the digest (at the default `useDigest: 'auto'`:
- *   from 48 / 55 members; at N = 10 every member lists the partition). What is not a node's: they share
+ *   partition and writes the digest; the others read the digest. What is not a node's: they share
  *   one process, event loop and HTTP agent, and one Azurite serves them all.
  * - join: members start spread evenly over one heartbeat (a rolling deployment); the time from the
  *   last start until every observer's view holds all N.
@@ -168,16 +167,10 @@ async function waitUntil(
   }
 }
 
-/** The digest's stored size, or 0 when there is none (a cluster too small for it to pay: everyone lists). */
 async function digestSize(storage: StorageConnection, cluster: string): Promise<number> {
   const row = await storage
     .tableClient(TABLE)
-    .getEntity<Record<string, unknown>>(memberDigestPartition(cluster), MEMBER_DIGEST_ROW_KEY)
-    .catch((error: { statusCode?: number }) => {
-      if (error.statusCode === 404) return undefined;
-      throw error;
-    });
-  if (!row) return 0;
+    .getEntity<Record<string, unknown>>(memberDigestPartition(cluster), MEMBER_DIGEST_ROW_KEY);
   let chars = 0;
   for (const [key, value] of Object.entries(row))
     if (typeof value === 'string') chars += key.length + value.length;
@@ -426,7 +419,7 @@ async function main(): Promise<void> {
       String(r.steady.throttled),
       `${r.steady.requestsPerSecond.toFixed(1)} (${r.steady.busiestSecondRequests})`,
       ...partitionCells(r.steady, `bench-members-${r.n}`),
-      r.digestBytes === 0 ? 'none (everyone lists)' : `${count(r.digestBytes / 1024)} KiB`,
+      `${count(r.digestBytes / 1024)} KiB`,
       count(r.leaderPerHour * TIME_SCALE),
       count(r.followerPerHour * TIME_SCALE),
     ]),
@@ -434,13 +427,8 @@ async function main(): Promise<void> {
   note(
     `targets: ${count(TARGETS.partitionEntitiesPerSecond)} entities/s per partition, ${count(TARGETS.accountRequestsPerSecond)} requests/s per account.`,
   );
-  note(
-    'from 55 members (at 15 s) a follower: 1 upsert + 1 digest point read per heartbeat; the leader: 1 upsert + 1 partition',
-  );
-  note(
-    'list (1 request per 1,000 rows) + 1 digest upsert (from 48). Below, every node upserts and lists: no digest.',
-  );
-  note("Tx/node-hour from each member's own counters.");
+  note('a follower: 1 upsert + 1 digest point read per heartbeat; the leader: 1 upsert + 1 partition list');
+  note("(1 request per 1,000 rows) + 1 digest upsert. Tx/node-hour from each member's own counters.");
   for (const r of results)
     note(
       `N = ${r.n}: throttled ${r.steady.throttledBy}; requests by kind ${JSON.stringify(r.steady.byKind)}`,
@@ -468,7 +456,7 @@ async function main(): Promise<void> {
     "join: members start spread over one heartbeat; from the last start until every observer's view holds all N (a row is in the next",
   );
   note(
-    'digest or list after its first heartbeat, and every node reads the digest or lists once a heartbeat: ≤ 2 heartbeats).',
+    'digest after its first heartbeat, and a follower reads the digest once a heartbeat: ≤ 2 heartbeats).',
   );
   note("death: from the dead member's last successful heartbeat to no observer's view holding it.");
   printTable(

@@ -58,7 +58,7 @@ export type {
   LeaderAnnouncement,
 } from './lease/index.js';
 export { Membership } from './membership/index.js';
-export type { MembershipOptions, MembershipEvents, Member, MembershipView, DigestMode } from './membership/index.js';
+export type { MembershipOptions, MembershipEvents, Member, MembershipView } from './membership/index.js';
 export { TableBus, MAX_PAYLOAD_BYTES, resolveTableBusTimings } from './bus/index.js';
 export { busTableName, DEFAULT_TABLE_PREFIX } from './table-layout/index.js';
 export type {

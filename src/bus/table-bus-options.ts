@@ -29,9 +29,9 @@ export interface TableBusOptions {
   /**
    * The longest pause between two polls, reached after a quiet spell (no message delivered, no
    * local publish or nudge): how long the first message after a quiet spell may wait. Set it to
-   * `pollIntervalMs` to poll at a fixed rate. 20 s keeps an idle leader under 1,500 storage
-   * transactions an hour with the member digest on (issue #11); Azure Functions' queue trigger
-   * backs off to 1 min by default. @default 20000
+   * `pollIntervalMs` to poll at a fixed rate. 30 s keeps an idle leader (lease renewals, member
+   * digest, a singleton tick a minute) under 1,500 storage transactions an hour (issue #11); Azure
+   * Functions' queue trigger backs off to 1 min by default. @default 30000
    */
   idlePollIntervalMs?: number;
   /** How long polls stay at `pollIntervalMs` after the last message, publish or nudge. @default 3000 */
@@ -103,7 +103,7 @@ export function resolveTableBusTimings(
   options: Omit<Partial<TableBusOptions>, 'storage' | 'cluster'> = {},
 ): ResolvedTableBusTimings {
   const pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 500);
-  const idlePollIntervalMs = positive('idlePollIntervalMs', options.idlePollIntervalMs ?? 20_000);
+  const idlePollIntervalMs = positive('idlePollIntervalMs', options.idlePollIntervalMs ?? 30_000);
   const quietAfterMs = nonNegative('quietAfterMs', options.quietAfterMs ?? 3000);
   const pollJitter = options.pollJitter ?? 0.05;
   const lookbackMs = positive('lookbackMs', options.lookbackMs ?? 10_000);

@@ -28,7 +28,7 @@ export interface CostReport {
   timings: CostEstimate['timings'];
   /**
    * One node's hour in a cluster of `nodes` (the live members when a cluster was read, else 3): the
-   * leader's depends on the size (it writes the member digest from 48 members at the defaults).
+   * leader's depends on the size (its list of the members takes a request per 1,000).
    */
   perNodeHour: { nodes: number; leader: NodeHourTransactions; follower: NodeHourTransactions };
   replicas: Array<{

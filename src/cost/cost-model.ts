@@ -1,6 +1,6 @@
 import { resolveTableBusTimings } from '../bus/index.js';
 import { resolveLeaseElectorOptions } from '../lease/index.js';
-import { MEMBERSHIP_DEFAULTS, followerReadsDigest, leaderWritesDigest } from '../membership/index.js';
+import { MEMBERSHIP_DEFAULTS } from '../membership/index.js';
 import {
   STORAGE_TRANSACTION_KINDS,
   type StorageConnection,
@@ -141,10 +141,8 @@ function perHour(everyMs: number): number {
  * - lease: the leader renews every `renewIntervalMs` on a grid it writes on the blob; each
  *   follower reads the blob once per grid instant (a Get Blob Properties, then an acquire only
  *   when the lease is free)
- * - membership: every node upserts its row every heartbeat and lists the member partition (one
- *   request per 1,000 members); once the cluster is large enough for the member digest to pay
- *   (`digest-policy.ts`: from 48 members at the default heartbeat) the leader also rewrites it, and
- *   from 55 followers point-read it instead of listing
+ * - membership: every node upserts its row every heartbeat; followers point-read the member digest,
+ *   the leader lists the member partition (one request per 1,000 members) and rewrites the digest
  * - bus-poll: an idle node polls once per `idlePollIntervalMs`, shortened by the jitter (half of
  *   `pollJitter` on average), one query for all its channels (every cluster node subscribes at least
  *   to the leader announcements); while messages flow it polls every `pollIntervalMs` instead
@@ -170,19 +168,15 @@ function nodeHour(
   nodes: number,
 ): { leader: NodeHourTransactions; follower: NodeHourTransactions } {
   const pages = Math.max(1, Math.ceil(Math.max(1, nodes) / ENTITIES_PER_PAGE));
-  const heartbeats = perHour(t.heartbeatIntervalMs);
   const common = zeroKinds();
-  // Each heartbeat: an upsert of the node's row, then a read. Followers point-read the member digest
-  // once the cluster is large enough for it (the digest policy), else list the partition (a request
-  // per 1,000 members); the leader lists, and rewrites the digest when followers may read it.
-  const followerReads = followerReadsDigest('auto', nodes, t.heartbeatIntervalMs) ? 1 : pages;
-  const leaderWrites = leaderWritesDigest('auto', nodes, t.heartbeatIntervalMs) ? 1 : 0;
-  common.membership = heartbeats * (1 + followerReads);
+  // Each heartbeat: an upsert of the node's row, then the follower point-reads the member digest
+  // while the leader lists the partition (a request per 1,000 members) and rewrites the digest.
+  common.membership = perHour(t.heartbeatIntervalMs) * 2;
   common['bus-poll'] = perHour(t.idlePollIntervalMs * (1 - t.pollJitter / 2));
   common.publish = t.publishBatchesPerHour;
   const leader = { ...common };
   leader.lease = perHour(t.renewIntervalMs);
-  leader.membership = heartbeats * (1 + pages + leaderWrites);
+  leader.membership = perHour(t.heartbeatIntervalMs) * (2 + pages);
   leader.retention = perHour(t.retentionMs * IDLE_RETENTION_PASS_FRACTION);
   leader['tick-claim'] = t.singletonTicksPerHour;
   const follower = { ...common };

@@ -30,7 +30,6 @@ import {
 import { membershipTelemetry } from '../telemetry/index.js';
 import { parseMemberRow, type Member, type MembershipView } from './member.js';
 import { decodeDigest, encodeDigest, type MemberDigest } from './member-digest.js';
-import { followerReadsDigest, leaderWritesDigest, type DigestMode } from './digest-policy.js';
 
 /** Options of {@link Membership}. */
 export interface MembershipOptions {
@@ -48,13 +47,11 @@ export interface MembershipOptions {
   memberTtlMs?: number;
   /**
    * Whether followers read the member digest (one entity, written by the leader each heartbeat)
-   * instead of the whole member partition. `'auto'` uses it once every node listing would read
-   * 200 entities a second from the partition (10 % of Azure's target; from 55 members at the
-   * default heartbeat) and saves the leader's digest write below that; `true` always; `false`
-   * never: N² / heartbeat entities a second, over Azure's 2,000 per partition near 170 nodes at the
-   * defaults. See `digest-policy.ts`. @default 'auto'
+   * instead of the whole member partition. `false` makes every node read the partition every
+   * heartbeat: N² / heartbeat entities a second, over Azure's 2,000 per partition near 170 nodes at
+   * the defaults. @default true
    */
-  useDigest?: DigestMode;
+  useDigest?: boolean;
   /** A member is `suspect` once its heartbeat is this late. @default 2 × heartbeatIntervalMs */
   suspectAfterMs?: number;
   /** The leader deletes rows dead for this long (rows it cannot parse too, by their Timestamp). @default 4 × memberTtlMs */
@@ -98,10 +95,7 @@ export const MEMBERSHIP_DEFAULTS = {
  * So that the reads do not grow as N² (issue #11), one node — the leader, or while there is none the
  * follower that took the role — reads the member partition each heartbeat and publishes it as one
  * digest entity; every other node reads that digest with one point read and expires members
- * locally at their last heartbeat + TTL. The digest saves entities read, not transactions, so by
- * default it is used only once the cluster is large enough for the reads to matter (`useDigest:
- * 'auto'`, see digest-policy.ts); below, every node lists the partition. See docs/membership.md for
- * the protocol and its bounds.
+ * locally at their last heartbeat + TTL. See docs/membership.md for the protocol and its bounds.
  *
  * @example
  * ```ts
@@ -118,7 +112,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   readonly memberTtlMs: number;
   readonly suspectAfterMs: number;
   readonly gcAfterMs: number;
-  readonly useDigest: DigestMode;
+  readonly useDigest: boolean;
   /**
    * Members of a digest are judged at min(serverNow, scannedAt + digestTrustMs), never later: data
    * the writer read longer ago cannot vouch that a member alive then still heartbeats, and judging
@@ -183,7 +177,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.memberTtlMs = options.memberTtlMs ?? MEMBERSHIP_DEFAULTS.memberTtlMs;
     this.suspectAfterMs = options.suspectAfterMs ?? this.heartbeatIntervalMs * 2;
     this.gcAfterMs = options.gcAfterMs ?? this.memberTtlMs * 4;
-    this.useDigest = options.useDigest ?? 'auto';
+    this.useDigest = options.useDigest ?? true;
     if (!(this.heartbeatIntervalMs > 0) || this.memberTtlMs <= this.heartbeatIntervalMs) {
       throw new GossiplessError(
         'INVALID_OPTIONS',
@@ -313,7 +307,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       await this.#heartbeat(stop);
       if (stop.aborted) break;
       try {
-        await this.#readMembership(stop);
+        if (!this.useDigest) await this.#list(stop);
+        else if (this.#isLeader()) await this.#writeDigest(await this.#scanForDigest(stop), true, stop);
+        else await this.#followDigest(stop);
         if (this.#isLeader()) await this.#collectGarbage(stop);
       } catch (error) {
         if (stop.aborted) break;
@@ -355,35 +351,6 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       if (isNotFound(error)) this.#tableReady = false;
       if (!stop.aborted) this.#report('heartbeat', error);
     }
-  }
-
-  /**
-   * One heartbeat's read, by the digest policy and the size of this node's view: the leader lists
-   * the partition and writes the digest when the cluster is large enough for it to pay, a follower
-   * reads it then; otherwise the node lists, and a digest it wrote earlier is handed over.
-   *
-   * A node that has no view yet goes the digest's way, claiming the writer's role if nobody writes
-   * it: it cannot tell a small cluster from a large one, and a thousand nodes started together must
-   * not each list the partition (that is N² entities in one heartbeat, far past Azure's 2,000 a
-   * second, and throttled lists leave views empty, so they would list again). In a small cluster
-   * the claimant finds its view small at its next round and hands the digest over.
-   */
-  async #readMembership(stop: AbortSignal): Promise<void> {
-    const members = this.#view.size;
-    if (this.#isLeader()) {
-      if (leaderWritesDigest(this.useDigest, members, this.heartbeatIntervalMs)) {
-        await this.#writeDigest(await this.#scanForDigest(stop), true, stop);
-        return;
-      }
-    } else if (this.useDigest !== false) {
-      const reads = followerReadsDigest(this.useDigest, members, this.heartbeatIntervalMs);
-      if (reads || members === 0) {
-        await this.#followDigest(stop);
-        return;
-      }
-    }
-    await this.#list(stop);
-    if (this.#digestEtag !== undefined) await this.#handOverDigest();
   }
 
   /** Reads the partition for the digest: the live members as judged at the read. */

@@ -45,7 +45,7 @@ describe('cost model', () => {
     const { leader, follower } = transactionsPerNodeHour(t, 3);
     expect(follower.byKind).toMatchObject({
       lease: 900, // a look at the blob per grid instant (the leader's renew interval)
-      membership: 1200, // an upsert and a list of the partition per heartbeat (3 nodes: no digest)
+      membership: 1200, // an upsert and a read of the member digest per heartbeat
       'bus-poll': 1800,
       publish: 100,
       'tick-claim': 0,
@@ -53,7 +53,7 @@ describe('cost model', () => {
     });
     expect(leader.byKind).toMatchObject({
       lease: 900,
-      membership: 1200, // the same: at 3 nodes the member digest would not pay
+      membership: 1800, // an upsert, a list of the partition and a digest write per heartbeat
       'bus-poll': 1800,
       publish: 100,
       'tick-claim': 60, // one conditional write per tick
@@ -62,20 +62,6 @@ describe('cost model', () => {
     expect(follower.blob).toBe(900);
     expect(follower.total).toBe(900 + 1200 + 1800 + 100);
     expect(follower.table).toBe(follower.total - follower.blob);
-  });
-
-  it('has the leader write the member digest from 48 nodes and followers read it from 55 (15 s heartbeat)', () => {
-    const heartbeatsPerHour = 3_600_000 / MEMBERSHIP_DEFAULTS.heartbeatIntervalMs;
-    const membership = (nodes: number) => {
-      const { leader, follower } = transactionsPerNodeHour({}, nodes);
-      return [leader.byKind.membership / heartbeatsPerHour, follower.byKind.membership / heartbeatsPerHour];
-    };
-    expect(membership(47)).toEqual([2, 2]); // everyone upserts and lists
-    expect(membership(48)).toEqual([3, 2]); // the leader also writes the digest
-    expect(membership(55)).toEqual([3, 2]); // followers point-read it instead of listing
-    // At a 1 s heartbeat (the node-discover shim's hello) the partition fills up sooner.
-    expect(transactionsPerNodeHour({ heartbeatIntervalMs: 1000 }, 12).leader.byKind.membership).toBe(7200);
-    expect(transactionsPerNodeHour({ heartbeatIntervalMs: 1000 }, 13).leader.byKind.membership).toBe(10_800);
   });
 
   it("adds a request per 1,000 members to the leader's list, past 1,000 nodes; followers read one digest", () => {

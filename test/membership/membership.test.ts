@@ -5,12 +5,7 @@ import { Membership, type MembershipOptions } from '../../src/membership/index.j
 import { ServerTimeEstimate, skewedClock, systemClock } from '../../src/clock/index.js';
 import { azuriteConnectionString } from '../../src/dev/index.js';
 import { connectStorage } from '../../src/storage/index.js';
-import {
-  MEMBER_DIGEST_ROW_KEY,
-  busTableName,
-  memberDigestPartition,
-  memberPartition,
-} from '../../src/table-layout/index.js';
+import { memberPartition } from '../../src/table-layout/index.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -219,16 +214,10 @@ describe('Membership digest (followers read one entity, issue #11)', () => {
         `http://127.0.0.1:${proxy.port}/devstoreaccount1`,
       ),
     });
-    const membership = new Membership({ storage, ...FAST, useDigest: true, ...options });
+    const membership = new Membership({ storage, ...FAST, ...options });
     started.push(membership);
     closeAfter.push(() => proxy.close());
     return { membership, cut: () => proxy.setMode({ kind: 'drop' }) };
-  }
-  /** These cases are about the digest itself: it is on whatever the cluster's size. */
-  function digestMember(
-    options: Partial<MembershipOptions> & { cluster: string; nodeId: string },
-  ): Membership {
-    return member({ useDigest: true, ...options });
   }
   const closeAfter: Array<() => Promise<void>> = [];
   afterEach(async () => {
@@ -238,9 +227,9 @@ describe('Membership digest (followers read one entity, issue #11)', () => {
 
   it('has followers read the digest, not the partition, while the leader reads the partition', async () => {
     const cluster = uniqueName('m');
-    const leader = digestMember({ cluster, nodeId: 'leader', isLeader: () => true, metadata: { role: 'l' } });
+    const leader = member({ cluster, nodeId: 'leader', isLeader: () => true, metadata: { role: 'l' } });
     const followers = ['f1', 'f2', 'f3'].map((nodeId) =>
-      digestMember({ cluster, nodeId, metadata: { n: nodeId } }),
+      member({ cluster, nodeId, metadata: { n: nodeId } }),
     );
     await Promise.all([leader, ...followers].map((m) => m.start()));
     await waitFor(() => [leader, ...followers].every((m) => m.members().length === 4), 5000, 'full views');
@@ -258,8 +247,8 @@ describe('Membership digest (followers read one entity, issue #11)', () => {
 
   it('drops a crashed member from every view within TTL + heartbeat + 1 s of its last heartbeat', async () => {
     const cluster = uniqueName('m');
-    const leader = digestMember({ cluster, nodeId: 'leader', isLeader: () => true });
-    const followers = ['f1', 'f2'].map((nodeId) => digestMember({ cluster, nodeId }));
+    const leader = member({ cluster, nodeId: 'leader', isLeader: () => true });
+    const followers = ['f1', 'f2'].map((nodeId) => member({ cluster, nodeId }));
     const victim = await cuttable({ cluster, nodeId: 'victim' });
     const all = [leader, ...followers, victim.membership];
     await Promise.all(all.map((m) => m.start()));
@@ -290,7 +279,7 @@ describe('Membership digest (followers read one entity, issue #11)', () => {
     const first = await cuttable({ cluster, nodeId: 'a-first' });
     await first.membership.start();
     await waitFor(() => first.membership.stats.digestWrites > 0, 3000, 'the first node to write the digest');
-    const others = ['b', 'c', 'd'].map((nodeId) => digestMember({ cluster, nodeId }));
+    const others = ['b', 'c', 'd'].map((nodeId) => member({ cluster, nodeId }));
     await Promise.all(others.map((m) => m.start()));
     await waitFor(() => others.every((m) => m.members().length === 4), 5000, 'full views');
     const falseLeaves: string[] = [];
@@ -321,8 +310,8 @@ describe('Membership digest (followers read one entity, issue #11)', () => {
 
   it('hands the writer role over at once when the writer leaves gracefully', async () => {
     const cluster = uniqueName('m');
-    const writer = digestMember({ cluster, nodeId: 'writer', isLeader: () => true });
-    const followers = ['f1', 'f2'].map((nodeId) => digestMember({ cluster, nodeId }));
+    const writer = member({ cluster, nodeId: 'writer', isLeader: () => true });
+    const followers = ['f1', 'f2'].map((nodeId) => member({ cluster, nodeId }));
     await Promise.all([writer, ...followers].map((m) => m.start()));
     await waitFor(() => followers.every((m) => m.members().length === 3), 5000, 'full views');
     const at = Date.now();
@@ -360,8 +349,8 @@ describe('Membership digest (followers read one entity, issue #11)', () => {
       }
     })();
     try {
-      const leader = digestMember({ cluster, nodeId: 'leader', ...slow, isLeader: () => true });
-      const follower = digestMember({ cluster, nodeId: 'follower', ...slow });
+      const leader = member({ cluster, nodeId: 'leader', ...slow, isLeader: () => true });
+      const follower = member({ cluster, nodeId: 'follower', ...slow });
       await leader.start();
       await waitFor(() => leader.stats.digestWrites > 0, 10_000, 'the first digest');
       await follower.start();
@@ -387,52 +376,5 @@ describe('Membership digest (followers read one entity, issue #11)', () => {
     await Promise.all(nodes.map((m) => m.start()));
     await waitFor(() => nodes.every((m) => m.members().length === 2 && m.stats.lists > 2), 5000, 'views');
     expect(nodes.map((m) => m.stats.digestReads + m.stats.digestWrites)).toEqual([0, 0]);
-  });
-
-  it('by default uses the digest only while the cluster is large enough for it to pay, and hands it over below', async () => {
-    // At a 200 ms heartbeat every node listing reads n² × 5 entities a second: the leader writes the
-    // digest from 6 members (180/s ≥ 150), followers read it from 7 (245/s ≥ 200).
-    const cluster = uniqueName('m');
-    const leader = member({ cluster, nodeId: 'leader', isLeader: () => true });
-    const few = ['f1', 'f2', 'f3'].map((nodeId) => member({ cluster, nodeId }));
-    const all = [leader, ...few];
-    await Promise.all(all.map((m) => m.start()));
-    await waitFor(() => all.every((m) => m.members().length === 4), 10_000, 'views of 4');
-    const small = few.map((f) => ({ lists: f.stats.lists, reads: f.stats.digestReads }));
-    await waitFor(() => few.every((f, i) => f.stats.lists - small[i]!.lists >= 3), 10_000, 'lists at 4');
-    expect(leader.stats.digestWrites).toBe(0);
-    // Only each follower's first read looked for a digest (it did not know the cluster's size yet).
-    expect(few.map((f) => f.stats.digestReads)).toEqual([1, 1, 1]);
-
-    const more = ['f4', 'f5', 'f6', 'f7'].map((nodeId) => member({ cluster, nodeId }));
-    await Promise.all(more.map((m) => m.start()));
-    const everyone = [...all, ...more];
-    await waitFor(() => everyone.every((m) => m.members().length === 8), 10_000, 'views of 8');
-    await waitFor(() => leader.stats.digestWrites >= 3, 10_000, 'the leader writes the digest at 8');
-    const large = few.map((f) => ({ lists: f.stats.lists, reads: f.stats.digestReads }));
-    await waitFor(
-      () => few.every((f, i) => f.stats.digestReads - large[i]!.reads >= 3),
-      10_000,
-      'digest reads at 8',
-    );
-    expect(few.map((f, i) => f.stats.lists - large[i]!.lists)).toEqual([0, 0, 0]);
-
-    await Promise.all(more.map((m) => m.stop()));
-    await waitFor(() => all.every((m) => m.members().length === 4), 10_000, 'views of 4 again');
-    const writes = leader.stats.digestWrites;
-    const again = few.map((f) => ({ lists: f.stats.lists, reads: f.stats.digestReads }));
-    await waitFor(
-      () => few.every((f, i) => f.stats.lists - again[i]!.lists >= 3),
-      10_000,
-      'lists at 4 again',
-    );
-    expect(leader.stats.digestWrites).toBe(writes);
-    expect(few.map((f, i) => f.stats.digestReads - again[i]!.reads)).toEqual([0, 0, 0]);
-    // The leader deleted the digest it had written when it stopped writing it.
-    const digest = await testStorage()
-      .tableClient(busTableName(FAST.tablePrefix))
-      .getEntity(memberDigestPartition(cluster), MEMBER_DIGEST_ROW_KEY)
-      .catch((error: { statusCode?: number }) => error.statusCode);
-    expect(digest).toBe(404);
   });
 });
