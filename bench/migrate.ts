@@ -4,8 +4,8 @@
  * (same file list, no writes), measured in the same run.
  *
  * Speed: each row in a fresh child process on code compiled ahead, plain Node: a warm-up, then the
- * median of `--reps` runs in that process. gossipless' child first applies the V8 heap setting the
- * `gossipless` bin applies to `gossipless migrate` (src/cli/young-generation.ts); the anchors run
+ * median of `--reps` runs in that process. gossipless' child first sets the V8 flags the
+ * `gossipless` bin sets for `gossipless migrate` (src/cli/batch-v8-flags.ts); the anchors run
  * with Node's defaults, as their users start them.
  *
  * Memory: each row once more in a fresh child. First in plain Node: the built `gossipless` bin
@@ -247,7 +247,7 @@ function memoryTable(loader: CompiledChildren | undefined): { idle: ChildReport;
         name:
           loader === undefined
             ? 'gossipless migrate (dry run): migrate() in the harness'
-            : "migrate() in the harness (library call: without the bin's heap setting)",
+            : "migrate() in the harness (library call: without the bin's V8 flags)",
         memory: gossiplessMemory,
       },
       anchorMemory,

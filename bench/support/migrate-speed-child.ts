@@ -6,15 +6,15 @@
  *   node migrate-speed-child.mjs <as-cli|defaults> <module> <export> <reps> [args…]
  *
  * where `<module>` exports `<export>`, a {@link SpeedWorkload}. With `as-cli`, the child first
- * applies the V8 heap setting the `gossipless` bin applies to `gossipless migrate`, with the bin's
- * own code and before the tool is loaded, as the bin does: the row runs as fast as it does for a
- * user. The anchors run with `defaults`: Node's own settings, as a user starts jscodeshift.
+ * sets the V8 flags the `gossipless` bin sets for `gossipless migrate`, with the bin's own code and
+ * before the tool is loaded, as the bin does: the row runs as fast as it does for a user. The
+ * anchors run with `defaults`: Node's own settings, as a user starts jscodeshift.
  *
  * Each row gets a fresh process, so no row runs in a heap another row grew.
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { keepYoungGenerationSmall } from '../../src/cli/young-generation.js';
+import { applyBatchV8Flags } from '../../src/cli/batch-v8-flags.js';
 
 /** Prepares a tool once (`args` from the command line) and returns one run; a run returns the files it changed. */
 export type SpeedWorkload = (args: readonly string[]) => () => Promise<number> | number;
@@ -25,17 +25,19 @@ export interface SpeedReport {
   readonly seconds: number[];
   /** Files the last run changed (or would change). */
   readonly changed: number;
-  /** Whether the bin's heap setting was applied. */
-  readonly asCli: boolean;
+  /** The V8 flags the bin's code set (none with `defaults`). */
+  readonly v8Flags: string[];
 }
 
 const [mode, modulePath, exportName, repsText, ...args] = process.argv.slice(2);
 if ((mode !== 'as-cli' && mode !== 'defaults') || !modulePath || !exportName || !repsText) {
   throw new Error('usage: migrate-speed-child.mjs <as-cli|defaults> <module> <export> <reps> [args…]');
 }
-const asCli = mode === 'as-cli' && keepYoungGenerationSmall(['migrate']);
-if (mode === 'as-cli' && !asCli) {
-  throw new Error('the bin did not apply its heap setting here (young generation flags in NODE_OPTIONS?)');
+const v8Flags = mode === 'as-cli' ? applyBatchV8Flags(['migrate']) : [];
+if (mode === 'as-cli' && v8Flags.length === 0) {
+  throw new Error(
+    "the bin's V8 flags were not set here (flags of your own in NODE_OPTIONS or on the command line?)",
+  );
 }
 const loaded = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
 const prepare = loaded[exportName];
@@ -50,5 +52,5 @@ for (let rep = 0; rep < Number(repsText); rep++) {
   changed = await run();
   seconds.push((performance.now() - start) / 1000);
 }
-const report: SpeedReport = { seconds, changed, asCli };
+const report: SpeedReport = { seconds, changed, v8Flags };
 process.stdout.write(`${JSON.stringify(report)}\n`);

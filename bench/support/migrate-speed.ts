@@ -8,6 +8,8 @@ import type { SpeedReport } from './migrate-speed-child.js';
 /** One speed row, as measured. */
 export interface SpeedRow {
   readonly label: string;
+  /** The V8 flags the bin's code set in the child (none for the anchors). */
+  readonly v8Flags: readonly string[];
   /** Median wall time of the timed runs, seconds. */
   readonly seconds: number;
   readonly changed: number;
@@ -15,8 +17,8 @@ export interface SpeedRow {
 
 /**
  * Runs `exportName` of the compiled `module` in a fresh `node <speedChild>`: a warm-up and `reps`
- * timed runs. `asCli`: with the heap setting the `gossipless` bin applies (gossipless' row), or with
- * Node's defaults (the anchors).
+ * timed runs. `asCli`: with the V8 flags the `gossipless` bin sets for `gossipless migrate`
+ * (gossipless' row), or with Node's defaults (the anchors).
  */
 export function measureSpeedInChild(
   label: string,
@@ -38,5 +40,10 @@ export function measureSpeedInChild(
   }
   const report = JSON.parse(last) as SpeedReport;
   const sorted = [...report.seconds].sort((a, b) => a - b);
-  return { label, seconds: sorted[Math.floor(sorted.length / 2)]!, changed: report.changed };
+  return {
+    label,
+    seconds: sorted[Math.floor(sorted.length / 2)]!,
+    changed: report.changed,
+    v8Flags: report.v8Flags,
+  };
 }

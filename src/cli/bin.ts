@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import module from 'node:module';
-import { keepYoungGenerationSmall } from './young-generation.js';
+import { applyBatchV8Flags } from './batch-v8-flags.js';
 
-// Before anything else is loaded: V8's young generation only grows, and loading the CLI and the
-// TypeScript compiler is enough to grow it.
-keepYoungGenerationSmall(process.argv.slice(2));
+// Before anything else is loaded: V8's young generation only grows (loading the CLI and the
+// TypeScript compiler is enough to grow it), and TurboFan compiles hot code from the start.
+applyBatchV8Flags(process.argv.slice(2));
 
 // Node ≥ 22.1 keeps V8's compiled code of the modules a run loads in its on-disk compile cache
 // (os.tmpdir(); NODE_DISABLE_COMPILE_CACHE=1 turns it off), so later runs skip compiling them:
