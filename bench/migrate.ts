@@ -206,8 +206,8 @@ const built = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encodi
 if (built.status !== 0) throw new Error(`npm run build failed: ${built.stdout}${built.stderr}`);
 
 /** `gossipless migrate <tree>` as a user runs it: the bin's peak, and the counts from its summary line. */
-function measureBin(): ChildReport {
-  const { memory, stdout } = measureProgramInChild(compiledFile(PROBE), BIN, ['migrate', outDir]);
+function measureBin(tree = outDir): ChildReport {
+  const { memory, stdout } = measureProgramInChild(compiledFile(PROBE), BIN, ['migrate', tree]);
   const summary = /migrate: (\d+) changed, (\d+) unchanged, (\d+) skipped, (\d+) errors/.exec(stdout);
   if (summary === null) throw new Error(`gossipless migrate printed no summary: ${stdout.slice(-500)}`);
   const [changed, unchanged, skipped, errors] = summary.slice(1).map(Number) as [
@@ -219,8 +219,15 @@ function measureBin(): ChildReport {
   return { ...memory, files: changed + unchanged + skipped + errors, matches: changed };
 }
 
-/** Prints the memory table of one loader; returns the idle baseline and the gossipless row it measured. */
-function memoryTable(loader: CompiledChildren | undefined): { idle: ChildReport; gossipless: ChildReport } {
+/**
+ * Prints the memory table of one loader; returns the idle baseline, the gossipless row it measured
+ * in the harness and, in plain Node, the bin's.
+ */
+function memoryTable(loader: CompiledChildren | undefined): {
+  idle: ChildReport;
+  gossipless: ChildReport;
+  bin: ChildReport | undefined;
+} {
   const measure = (module: string, workload: string, workloadArgs: string[]): ChildReport =>
     measureInChild(module, workload, workloadArgs, 0, loader);
   const idle = measure('idle', 'idle', []);
@@ -265,11 +272,12 @@ function memoryTable(loader: CompiledChildren | undefined): { idle: ChildReport;
     anchorMemory,
     'pre-checked jscodeshift',
   );
-  return { idle, gossipless: gossiplessMemory };
+  return { idle, gossipless: gossiplessMemory, bin: binMemory };
 }
 
 // The growth table reads the plain-Node row against its idle child (the same run, not measured again).
-const { idle, gossipless: small } = memoryTable(compiled);
+const { idle, gossipless: small, bin: binRow } = memoryTable(compiled);
+const bin = binRow!;
 memoryTable(undefined);
 list.remove();
 if (GROWTH > 1) {
@@ -280,6 +288,7 @@ if (GROWTH > 1) {
   generateTree(largerOutDir, FILES * GROWTH);
   const larger = measure(largerOutDir);
   const largerCheckpoints = measure(largerOutDir, CHECKPOINT_EVERY);
+  const largerBin = measureBin(largerOutDir);
   rmSync(largerOutDir, { recursive: true, force: true });
   console.log('');
   console.log(
@@ -298,6 +307,11 @@ if (GROWTH > 1) {
     ],
     idle,
     CHECKPOINT_EVERY,
+  );
+  console.log('');
+  console.log(
+    `the bin (\`gossipless migrate\`, as in the first memory table) on the ${GROWTH}× tree: ${largerBin.files} files, ` +
+      `peak RSS ${Math.round(largerBin.peakRssKiB / 1024)} MiB (${Math.round(bin.peakRssKiB / 1024)} MiB on ${bin.files})`,
   );
 }
 compiled.remove();
