@@ -15,16 +15,17 @@ interface BatchFlag {
 
 /**
  * What `gossipless migrate` sets, each measured on bench:migrate's 4,000-file tree (docs/migrate.md,
- * "Memory"): together its peak RSS goes from 1.36× to about 1.0× the pre-checked jscodeshift's, and
- * its files/s stay above it.
+ * "Latest run (2026-12-03)"): together its peak RSS goes from 1.36× to about 1.0× the pre-checked
+ * jscodeshift's, and its files/s stay above it.
  *
  * - `--semi-space-growth-factor=1`: V8's young generation keeps the size it starts with (2 × 1 MiB
- *   on 64-bit) instead of growing to 2 × 16 MiB (−20 to −30 MiB). `--max-semi-space-size` would
+ *   on 64-bit) instead of growing to 2 × 16 MiB (−25 to −30 MiB). `--max-semi-space-size` would
  *   say the same, but V8 reads it only when the heap is created: set from JavaScript it does
  *   nothing. The growth factor is read each time the young generation would grow.
  * - `--no-opt`: no TurboFan. Its compile jobs run on V8's worker threads, whose malloc arenas keep
- *   the memory after a job (−15 MiB). A run is mostly one pass over files that each parse once:
- *   a dry run of the whole tree takes as long, warm runs in one process take about a quarter longer.
+ *   the memory after a job (−12 to −20 MiB). A run is one pass over files that each parse once,
+ *   where little code gets hot enough to pay for TurboFan: a cold run over 4,000 files takes as
+ *   long, one over 16,000 files 10–18 % longer.
  */
 const BATCH_FLAGS: readonly BatchFlag[] = [
   {
