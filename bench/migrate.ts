@@ -1,25 +1,30 @@
 /**
- * bench:migrate — files/s of `gossipless migrate` (dry run, in-process) over a generated tree of
- * thousands of files, mostly untouched and some with legacy imports, against an equivalent
- * jscodeshift transform measured in the same run (in-process too, same file list, no writes).
+ * bench:migrate — files/s of `gossipless migrate` (dry run) over a generated tree of thousands of
+ * files, mostly untouched and some with legacy imports, against an equivalent jscodeshift transform
+ * (same file list, no writes), measured in the same run.
  *
- * Then each row runs once more in a fresh child process for its memory (peak RSS, heap): in plain
- * Node on code compiled ahead, then under tsx; and the gossipless row again on a tree `--growth`
- * times larger.
+ * Speed: each row in a fresh child process on code compiled ahead, plain Node: a warm-up, then the
+ * median of `--reps` runs in that process. gossipless' child first sets the V8 flags the
+ * `gossipless` bin sets for `gossipless migrate` (src/cli/batch-v8-flags.ts); the anchors run
+ * with Node's defaults, as their users start them.
+ *
+ * Memory: each row once more in a fresh child. First in plain Node: the built `gossipless` bin
+ * itself, started as the installed bin is (`npm run build` first), the library call in a harness,
+ * and the anchors; then under tsx; and the library row again on a tree `--growth` times larger.
  *
  *   npm run bench:migrate -- [--files 4000] [--legacy-share 0.05] [--reps 3] [--growth 4]
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { runGossiplessMigrate } from './support/migrate-gossipless.js';
-import { runJscodeshift } from './support/migrate-jscodeshift.js';
+import { measureSpeedInChild } from './support/migrate-speed.js';
 import {
   compileChildren,
   measureInChild,
   measureNodeAlone,
+  measureProgramInChild,
   type ChildReport,
   type CompiledChildren,
   printGrowthTable,
@@ -133,36 +138,48 @@ function generateTree(directory: string, count: number): string[] {
   return files;
 }
 
-async function runGossipless(): Promise<number> {
-  const report = await runGossiplessMigrate(outDir);
-  return report.counts.changed;
-}
-
-async function measure(
-  label: string,
-  run: () => Promise<number> | number,
-): Promise<{ label: string; seconds: number; changed: number }> {
-  await run(); // warm-up: JIT, module loading, file cache
-  const times: number[] = [];
-  let changed = 0;
-  for (let rep = 0; rep < REPS; rep++) {
-    const start = performance.now();
-    changed = await run();
-    times.push((performance.now() - start) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return { label, seconds: times[Math.floor(times.length / 2)]!, changed };
-}
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const GOSSIPLESS = fileURLToPath(new URL('./support/migrate-gossipless.ts', import.meta.url));
+const JSCODESHIFT = fileURLToPath(new URL('./support/migrate-jscodeshift.ts', import.meta.url));
+const SPEED_CHILD = fileURLToPath(new URL('./support/migrate-speed-child.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('./support/memory-probe.ts', import.meta.url));
+/** The bin as npm installs it (package.json "bin"), built by `npm run build`. */
+const BIN = path.join(ROOT, 'dist', 'src', 'cli', 'bin.js');
 
 const files = generateTree(outDir, FILES);
 console.log(
-  `tree: ${FILES} files (${Math.ceil(FILES * LEGACY_SHARE)} with node-discover), median of ${REPS} runs after a warm-up; ` +
-    `node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}`,
+  `tree: ${FILES} files (${Math.ceil(FILES * LEGACY_SHARE)} with node-discover), median of ${REPS} runs after a warm-up, ` +
+    `each row in a fresh process; node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}`,
 );
+const list = writeFileList(files);
+const compiled = await compileChildren([GOSSIPLESS, JSCODESHIFT, SPEED_CHILD, PROBE]);
+const compiledFile = (source: string): string => compiled.modules.get(source)!;
+const speed = (label: string, module: string, exportName: string, workloadArgs: string[], asCli: boolean) =>
+  measureSpeedInChild(
+    label,
+    compiledFile(SPEED_CHILD),
+    compiledFile(module),
+    exportName,
+    REPS,
+    workloadArgs,
+    asCli,
+  );
 const results = [
-  await measure('gossipless migrate (dry run)', runGossipless),
-  await measure('jscodeshift (tsx parser, every file)', () => runJscodeshift(files, false)),
-  await measure('jscodeshift + same text pre-check', () => runJscodeshift(files, true)),
+  speed('gossipless migrate (dry run)', GOSSIPLESS, 'migrateSpeedWorkload', [outDir], true),
+  speed(
+    'jscodeshift (tsx parser, every file)',
+    JSCODESHIFT,
+    'jscodeshiftSpeedWorkload',
+    [list.path, 'every-file'],
+    false,
+  ),
+  speed(
+    'jscodeshift + same text pre-check',
+    JSCODESHIFT,
+    'jscodeshiftSpeedWorkload',
+    [list.path, 'pre-check'],
+    false,
+  ),
 ];
 // The fair anchor is the pre-checked jscodeshift: a user writing that transform would skip files
 // that never name the legacy module, as gossipless does. Against every-file jscodeshift the ratio
@@ -179,20 +196,42 @@ const rows = results.map((result) => ({
 }));
 console.table(rows);
 
-// Memory: each row once more in a fresh child process, after the speed rows, so they stay as fast.
-// First in plain Node on code compiled ahead (as both tools run for their users: the fair table),
-// then under the tsx loader, as the earlier tables of docs/migrate.md were measured.
-const GOSSIPLESS = fileURLToPath(new URL('./support/migrate-gossipless.ts', import.meta.url));
-const JSCODESHIFT = fileURLToPath(new URL('./support/migrate-jscodeshift.ts', import.meta.url));
+// Memory: each row once more in a fresh child process. First in plain Node on code compiled ahead
+// (as both tools run for their users: the fair table), gossipless as its built bin; then under the
+// tsx loader, as the earlier tables of docs/migrate.md were measured.
 const nodeAlone = measureNodeAlone();
-const list = writeFileList(files);
-const compiled = await compileChildren([GOSSIPLESS, JSCODESHIFT]);
+console.log('');
+console.log('building the package for the bin row (npm run build)…');
+const built = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
+if (built.status !== 0) throw new Error(`npm run build failed: ${built.stdout}${built.stderr}`);
 
-/** Prints the memory table of one loader; returns the idle baseline and the gossipless row it measured. */
-function memoryTable(loader: CompiledChildren | undefined): { idle: ChildReport; gossipless: ChildReport } {
+/** `gossipless migrate <tree>` as a user runs it: the bin's peak, and the counts from its summary line. */
+function measureBin(tree = outDir): ChildReport {
+  const { memory, stdout } = measureProgramInChild(compiledFile(PROBE), BIN, ['migrate', tree]);
+  const summary = /migrate: (\d+) changed, (\d+) unchanged, (\d+) skipped, (\d+) errors/.exec(stdout);
+  if (summary === null) throw new Error(`gossipless migrate printed no summary: ${stdout.slice(-500)}`);
+  const [changed, unchanged, skipped, errors] = summary.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { ...memory, files: changed + unchanged + skipped + errors, matches: changed };
+}
+
+/**
+ * Prints the memory table of one loader; returns the idle baseline, the gossipless row it measured
+ * in the harness and, in plain Node, the bin's.
+ */
+function memoryTable(loader: CompiledChildren | undefined): {
+  idle: ChildReport;
+  gossipless: ChildReport;
+  bin: ChildReport | undefined;
+} {
   const measure = (module: string, workload: string, workloadArgs: string[]): ChildReport =>
     measureInChild(module, workload, workloadArgs, 0, loader);
   const idle = measure('idle', 'idle', []);
+  const binMemory = loader === undefined ? undefined : measureBin();
   const gossiplessMemory = measure(GOSSIPLESS, 'migrateWorkload', [outDir]);
   const anchorMemory = {
     name: 'jscodeshift + same text pre-check',
@@ -206,7 +245,18 @@ function memoryTable(loader: CompiledChildren | undefined): { idle: ChildReport;
   console.log('');
   printMemoryTable(
     [
-      { name: 'gossipless migrate (dry run)', memory: gossiplessMemory },
+      ...(binMemory === undefined
+        ? []
+        : [
+            { name: 'gossipless migrate (dry run): the bin, as `npx gossipless migrate`', memory: binMemory },
+          ]),
+      {
+        name:
+          loader === undefined
+            ? 'gossipless migrate (dry run): migrate() in the harness'
+            : "migrate() in the harness (library call: without the bin's V8 flags)",
+        memory: gossiplessMemory,
+      },
       anchorMemory,
       { name: 'jscodeshift (tsx parser, every file)', memory: everyFileMemory },
     ],
@@ -222,11 +272,12 @@ function memoryTable(loader: CompiledChildren | undefined): { idle: ChildReport;
     anchorMemory,
     'pre-checked jscodeshift',
   );
-  return { idle, gossipless: gossiplessMemory };
+  return { idle, gossipless: gossiplessMemory, bin: binMemory };
 }
 
 // The growth table reads the plain-Node row against its idle child (the same run, not measured again).
-const { idle, gossipless: small } = memoryTable(compiled);
+const { idle, gossipless: small, bin: binRow } = memoryTable(compiled);
+const bin = binRow!;
 memoryTable(undefined);
 list.remove();
 if (GROWTH > 1) {
@@ -237,16 +288,17 @@ if (GROWTH > 1) {
   generateTree(largerOutDir, FILES * GROWTH);
   const larger = measure(largerOutDir);
   const largerCheckpoints = measure(largerOutDir, CHECKPOINT_EVERY);
+  const largerBin = measureBin(largerOutDir);
   rmSync(largerOutDir, { recursive: true, force: true });
   console.log('');
   console.log(
-    `memory growth: gossipless migrate on a ${GROWTH}× tree (${FILES * GROWTH} files, same ${LEGACY_SHARE * 100} % legacy), plain Node`,
+    `memory growth: gossipless migrate() on a ${GROWTH}× tree (${FILES * GROWTH} files, same ${LEGACY_SHARE * 100} % legacy), plain Node`,
   );
   console.log('');
   printGrowthTable(
     [
       {
-        name: 'gossipless migrate (dry run)',
+        name: 'migrate() in the harness (library call)',
         small,
         large: larger,
         smallCheckpoints: checkpoints,
@@ -255,6 +307,11 @@ if (GROWTH > 1) {
     ],
     idle,
     CHECKPOINT_EVERY,
+  );
+  console.log('');
+  console.log(
+    `the bin (\`gossipless migrate\`, as in the first memory table) on the ${GROWTH}× tree: ${largerBin.files} files, ` +
+      `peak RSS ${Math.round(largerBin.peakRssKiB / 1024)} MiB (${Math.round(bin.peakRssKiB / 1024)} MiB on ${bin.files})`,
   );
 }
 compiled.remove();

@@ -10,10 +10,10 @@
  * tool for the size of its dependencies' source (9 MB for the TypeScript compiler).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { ChildReport } from './memory-child.js';
 import { NODE_BUNDLE_OPTIONS } from '../../test/support/node-bundle.js';
@@ -106,6 +106,49 @@ export function measureInChild(
     env: { ...process.env, MEMORY_CHECKPOINT_EVERY: String(checkpointEvery) },
   });
   return parseChild(`${modulePath}#${exportName}`, result);
+}
+
+/**
+ * Runs a program the way its users start it (`node <program> [args…]`: its own main module, its own
+ * settings, its own output) with bench/support/memory-probe.ts preloaded, which reports the process'
+ * memory when it exits. `probe` is the compiled probe ({@link compileChildren}). Returns the memory
+ * (files and matches 0: read them from the output) and the program's stdout and exit status.
+ */
+export function measureProgramInChild(
+  probe: string,
+  program: string,
+  args: readonly string[],
+): { memory: ChildReport; stdout: string; status: number | null } {
+  const directory = mkdtempSync(join(tmpdir(), 'gossipless-bench-probe-'));
+  const reportFile = join(directory, 'memory.json');
+  try {
+    const result = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--import', pathToFileURL(probe).href, program, ...args],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, MEMORY_PROBE_REPORT: reportFile },
+      },
+    );
+    let report: string;
+    try {
+      report = readFileSync(reportFile, 'utf8');
+    } catch {
+      throw new Error(
+        `${program} ${args.join(' ')} ended without a memory report (exit ${result.status}): ${String(result.stderr)}`,
+      );
+    }
+    return {
+      memory: JSON.parse(report) as ChildReport,
+      stdout: String(result.stdout),
+      status: result.status,
+    };
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 }
 
 /** Writes a file list for children (they must not walk with a tool's code); returns its path. */

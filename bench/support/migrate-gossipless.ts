@@ -1,9 +1,10 @@
 /**
- * The gossipless row of bench:migrate, shared by the speed run (bench/migrate.ts) and its memory
- * children (memory-child.ts). Imports only gossipless' migrate.
+ * The gossipless row of bench:migrate, for its speed children (migrate-speed-child.ts) and its
+ * memory children (memory-child.ts). Imports only gossipless' migrate.
  */
 import { migrate, type MigrateReport } from '../../codemods/migrate/index.js';
 import type { Workload } from './memory-child.js';
+import type { SpeedWorkload } from './migrate-speed-child.js';
 
 /** `gossipless migrate` as a dry run over `targetDir`. */
 export async function runGossiplessMigrate(targetDir: string, onFile?: () => void): Promise<MigrateReport> {
@@ -17,3 +18,9 @@ export const migrateWorkload: Workload = async ([targetDir], onFile) => {
   const report = await runGossiplessMigrate(targetDir!, onFile);
   return { files: report.counts.files, matches: report.counts.changed, retained: report };
 };
+
+/** Speed child: args = [target directory]; each run returns the files it would change. */
+export const migrateSpeedWorkload: SpeedWorkload =
+  ([targetDir]) =>
+  async () =>
+    (await runGossiplessMigrate(targetDir!)).counts.changed;

@@ -1,11 +1,12 @@
 /**
- * The jscodeshift anchor rows of bench:migrate, shared by the speed run (bench/migrate.ts) and its
- * memory children (memory-child.ts). Imports only jscodeshift.
+ * The jscodeshift anchor rows of bench:migrate, for its speed children (migrate-speed-child.ts) and
+ * its memory children (memory-child.ts). Imports only jscodeshift.
  */
 import { readFileSync } from 'node:fs';
 import jscodeshift, { type API, type FileInfo } from 'jscodeshift';
 import { TRANSPORT_OPTIONS as NODE_DISCOVER_TRANSPORT_OPTIONS } from '../../shims/node-discover/transport-options.js';
 import type { Workload } from './memory-child.js';
+import type { SpeedWorkload } from './migrate-speed-child.js';
 
 const TRANSPORT_OPTIONS = new Set<string>(NODE_DISCOVER_TRANSPORT_OPTIONS);
 const SHIM = '@gossipless/runtime/shims/node-discover';
@@ -75,4 +76,13 @@ export function runJscodeshift(files: readonly string[], preCheck: boolean, onFi
 export const jscodeshiftWorkload: Workload = ([list, mode], onFile) => {
   const files = JSON.parse(readFileSync(list!, 'utf8')) as string[];
   return { files: files.length, matches: runJscodeshift(files, mode === 'pre-check', onFile) };
+};
+
+/**
+ * Speed child: args = [file list JSON, 'pre-check' | 'every-file']; the list is read once, outside
+ * the timed runs (gossipless walks its tree inside them).
+ */
+export const jscodeshiftSpeedWorkload: SpeedWorkload = ([list, mode]) => {
+  const files = JSON.parse(readFileSync(list!, 'utf8')) as string[];
+  return () => runJscodeshift(files, mode === 'pre-check');
 };

@@ -1,0 +1,46 @@
+/**
+ * Preloaded into a program that a bench starts the way its users start it (the `gossipless` bin):
+ *
+ *   MEMORY_PROBE_REPORT=<file> node --expose-gc --import <memory-probe.mjs> <program> [args…]
+ *
+ * so the program runs as its own main module, applies its own settings first and writes its own
+ * output, and the probe only watches: it samples V8's heapUsed as memory-child.ts does and, when the
+ * process exits, writes a {@link ChildReport} to the file (files and matches 0: the bench reads those
+ * from the program's output). It imports only Node built-ins and allocates next to nothing.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resourceUsage } from 'node:process';
+import v8 from 'node:v8';
+import type { ChildReport } from './memory-child.js';
+
+const reportFile = process.env.MEMORY_PROBE_REPORT;
+if (reportFile === undefined) throw new Error('memory-probe.ts needs MEMORY_PROBE_REPORT=<file>');
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('memory-probe.ts needs node --expose-gc');
+
+let peakHeapBytes = v8.getHeapStatistics().used_heap_size;
+const sample = (): void => {
+  const used = v8.getHeapStatistics().used_heap_size;
+  if (used > peakHeapBytes) peakHeapBytes = used;
+};
+// Unref'd: the probe never keeps the program alive.
+setInterval(sample, 5).unref();
+
+process.on('exit', () => {
+  sample();
+  gc();
+  const highWater = /^VmHWM:\s*(\d+) kB$/m.exec(
+    process.platform === 'linux' ? readFileSync('/proc/self/status', 'utf8') : '',
+  );
+  const report: ChildReport = {
+    peakRssKiB: highWater ? Number(highWater[1]) : resourceUsage().maxRSS,
+    maxRssKiB: resourceUsage().maxRSS,
+    peakHeapBytes,
+    liveHeapBytes: v8.getHeapStatistics().used_heap_size,
+    maxCheckpointLiveBytes: 0,
+    medianCheckpointLiveBytes: 0,
+    files: 0,
+    matches: 0,
+  };
+  writeFileSync(reportFile, `${JSON.stringify(report)}\n`);
+});
