@@ -410,7 +410,7 @@ async function main(): Promise<void> {
     );
     const slower = transactionsPerNodeHour({ heartbeatIntervalMs: 15_000 }, 3).follower.byKind.membership;
     note(
-      `the hello interval is the membership heartbeat (an upsert and a read of the members each hello): new Discover({ helloInterval: 15000 }) ` +
+      `the hello interval is the membership heartbeat (an upsert and a digest read each hello): new Discover({ helloInterval: 15000 }) ` +
         `(or gossipless.membership.heartbeatIntervalMs) lowers membership from ${count(shimModel.follower.byKind.membership)} to ${count(slower)} per node-hour`,
     );
   }
