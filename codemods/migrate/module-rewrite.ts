@@ -18,6 +18,7 @@ import {
   reviewAt,
   rewriteOptionsArgument,
 } from './constructor-options.js';
+import { outermostWrapper } from '../syntax/index.js';
 import { descendantsOfKind } from './node-index.js';
 import { isShadowed } from './scope.js';
 import {
@@ -371,7 +372,7 @@ function rewriteCallWithSpecifier(rewrite: Rewrite, call: CallExpression, litera
 
 /** `const D = require('…')`, `require('…').X`, `const { X } = require('…')`, `new (require('…'))()`. */
 function rewriteRequire(rewrite: Rewrite, call: CallExpression, literal: Node): void {
-  const outer = outermostParentheses(call);
+  const outer = outermostWrapper(call);
   const parent = outer.getParent();
   if (parent !== undefined && Node.isPropertyAccessExpression(parent) && parent.getExpression() === outer) {
     rewriteRequireProperty(rewrite, parent, literal);
@@ -589,14 +590,6 @@ function fixConstructorOptions(rewrite: Rewrite): void {
   }
 }
 
-function outermostParentheses(node: Node): Node {
-  let current = node;
-  for (let parent = current.getParent(); parent !== undefined && Node.isParenthesizedExpression(parent);) {
-    current = parent;
-    parent = current.getParent();
-  }
-  return current;
-}
 
 /**
  * Removes a whole statement with the comments directly above it (they describe the stub), and the
