@@ -590,7 +590,6 @@ function fixConstructorOptions(rewrite: Rewrite): void {
   }
 }
 
-
 /**
  * Removes a whole statement with the comments directly above it (they describe the stub), and the
  * line it stood on, so no blank hole is left.
