@@ -8,10 +8,9 @@
  * imported: that child is the baseline (Node + the tsx loader + this file) the other rows are read
  * against. This file imports nothing heavy itself, so the idle child carries no tool.
  */
-import { readFileSync } from 'node:fs';
-import { resourceUsage } from 'node:process';
 import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
+import { peakRss } from './peak-rss.js';
 
 /** What a workload returns: the same counts the speed rows print, to show the child did that work. */
 export interface WorkloadSummary {
@@ -93,12 +92,8 @@ if (modulePath !== 'idle') {
 clearInterval(timer);
 sample();
 gc();
-const highWater = /^VmHWM:\s*(\d+) kB$/m.exec(
-  process.platform === 'linux' ? readFileSync('/proc/self/status', 'utf8') : '',
-);
 const report: ChildReport = {
-  peakRssKiB: highWater ? Number(highWater[1]) : resourceUsage().maxRSS,
-  maxRssKiB: resourceUsage().maxRSS,
+  ...peakRss(),
   peakHeapBytes,
   liveHeapBytes: v8.getHeapStatistics().used_heap_size,
   maxCheckpointLiveBytes: Math.max(0, ...checkpointLive),

@@ -6,11 +6,11 @@
  * so the program runs as its own main module, applies its own settings first and writes its own
  * output, and the probe only watches: it samples V8's heapUsed as memory-child.ts does and, when the
  * process exits, writes a {@link ChildReport} to the file (files and matches 0: the bench reads those
- * from the program's output). It imports only Node built-ins and allocates next to nothing.
+ * from the program's output). It imports only Node built-ins (and peak-rss.ts) and allocates next to nothing.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { resourceUsage } from 'node:process';
+import { writeFileSync } from 'node:fs';
 import v8 from 'node:v8';
+import { peakRss } from './peak-rss.js';
 import type { ChildReport } from './memory-child.js';
 
 const reportFile = process.env.MEMORY_PROBE_REPORT;
@@ -29,12 +29,8 @@ setInterval(sample, 5).unref();
 process.on('exit', () => {
   sample();
   gc();
-  const highWater = /^VmHWM:\s*(\d+) kB$/m.exec(
-    process.platform === 'linux' ? readFileSync('/proc/self/status', 'utf8') : '',
-  );
   const report: ChildReport = {
-    peakRssKiB: highWater ? Number(highWater[1]) : resourceUsage().maxRSS,
-    maxRssKiB: resourceUsage().maxRSS,
+    ...peakRss(),
     peakHeapBytes,
     liveHeapBytes: v8.getHeapStatistics().used_heap_size,
     maxCheckpointLiveBytes: 0,
