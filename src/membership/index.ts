@@ -1,4 +1,4 @@
-export { Membership, MEMBERSHIP_DEFAULTS } from './membership.js';
+export { Membership, MEMBERSHIP_DEFAULTS, suspectAfterMs } from './membership.js';
 export type { MembershipOptions, MembershipEvents } from './membership.js';
 export type { Member, MembershipView } from './member.js';
 export { parseMemberRow } from './member.js';

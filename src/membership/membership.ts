@@ -89,6 +89,16 @@ export const MEMBERSHIP_DEFAULTS = {
 } as const;
 
 /**
+ * How late a member's heartbeat makes it `suspect`, as nodes and `gossipless status` judge it: two
+ * missed heartbeats; knowing only the TTL, two thirds of it (the same 30 s at the defaults).
+ */
+export function suspectAfterMs(timings: { heartbeatIntervalMs?: number; memberTtlMs?: number } = {}): number {
+  if (timings.heartbeatIntervalMs !== undefined) return timings.heartbeatIntervalMs * 2;
+  if (timings.memberTtlMs !== undefined) return Math.round((timings.memberTtlMs * 2) / 3);
+  return MEMBERSHIP_DEFAULTS.heartbeatIntervalMs * 2;
+}
+
+/**
  * Membership on the table: each node upserts its own row; liveness is judged by the storage
  * server's clock (the `Date` header of a read against each row's `Timestamp`).
  *
@@ -175,7 +185,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.tableName = busTableName(options.tablePrefix);
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? MEMBERSHIP_DEFAULTS.heartbeatIntervalMs;
     this.memberTtlMs = options.memberTtlMs ?? MEMBERSHIP_DEFAULTS.memberTtlMs;
-    this.suspectAfterMs = options.suspectAfterMs ?? this.heartbeatIntervalMs * 2;
+    this.suspectAfterMs =
+      options.suspectAfterMs ?? suspectAfterMs({ heartbeatIntervalMs: this.heartbeatIntervalMs });
     this.gcAfterMs = options.gcAfterMs ?? this.memberTtlMs * 4;
     this.useDigest = options.useDigest ?? true;
     if (!(this.heartbeatIntervalMs > 0) || this.memberTtlMs <= this.heartbeatIntervalMs) {

@@ -3,7 +3,7 @@ import { parseBusRow, timeOfRowKey } from '../bus/index.js';
 import { LEADER_CHANNEL, TRANSACTIONS_PER_HOUR_PROPERTY } from '../cluster/index.js';
 import { GossiplessError } from '../errors/index.js';
 import { readLeaderInfo, type LeaderInfo } from '../lease/index.js';
-import { MEMBERSHIP_DEFAULTS, parseMemberRow } from '../membership/index.js';
+import { MEMBERSHIP_DEFAULTS, parseMemberRow, suspectAfterMs } from '../membership/index.js';
 import {
   busTableName,
   channelOfDeadLetterPartition,
@@ -27,7 +27,9 @@ export interface ReadClusterStatusOptions {
   tablePrefix?: string;
   /** Liveness threshold, as the nodes use it. @default 45000 (MEMBERSHIP_DEFAULTS) */
   memberTtlMs?: number;
-  /** Heartbeat lateness that makes a member suspect. @default 30000 (2 × the default heartbeat) */
+  /** The nodes' heartbeat interval: a member two heartbeats late is suspect. @default unknown: two thirds of the TTL */
+  heartbeatIntervalMs?: number;
+  /** Heartbeat lateness that makes a member suspect. @default `suspectAfterMs({ heartbeatIntervalMs, memberTtlMs })` (30000 at the defaults) */
   suspectAfterMs?: number;
   /** The nodes' lease duration, to judge the time since the last renewal. @default 15000 */
   leaseDurationMs?: number;
@@ -124,7 +126,9 @@ export async function readClusterStatus(
   const container = options.container ?? 'gossipless';
   const table = storage.tableClient(busTableName(options.tablePrefix));
   const memberTtlMs = options.memberTtlMs ?? MEMBERSHIP_DEFAULTS.memberTtlMs;
-  const suspectAfterMs = options.suspectAfterMs ?? MEMBERSHIP_DEFAULTS.heartbeatIntervalMs * 2;
+  const suspectAfter =
+    options.suspectAfterMs ??
+    suspectAfterMs({ heartbeatIntervalMs: options.heartbeatIntervalMs, memberTtlMs: options.memberTtlMs });
   const healthyRenewalMs = healthyRenewalAgeMs(options, storage);
   // Each list keeps the Date header of its own responses: liveness is judged against the member
   // list's, as the nodes do.
@@ -191,7 +195,7 @@ export async function readClusterStatus(
   let leaderHeartbeatAgeMs = 0;
   const members: MemberStatus[] = [];
   for (const row of memberRows) {
-    const member = parseMemberRow(row, serverNow, suspectAfterMs);
+    const member = parseMemberRow(row, serverNow, suspectAfter);
     if (!member) continue;
     const isLeader = leader.isHeld && member.nodeId === leader.holder;
     if (isLeader && typeof row['leaseRenewedAt'] === 'number') {

@@ -156,10 +156,7 @@ export async function run(options: StatusCommandOptions, io: CliIo): Promise<num
       container: options.container,
       tablePrefix: options.tablePrefix,
       memberTtlMs: options.memberTtlMs,
-      // A member is suspect once two heartbeats are missed; without the heartbeat, two thirds of the TTL.
-      suspectAfterMs: options.heartbeatMs
-        ? options.heartbeatMs * 2
-        : options.memberTtlMs && Math.round((options.memberTtlMs * 2) / 3),
+      heartbeatIntervalMs: options.heartbeatMs,
       leaseDurationMs: options.leaseMs,
       renewIntervalMs: options.renewMs,
       abortSignal: io.signal,
