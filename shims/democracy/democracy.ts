@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { type BusMessage, type Cluster, type Member } from '../../src/index.js';
+import {
+  LEADER_CHANNEL,
+  type BusMessage,
+  type Cluster,
+  type LeaderAnnouncement,
+  type Member,
+} from '../../src/index.js';
 import {
   bindCluster,
   reportShimError,
@@ -91,6 +97,8 @@ export class Democracy extends EventEmitter {
   /** Democracy id of each member row's node id, so events and nodes() use democracy's ids. */
   readonly #nodes = new Map<string, DemocracyNode>();
   #holder: string | undefined;
+  /** A leader whose election this node heard before it knew the node: announced once it is added. */
+  #announceWhenAdded: string | undefined;
   #campaignTimer: NodeJS.Timeout | undefined;
   #startedAt: number;
   readonly #subscribedAt = new Map<string, number>();
@@ -282,16 +290,27 @@ export class Democracy extends EventEmitter {
       if (reason !== 'stopped') this.emit('resigned', this.#self());
     });
     c.on('leader-changed', ({ holder }) => {
-      if (holder === this.#holder) return;
-      this.#setHolder(holder);
-      const node = holder === undefined ? undefined : this.#nodes.get(holder);
-      // democracy emits `leader` when another node announces itself elected.
-      if (node && holder !== c.nodeId) this.emit('leader', node);
+      if (holder !== this.#holder) this.#setHolder(holder);
+    });
+    // democracy emits `leader` when another node announces itself elected: a broadcast that only
+    // nodes already listening hear. The cluster's own announcement, read from the moment this node
+    // subscribed, is that broadcast; the holder a newcomer learns from rows or the lease is not.
+    c.subscribe<LeaderAnnouncement>(LEADER_CHANNEL, (message) => this.#onAnnouncement(message.payload), {
+      since: 'subscribed',
     });
     c.on('error', ({ error }) => reportShimError(this, error, this.#gossipless.logger));
     c.membership.on('view', ({ members }) => this.#onView(members));
     // UDP reached only nodes that were there: the bus looks back, so it drops what came before.
     c.subscribe<Envelope>(BUS_CHANNEL, (message) => this.#deliver(message), { since: 'subscribed' });
+  }
+
+  #onAnnouncement(announcement: LeaderAnnouncement | null): void {
+    if (announcement?.type !== 'elected' || typeof announcement.holder !== 'string') return;
+    if (announcement.holder === this.cluster.nodeId) return;
+    if (announcement.holder !== this.#holder) this.#setHolder(announcement.holder);
+    const node = this.#nodes.get(announcement.holder);
+    if (node) this.emit('leader', node);
+    else this.#announceWhenAdded = announcement.holder;
   }
 
   #setHolder(holder: string | undefined): void {
@@ -320,6 +339,10 @@ export class Democracy extends EventEmitter {
       }
       this.#nodes.set(member.nodeId, node);
       this.emit('added', node);
+      if (this.#announceWhenAdded === member.nodeId) {
+        this.#announceWhenAdded = undefined;
+        if (this.#holder === member.nodeId) this.emit('leader', node);
+      }
     }
     for (const [nodeId, node] of this.#nodes) {
       if (seen.has(nodeId)) continue;
