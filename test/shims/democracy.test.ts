@@ -93,6 +93,31 @@ describe('democracy shim', () => {
     await waitFor(() => a.leader()?.id === 'b', 15_000, 'a to see b lead');
   });
 
+  it('a node that was up when another was elected gets `leader`, even when its view shows the leader first', async () => {
+    const cluster = uniqueName('dm');
+    // b's rows arrive every 400 ms, but its lease looks and bus polls are slow: its membership view
+    // shows a's leader row seconds before anything else tells it of the election.
+    const b = shim(cluster, {
+      id: 'b',
+      weight: 1,
+      gossipless: {
+        lease: { retryIntervalMs: 6000 },
+        bus: { pollIntervalMs: 3000, idlePollIntervalMs: 3000 },
+      },
+    });
+    // b is up first and only watches (the shim would start its campaign after two intervals): the
+    // lease must go to a, and b must learn of it late from the lease.
+    b.cluster.elector.setCampaign = () => undefined;
+    const seen: string[] = [];
+    b.on('added', (node: { id: string }) => seen.push(`added:${node.id}`));
+    b.on('leader', (node: { id: string }) => seen.push(`leader:${node.id}`));
+    await sleep(500);
+    const a = shim(cluster, { id: 'a', weight: 2 });
+    await waitFor(() => a.isLeader() && b.leader()?.id === 'a', 15_000, 'b to know a leads');
+    await waitFor(() => seen.includes('leader:a'), 15_000, 'the leader event on b');
+    expect(seen).toEqual(['added:a', 'leader:a']);
+  });
+
   it('removed fires when a node leaves; a stopped leader is replaced', async () => {
     const cluster = uniqueName('dm');
     const a = shim(cluster, { id: 'a', weight: 2 });
