@@ -51,7 +51,10 @@ beforeAll(async () => {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(tracerProvider);
   metrics.setGlobalMeterProvider(meterProvider);
-  for (const nodeId of ['t1', 't2']) nodes.push(testCluster({ cluster, nodeId }));
+  // The suspect gauge is asserted at 0: with the fast 250 ms heartbeat a busy machine's late
+  // beat made the peer suspect for a moment (CI, every core busy), so suspicion waits 5 s here.
+  const membership = { heartbeatIntervalMs: 250, memberTtlMs: 10_000, suspectAfterMs: 5_000 };
+  for (const nodeId of ['t1', 't2']) nodes.push(testCluster({ cluster, nodeId, membership }));
   await Promise.all(nodes.map((n) => n.start()));
   await waitFor(
     () => nodes.some((n) => n.isLeader) && nodes.every((n) => n.members().length === 2),
