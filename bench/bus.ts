@@ -12,11 +12,11 @@
  *   dedupe set is pruned by the look-back window, so the heap should level off, not grow with the
  *   stream. Needs `node --expose-gc` (the npm script passes it).
  *
- * - steady traffic at the defaults (poll 500 ms while messages flow, backing off to 20 s when idle):
+ * - steady traffic at the defaults (the fast poll while messages flow, backing off to the idle pause):
  *   publish → deliver p50 against the target of 0.5 s (issue 11).
  * - an idle subscriber at the defaults, leading (so its retention passes count too): storage
  *   transactions it makes per hour, counted by a proxy, and how long the first message after the
- *   quiet spell waits (bounded by the 20 s idle pause plus a round trip).
+ *   quiet spell waits (bounded by the idle pause plus a round trip).
  *
  * Every request goes through the throttling proxy (bench/support/throttling-proxy.ts: Azure's 2,000
  * entities/s per partition, 20,000 requests/s per account, 503 ServerBusy beyond), so the tables
@@ -26,6 +26,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { messageRowKey, resolveTableBusTimings, TableBus, timeOfRowKey } from '../src/bus/index.js';
+import { PollSchedule } from '../src/bus/poll-schedule.js';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../src/dev/index.js';
 import { connectStorage, type StorageConnection } from '../src/storage/index.js';
 import { proxyStorage, type StorageProxies } from './support/counting-proxy.js';
@@ -61,14 +62,18 @@ const STEADY_MAX_GAP_MS = 2000;
 const BUS_DEFAULTS = resolveTableBusTimings({});
 const IDLE_PAUSE_S = BUS_DEFAULTS.idlePollIntervalMs / 1000;
 /**
- * Idle at the defaults: where its steady state (idle pauses) begins — quietAfterMs at the fast
- * interval, then the doubling pauses up to the idle one, plus one idle pause — and the counting window.
+ * Idle at the defaults: where its steady state (idle pauses) begins, found by driving the bus's own
+ * PollSchedule through quiet polls on a clock that advances by each pause (jitter only shortens a
+ * pause, so this is the latest start), plus one idle pause.
  */
 const IDLE_STEADY_FROM_MS = (() => {
-  let at = BUS_DEFAULTS.quietAfterMs;
-  for (let pause = BUS_DEFAULTS.pollIntervalMs * 2; pause < BUS_DEFAULTS.idlePollIntervalMs; pause *= 2)
-    at += pause;
-  return at + BUS_DEFAULTS.idlePollIntervalMs;
+  let now = 0;
+  const schedule = new PollSchedule(BUS_DEFAULTS, () => now);
+  while (schedule.nominalMs < BUS_DEFAULTS.idlePollIntervalMs) {
+    now += schedule.nominalMs;
+    schedule.afterPoll(false);
+  }
+  return now + BUS_DEFAULTS.idlePollIntervalMs;
 })();
 const IDLE_MS = Number(
   process.env.BENCH_IDLE_MS ?? IDLE_STEADY_FROM_MS + 4 * BUS_DEFAULTS.idlePollIntervalMs,

@@ -3,7 +3,7 @@
  * the telemetry hooks, or with them emptied). Prints one JSON line: `{ "perSecond": n, "cpuMicrosPerOp": n }`.
  *
  * - `bus`: events/s of a burst of concurrent publishes, from the first publish until the
- *   subscriber has handled the last (bench:bus's batched-throughput row).
+ *   subscriber has handled the last (bench:bus's batched-throughput row), the best of several bursts.
  * - `limiter`: decisions/s of the CRDT limiter's split mode on one node (bench:limiter's row), the
  *   best of several blocks.
  */
@@ -15,7 +15,9 @@ import { waitFor } from '../../test/helpers/wait-for.js';
 
 const [mode, connectionString, runId] = process.argv.slice(2);
 const BURST = Number(process.env.BENCH_BURST ?? 3000);
-const DECISIONS = 200_000;
+const BURSTS = Number(process.env.BENCH_BURSTS ?? 5);
+// 1,000,000 decisions take about 0.1 s: long enough that a collection or a timer tick is noise.
+const DECISIONS = 1_000_000;
 const BLOCKS = 7;
 
 interface Measurement {
@@ -35,15 +37,22 @@ async function busEventsPerSecond(): Promise<Measurement> {
   await subscriber.start();
   await publisher.publish('events', { warmUp: true });
   await waitFor(() => received === 1, 30_000, 'the warm-up delivery', 5);
-  received = 0;
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  await Promise.all(Array.from({ length: BURST }, (_, i) => publisher.publish('events', { i })));
-  await waitFor(() => received >= BURST, 120_000, `all ${BURST} deliveries`, 5);
-  const seconds = (performance.now() - started) / 1000;
-  const { user, system } = process.cpuUsage(cpu);
+  // The best of several bursts, as for the limiter: one burst lasts about a second, and a burst
+  // that Azurite's garbage collection or another process slowed says nothing about the hooks.
+  let best = { perSecond: 0, cpuMicrosPerOp: Infinity };
+  for (let burst = 0; burst < BURSTS; burst++) {
+    received = 0;
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    await Promise.all(Array.from({ length: BURST }, (_, i) => publisher.publish('events', { i })));
+    await waitFor(() => received >= BURST, 120_000, `all ${BURST} deliveries`, 5);
+    const seconds = (performance.now() - started) / 1000;
+    const { user, system } = process.cpuUsage(cpu);
+    const perSecond = BURST / seconds;
+    if (perSecond > best.perSecond) best = { perSecond, cpuMicrosPerOp: (user + system) / BURST };
+  }
   await Promise.all([publisher.stop(), subscriber.stop()]);
-  return { perSecond: BURST / seconds, cpuMicrosPerOp: (user + system) / BURST };
+  return best;
 }
 
 async function limiterDecisionsPerSecond(): Promise<Measurement> {
