@@ -326,8 +326,12 @@ function recordDiscoveryWork(sourceFile: ts.SourceFile, recorder: ObjectRecorder
   visit(sourceFile);
 }
 
-/** A DNS-SD service type as mDNS advertisers and browsers write it: `_hap._tcp`, `_http._tcp.local.` */
-const SERVICE_TYPE = /^_[A-Za-z0-9-]+\._(tcp|udp)(\.local\.?)?$/;
+/**
+ * A DNS-SD service type as mDNS advertisers and browsers write it: `_hap._tcp`, `_http._tcp.local.`,
+ * a subtype (`_printer._sub._http._tcp`) and the service-type enumeration name
+ * (`_services._dns-sd._udp.local`) included.
+ */
+const SERVICE_TYPE = /^(_[A-Za-z0-9-]+\.)+_(tcp|udp)(\.local\.?)?$/;
 
 /** Step 2b: a parameter, property, variable or assignment that holds a discovery object. */
 function recordObject(node: ts.Node, recorder: ObjectRecorder): void {
