@@ -15,6 +15,7 @@ import {
 import type { DiscoveryContext } from './context.js';
 import { parameterlessCompletion } from './completion.js';
 import { dropsTheContinuation } from './continuation.js';
+import { dropsTransportError } from './transport.js';
 import { errorBranches, looksLikeErrorName } from './error-branches.js';
 import { analyzeHandler, mentions, resolveHandler } from './handler.js';
 import type { Fallback, FallbackKind, HandlerVerdict } from './handler.js';
@@ -101,7 +102,10 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
       checkStartCallback(node, context, report);
       checkDroppedContinuation(node, context, report);
     }
-    if (ts.isCallExpression(node)) checkParameterlessCompletion(node, context, report);
+    if (ts.isCallExpression(node)) {
+      checkParameterlessCompletion(node, context, report);
+      checkTransportCallback(node, context, report);
+    }
     ts.forEachChild(node, visit);
   };
   visit(sourceFile);
@@ -372,6 +376,31 @@ function checkParameterlessCompletion(
     },
     SILENT,
     'declares no error parameter, so a failed announcement is dropped by omission',
+  );
+}
+
+/**
+ * `socket.bind(endpoint, () => resolve())` on a socket of a transport whose bind calls back
+ * error-first (zeromq 5), in a class or file that holds peers: a failed bind starts the node anyway.
+ */
+function checkTransportCallback(call: ts.CallExpression, context: DiscoveryContext, report: Report): void {
+  const callback = call.arguments[call.arguments.length - 1];
+  if (!callback || onTeardownPath(call)) return;
+  const fn = boundFunction(skipWrappers(callback));
+  if (!ts.isArrowFunction(fn) && !ts.isFunctionExpression(fn)) return;
+  const dropped = dropsTransportError(call, fn, context.sourceFile);
+  if (!dropped) return;
+  const how =
+    dropped.errorName === undefined
+      ? 'declares no error parameter'
+      : `never reads its error parameter \`${dropped.errorName}\``;
+  report(
+    {
+      subject: `The callback of \`${describeCallee(call, context.sourceFile)}\` (${dropped.module})`,
+      node: fn,
+    },
+    SILENT,
+    `${how}, so a failed bind is dropped by omission and peers are told of an endpoint nobody listens on`,
   );
 }
 
