@@ -6,7 +6,7 @@
  * marked published. The method is resolved in the same class or object literal, without types.
  */
 import { ts } from '../../../syntax/index.js';
-import { chainNames, functionName, type DiscoveryContext } from './context.js';
+import { chainNames, nearestNamedFunction, type DiscoveryContext } from './context.js';
 import { skipWrappers } from './modules.js';
 import { splitWords } from './names.js';
 
@@ -55,10 +55,9 @@ export function parameterlessCompletion(
   if (NOT_COMPLETIONS.test(names[names.length - 1] ?? '')) return undefined;
   const referenced = methodReference(last);
   if (referenced === undefined) return undefined;
-  const announcing = enclosingNamedFunction(call);
-  const from = announcing && functionName(announcing);
-  if (!announcing || from === undefined || !splitWords(from).some((word) => ANNOUNCING_WORDS.has(word)))
-    return undefined;
+  const named = nearestNamedFunction(call);
+  if (!named || !splitWords(named.name).some((word) => ANNOUNCING_WORDS.has(word))) return undefined;
+  const { declaration: announcing, name: from } = named;
   const onDiscoveryObject =
     ts.isPropertyAccessExpression(callee) && context.isDiscoveryObject(callee.expression);
   if (!context.namesServiceType && !onDiscoveryObject) return undefined;
@@ -80,16 +79,6 @@ function methodReference(argument: ts.Expression): string | undefined {
   if (!ts.isPropertyAccessExpression(expression)) return undefined;
   if (expression.expression.kind !== ts.SyntaxKind.ThisKeyword) return undefined;
   return ts.isIdentifier(expression.name) ? expression.name.text : undefined;
-}
-
-/** The nearest function around `site` that has a name; anonymous callbacks in between are looked through. */
-function enclosingNamedFunction(site: ts.Node): ts.FunctionLikeDeclaration | undefined {
-  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
-    if (!ts.isFunctionLike(node) || !('body' in node)) continue;
-    const declaration = node as ts.FunctionLikeDeclaration;
-    if (functionName(declaration) !== undefined) return declaration;
-  }
-  return undefined;
 }
 
 /**
