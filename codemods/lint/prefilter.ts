@@ -25,8 +25,11 @@ function wordStart(word: string): string {
   return `(?:(?<![A-Za-z0-9])(?:${word}|${word.toUpperCase()})|${capitalised})`;
 }
 
-/** Module names that are not also discovery nouns (`'node:dgram'`, `'polo'`, `'cote'`). */
-const MODULE_NAMES = ['dgram', 'polo', 'cote', 'dnssd'];
+/**
+ * Module names that are not also discovery nouns (`'node:dgram'`, `'polo'`, `'cote'`), and the
+ * error-first transports of `modules.ts` (`'zeromq'`), whose sockets carry peer traffic.
+ */
+const MODULE_NAMES = ['dgram', 'polo', 'cote', 'dnssd', 'zeromq', 'zmq'];
 
 const either = (words: readonly string[]): string => `(?:${words.map(wordStart).join('|')})`;
 

@@ -143,6 +143,30 @@ export function chainNames(node: ts.Expression): string[] {
   }
 }
 
+/**
+ * True when a call somewhere below `root` has a last callee name `test` accepts (`this.start()` →
+ * `start`, `timedPromise(…)` → `timedPromise`); nested functions are searched too.
+ */
+export function containsCall(
+  root: ts.Node,
+  test: (name: string, call: ts.CallExpression) => boolean,
+): boolean {
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isCallExpression(node)) {
+      const names = chainNames(node.expression);
+      if (test(names[names.length - 1] ?? '', node)) {
+        found = true;
+        return;
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(root);
+  return found;
+}
+
 /** Objects made from discovery modules (or configured to find peers), by key (`sock`, `this.swim`). */
 type DiscoveryObjects = Map<string, DiscoveryModule>;
 
@@ -326,8 +350,12 @@ function recordDiscoveryWork(sourceFile: ts.SourceFile, recorder: ObjectRecorder
   visit(sourceFile);
 }
 
-/** A DNS-SD service type as mDNS advertisers and browsers write it: `_hap._tcp`, `_http._tcp.local.` */
-const SERVICE_TYPE = /^_[A-Za-z0-9-]+\._(tcp|udp)(\.local\.?)?$/;
+/**
+ * A DNS-SD service type as mDNS advertisers and browsers write it: `_hap._tcp`, `_http._tcp.local.`,
+ * a subtype (`_printer._sub._http._tcp`) and the service-type enumeration name
+ * (`_services._dns-sd._udp.local`) included.
+ */
+const SERVICE_TYPE = /^(_[A-Za-z0-9-]+\.)+_(tcp|udp)(\.local\.?)?$/;
 
 /** Step 2b: a parameter, property, variable or assignment that holds a discovery object. */
 function recordObject(node: ts.Node, recorder: ObjectRecorder): void {
@@ -458,19 +486,31 @@ export function functionName(node: ts.FunctionLikeDeclaration): string | undefin
  * (`GossipMembership.start`). Anonymous callbacks in between are looked through.
  */
 export function enclosingDiscoveryFunction(site: ts.Node): string | undefined {
+  const named = nearestNamedFunction(site);
+  if (named === undefined) return undefined;
+  const { declaration, name } = named;
+  if (namesDiscovery(name)) return name;
+  if (ts.isMethodDeclaration(declaration) && START_LIKE_METHODS.has(name)) {
+    const owner = declaration.parent;
+    if ((ts.isClassDeclaration(owner) || ts.isClassExpression(owner)) && owner.name) {
+      if (namesDiscoveryObject(owner.name.text)) return `${owner.name.text}.${name}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The nearest function around `site` that has a name (its own, or the variable, property or method
+ * it is assigned to), with that name. Anonymous callbacks in between are looked through.
+ */
+export function nearestNamedFunction(
+  site: ts.Node,
+): { readonly declaration: ts.FunctionLikeDeclaration; readonly name: string } | undefined {
   for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
     if (!ts.isFunctionLike(node) || !('body' in node)) continue;
     const declaration = node as ts.FunctionLikeDeclaration;
     const name = functionName(declaration);
-    if (name === undefined) continue;
-    if (namesDiscovery(name)) return name;
-    if (ts.isMethodDeclaration(declaration) && START_LIKE_METHODS.has(name)) {
-      const owner = declaration.parent;
-      if ((ts.isClassDeclaration(owner) || ts.isClassExpression(owner)) && owner.name) {
-        if (namesDiscoveryObject(owner.name.text)) return `${owner.name.text}.${name}`;
-      }
-    }
-    return undefined;
+    if (name !== undefined) return { declaration, name };
   }
   return undefined;
 }
@@ -508,13 +548,8 @@ const TEARDOWN_NAME =
  * shutdown chain reaches its end.
  */
 export function onTeardownPath(site: ts.Node): boolean {
-  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
-    if (!ts.isFunctionLike(node) || !('body' in node)) continue;
-    const name = functionName(node as ts.FunctionLikeDeclaration);
-    if (name === undefined) continue;
-    return namesTeardownFunction(name);
-  }
-  return false;
+  const named = nearestNamedFunction(site);
+  return named !== undefined && namesTeardownFunction(named.name);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ts } from '../../../syntax/index.js';
-import { chainNames, functionName, type DiscoveryContext } from './context.js';
+import { chainNames, containsCall, functionName, type DiscoveryContext } from './context.js';
 import { skipWrappers } from './modules.js';
 import {
   isLeadershipEvent,
@@ -676,20 +676,10 @@ function isScheduledRestart(node: ts.CallExpression): boolean {
   if (!ts.isIdentifier(callee) || !/^(setTimeout|setInterval|setImmediate)$/.test(callee.text)) return false;
   const [callback] = node.arguments;
   if (!callback) return false;
-  let restarts = false;
-  const visit = (child: ts.Node): void => {
-    if (restarts) return;
-    if (ts.isCallExpression(child)) {
-      const names = chainNames(child.expression);
-      const last = names[names.length - 1] ?? '';
-      if (START_LIKE_CALLEES.has(last) || splitWords(last).some((word) => START_LIKE_CALLEES.has(word))) {
-        restarts = true;
-      }
-    }
-    ts.forEachChild(child, visit);
-  };
-  visit(callback);
-  return restarts;
+  return containsCall(
+    callback,
+    (name) => START_LIKE_CALLEES.has(name) || splitWords(name).some((word) => START_LIKE_CALLEES.has(word)),
+  );
 }
 
 /**

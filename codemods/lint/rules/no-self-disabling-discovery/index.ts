@@ -13,6 +13,10 @@ import {
   START_METHODS,
 } from './context.js';
 import type { DiscoveryContext } from './context.js';
+import { parameterlessCompletion } from './completion.js';
+import { dropsTheContinuation } from './continuation.js';
+import { dropsTransportError } from './transport.js';
+import { errorBranches, looksLikeErrorName } from './error-branches.js';
 import { analyzeHandler, mentions, resolveHandler } from './handler.js';
 import type { Fallback, FallbackKind, HandlerVerdict } from './handler.js';
 import { skipWrappers } from './modules.js';
@@ -60,9 +64,16 @@ interface Site {
 export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
   const context = buildContext(sourceFile);
   const findings: Finding[] = [];
+  // One finding per site: a callback two checks read (a discovery start's, and one that drops its
+  // continuation) is reported by the first.
+  const reported = new Set<number>();
   const report = (site: Site, verdict: HandlerVerdict, extra?: string): void => {
     const finding = judge(site, verdict, extra, sourceFile);
-    if (finding) findings.push(finding);
+    const at = site.node.getStart(sourceFile);
+    if (finding && !reported.has(at)) {
+      reported.add(at);
+      findings.push(finding);
+    }
   };
 
   const visit = (node: ts.Node): void => {
@@ -87,7 +98,14 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
         }
       }
     }
-    if (ts.isCallExpression(node) || ts.isNewExpression(node)) checkStartCallback(node, context, report);
+    if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
+      checkStartCallback(node, context, report);
+      checkDroppedContinuation(node, context, report);
+    }
+    if (ts.isCallExpression(node)) {
+      checkParameterlessCompletion(node, context, report);
+      checkTransportCallback(node, context, report);
+    }
     ts.forEachChild(node, visit);
   };
   visit(sourceFile);
@@ -290,9 +308,7 @@ function checkStartCallback(
   }
   if (!ts.isIdentifier(first.name)) return;
   const errorName = first.name.text;
-  const looksLikeError =
-    /^_?(e|er|err|error|ex|exception)$/i.test(errorName) || /(Err|Error)$/.test(errorName);
-  if (!knownErrorFirst && !looksLikeError) return;
+  if (!knownErrorFirst && !looksLikeErrorName(errorName)) return;
   if (!mentions(fn.body, errorName)) {
     report(site, SILENT, `never reads its error parameter \`${errorName}\`, so ${failure}`);
     return;
@@ -311,6 +327,80 @@ function checkStartCallback(
   report(
     site,
     verdicts.find((verdict) => verdict.fallbacks.length > 0) ?? verdicts.find(swallows) ?? verdicts[0]!,
+  );
+}
+
+/**
+ * Any call's error-first callback whose failure branch returns without reading the error and
+ * without calling the continuation its success path calls (`if (err) return; … next(peers)`),
+ * when the continuation comes from a function that supplies peers: the caller waits for ever.
+ */
+function checkDroppedContinuation(
+  call: ts.CallExpression | ts.NewExpression,
+  context: DiscoveryContext,
+  report: Report,
+): void {
+  const args = call.arguments ?? [];
+  const callback = args[args.length - 1];
+  if (!callback) return;
+  const fn = boundFunction(skipWrappers(callback));
+  if (!ts.isArrowFunction(fn) && !ts.isFunctionExpression(fn)) return;
+  if (onTeardownPath(call)) return;
+  const dropped = dropsTheContinuation(fn, context);
+  if (!dropped) return;
+  report(
+    { subject: `The callback of \`${describeCallee(call, context.sourceFile)}\``, node: fn },
+    SILENT,
+    `returns on \`${dropped.errorName}\` without reading it and without calling \`${dropped.continuation}\`, ` +
+      'which its success path calls: the failure is dropped and whoever waits for the peers waits for ever',
+  );
+}
+
+/**
+ * `this.onAnnounced.bind(this)` handed on as the completion callback of an announcement, resolved
+ * to a method that takes no parameter: the send's error never reaches it. Reported where the
+ * method is declared, once however many calls hand it on.
+ */
+function checkParameterlessCompletion(
+  call: ts.CallExpression,
+  context: DiscoveryContext,
+  report: Report,
+): void {
+  if (onTeardownPath(call)) return;
+  const completion = parameterlessCompletion(call, context);
+  if (!completion) return;
+  report(
+    {
+      subject: `The method \`${completion.name}\`, passed by \`${completion.from}\` as the completion callback of \`${describeCallee(call, context.sourceFile)}\`,`,
+      node: completion.declaration,
+    },
+    SILENT,
+    'declares no error parameter, so a failed announcement is dropped by omission',
+  );
+}
+
+/**
+ * `socket.bind(endpoint, () => resolve())` on a socket of a transport whose bind calls back
+ * error-first (zeromq 5), in a class or file that holds peers: a failed bind starts the node anyway.
+ */
+function checkTransportCallback(call: ts.CallExpression, context: DiscoveryContext, report: Report): void {
+  const callback = call.arguments[call.arguments.length - 1];
+  if (!callback || onTeardownPath(call)) return;
+  const fn = boundFunction(skipWrappers(callback));
+  if (!ts.isArrowFunction(fn) && !ts.isFunctionExpression(fn)) return;
+  const dropped = dropsTransportError(call, fn, context.sourceFile);
+  if (!dropped) return;
+  const how =
+    dropped.errorName === undefined
+      ? 'declares no error parameter'
+      : `never reads its error parameter \`${dropped.errorName}\``;
+  report(
+    {
+      subject: `The callback of \`${describeCallee(call, context.sourceFile)}\` (${dropped.module})`,
+      node: fn,
+    },
+    SILENT,
+    `${how}, so a failed bind is dropped by omission and peers are told of an endpoint nobody listens on`,
   );
 }
 
@@ -340,74 +430,6 @@ const SILENT: HandlerVerdict = {
   logLevel: undefined,
   empty: true,
 };
-
-/**
- * The parts of an error-first callback that run on failure: the `then` of each `if (err)`, the
- * `else` of `if (!err)`; empty when the body tests the error no way it can read (judge it whole);
- * `'ignored'` when only the success path is written (`if (!err) { … }`).
- */
-function errorBranches(body: ts.Node, errorName: string): ts.Node[] | 'ignored' {
-  if (!ts.isBlock(body)) return [];
-  const branches: ts.Node[] = [];
-  for (const statement of body.statements) {
-    if (!ts.isIfStatement(statement)) continue;
-    const test = testsError(statement.expression, errorName);
-    if (test === 'present') {
-      branches.push(statement.thenStatement);
-    } else if (test === 'absent') {
-      if (statement.elseStatement) branches.push(statement.elseStatement);
-      // `if (!err && hosts.length > 0) return done(hosts);` — what follows runs on failure too.
-      else if (alwaysExits(statement.thenStatement)) return [];
-      else if (branches.length === 0) return 'ignored';
-    }
-  }
-  return branches;
-}
-
-/** True when `statement` ends by leaving the function (`return`, `throw`). */
-function alwaysExits(statement: ts.Statement): boolean {
-  const last = ts.isBlock(statement) ? statement.statements[statement.statements.length - 1] : statement;
-  return last !== undefined && (ts.isReturnStatement(last) || ts.isThrowStatement(last));
-}
-
-function testsError(condition: ts.Expression, errorName: string): 'present' | 'absent' | undefined {
-  const expression = skipWrappers(condition);
-  const isError = (node: ts.Expression): boolean => {
-    const inner = skipWrappers(node);
-    return ts.isIdentifier(inner) && inner.text === errorName;
-  };
-  if (isError(expression)) return 'present';
-  if (ts.isPrefixUnaryExpression(expression) && expression.operator === ts.SyntaxKind.ExclamationToken) {
-    const inner = testsError(expression.operand, errorName);
-    return inner === 'present' ? 'absent' : inner === 'absent' ? 'present' : undefined;
-  }
-  if (ts.isBinaryExpression(expression)) {
-    const kind = expression.operatorToken.kind;
-    if (kind === ts.SyntaxKind.InstanceOfKeyword && isError(expression.left)) return 'present';
-    if (kind === ts.SyntaxKind.AmpersandAmpersandToken || kind === ts.SyntaxKind.BarBarToken) {
-      return testsError(expression.left, errorName) ?? testsError(expression.right, errorName);
-    }
-    const nullish = (node: ts.Expression): boolean => {
-      const inner = skipWrappers(node);
-      return (
-        inner.kind === ts.SyntaxKind.NullKeyword || (ts.isIdentifier(inner) && inner.text === 'undefined')
-      );
-    };
-    const comparesError =
-      (isError(expression.left) && nullish(expression.right)) ||
-      (isError(expression.right) && nullish(expression.left));
-    if (!comparesError) return undefined;
-    if (
-      kind === ts.SyntaxKind.ExclamationEqualsToken ||
-      kind === ts.SyntaxKind.ExclamationEqualsEqualsToken
-    ) {
-      return 'present';
-    }
-    if (kind === ts.SyntaxKind.EqualsEqualsToken || kind === ts.SyntaxKind.EqualsEqualsEqualsToken)
-      return 'absent';
-  }
-  return undefined;
-}
 
 function verdictOf(
   handler: NonNullable<ReturnType<typeof resolveHandler>>,

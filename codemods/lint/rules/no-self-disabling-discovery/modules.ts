@@ -59,6 +59,22 @@ const PROTOCOL_PACKAGE =
 const NON_PEER_MODULES =
   /^(openid-client|oidc-client|oidc-client-ts|oauth4webapi|oidc-provider|@azure\/msal-[\w-]+|passport-[\w-]+|next-auth|@auth\/[\w-]+)(\/|$)/;
 
+/**
+ * Transport libraries whose socket methods call back error-first, unlike dgram's `bind` (a
+ * 'listening' callback) or net's `listen`: zeromq 5 and the older zmq bind asynchronously and call
+ * `bind(address, (err) => …)` with the failure. They are not discovery; a file that uses one for
+ * peer traffic is (see `transport.ts`). zeromq 6 returns a promise and takes no callback.
+ */
+const ERROR_FIRST_TRANSPORTS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['zeromq', new Set(['bind', 'unbind'])],
+  ['zmq', new Set(['bind', 'unbind'])],
+]);
+
+/** The methods of a transport module (`zeromq`) whose callbacks are error-first, if it is one. */
+export function errorFirstTransportMethods(specifier: string): ReadonlySet<string> | undefined {
+  return ERROR_FIRST_TRANSPORTS.get(specifier);
+}
+
 /** A local name bound to a discovery module or one of its exports. */
 export interface ModuleBinding {
   readonly module: DiscoveryModule;

@@ -240,6 +240,8 @@ const PEER_LIST_WORDS = new Set([
   'seeds',
   'ring',
   'membership',
+  // The nodes a new member contacts first, by another name (a mesh's "base nodes").
+  'bases',
 ]);
 
 /** True when `name` holds the list of peers or members. */

@@ -4,7 +4,7 @@
  * file awaits with a timeout. Each reads only the one parsed file.
  */
 import { ts } from '../../../syntax/index.js';
-import { chainNames, functionName, keyOf, type DiscoveryContext } from './context.js';
+import { containsCall, keyOf, nearestNamedFunction, type DiscoveryContext } from './context.js';
 import type { HandlerVerdict } from './handler.js';
 import { skipWrappers } from './modules.js';
 import { splitWords } from './names.js';
@@ -120,13 +120,8 @@ const REFRESH_WORDS = new Set(['refresh', 'poll', 'reload', 'resync']);
  */
 export function keepsTheLastList(site: ts.Node, verdict: HandlerVerdict): boolean {
   if (verdict.fallbacks.length > 0) return false;
-  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
-    if (!ts.isFunctionLike(node) || !('body' in node)) continue;
-    const name = functionName(node as ts.FunctionLikeDeclaration);
-    if (name === undefined) continue;
-    return REFRESH_WORDS.has(splitWords(name)[0] ?? '');
-  }
-  return false;
+  const named = nearestNamedFunction(site);
+  return named !== undefined && REFRESH_WORDS.has(splitWords(named.name)[0] ?? '');
 }
 
 /**
@@ -154,22 +149,10 @@ export function resolvesADeferredAwaitedWithATimeout(
     current = skipWrappers(callee.expression);
   }
   if (deferreds.size === 0) return false;
-  let awaited = false;
-  const visit = (node: ts.Node): void => {
-    if (awaited) return;
-    if (ts.isCallExpression(node)) {
-      const names = chainNames(node.expression);
-      const name = names[names.length - 1] ?? '';
-      if (
-        splitWords(name).some((word) => word === 'timeout' || word === 'timed') &&
-        node.arguments.some((argument) => deferreds.has(keyOf(argument) ?? ''))
-      ) {
-        awaited = true;
-        return;
-      }
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(context.sourceFile);
-  return awaited;
+  return containsCall(
+    context.sourceFile,
+    (name, call) =>
+      splitWords(name).some((word) => word === 'timeout' || word === 'timed') &&
+      call.arguments.some((argument) => deferreds.has(keyOf(argument) ?? '')),
+  );
 }
