@@ -10,7 +10,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
-import { peakRss } from './peak-rss.js';
+import { exposedGc, finalReport, sampleHeapPeak } from './heap-sampler.js';
 
 /** What a workload returns: the same counts the speed rows print, to show the child did that work. */
 export interface WorkloadSummary {
@@ -55,15 +55,10 @@ export interface ChildReport {
 
 const [modulePath, exportName, ...args] = process.argv.slice(2);
 
-// v8's used_heap_size is what process.memoryUsage().heapUsed reports, without reading /proc for
-// the RSS on every sample.
-let peakHeapBytes = v8.getHeapStatistics().used_heap_size;
-const sample = (): void => {
-  const used = v8.getHeapStatistics().used_heap_size;
-  if (used > peakHeapBytes) peakHeapBytes = used;
-};
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error('memory-child.ts needs node --expose-gc');
+const gc = exposedGc('memory-child.ts');
+// Catches peaks while native code works off the JS thread (ast-grep's findInFiles) or between awaits.
+const sampler = sampleHeapPeak();
+const sample = sampler.sample;
 const checkpointEvery = Number(process.env.MEMORY_CHECKPOINT_EVERY ?? 0);
 const checkpointLive: number[] = [];
 let filesDone = 0;
@@ -75,8 +70,6 @@ const onFile = (): void => {
     checkpointLive.push(v8.getHeapStatistics().used_heap_size);
   }
 };
-// Catches peaks while native code works off the JS thread (ast-grep's findInFiles) or between awaits.
-const timer = setInterval(sample, 5);
 
 let summary: WorkloadSummary = { files: 0, matches: 0 };
 if (modulePath === undefined || exportName === undefined) {
@@ -89,18 +82,12 @@ if (modulePath !== 'idle') {
     throw new Error(`${modulePath} does not export a workload ${exportName}`);
   summary = await (workload as Workload)(args, onFile);
 }
-clearInterval(timer);
-sample();
-gc();
-const report: ChildReport = {
-  ...peakRss(),
-  peakHeapBytes,
-  liveHeapBytes: v8.getHeapStatistics().used_heap_size,
+const report = finalReport(sampler, gc, {
   maxCheckpointLiveBytes: Math.max(0, ...checkpointLive),
   medianCheckpointLiveBytes: checkpointLive.sort((a, b) => a - b)[Math.floor(checkpointLive.length / 2)] ?? 0,
   files: summary.files,
   matches: summary.matches,
-};
+});
 // Reading `retained` after the GC keeps it reachable through it.
 if (summary.retained === Symbol.for('never')) process.stderr.write('');
 process.stdout.write(`${JSON.stringify(report)}\n`);

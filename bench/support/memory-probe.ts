@@ -6,37 +6,22 @@
  * so the program runs as its own main module, applies its own settings first and writes its own
  * output, and the probe only watches: it samples V8's heapUsed as memory-child.ts does and, when the
  * process exits, writes a {@link ChildReport} to the file (files and matches 0: the bench reads those
- * from the program's output). It imports only Node built-ins (and peak-rss.ts) and allocates next to nothing.
+ * from the program's output). It imports only Node built-ins (and heap-sampler.ts) and allocates next to nothing.
  */
 import { writeFileSync } from 'node:fs';
-import v8 from 'node:v8';
-import { peakRss } from './peak-rss.js';
-import type { ChildReport } from './memory-child.js';
+import { exposedGc, finalReport, sampleHeapPeak } from './heap-sampler.js';
 
 const reportFile = process.env.MEMORY_PROBE_REPORT;
 if (reportFile === undefined) throw new Error('memory-probe.ts needs MEMORY_PROBE_REPORT=<file>');
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error('memory-probe.ts needs node --expose-gc');
-
-let peakHeapBytes = v8.getHeapStatistics().used_heap_size;
-const sample = (): void => {
-  const used = v8.getHeapStatistics().used_heap_size;
-  if (used > peakHeapBytes) peakHeapBytes = used;
-};
-// Unref'd: the probe never keeps the program alive.
-setInterval(sample, 5).unref();
+const gc = exposedGc('memory-probe.ts');
+const sampler = sampleHeapPeak();
 
 process.on('exit', () => {
-  sample();
-  gc();
-  const report: ChildReport = {
-    ...peakRss(),
-    peakHeapBytes,
-    liveHeapBytes: v8.getHeapStatistics().used_heap_size,
+  const report = finalReport(sampler, gc, {
     maxCheckpointLiveBytes: 0,
     medianCheckpointLiveBytes: 0,
     files: 0,
     matches: 0,
-  };
+  });
   writeFileSync(reportFile, `${JSON.stringify(report)}\n`);
 });
