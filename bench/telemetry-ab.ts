@@ -11,6 +11,12 @@
  * time each child spent per operation is printed too: on a busy machine it is far steadier than
  * wall-clock throughput, and on a CPU-bound path it bounds the throughput cost.
  *
+ * A throughput ratio cannot resolve a fraction of a percent, so each bus child also times one
+ * message's hooks in a loop after its bursts and reports it beside its own CPU per delivered
+ * message: the hooks' share of that CPU bounds their share of throughput (the child is not
+ * CPU-bound). For the limiter, test/telemetry/hook-calls.test.ts shows the decision path makes no
+ * OpenTelemetry call at all.
+ *
  * Run: npm run bench:telemetry-ab  (node --import tsx bench/telemetry-ab.ts [--rounds 7] [--only bus|limiter];
  * about a minute a round)
  */
