@@ -7,7 +7,7 @@
  */
 import { ts } from '../../../syntax/index.js';
 import { chainNames, nearestNamedFunction, type DiscoveryContext } from './context.js';
-import { skipWrappers } from './modules.js';
+import { skipWrappers, withoutBind } from './modules.js';
 import { splitWords } from './names.js';
 
 /** The method found, where it is declared, and the method that hands it on. */
@@ -68,14 +68,7 @@ export function parameterlessCompletion(
 
 /** `this.m` or `this.m.bind(this, …)` → `m`. */
 function methodReference(argument: ts.Expression): string | undefined {
-  let expression = skipWrappers(argument);
-  if (
-    ts.isCallExpression(expression) &&
-    ts.isPropertyAccessExpression(expression.expression) &&
-    expression.expression.name.text === 'bind'
-  ) {
-    expression = skipWrappers(expression.expression.expression);
-  }
+  const expression = withoutBind(argument);
   if (!ts.isPropertyAccessExpression(expression)) return undefined;
   if (expression.expression.kind !== ts.SyntaxKind.ThisKeyword) return undefined;
   return ts.isIdentifier(expression.name) ? expression.name.text : undefined;

@@ -1,6 +1,6 @@
 import { ts } from '../../../syntax/index.js';
 import { chainNames, containsCall, functionName, type DiscoveryContext } from './context.js';
-import { skipWrappers } from './modules.js';
+import { skipWrappers, withoutBind } from './modules.js';
 import {
   isLeadershipEvent,
   isLeadershipValue,
@@ -172,14 +172,7 @@ function loggerNameLevel(name: string): LogLevel | undefined {
 
 /** `console.warn`, `logger.debug`, `this.log.error.bind(this.log)` as a value → its level. */
 function logReferenceLevel(expression: ts.Expression): LogLevel | undefined {
-  let node = skipWrappers(expression);
-  if (
-    ts.isCallExpression(node) &&
-    ts.isPropertyAccessExpression(node.expression) &&
-    node.expression.name.text === 'bind'
-  ) {
-    node = skipWrappers(node.expression.expression);
-  }
+  const node = withoutBind(expression);
   if (!ts.isPropertyAccessExpression(node)) return undefined;
   const level = LEVELS[node.name.text];
   if (level === undefined) return undefined;

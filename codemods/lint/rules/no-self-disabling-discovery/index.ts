@@ -19,7 +19,7 @@ import { dropsTransportError } from './transport.js';
 import { errorBranches, looksLikeErrorName } from './error-branches.js';
 import { analyzeHandler, mentions, resolveHandler } from './handler.js';
 import type { Fallback, FallbackKind, HandlerVerdict } from './handler.js';
-import { skipWrappers } from './modules.js';
+import { skipWrappers, withoutBind } from './modules.js';
 import { namesDiscovery } from './names.js';
 import {
   afterDiscoveryStopped,
@@ -228,11 +228,8 @@ function checkStartCallback(
   context: DiscoveryContext,
   report: Report,
 ): void {
-  const args = call.arguments ?? [];
-  const callback = args[args.length - 1];
-  if (!callback) return;
-  const fn = boundFunction(skipWrappers(callback));
-  if (!ts.isArrowFunction(fn) && !ts.isFunctionExpression(fn)) return;
+  const fn = lastCallbackFunction(call);
+  if (!fn) return;
   const callee = skipWrappers(call.expression);
   const module = context.originOf(callee);
   let knownErrorFirst = false;
@@ -340,12 +337,8 @@ function checkDroppedContinuation(
   context: DiscoveryContext,
   report: Report,
 ): void {
-  const args = call.arguments ?? [];
-  const callback = args[args.length - 1];
-  if (!callback) return;
-  const fn = boundFunction(skipWrappers(callback));
-  if (!ts.isArrowFunction(fn) && !ts.isFunctionExpression(fn)) return;
-  if (onTeardownPath(call)) return;
+  const fn = lastCallbackFunction(call);
+  if (!fn || onTeardownPath(call)) return;
   const dropped = dropsTheContinuation(fn, context);
   if (!dropped) return;
   report(
@@ -384,10 +377,8 @@ function checkParameterlessCompletion(
  * error-first (zeromq 5), in a class or file that holds peers: a failed bind starts the node anyway.
  */
 function checkTransportCallback(call: ts.CallExpression, context: DiscoveryContext, report: Report): void {
-  const callback = call.arguments[call.arguments.length - 1];
-  if (!callback || onTeardownPath(call)) return;
-  const fn = boundFunction(skipWrappers(callback));
-  if (!ts.isArrowFunction(fn) && !ts.isFunctionExpression(fn)) return;
+  const fn = lastCallbackFunction(call);
+  if (!fn || onTeardownPath(call)) return;
   const dropped = dropsTransportError(call, fn, context.sourceFile);
   if (!dropped) return;
   const how =
@@ -404,17 +395,15 @@ function checkTransportCallback(call: ts.CallExpression, context: DiscoveryConte
   );
 }
 
-/** `function () { … }.bind(this)` → the function; anything else as it is. */
-function boundFunction(expression: ts.Expression): ts.Expression {
-  if (
-    ts.isCallExpression(expression) &&
-    ts.isPropertyAccessExpression(expression.expression) &&
-    expression.expression.name.text === 'bind'
-  ) {
-    const target = skipWrappers(expression.expression.expression);
-    if (ts.isArrowFunction(target) || ts.isFunctionExpression(target)) return target;
-  }
-  return expression;
+/** The call's last argument when it is a function written there (`.bind(this)` allowed): its callback. */
+function lastCallbackFunction(
+  call: ts.CallExpression | ts.NewExpression,
+): ts.ArrowFunction | ts.FunctionExpression | undefined {
+  const args = call.arguments ?? [];
+  const callback = args[args.length - 1];
+  if (!callback) return undefined;
+  const fn = withoutBind(callback);
+  return ts.isArrowFunction(fn) || ts.isFunctionExpression(fn) ? fn : undefined;
 }
 
 /** True when a verdict, on its own, would be reported as swallowing the failure. */

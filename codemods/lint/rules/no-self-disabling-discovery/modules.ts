@@ -2,6 +2,19 @@ import { findDeclaration, skipWrappers, ts } from '../../../syntax/index.js';
 
 export { skipWrappers };
 
+/** `f.bind(this, …)` → `f` (wrappers skipped); anything else with its wrappers skipped. */
+export function withoutBind(node: ts.Expression): ts.Expression {
+  const expression = skipWrappers(node);
+  if (
+    ts.isCallExpression(expression) &&
+    ts.isPropertyAccessExpression(expression.expression) &&
+    expression.expression.name.text === 'bind'
+  ) {
+    return skipWrappers(expression.expression.expression);
+  }
+  return expression;
+}
+
 /** What a legacy module is, for the purposes of this rule. */
 export interface DiscoveryModule {
   /** The module specifier as written in the package registry (`node-discover`). */
