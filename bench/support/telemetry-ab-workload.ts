@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { CrdtRateLimiter } from '../../shims/crdt-rate-limiter/index.js';
 import { TableBus } from '../../src/bus/index.js';
-import { busTelemetry } from '../../src/telemetry/index.js';
+import { detachedBusTelemetry } from '../../test/support/detached-bus-telemetry.js';
 import { connectStorage } from '../../src/storage/index.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
 
@@ -34,14 +34,7 @@ interface Measurement {
 
 /** The bus hooks one message passes through, timed in a loop: the median of several blocks. */
 function hookMicrosPerMessage(): number {
-  const stats = { published: 0, delivered: 0, malformed: 0, handlerErrors: 0, pollErrors: 0 };
-  const hooks = busTelemetry({
-    cluster: 'ab',
-    nodeId: 'hooks',
-    stats,
-    consumerLagMs: () => 0,
-    queuedForPublish: () => 0,
-  });
+  const hooks = detachedBusTelemetry('hooks');
   const message = { channel: 'events', id: 'm', from: 'publisher', publishedAt: Date.now() };
   const N = 200_000;
   const blocks: number[] = [];

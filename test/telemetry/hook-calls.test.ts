@@ -15,7 +15,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrdtRateLimiter } from '../../shims/crdt-rate-limiter/index.js';
-import { busTelemetry } from '../../src/telemetry/index.js';
+import { detachedBusTelemetry } from '../support/detached-bus-telemetry.js';
 import { testStorage, uniqueName } from '../helpers/storage.js';
 
 // Every call into the OpenTelemetry API's registered parts is counted: meters and what they make,
@@ -85,14 +85,7 @@ describe('calls into the OpenTelemetry API on hot paths', () => {
   });
 
   it('a bus message makes a fixed handful: publish 3, delivery 3, whatever the traffic', () => {
-    const stats = { published: 0, delivered: 0, malformed: 0, handlerErrors: 0, pollErrors: 0 };
-    const bus = busTelemetry({
-      cluster: 'c',
-      nodeId: 'n',
-      stats,
-      consumerLagMs: () => 0,
-      queuedForPublish: () => 0,
-    });
+    const bus = detachedBusTelemetry('n');
     const message = { channel: 'orders', id: 'm1', from: 'n', publishedAt: Date.now() };
     const perMessage = (): { publish: number; deliver: number } => {
       let before = calls;
