@@ -111,13 +111,24 @@ function configuredForDiscovery(
 /** Names code gives `this` inside constructors and prototype methods. */
 const THIS_ALIASES = new Set(['this', 'self', 'that', 'me', '_this', '_self']);
 
-/** `sock`, `this.swim`, `app.discovery` → a key; anything else → undefined. */
+/** `this`, or a name it is commonly kept under (`self`, `that`): the object whose method runs. */
+export function isSelfReference(node: ts.Expression): boolean {
+  const key = keyOf(node);
+  return key !== undefined && THIS_ALIASES.has(key);
+}
+
+/**
+ * `sock`, `this.swim`, `app.discovery` → a key; anything else → undefined. A chain that starts at
+ * `self` or `that` is keyed from `this`: in a constructor or method, the socket bound as
+ * `this.socket` and sent on as `self.socket` is one socket.
+ */
 export function keyOf(node: ts.Expression): string | undefined {
   const expression = skipWrappers(node);
   if (ts.isIdentifier(expression)) return expression.text;
   if (expression.kind === ts.SyntaxKind.ThisKeyword) return 'this';
   if (ts.isPropertyAccessExpression(expression)) {
     const base = keyOf(expression.expression);
+    if (base !== undefined && THIS_ALIASES.has(base)) return `this.${expression.name.text}`;
     return base === undefined ? undefined : `${base}.${expression.name.text}`;
   }
   return undefined;
@@ -246,7 +257,7 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     sourceFile,
     bindings: modules.bindings,
     originOf,
-    isDiscoveryObject: discoveryObjectTest(originOf, sockets),
+    isDiscoveryObject: discoveryObjectTest(originOf, sockets, objects),
     isNonPeerDiscovery: nonPeerDiscoveryTest(modules.nonPeerBindings),
     localCallee,
     localFunction,
@@ -425,12 +436,20 @@ function recordSocketUse(call: ts.CallExpression, sockets: SocketUse): void {
 function discoveryObjectTest(
   originOf: (node: ts.Expression) => DiscoveryModule | undefined,
   sockets: SocketUse,
+  objects: ReadonlyMap<string, DiscoveryModule>,
 ): (node: ts.Expression) => boolean {
   /** A dgram socket is discovery when the file multicasts/broadcasts on it, or binds and sends (peer UDP). */
   const isDiscoverySocketKey = (key: string): boolean =>
     sockets.multicast.has(key) || (sockets.bind.has(key) && sockets.send.has(key));
   const ownsMulticastSocket = (owner: string): boolean => {
     for (const key of sockets.multicast) if (key.startsWith(`${owner}.`)) return true;
+    return false;
+  };
+  /** `this.socket = dgram.createSocket(…)`, then bound and sent on: the object holds a peer socket. */
+  const ownsPeerSocket = (): boolean => {
+    for (const [key, module] of objects) {
+      if (module.kind === 'dgram' && key.startsWith('this.') && isDiscoverySocketKey(key)) return true;
+    }
     return false;
   };
   return (node) => {
@@ -442,7 +461,8 @@ function discoveryObjectTest(
     if (key !== undefined && isDiscoverySocketKey(key) && sockets.multicast.has(key)) return true;
     // The wrapper that owns such a socket: `self.on('error', …)` in a constructor that joins a
     // multicast group on `self.socket` is the discovery object, under whatever name it is exported.
-    if (key !== undefined && THIS_ALIASES.has(key) && ownsMulticastSocket(key)) return true;
+    if (key !== undefined && THIS_ALIASES.has(key) && (ownsMulticastSocket('this') || ownsPeerSocket()))
+      return true;
     // A membership library by another name, recognised by its API: the file joins through it and
     // reads its member list (`members.join(meta)`, `members.members()`), as SWIM and memberlist do.
     if (key !== undefined && sockets.join.has(key) && sockets.members.has(key)) return true;

@@ -1,5 +1,5 @@
 import { ts } from '../../../syntax/index.js';
-import { chainNames, containsCall, functionName, type DiscoveryContext } from './context.js';
+import { chainNames, containsCall, functionName, isSelfReference, type DiscoveryContext } from './context.js';
 import { skipWrappers, withoutBind } from './modules.js';
 import {
   isLeadershipEvent,
@@ -18,7 +18,13 @@ import {
 
 /** What a handler does instead of surfacing the failure, when that is switching discovery off. */
 export type FallbackKind =
-  'leader' | 'disable-flag' | 'null-discovery' | 'clear-peers' | 'close-discovery' | 'single-node';
+  | 'leader'
+  | 'disable-flag'
+  | 'null-discovery'
+  | 'clear-peers'
+  | 'close-discovery'
+  | 'stop-discovery'
+  | 'single-node';
 
 /** One fallback found in a handler. */
 export interface Fallback {
@@ -127,7 +133,11 @@ const CLOSE_METHODS = new Set([
 ]);
 const CLEAR_METHODS = new Set(['clear', 'splice', 'reset']);
 /** Fallbacks that are a restart's first half when the handler also schedules discovery's start. */
-const RESTART_TEARDOWN: ReadonlySet<FallbackKind> = new Set(['close-discovery', 'null-discovery']);
+const RESTART_TEARDOWN: ReadonlySet<FallbackKind> = new Set([
+  'close-discovery',
+  'stop-discovery',
+  'null-discovery',
+]);
 const START_LIKE_CALLEES = new Set([
   'start',
   'join',
@@ -589,7 +599,8 @@ const takesLeadership: CallClassifier = (reading, { node, name, firstArgument })
 /** `socket.close()` on a discovery object, `peers.clear()`: switches discovery off. */
 const closesOrClears: CallClassifier = (reading, { node, name, receiver }) => {
   if (receiver && CLOSE_METHODS.has(name) && reading.context.isDiscoveryObject(receiver)) {
-    addFallback(reading, 'close-discovery', node);
+    // `self.stop()` in the object that owns the discovery socket ends its rounds, not one socket.
+    addFallback(reading, isSelfReference(receiver) ? 'stop-discovery' : 'close-discovery', node);
     return 'stop';
   }
   if (receiver && CLEAR_METHODS.has(name) && chainNames(receiver).some((part) => namesPeerList(part))) {

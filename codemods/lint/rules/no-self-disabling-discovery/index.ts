@@ -39,6 +39,7 @@ const FALLBACK_PHRASES: Record<FallbackKind, string> = {
   'null-discovery': 'drops the discovery object',
   'clear-peers': 'empties the peer list',
   'close-discovery': 'closes the discovery socket',
+  'stop-discovery': 'stops its own discovery for good',
   'single-node': 'sets the cluster size to one',
 };
 
@@ -315,12 +316,18 @@ function checkStartCallback(
     report(site, SILENT, `only acts when \`${errorName}\` is absent, so ${failure}`);
     return;
   }
-  if (onlyOmissions) return;
   // Each failure branch on its own: one that hands the error to a callback does not excuse
   // another that logs it and carries on.
   const verdicts = (branches.length > 0 ? branches : [fn.body]).map((branch) =>
     analyzeHandler(branch, errorName, context, fn),
   );
+  if (onlyOmissions) {
+    // A repeated send that logs its failure is sent again next round; one that stops the rounds
+    // (`self.stop()`) leaves discovery off.
+    const stopping = verdicts.find((verdict) => verdict.fallbacks.length > 0);
+    if (stopping) report(site, stopping);
+    return;
+  }
   report(
     site,
     verdicts.find((verdict) => verdict.fallbacks.length > 0) ?? verdicts.find(swallows) ?? verdicts[0]!,
