@@ -21,11 +21,15 @@ export const TEST_DIRECTORIES = new Set([
   'samples',
 ]);
 /** What counts as test or example code, in words (the CLI's `--include-tests` help reads it). */
-export const TEST_CODE_DESCRIPTION = `*.test.*, *.spec.*, *.e2e.*, a file named test.js / tests.js / spec.js, and anything under ${[
+export const TEST_CODE_DESCRIPTION = `*.test.*, *.spec.*, *.e2e.*, a file named test.js / tests.js / spec.js / example.js / sample.js, and anything under ${[
   ...TEST_DIRECTORIES,
 ]
   .map((name) => `${name}/`)
   .join(', ')}`;
 
-/** `a.test.ts`, `b.spec.js`, and a file named only `test.js` / `tests.ts` (a package's whole test suite). */
-export const TEST_FILE = /(\.(test|spec|e2e)|(^|[\\/])(test|tests|spec))\.[cm]?[jt]sx?$/i;
+/**
+ * `a.test.ts`, `b.spec.js`, and a file named only `test.js` / `tests.ts` (a package's whole test
+ * suite) or `example.js` / `samples.ts` (the usage demo a package keeps beside its README).
+ */
+export const TEST_FILE =
+  /(\.(test|spec|e2e)|(^|[\\/])(test|tests|spec|example|examples|sample|samples))\.[cm]?[jt]sx?$/i;

@@ -46,6 +46,7 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     write(root, 'examples/demo.js', ONLY_LOGS);
     write(root, 'samples/toggle.ts', ONLY_LOGS);
     write(root, 'test.js', ONLY_LOGS);
+    write(root, 'example.js', ONLY_LOGS);
     execFileSync('mkfifo', [join(root, 'fifo.ts')]);
   });
 
@@ -81,6 +82,7 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     const report = lintFiles(['.'], { cwd: root });
     expect(report.findings.map((finding) => finding.file)).toEqual(['..gen/kept.ts', 'src/start.ts']);
     expect(report.notLinted.testPaths).toEqual([
+      'example.js',
       'examples',
       'samples',
       'src/start.test.ts',
@@ -93,6 +95,7 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     const included = await lint(root, '--include-tests', '--format', 'json');
     expect(JSON.parse(included.out).findings.map((f: { file: string }) => f.file)).toEqual([
       '..gen/kept.ts',
+      'example.js',
       'examples/demo.js',
       'samples/toggle.ts',
       'src/start.test.ts',

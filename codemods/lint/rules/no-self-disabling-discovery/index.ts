@@ -26,6 +26,7 @@ import {
   anyDiscoveryWork,
   keepsTheLastList,
   resolvesADeferredAwaitedWithATimeout,
+  runsEveryTick,
 } from './surroundings.js';
 import { describeCallee, findDiscoveryWork } from './work.js';
 
@@ -48,6 +49,8 @@ interface Site {
   readonly subject: string;
   /** Where the finding points. */
   readonly node: ts.Node;
+  /** The statement or call the handler belongs to, when it may run on a timer's every tick. */
+  readonly within?: ts.Node;
 }
 
 /**
@@ -130,7 +133,7 @@ function checkTry(
   const errorName = declaration && ts.isIdentifier(declaration.name) ? declaration.name.text : undefined;
   const verdict = analyzeHandler(clause.block, errorName, context, enclosingFunctionOrSelf(node));
   if (keepsTheLastList(node, verdict)) return;
-  report({ subject: `This \`catch\` around ${work.description}`, node: clause }, verdict);
+  report({ subject: `This \`catch\` around ${work.description}`, node: clause, within: node }, verdict);
 }
 
 function checkPromiseHandler(
@@ -154,7 +157,7 @@ function checkPromiseHandler(
     : `${what} on ${work.description}`;
   const verdict = verdictOf(handler, context, call);
   if (keepsTheLastList(call, verdict)) return;
-  report({ subject, node: siteFrom(callee.name, call) }, verdict);
+  report({ subject, node: siteFrom(callee.name, call), within: call }, verdict);
 }
 
 /**
@@ -298,7 +301,7 @@ function checkStartCallback(
   const described = describeCallee(call, context.sourceFile);
   const label = module?.kind === 'membership' ? ` (${module.name})` : '';
   const subject = `The callback of \`${described}\`${label}`;
-  const site: Site = { subject, node: fn };
+  const site: Site = { subject, node: fn, within: call };
   const [first] = fn.parameters;
   if (!first) {
     if (knownErrorFirst) report(site, SILENT, `declares no error parameter, so ${failure} by omission`);
@@ -517,6 +520,8 @@ function judge(
   if (extra !== undefined)
     return { ...at, severity: 'warning', message: `${site.subject} ${extra}. ${ADVICE}` };
   if (verdict.propagates || verdict.doesOtherWork || verdict.retry === 'bounded') return undefined;
+  // Logged on a timer's tick: the next tick does the work again (a renewal, a heartbeat).
+  if (verdict.logLevel !== undefined && site.within && runsEveryTick(site.within, sourceFile)) return undefined;
   let how: string;
   if (verdict.retry === 'unbounded')
     how =

@@ -63,7 +63,7 @@ export function discoveryModuleOf(specifier: string): DiscoveryModule | undefine
 
 /** Package names whose words name a discovery protocol: mDNS, DNS-SD, SSDP, multicast, gossip, SWIM. */
 const PROTOCOL_PACKAGE =
-  /(^|[-_./@])(mdns|bonjour|zeroconf|dnssd|ssdp|multicast|gossip|swim|ringpop|ciao|avahi|memberlist|scuttlebutt)([-_./]|$)/i;
+  /(^|[-_./@])(mdns|bonjour|zeroconf|dnssd|ssdp|multicast|gossip|swim|ringpop|ciao|avahi|memberlist|scuttlebutt|zookeeper|etcd3?|consul|eureka|nacos)([-_./]|$)/i;
 
 /**
  * Modules whose "discovery" is of an identity provider, not of peers: `Issuer.discover()` in

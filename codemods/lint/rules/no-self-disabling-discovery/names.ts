@@ -49,6 +49,15 @@ export const DISCOVERY_NOUN_WORDS: readonly string[] = [
   'serf',
   'scuttlebutt',
   'ssdp',
+  // Coordination services a node registers with or learns its peers (or its master) from.
+  'zookeeper',
+  'zk',
+  'etcd',
+  'consul',
+  'eureka',
+  'nacos',
+  'sentinel',
+  'sentinels',
 ];
 const DISCOVERY_NOUNS = new Set(DISCOVERY_NOUN_WORDS);
 
