@@ -145,6 +145,14 @@ function reachesOut(call: ts.CallExpression | ts.NewExpression): boolean {
 }
 
 /**
+ * `await dns.getIPv4()`: a call awaited inside a function named for discovery waits on the network
+ * or a peer, whatever its verb (`getMappedAddress`, `natPmp.externalIp`).
+ */
+function isAwaited(call: ts.CallExpression | ts.NewExpression): boolean {
+  return ts.isAwaitExpression(outermostWrapperOf(call).parent);
+}
+
+/**
  * True when what `fn` throws reaches the handler around the expression that contains it: a promise
  * executor (`new Promise((resolve, reject) => …)`), a `.then()`/`.finally()` callback in the chain,
  * an argument of `promisify()`, or an immediately invoked function. A callback handed to
@@ -209,7 +217,7 @@ export function findDiscoveryWork(
         enclosingName !== undefined &&
         fallback === undefined &&
         !isUnrelatedCall(node) &&
-        reachesOut(node)
+        (reachesOut(node) || isAwaited(node))
       ) {
         const callee = skipWrappers(node.expression);
         const isListener = ts.isPropertyAccessExpression(callee) && LISTENER_METHODS.has(callee.name.text);
