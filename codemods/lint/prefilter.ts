@@ -4,8 +4,8 @@
  * tokens in the file's text: a module name (`dgram`, `node-discover`, `swim`, …), a multicast
  * method (`addMembership`, `setBroadcast`), a discovery noun starting a word of an identifier
  * (`startDiscovery`, `this.gossip`, `GOSSIP_PORT`), a group verb next to a group noun (`joinCluster`,
- * `findPeers`), a join on a group receiver (`this.cluster.join(`), or a DNS-SD service type
- * (`'_hap._tcp'`). A file without any of them
+ * `findPeers`), a join on a group receiver (`this.cluster.join(`), a DNS-SD service type
+ * (`'_hap._tcp'`), or a class that keeps the peers (`class HostList`). A file without any of them
  * cannot produce a finding, so it is never parsed.
  *
  * Tokens must start a word the way `splitWords` in `rules/no-self-disabling-discovery/names.ts`
@@ -43,6 +43,8 @@ const DISCOVERY_TEXT = new RegExp(
     `${either(GROUP_VERB_WORDS)}[_-]?${either(GROUP_NOUN_WORDS)}`,
     `${either(GROUP_NOUN_WORDS)}[_-]?${either(GROUP_VERB_WORDS)}`,
     `${either(GROUP_NOUN_WORDS)}\\w*\\s*\\??\\.\\s*(?:join|bootstrap|discover)\\b`,
+    // The class that keeps the peers (`class HostList`, `class PeerTable`): what it looks up fills it.
+    'class\\s+\\w*(?:Peer|Host|Node|Member|Seed)(?:List|Table|Set|Book|Store)\\b',
   ].join('|'),
 );
 

@@ -25,6 +25,7 @@ import {
   afterDiscoveryStopped,
   anyDiscoveryWork,
   keepsTheLastList,
+  lookupIntoPeerCollection,
   resolvesADeferredAwaitedWithATimeout,
   runsEveryTick,
 } from './surroundings.js';
@@ -127,7 +128,8 @@ function checkTry(
   if (onTeardownPath(node) || onlyTearsDown(node.tryBlock)) return;
   const work =
     findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node)) ??
-    afterDiscoveryStopped(node, node.tryBlock, context);
+    afterDiscoveryStopped(node, node.tryBlock, context) ??
+    lookupIntoPeerCollection(node, node.tryBlock, context);
   if (!work) return;
   const declaration = clause.variableDeclaration;
   const errorName = declaration && ts.isIdentifier(declaration.name) ? declaration.name.text : undefined;
@@ -147,7 +149,8 @@ function checkPromiseHandler(
   if (onTeardownPath(call) || startsWithTeardown(callee.expression)) return;
   const work =
     findDiscoveryWork(callee.expression, context, enclosingDiscoveryFunction(call)) ??
-    afterDiscoveryStopped(call, callee.expression, context);
+    afterDiscoveryStopped(call, callee.expression, context) ??
+    lookupIntoPeerCollection(call, callee.expression, context);
   if (!work) return;
   const handler = resolveHandler(handlerExpression, context);
   if (!handler) return;

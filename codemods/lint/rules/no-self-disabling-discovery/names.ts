@@ -258,6 +258,20 @@ export function namesPeerList(name: string): boolean {
   return splitWords(name).some((word) => PEER_LIST_WORDS.has(word));
 }
 
+const PEER_WORDS = new Set(['peer', 'host', 'node', 'member', 'seed']);
+const COLLECTION_WORDS = new Set(['list', 'table', 'set', 'book', 'store']);
+
+/**
+ * True when `name` is a collection of peers: `HostList`, `PeerTable`, `MemberSet`, `SeedStore`,
+ * or a plural peer-list word on its own (`Peers`, `Members`).
+ */
+export function namesPeerCollection(name: string): boolean {
+  const words = splitWords(name);
+  if (words.some((word) => NOT_WORK_WORDS.has(word))) return false;
+  if (words.length === 1 && PEER_LIST_WORDS.has(words[0]!) && words[0]!.endsWith('s')) return true;
+  return words.some((word, index) => PEER_WORDS.has(word) && COLLECTION_WORDS.has(words[index + 1] ?? ''));
+}
+
 const SIZE_WORDS = new Set(['size', 'count']);
 
 /** True when `name` holds the cluster size (setting it to 1 means "I am alone"). */

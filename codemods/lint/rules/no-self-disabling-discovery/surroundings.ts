@@ -14,7 +14,7 @@ import {
 } from './context.js';
 import type { HandlerVerdict } from './handler.js';
 import { skipWrappers, withoutBind } from './modules.js';
-import { splitWords } from './names.js';
+import { namesPeerCollection, splitWords } from './names.js';
 import { classifyCall, describeCallee, type DiscoveryWork } from './work.js';
 
 /** Discovery work anywhere under `root`, callbacks included (each one settles a promise of the batch). */
@@ -217,4 +217,36 @@ export function runsEveryTick(site: ts.Node, sourceFile: ts.SourceFile): boolean
     if (name !== undefined && ticked.names.has(name)) return true;
   }
   return false;
+}
+
+/** Verbs of a name lookup: what a peer list calls to turn seed or node names into addresses. */
+const LOOKUP_WORDS = new Set(['resolve', 'lookup', 'query', 'discover', 'find']);
+
+/**
+ * `try { hosts = await this.resolve(seed.host) } catch …` in a method of the class that keeps the
+ * peers (`HostList`, `PeerTable`): looking up the addresses of a seed or a configured node is how
+ * the list is filled. Connecting to one peer is not a lookup and stays out (per-peer work).
+ */
+export function lookupIntoPeerCollection(
+  site: ts.Node,
+  guarded: ts.Node,
+  context: DiscoveryContext,
+): DiscoveryWork | undefined {
+  const method = nearestNamedFunction(site);
+  if (method === undefined || !ts.isMethodDeclaration(method.declaration)) return undefined;
+  const owner = method.declaration.parent;
+  if (!(ts.isClassDeclaration(owner) || ts.isClassExpression(owner)) || !owner.name) return undefined;
+  if (!namesPeerCollection(owner.name.text)) return undefined;
+  let found: ts.CallExpression | undefined;
+  containsCall(guarded, (name, call) => {
+    // `resolve4`, `resolveSrv`, `lookup`: the verb, with a record type after it or not.
+    if (!splitWords(name).some((word) => LOOKUP_WORDS.has(word.replace(/\d+$/, '')))) return false;
+    found = call;
+    return true;
+  });
+  if (found === undefined) return undefined;
+  return {
+    node: found,
+    description: `\`${describeCallee(found, context.sourceFile)}\` in \`${owner.name.text}.${method.name}()\``,
+  };
 }
