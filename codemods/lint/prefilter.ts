@@ -5,7 +5,8 @@
  * method (`addMembership`, `setBroadcast`), a discovery noun starting a word of an identifier
  * (`startDiscovery`, `this.gossip`, `GOSSIP_PORT`), a group verb next to a group noun (`joinCluster`,
  * `findPeers`), a join on a group receiver (`this.cluster.join(`), a DNS-SD service type
- * (`'_hap._tcp'`), or a class that keeps the peers (`class HostList`). A file without any of them
+ * (`'_hap._tcp'`), a registration with a service registry (`registry.register(`), or a class
+ * that keeps the peers (`class HostList`). A file without any of them
  * cannot produce a finding, so it is never parsed.
  *
  * Tokens must start a word the way `splitWords` in `rules/no-self-disabling-discovery/names.ts`
@@ -26,10 +27,11 @@ function wordStart(word: string): string {
 }
 
 /**
- * Module names that are not also discovery nouns (`'node:dgram'`, `'polo'`, `'cote'`), and the
- * error-first transports of `modules.ts` (`'zeromq'`), whose sockets carry peer traffic.
+ * Module names that are not also discovery nouns (`'node:dgram'`, `'polo'`, `'cote'`, a DHT's
+ * `'bittorrent-dht'`), and the error-first transports of `modules.ts` (`'zeromq'`), whose sockets
+ * carry peer traffic.
  */
-const MODULE_NAMES = ['dgram', 'polo', 'cote', 'dnssd', 'zeromq', 'zmq'];
+const MODULE_NAMES = ['dgram', 'polo', 'cote', 'dnssd', 'zeromq', 'zmq', 'dht', 'kademlia'];
 
 const either = (words: readonly string[]): string => `(?:${words.map(wordStart).join('|')})`;
 
@@ -43,6 +45,8 @@ const DISCOVERY_TEXT = new RegExp(
     `${either(GROUP_VERB_WORDS)}[_-]?${either(GROUP_NOUN_WORDS)}`,
     `${either(GROUP_NOUN_WORDS)}[_-]?${either(GROUP_VERB_WORDS)}`,
     `${either(GROUP_NOUN_WORDS)}\\w*\\s*\\??\\.\\s*(?:join|bootstrap|discover)\\b`,
+    // Registering with a service registry: `this.registry.registerServices(`.
+    '(?:registry|Registry)\\w*\\s*\\??\\.\\s*register',
     // The class that keeps the peers (`class HostList`, `class PeerTable`): what it looks up fills it.
     'class\\s+\\w*(?:Peer|Host|Node|Member|Seed)(?:List|Table|Set|Book|Store)\\b',
   ].join('|'),

@@ -20,12 +20,35 @@ export const TEST_DIRECTORIES = new Set([
   'sample',
   'samples',
 ]);
+/**
+ * A folder named for tests in parts (`test-utils`, `integration-tests`, `chip-testing`,
+ * `e2e_specs`): one of its `-`/`_`/`.`-separated words is a test word. "attestation" or "contest"
+ * are one word each and stay in.
+ */
+const TEST_DIRECTORY_WORDS = new Set([
+  'test',
+  'tests',
+  'testing',
+  'e2e',
+  'spec',
+  'specs',
+  'mocks',
+  'fixtures',
+]);
+
+/** True for a folder that holds test or example code: a name in {@link TEST_DIRECTORIES}, or named for tests in parts. */
+export function isTestDirectory(name: string): boolean {
+  if (TEST_DIRECTORIES.has(name)) return true;
+  const words = name.toLowerCase().split(/[-_.]+/);
+  return words.length > 1 && words.some((word) => TEST_DIRECTORY_WORDS.has(word));
+}
+
 /** What counts as test or example code, in words (the CLI's `--include-tests` help reads it). */
 export const TEST_CODE_DESCRIPTION = `*.test.*, *.spec.*, *.e2e.*, a file named test.js / tests.js / spec.js / example.js / sample.js, and anything under ${[
   ...TEST_DIRECTORIES,
 ]
   .map((name) => `${name}/`)
-  .join(', ')}`;
+  .join(', ')}, and folders named for tests in parts (test-utils/, integration-tests/)`;
 
 /**
  * `a.test.ts`, `b.spec.js`, and a file named only `test.js` / `tests.ts` (a package's whole test

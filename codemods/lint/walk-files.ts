@@ -3,7 +3,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } 
 import ignore, { type Ignore } from 'ignore';
 import { GossiplessError } from '@gossipless/runtime/errors';
 import { LINTED_EXTENSIONS } from './extensions.js';
-import { TEST_DIRECTORIES, TEST_FILE } from './test-code.js';
+import { isTestDirectory, TEST_FILE } from './test-code.js';
 
 /** VCS internals: never walked, never worth a note. */
 const VCS_DIRECTORIES = new Set(['.git', '.hg', '.svn']);
@@ -153,8 +153,7 @@ export function walkLintTargets(
         if (entry.isDirectory()) {
           if (VCS_DIRECTORIES.has(entry.name) || isIgnored(path, true, layers)) continue;
           if (entry.name === DEPENDENCY_DIRECTORY) notes.dependencyFolders.push(shown(path));
-          else if (!options.includeTests && TEST_DIRECTORIES.has(entry.name))
-            notes.testPaths.push(shown(path));
+          else if (!options.includeTests && isTestDirectory(entry.name)) notes.testPaths.push(shown(path));
           else walk(path, layers);
         } else if (entry.isFile() && LINTED_EXTENSIONS.includes(extname(entry.name).toLowerCase())) {
           if (isIgnored(path, false, layers)) continue;

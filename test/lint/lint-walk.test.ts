@@ -47,6 +47,8 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     write(root, 'samples/toggle.ts', ONLY_LOGS);
     write(root, 'test.js', ONLY_LOGS);
     write(root, 'example.js', ONLY_LOGS);
+    write(root, 'integration-tests/cluster.ts', ONLY_LOGS);
+    write(root, 'attestation/peers.ts', ONLY_LOGS);
     execFileSync('mkfifo', [join(root, 'fifo.ts')]);
   });
 
@@ -80,10 +82,15 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
 
   it('leaves test and example code out unless --include-tests, and says so', async () => {
     const report = lintFiles(['.'], { cwd: root });
-    expect(report.findings.map((finding) => finding.file)).toEqual(['..gen/kept.ts', 'src/start.ts']);
+    expect(report.findings.map((finding) => finding.file)).toEqual([
+      '..gen/kept.ts',
+      'attestation/peers.ts',
+      'src/start.ts',
+    ]);
     expect(report.notLinted.testPaths).toEqual([
       'example.js',
       'examples',
+      'integration-tests',
       'samples',
       'src/start.test.ts',
       'test',
@@ -95,8 +102,10 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     const included = await lint(root, '--include-tests', '--format', 'json');
     expect(JSON.parse(included.out).findings.map((f: { file: string }) => f.file)).toEqual([
       '..gen/kept.ts',
+      'attestation/peers.ts',
       'example.js',
       'examples/demo.js',
+      'integration-tests/cluster.ts',
       'samples/toggle.ts',
       'src/start.test.ts',
       'src/start.ts',
@@ -117,7 +126,10 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     expect(walked.unreadableFolders).toEqual([
       { folder: 'src', reason: 'cannot read the folder (EACCES); fix its permissions to lint it' },
     ]);
-    expect(walked.files.map((file) => file.slice(root.length + 1))).toEqual([join('..gen', 'kept.ts')]);
+    expect(walked.files.map((file) => file.slice(root.length + 1))).toEqual([
+      join('..gen', 'kept.ts'),
+      join('attestation', 'peers.ts'),
+    ]);
   });
 
   it('a FIFO or a device is a one-line usage error naming the input, not "scandir ENOTDIR"', async () => {

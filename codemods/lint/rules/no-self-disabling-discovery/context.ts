@@ -191,6 +191,8 @@ interface SocketUse {
   readonly members: Set<string>;
   /** Set when a string literal of the file is a DNS-SD service type. */
   serviceType: boolean;
+  /** Set when a string literal of the file is an SSDP message or a discovery multicast group. */
+  discoveryProtocol: boolean;
 }
 
 /** Records a discovery object under a key built only when needed (most initializers are not one). */
@@ -215,6 +217,7 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     join: new Set(),
     members: new Set(),
     serviceType: false,
+    discoveryProtocol: false,
   };
   const originOf = originResolver(modules, objects);
   recordDiscoveryWork(sourceFile, objectRecorder(sourceFile, modules, originOf, objects), sockets);
@@ -352,9 +355,13 @@ function objectRecorder(
 function recordDiscoveryWork(sourceFile: ts.SourceFile, recorder: ObjectRecorder, sockets: SocketUse): void {
   const visit = (node: ts.Node): void => {
     if (node.kind === ts.SyntaxKind.CallExpression) recordSocketUse(node as ts.CallExpression, sockets);
-    else if (node.kind === ts.SyntaxKind.StringLiteral) {
-      if (!sockets.serviceType && SERVICE_TYPE.test((node as ts.StringLiteral).text))
-        sockets.serviceType = true;
+    else if (
+      node.kind === ts.SyntaxKind.StringLiteral ||
+      node.kind === ts.SyntaxKind.NoSubstitutionTemplateLiteral
+    ) {
+      const { text } = node as ts.StringLiteralLike;
+      if (!sockets.serviceType && SERVICE_TYPE.test(text)) sockets.serviceType = true;
+      if (!sockets.discoveryProtocol && DISCOVERY_PROTOCOL.test(text)) sockets.discoveryProtocol = true;
     } else recordObject(node, recorder);
     ts.forEachChild(node, visit);
   };
@@ -367,6 +374,14 @@ function recordDiscoveryWork(sourceFile: ts.SourceFile, recorder: ObjectRecorder
  * (`_services._dns-sd._udp.local`) included.
  */
 const SERVICE_TYPE = /^(_[A-Za-z0-9-]+\.)+_(tcp|udp)(\.local\.?)?$/;
+
+/**
+ * What only discovery puts on a UDP socket: an SSDP request or notification (`M-SEARCH * HTTP/1.1`,
+ * `ssdp:discover`, `ssdp:alive`) or a well-known discovery group (SSDP and WS-Discovery's
+ * 239.255.255.250, mDNS's 224.0.0.251 and ff02::fb, CoAP's 224.0.1.187, ff02::c).
+ */
+const DISCOVERY_PROTOCOL =
+  /^M-SEARCH \*|ssdp:(discover|alive|byebye|all)\b|^(239\.255\.255\.250|224\.0\.0\.251|224\.0\.1\.187|ff02::(c|fb))$/i;
 
 /** Step 2b: a parameter, property, variable or assignment that holds a discovery object. */
 function recordObject(node: ts.Node, recorder: ObjectRecorder): void {
@@ -438,9 +453,14 @@ function discoveryObjectTest(
   sockets: SocketUse,
   objects: ReadonlyMap<string, DiscoveryModule>,
 ): (node: ts.Expression) => boolean {
-  /** A dgram socket is discovery when the file multicasts/broadcasts on it, or binds and sends (peer UDP). */
+  /**
+   * A dgram socket is discovery when the file multicasts/broadcasts on it, binds and sends (peer
+   * UDP), or binds or sends in a file that speaks a discovery protocol (SSDP, an mDNS group).
+   */
   const isDiscoverySocketKey = (key: string): boolean =>
-    sockets.multicast.has(key) || (sockets.bind.has(key) && sockets.send.has(key));
+    sockets.multicast.has(key) ||
+    (sockets.bind.has(key) && sockets.send.has(key)) ||
+    (sockets.discoveryProtocol && (sockets.bind.has(key) || sockets.send.has(key)));
   const ownsMulticastSocket = (owner: string): boolean => {
     for (const key of sockets.multicast) if (key.startsWith(`${owner}.`)) return true;
     return false;

@@ -25,6 +25,7 @@ import {
   afterDiscoveryStopped,
   anyDiscoveryWork,
   keepsTheLastList,
+  listensAfterBind,
   lookupIntoPeerCollection,
   resolvesADeferredAwaitedWithATimeout,
   runsEveryTick,
@@ -220,7 +221,9 @@ function checkErrorEvent(
     } else report(site, verdict);
     return;
   }
-  report(site, verdictOf(handler, context, call));
+  const verdict = verdictOf(handler, context, call);
+  if (verdict.fallbacks.length === 0 && listensAfterBind(call, emitter)) return;
+  report(site, verdict);
 }
 
 /** Methods of a discovery object that put a packet on the wire and call back with its send's error. */

@@ -61,9 +61,12 @@ export function discoveryModuleOf(specifier: string): DiscoveryModule | undefine
     : undefined;
 }
 
-/** Package names whose words name a discovery protocol: mDNS, DNS-SD, SSDP, multicast, gossip, SWIM. */
+/**
+ * Package names whose words name a discovery protocol or a peer directory: mDNS, DNS-SD, SSDP,
+ * multicast, gossip, SWIM, a DHT, a coordination service.
+ */
 const PROTOCOL_PACKAGE =
-  /(^|[-_./@])(mdns|bonjour|zeroconf|dnssd|ssdp|multicast|gossip|swim|ringpop|ciao|avahi|memberlist|scuttlebutt|zookeeper|etcd3?|consul|eureka|nacos)([-_./]|$)/i;
+  /(^|[-_./@])(mdns|bonjour|zeroconf|dnssd|ssdp|multicast|gossip|swim|ringpop|ciao|avahi|memberlist|scuttlebutt|dht|kademlia|zookeeper|etcd3?|consul|eureka|nacos)([-_./]|$)/i;
 
 /**
  * Modules whose "discovery" is of an identity provider, not of peers: `Issuer.discover()` in

@@ -156,6 +156,9 @@ const NOT_WORK_WORDS = new Set([
   'characteristic',
   'characteristics',
   'gatt',
+  // A Bluetooth LE peripheral's services are discovered on the device, not among peers.
+  'peripheral',
+  'peripherals',
   // User-interface code named for what it shows (`DiscoveryPage`, `useDiscoveryFeed`).
   'page',
   'view',

@@ -3,7 +3,7 @@
  * promises, a stop earlier in the same function, a refresh that keeps its last list, a deferred the
  * file awaits with a timeout. Each reads only the one parsed file.
  */
-import { ts } from '../../../syntax/index.js';
+import { outermostWrapperOf, ts } from '../../../syntax/index.js';
 import {
   chainNames,
   containsCall,
@@ -249,4 +249,33 @@ export function lookupIntoPeerCollection(
     node: found,
     description: `\`${describeCallee(found, context.sourceFile)}\` in \`${owner.name.text}.${method.name}()\``,
   };
+}
+
+/**
+ * `socket.bind(port, () => { …; socket.on('error', log) })`: an `'error'` listener added once the
+ * socket is bound (in the callback of its `bind`, or of its `'listening'` event). The bind's own
+ * failure went to an earlier listener; what reaches this one is a failed send or a packet, after
+ * which a UDP socket stays open and keeps receiving: per-packet trouble, not discovery switched off.
+ */
+export function listensAfterBind(listenerCall: ts.CallExpression, emitter: ts.Expression): boolean {
+  const key = keyOf(emitter);
+  if (key === undefined) return false;
+  for (let node: ts.Node | undefined = listenerCall.parent; node; node = node.parent) {
+    if (!ts.isArrowFunction(node) && !ts.isFunctionExpression(node)) continue;
+    const call = outermostWrapperOf(node).parent;
+    if (!call || !ts.isCallExpression(call)) continue;
+    const callee = skipWrappers(call.expression);
+    if (!ts.isPropertyAccessExpression(callee) || keyOf(callee.expression) !== key) continue;
+    const method = callee.name.text;
+    if (method === 'bind') return true;
+    const [event] = call.arguments;
+    if (
+      /^(on|once)$/.test(method) &&
+      event !== undefined &&
+      ts.isStringLiteralLike(event) &&
+      event.text === 'listening'
+    )
+      return true;
+  }
+  return false;
 }

@@ -9,7 +9,7 @@ import {
   type DiscoveryContext,
 } from './context.js';
 import { skipWrappers } from './modules.js';
-import { namesDiscovery, namesPeerList, splitWords } from './names.js';
+import { namesDiscovery, namesNonPeerDiscovery, namesPeerList, splitWords } from './names.js';
 
 /** A piece of discovery work found under a handler, described for the message. */
 export interface DiscoveryWork {
@@ -64,6 +64,7 @@ export function classifyCall(
     if (namedNonPeer() || namesUnrelatedWork(method)) return undefined;
     if (namesDiscovery(method) || advertisesService(method, context)) return `\`${described()}\``;
     const receiverNames = chainNames(receiver);
+    if (registersWithARegistry(method, receiverNames)) return `\`${described()}\` (service registry)`;
     const last = receiverNames[receiverNames.length - 1];
     if (context.isDiscoveryObject(receiver) && !isArrayJoin(method, call, last)) return `\`${described()}\``;
     if (
@@ -93,6 +94,17 @@ export function classifyCall(
     }
   }
   return undefined;
+}
+
+/**
+ * `registry.registerServices(…)`, `this.props.registry.registerConsumers(…)`: this node putting
+ * itself in a service registry, the list its peers find it in. A metrics, plugin or command
+ * registry is not one (`namesNonPeerDiscovery`).
+ */
+function registersWithARegistry(method: string, receiverNames: readonly string[]): boolean {
+  if (splitWords(method)[0] !== 'register') return false;
+  if (namesNonPeerDiscovery([method, ...receiverNames])) return false;
+  return receiverNames.some((name) => splitWords(name).includes('registry'));
 }
 
 /** Words of a call that publishes this node's service: discovery work where the file names a service type. */
