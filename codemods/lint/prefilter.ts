@@ -40,6 +40,8 @@ const DISCOVERY_TEXT = new RegExp(
     either(DISCOVERY_NOUN_WORDS),
     either(MODULE_NAMES),
     'setBroadcast',
+    // `ZooKeeper` and `zkClient`, which camelCase cuts in two (names.ts reads them as pairs).
+    'ZooKeeper|(?<![A-Za-z0-9])zkClient|ZkClient',
     // A DNS-SD service type (`'_hap._tcp'`): the file advertises or browses services.
     '\\._(?:tcp|udp)(?![A-Za-z0-9])',
     `${either(GROUP_VERB_WORDS)}[_-]?${either(GROUP_NOUN_WORDS)}`,

@@ -49,9 +49,9 @@ export const DISCOVERY_NOUN_WORDS: readonly string[] = [
   'serf',
   'scuttlebutt',
   'ssdp',
-  // Coordination services a node registers with or learns its peers (or its master) from.
+  // Coordination services a node registers with or learns its peers (or its master) from. ("zk"
+  // alone is as often zero-knowledge as ZooKeeper: only a `zkClient` counts, below.)
   'zookeeper',
-  'zk',
   'etcd',
   'consul',
   'eureka',
@@ -197,8 +197,20 @@ export function namesDiscovery(name: string): boolean {
 export function namesDiscoveryObject(name: string): boolean {
   const words = splitWords(name);
   if (words.some((word) => NOT_WORK_WORDS.has(word))) return false;
-  return words.some((word) => DISCOVERY_NOUNS.has(word));
+  return (
+    words.some((word) => DISCOVERY_NOUNS.has(word)) ||
+    words.some((word, index) => {
+      const second = DISCOVERY_PAIRS.get(word);
+      return second !== undefined && second === words[index + 1];
+    })
+  );
 }
+
+/** Discovery nouns that camelCase cuts in two: `ZooKeeper` → zoo, keeper; `zkClient` → zk, client. */
+const DISCOVERY_PAIRS: ReadonlyMap<string, string> = new Map([
+  ['zoo', 'keeper'],
+  ['zk', 'client'],
+]);
 
 const LEADER_WORDS = new Set([
   'leader',
