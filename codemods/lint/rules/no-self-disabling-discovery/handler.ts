@@ -664,8 +664,24 @@ const handsTheErrorOn: CallClassifier = (reading, { node, name, root, firstArgum
   return undefined;
 };
 
+/**
+ * `self.done.bind(self);` as a statement: Function.prototype.bind makes a new function and the
+ * statement drops it, so nothing is called (a socket's `bind(port)` takes no `this`).
+ */
+const bindsAndDropsAFunction: CallClassifier = (_reading, { node, name, root, firstArgument }) => {
+  if (name !== 'bind' || firstArgument === undefined || !ts.isExpressionStatement(node.parent))
+    return undefined;
+  const bound = skipWrappers(firstArgument);
+  const boundThis =
+    bound.kind === ts.SyntaxKind.ThisKeyword ||
+    isSelfReference(bound) ||
+    (ts.isIdentifier(bound) && bound.text === root);
+  return boundThis ? 'stop' : undefined;
+};
+
 /** The classifiers in the order they are asked; any other call is other work the rule cannot judge. */
 const CALL_CLASSIFIERS: readonly CallClassifier[] = [
+  bindsAndDropsAFunction,
   exitsRejectsOrEmits,
   logsOrCounts,
   takesLeadership,

@@ -17,13 +17,15 @@ import { parameterlessCompletion } from './completion.js';
 import { dropsTheContinuation } from './continuation.js';
 import { dropsTransportError } from './transport.js';
 import { errorBranches, looksLikeErrorName } from './error-branches.js';
-import { analyzeHandler, mentions, resolveHandler } from './handler.js';
+import { analyzeHandler, logLevelOf, mentions, resolveHandler } from './handler.js';
 import type { Fallback, FallbackKind, HandlerVerdict } from './handler.js';
 import { skipWrappers, withoutBind } from './modules.js';
 import { namesDiscovery } from './names.js';
 import {
   afterDiscoveryStopped,
   anyDiscoveryWork,
+  closedAfterOneUse,
+  inUserInterfaceComponent,
   keepsTheLastList,
   listensAfterBind,
   lookupIntoPeerCollection,
@@ -51,7 +53,7 @@ interface Site {
   readonly subject: string;
   /** Where the finding points. */
   readonly node: ts.Node;
-  /** The statement or call the handler belongs to, when it may run on a timer's every tick. */
+  /** The statement or call the handler belongs to (a timer's tick, a UI component around it). */
   readonly within?: ts.Node;
 }
 
@@ -74,6 +76,7 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
   // continuation) is reported by the first.
   const reported = new Set<number>();
   const report = (site: Site, verdict: HandlerVerdict, extra?: string): void => {
+    if (inUserInterfaceComponent(site.within ?? site.node, sourceFile)) return;
     const finding = judge(site, verdict, extra, sourceFile);
     const at = site.node.getStart(sourceFile);
     if (finding && !reported.has(at)) {
@@ -186,7 +189,11 @@ function checkDiscardedSettlement(
   const work = anyDiscoveryWork(argument, context);
   if (!work) return;
   report(
-    { subject: `This \`Promise.allSettled()\` over ${work.description}`, node: siteFrom(callee.name, call) },
+    {
+      subject: `This \`Promise.allSettled()\` over ${work.description}`,
+      node: siteFrom(callee.name, call),
+      within: call,
+    },
     SILENT,
     'drops every rejection: its results are never read, so a discovery step that failed is neither reported nor retried',
   );
@@ -209,7 +216,11 @@ function checkErrorEvent(
     : '';
   const text = emitter.getText(context.sourceFile).replace(/\s+/g, '');
   const shown = text.length > 50 ? `${text.slice(0, 49)}…` : text;
-  const site = { subject: `This 'error' handler on \`${shown}\`${label}`, node: siteFrom(callee.name, call) };
+  const site = {
+    subject: `This 'error' handler on \`${shown}\`${label}`,
+    node: siteFrom(callee.name, call),
+    within: call,
+  };
   if (handler.kind === 'body' && handler.declaresNoParameter) {
     // A listener that never takes the error cannot hand it on: removing the socket from a list or
     // carrying on with the others is not surfacing it (an emitted event or a rejection still is).
@@ -223,6 +234,12 @@ function checkErrorEvent(
   }
   const verdict = verdictOf(handler, context, call);
   if (verdict.fallbacks.length === 0 && listensAfterBind(call, emitter)) return;
+  if (
+    verdict.fallbacks.length > 0 &&
+    verdict.fallbacks.every((fallback) => fallback.kind === 'close-discovery') &&
+    closedAfterOneUse(call, emitter, handlerExpression)
+  )
+    return;
   report(site, verdict);
 }
 
@@ -454,7 +471,8 @@ function onlyTearsDown(block: ts.Block): boolean {
   let calls = 0;
   let teardowns = 0;
   const visit = (node: ts.Node): void => {
-    if (ts.isCallExpression(node)) {
+    // A log line beside the teardown (`browser.stop(); debug('closed')`) takes nothing up.
+    if (ts.isCallExpression(node) && logLevelOf(node) === undefined) {
       calls += 1;
       const names = chainNames(node.expression);
       if (namesTeardown(names[names.length - 1] ?? '')) teardowns += 1;

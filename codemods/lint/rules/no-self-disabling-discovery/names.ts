@@ -58,6 +58,8 @@ export const DISCOVERY_NOUN_WORDS: readonly string[] = [
   'nacos',
   'sentinel',
   'sentinels',
+  // Electing a leader among peers is the other half of what discovery was for.
+  'election',
 ];
 const DISCOVERY_NOUNS = new Set(DISCOVERY_NOUN_WORDS);
 
@@ -183,7 +185,7 @@ export function namesDiscovery(name: string): boolean {
   const words = splitWords(name);
   if (words.some((word) => NOT_WORK_WORDS.has(word))) return false;
   if (PREDICATE_PREFIXES.has(words[0] ?? '')) return false;
-  if (words.some((word) => DISCOVERY_NOUNS.has(word))) return true;
+  if (words.some((word) => DISCOVERY_NOUNS.has(word)) || hasDiscoveryPair(words)) return true;
   // Verb and group noun side by side (`joinCluster`, `clusterJoin`, `findPeers`): apart they are
   // everywhere (`loadUserRing`), together they say discovery.
   return words.some(
@@ -197,19 +199,23 @@ export function namesDiscovery(name: string): boolean {
 export function namesDiscoveryObject(name: string): boolean {
   const words = splitWords(name);
   if (words.some((word) => NOT_WORK_WORDS.has(word))) return false;
-  return (
-    words.some((word) => DISCOVERY_NOUNS.has(word)) ||
-    words.some((word, index) => {
-      const second = DISCOVERY_PAIRS.get(word);
-      return second !== undefined && second === words[index + 1];
-    })
-  );
+  return words.some((word) => DISCOVERY_NOUNS.has(word)) || hasDiscoveryPair(words);
+}
+
+function hasDiscoveryPair(words: readonly string[]): boolean {
+  return words.some((word, index) => {
+    const second = DISCOVERY_PAIRS.get(word);
+    return second !== undefined && second === words[index + 1];
+  });
 }
 
 /** Discovery nouns that camelCase cuts in two: `ZooKeeper` → zoo, keeper; `zkClient` → zk, client. */
 const DISCOVERY_PAIRS: ReadonlyMap<string, string> = new Map([
   ['zoo', 'keeper'],
   ['zk', 'client'],
+  // `tryToBecomeLeader()`, `becomeLeader`: campaigning in an election. (In a failure handler the
+  // same name is a fallback to leader; see `namesFallbackCall`.)
+  ['become', 'leader'],
 ]);
 
 const LEADER_WORDS = new Set([

@@ -279,3 +279,66 @@ export function listensAfterBind(listenerCall: ts.CallExpression, emitter: ts.Ex
   }
   return false;
 }
+
+/**
+ * `function SourceDiscovery() { … return <Table …/> }`: a user-interface component, whose fetches
+ * fill a screen. Whatever it calls "discovery", a failure there is shown or logged in the browser,
+ * not a service losing its peers. Read only in JSX files.
+ */
+export function inUserInterfaceComponent(site: ts.Node, sourceFile: ts.SourceFile): boolean {
+  if (sourceFile.languageVariant !== ts.LanguageVariant.JSX) return false;
+  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body && rendersJsx(node.body)) return true;
+  }
+  return false;
+}
+
+/** JSX in a function's own body (nested functions left out: a callback that renders is not the component). */
+function rendersJsx(body: ts.Node): boolean {
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isJsxElement(node) || ts.isJsxSelfClosingElement(node) || ts.isJsxFragment(node)) {
+      found = true;
+      return;
+    }
+    if (!ts.isFunctionLike(node)) ts.forEachChild(node, visit);
+  };
+  visit(body);
+  return found;
+}
+
+/**
+ * `const socket = dgram.createSocket(…); socket.on('error', (e) => { log(e); socket.close() });
+ * socket.send(msg, …, () => socket.close())`: a socket opened for one message and closed once it
+ * is sent. Closing it on error ends that one use, as success does; discovery is not switched off.
+ */
+export function closedAfterOneUse(
+  listenerCall: ts.CallExpression,
+  emitter: ts.Expression,
+  handler: ts.Node,
+): boolean {
+  const key = keyOf(emitter);
+  if (key === undefined) return false;
+  let owner: ts.Node | undefined = listenerCall.parent;
+  while (owner && !ts.isFunctionLike(owner)) owner = owner.parent;
+  if (!owner || !('body' in owner) || !owner.body) return false;
+  let closedElsewhere = false;
+  const visit = (node: ts.Node): void => {
+    if (closedElsewhere || node === handler) return;
+    if (ts.isCallExpression(node)) {
+      const callee = skipWrappers(node.expression);
+      if (
+        ts.isPropertyAccessExpression(callee) &&
+        callee.name.text === 'close' &&
+        keyOf(callee.expression) === key
+      ) {
+        closedElsewhere = true;
+        return;
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(owner.body);
+  return closedElsewhere;
+}

@@ -8,7 +8,7 @@ import {
   repliesToSender,
   type DiscoveryContext,
 } from './context.js';
-import { skipWrappers } from './modules.js';
+import { discoveryModuleOf, requiredSpecifier, skipWrappers } from './modules.js';
 import { namesDiscovery, namesNonPeerDiscovery, namesPeerList, splitWords } from './names.js';
 
 /** A piece of discovery work found under a handler, described for the message. */
@@ -43,6 +43,10 @@ export function classifyCall(
 ): string | undefined {
   const callee = skipWrappers(call.expression);
   const described = (): string => describeCallee(call, context.sourceFile);
+  const loaded = ts.isCallExpression(call) ? requiredSpecifier(call) : undefined;
+  if (loaded !== undefined) {
+    return loadsDiscoveryCode(loaded) && insideAFunction(call) ? `loading \`${loaded}\`` : undefined;
+  }
   const module = context.originOf(callee);
   // Names decide only when resolution did not: `Issuer.discover()` is an identity provider's metadata.
   const namedNonPeer = (): boolean => module === undefined && context.isNonPeerDiscovery(callee);
@@ -94,6 +98,31 @@ export function classifyCall(
     }
   }
   return undefined;
+}
+
+/**
+ * `require('mdns')`, `await import('@acme/gossip')`, `require('./discovery')`: a discovery library,
+ * or a local module named for discovery, that fails to load leaves discovery off (dgram is core).
+ */
+function loadsDiscoveryCode(specifier: string): boolean {
+  const module = discoveryModuleOf(specifier);
+  // The package itself: a file deep inside it (`mdns/dist/NetworkInterface`) is a patch or a helper.
+  if (module !== undefined) return module.kind !== 'dgram' && specifier === module.name;
+  if (!specifier.startsWith('.')) return false;
+  const file = specifier.split('/').pop() ?? '';
+  return namesDiscovery(file.replace(/\.[cm]?[jt]s$/, ''));
+}
+
+/**
+ * Loaded inside a function (the one that starts discovery), not at the top of the module: a
+ * top-level `try { mdns = require('mdns') } catch { mdns = undefined }` probes an optional
+ * dependency when the file loads, and the start path decides what its absence means.
+ */
+function insideAFunction(call: ts.Node): boolean {
+  for (let node: ts.Node | undefined = call.parent; node; node = node.parent) {
+    if (ts.isFunctionLike(node)) return true;
+  }
+  return false;
 }
 
 /**
@@ -160,9 +189,19 @@ function reachesOut(call: ts.CallExpression | ts.NewExpression): boolean {
  * `await dns.getIPv4()`: a call awaited inside a function named for discovery waits on the network
  * or a peer, whatever its verb (`getMappedAddress`, `natPmp.externalIp`).
  */
-function isAwaited(call: ts.CallExpression | ts.NewExpression): boolean {
-  return ts.isAwaitExpression(outermostWrapperOf(call).parent);
+function isAwaited(call: ts.CallExpression | ts.NewExpression, enclosingName: string): boolean {
+  if (!ts.isAwaitExpression(outermostWrapperOf(call).parent)) return false;
+  const names = chainNames(call.expression);
+  // Waiting out a timer is no lookup (`await sleep(1000)`).
+  if (names.some((name) => splitWords(name).some((word) => TIMER_WORDS.has(word)))) return false;
+  // `onPeerDiscovery(peer)` handles one discovered peer, `discoveryEnd()` wraps up: what they
+  // await is that peer's or that ending's, not discovery's.
+  const words = splitWords(enclosingName.replace(/^.*\./, ''));
+  return !(words[0] === 'on' || words[0] === 'handle' || ENDING_WORDS.has(words[words.length - 1] ?? ''));
 }
+
+const TIMER_WORDS = new Set(['sleep', 'delay', 'wait', 'timeout', 'pause']);
+const ENDING_WORDS = new Set(['end', 'ended', 'done', 'finish', 'finished', 'complete', 'completed']);
 
 /**
  * True when what `fn` throws reaches the handler around the expression that contains it: a promise
@@ -229,7 +268,7 @@ export function findDiscoveryWork(
         enclosingName !== undefined &&
         fallback === undefined &&
         !isUnrelatedCall(node) &&
-        (reachesOut(node) || isAwaited(node))
+        (reachesOut(node) || isAwaited(node, enclosingName))
       ) {
         const callee = skipWrappers(node.expression);
         const isListener = ts.isPropertyAccessExpression(callee) && LISTENER_METHODS.has(callee.name.text);
