@@ -517,6 +517,16 @@ export function functionName(node: ts.FunctionLikeDeclaration): string | undefin
   ) {
     return parent.name.text;
   }
+  // `Discovery.prototype.start = function () {…}`, `exports.startDiscovery = function () {…}`,
+  // `this.announce = () => {…}`: the property it is assigned to.
+  if (
+    ts.isBinaryExpression(parent) &&
+    parent.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+    parent.right === node &&
+    ts.isPropertyAccessExpression(parent.left)
+  ) {
+    return parent.left.name.text;
+  }
   return undefined;
 }
 
