@@ -115,6 +115,7 @@ const NOT_WORK_WORDS = new Set([
   'logger',
   'metrics',
   'stats',
+  'tracer',
   'test',
   'mock',
   'render',
@@ -354,4 +355,25 @@ export function namesAttemptCounter(name: string): boolean {
 /** Events whose emission says "I am the leader now". */
 export function isLeadershipEvent(name: string): boolean {
   return /^(leader|elected|master|promoted|promotion|standalone|leadership)$/i.test(name);
+}
+
+const MESSAGE_WORDS = new Set([
+  'message',
+  'messages',
+  'rpc',
+  'packet',
+  'packets',
+  'datagram',
+  'frame',
+  'request',
+]);
+
+/**
+ * True when `name` handles one received message (`handleReceivedRpc`, `onMessage`,
+ * `handleDiscoveryPacket`): what fails in it is that message's, and the next one is read.
+ */
+export function namesMessageHandler(name: string): boolean {
+  const words = splitWords(name.replace(/^#/, ''));
+  if (words.includes('received')) return true;
+  return (words[0] === 'handle' || words[0] === 'on') && words.some((word) => MESSAGE_WORDS.has(word));
 }

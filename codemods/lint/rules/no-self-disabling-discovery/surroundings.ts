@@ -203,20 +203,28 @@ function tickedFunctions(sourceFile: ts.SourceFile): { callbacks: Set<ts.Node>; 
 }
 
 /**
- * True when `site` runs on every tick of a `setInterval` in its file: inside the timer's callback,
- * or in a function the timer calls by name. A failure there that is logged is tried again next
- * tick (a renewal, a heartbeat, a periodic announcement), which is not discovery switched off.
+ * True when `site` runs on every tick of a `setInterval` in its file (inside the timer's callback,
+ * or in a function the timer calls by name) or in a function named for a periodic step
+ * (`runHeartbeat`, `onTick`), whatever schedules it. A failure there that is logged is tried
+ * again next tick (a renewal, a heartbeat, a periodic announcement), which is not discovery
+ * switched off.
  */
 export function runsEveryTick(site: ts.Node, sourceFile: ts.SourceFile): boolean {
   const ticked = tickedFunctions(sourceFile);
-  if (ticked.callbacks.size === 0 && ticked.names.size === 0) return false;
   for (let current: ts.Node | undefined = site.parent; current; current = current.parent) {
     if (!ts.isFunctionLike(current)) continue;
     if (ticked.callbacks.has(current)) return true;
     const name = functionName(current as ts.FunctionLikeDeclaration);
-    if (name !== undefined && ticked.names.has(name)) return true;
+    if (name !== undefined && (ticked.names.has(name) || namesPeriodicStep(name))) return true;
   }
   return false;
+}
+
+const PERIODIC_WORDS = new Set(['heartbeat', 'heartbeats', 'tick', 'periodic']);
+
+/** `runHeartbeat`, `onTick`, `periodicRefresh`: a step that runs again on its own schedule. */
+function namesPeriodicStep(name: string): boolean {
+  return splitWords(name.replace(/^#/, '')).some((word) => PERIODIC_WORDS.has(word));
 }
 
 /** Verbs of a name lookup: what a peer list calls to turn seed or node names into addresses. */

@@ -3,13 +3,20 @@ import {
   LISTENER_METHODS,
   MULTICAST_METHODS,
   chainNames,
+  functionName,
   isUnrelatedCall,
   namesUnrelatedWork,
   repliesToSender,
   type DiscoveryContext,
 } from './context.js';
 import { discoveryModuleOf, requiredSpecifier, skipWrappers } from './modules.js';
-import { namesDiscovery, namesNonPeerDiscovery, namesPeerList, splitWords } from './names.js';
+import {
+  namesDiscovery,
+  namesMessageHandler,
+  namesNonPeerDiscovery,
+  namesPeerList,
+  splitWords,
+} from './names.js';
 
 /** A piece of discovery work found under a handler, described for the message. */
 export interface DiscoveryWork {
@@ -91,7 +98,9 @@ export function classifyCall(
   }
   if (depth < MAX_LOCAL_DEPTH) {
     const local = context.localCallee(call);
-    if (local?.body && !seen.has(local)) {
+    const localName = local === undefined ? undefined : functionName(local);
+    // Handling one received message is per-message work, whatever it touches.
+    if (local?.body && !seen.has(local) && !(localName !== undefined && namesMessageHandler(localName))) {
       seen.add(local);
       const inner = findDiscoveryWork(local.body, context, undefined, depth + 1, seen);
       if (inner) return `${inner.description} via \`${described()}\``;
