@@ -25,6 +25,7 @@ import {
   afterDiscoveryStopped,
   anyDiscoveryWork,
   closedAfterOneUse,
+  handlesOneMessage,
   inUserInterfaceComponent,
   keepsTheLastList,
   listensAfterBind,
@@ -76,7 +77,9 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
   // continuation) is reported by the first.
   const reported = new Set<number>();
   const report = (site: Site, verdict: HandlerVerdict, extra?: string): void => {
-    if (inUserInterfaceComponent(site.within ?? site.node, sourceFile)) return;
+    const where = site.within ?? site.node;
+    if (inUserInterfaceComponent(where, sourceFile)) return;
+    if (verdict.fallbacks.length === 0 && handlesOneMessage(where)) return;
     const finding = judge(site, verdict, extra, sourceFile);
     const at = site.node.getStart(sourceFile);
     if (finding && !reported.has(at)) {

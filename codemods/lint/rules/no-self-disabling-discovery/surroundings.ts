@@ -14,7 +14,7 @@ import {
 } from './context.js';
 import type { HandlerVerdict } from './handler.js';
 import { skipWrappers, withoutBind } from './modules.js';
-import { namesPeerCollection, splitWords } from './names.js';
+import { namesMessageHandler, namesPeerCollection, splitWords } from './names.js';
 import { classifyCall, describeCallee, type DiscoveryWork } from './work.js';
 
 /** Discovery work anywhere under `root`, callbacks included (each one settles a promise of the batch). */
@@ -349,4 +349,34 @@ export function closedAfterOneUse(
   };
   visit(owner.body);
   return closedElsewhere;
+}
+
+/** Events that deliver one received message. */
+const MESSAGE_EVENTS = new Set(['message', 'packet', 'response', 'datagram']);
+
+/**
+ * True when `site` handles one received message: inside a function named for it
+ * (`handleMessage`, `onPacket`, `handleReceivedRpc`) or the listener of a `'message'` event. What
+ * fails there is that message's (a bad packet, one reply); the next message is read as before.
+ */
+export function handlesOneMessage(site: ts.Node): boolean {
+  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
+    if (!ts.isFunctionLike(node)) continue;
+    const name = functionName(node as ts.FunctionLikeDeclaration);
+    if (name !== undefined && namesMessageHandler(name)) return true;
+    const call = outermostWrapperOf(node).parent;
+    if (call && ts.isCallExpression(call) && call.arguments.length >= 2) {
+      const callee = skipWrappers(call.expression);
+      const [event] = call.arguments;
+      if (
+        ts.isPropertyAccessExpression(callee) &&
+        /^(on|once|addListener)$/.test(callee.name.text) &&
+        event !== undefined &&
+        ts.isStringLiteralLike(event) &&
+        MESSAGE_EVENTS.has(event.text)
+      )
+        return true;
+    }
+  }
+  return false;
 }
