@@ -24,15 +24,13 @@ import { namesDiscovery } from './names.js';
 import {
   afterDiscoveryStopped,
   anyDiscoveryWork,
-  closedAfterOneUse,
-  handlesOneMessage,
-  inUserInterfaceComponent,
   keepsTheLastList,
-  listensAfterBind,
   lookupIntoPeerCollection,
   resolvesADeferredAwaitedWithATimeout,
-  runsEveryTick,
 } from './surroundings.js';
+import { closedAfterOneUse, handlesOneMessage, listensAfterBind } from './per-message.js';
+import { runsEveryTick } from './periodic.js';
+import { inUserInterfaceComponent } from './user-interface.js';
 import { describeCallee, findDiscoveryWork } from './work.js';
 
 const ADVICE =

@@ -1,20 +1,13 @@
 /**
  * What around a handler decides whether its failure matters: discovery work anywhere in a batch of
  * promises, a stop earlier in the same function, a refresh that keeps its last list, a deferred the
- * file awaits with a timeout. Each reads only the one parsed file.
+ * file awaits with a timeout, a lookup that fills the peer list. Each reads only the one parsed file.
  */
-import { outermostWrapperOf, ts } from '../../../syntax/index.js';
-import {
-  chainNames,
-  containsCall,
-  functionName,
-  keyOf,
-  nearestNamedFunction,
-  type DiscoveryContext,
-} from './context.js';
+import { ts } from '../../../syntax/index.js';
+import { containsCall, keyOf, nearestNamedFunction, type DiscoveryContext } from './context.js';
 import type { HandlerVerdict } from './handler.js';
-import { skipWrappers, withoutBind } from './modules.js';
-import { namesMessageHandler, namesPeerCollection, splitWords } from './names.js';
+import { skipWrappers } from './modules.js';
+import { namesPeerCollection, splitWords } from './names.js';
 import { classifyCall, describeCallee, type DiscoveryWork } from './work.js';
 
 /** Discovery work anywhere under `root`, callbacks included (each one settles a promise of the batch). */
@@ -164,69 +157,6 @@ export function resolvesADeferredAwaitedWithATimeout(
   );
 }
 
-/**
- * The functions a file runs on every tick of a `setInterval`: the callback itself, and the named
- * functions it hands over (`setInterval(this.renew.bind(this))`) or calls (`() => this.renew()`).
- * Kept per file: every handler in the file asks.
- */
-const tickedByFile = new WeakMap<ts.SourceFile, { callbacks: Set<ts.Node>; names: Set<string> }>();
-
-function tickedFunctions(sourceFile: ts.SourceFile): { callbacks: Set<ts.Node>; names: Set<string> } {
-  let ticked = tickedByFile.get(sourceFile);
-  if (ticked !== undefined) return ticked;
-  const found = { callbacks: new Set<ts.Node>(), names: new Set<string>() };
-  const visit = (node: ts.Node): void => {
-    if (ts.isCallExpression(node)) {
-      const names = chainNames(node.expression);
-      const [callback] = node.arguments;
-      if (names[names.length - 1] === 'setInterval' && callback !== undefined) {
-        const ticks = withoutBind(callback);
-        if (ts.isArrowFunction(ticks) || ts.isFunctionExpression(ticks)) {
-          found.callbacks.add(ticks);
-          containsCall(ticks, (name) => {
-            found.names.add(name);
-            return false;
-          });
-        } else {
-          const handed = chainNames(ticks);
-          const name = handed[handed.length - 1];
-          if (name !== undefined) found.names.add(name);
-        }
-      }
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(sourceFile);
-  ticked = found;
-  tickedByFile.set(sourceFile, ticked);
-  return ticked;
-}
-
-/**
- * True when `site` runs on every tick of a `setInterval` in its file (inside the timer's callback,
- * or in a function the timer calls by name) or in a function named for a periodic step
- * (`runHeartbeat`, `onTick`), whatever schedules it. A failure there that is logged is tried
- * again next tick (a renewal, a heartbeat, a periodic announcement), which is not discovery
- * switched off.
- */
-export function runsEveryTick(site: ts.Node, sourceFile: ts.SourceFile): boolean {
-  const ticked = tickedFunctions(sourceFile);
-  for (let current: ts.Node | undefined = site.parent; current; current = current.parent) {
-    if (!ts.isFunctionLike(current)) continue;
-    if (ticked.callbacks.has(current)) return true;
-    const name = functionName(current as ts.FunctionLikeDeclaration);
-    if (name !== undefined && (ticked.names.has(name) || namesPeriodicStep(name))) return true;
-  }
-  return false;
-}
-
-const PERIODIC_WORDS = new Set(['heartbeat', 'heartbeats', 'tick', 'periodic']);
-
-/** `runHeartbeat`, `onTick`, `periodicRefresh`: a step that runs again on its own schedule. */
-function namesPeriodicStep(name: string): boolean {
-  return splitWords(name.replace(/^#/, '')).some((word) => PERIODIC_WORDS.has(word));
-}
-
 /** Verbs of a name lookup: what a peer list calls to turn seed or node names into addresses. */
 const LOOKUP_WORDS = new Set(['resolve', 'lookup', 'query', 'discover', 'find']);
 
@@ -257,126 +187,4 @@ export function lookupIntoPeerCollection(
     node: found,
     description: `\`${describeCallee(found, context.sourceFile)}\` in \`${owner.name.text}.${method.name}()\``,
   };
-}
-
-/**
- * `socket.bind(port, () => { …; socket.on('error', log) })`: an `'error'` listener added once the
- * socket is bound (in the callback of its `bind`, or of its `'listening'` event). The bind's own
- * failure went to an earlier listener; what reaches this one is a failed send or a packet, after
- * which a UDP socket stays open and keeps receiving: per-packet trouble, not discovery switched off.
- */
-export function listensAfterBind(listenerCall: ts.CallExpression, emitter: ts.Expression): boolean {
-  const key = keyOf(emitter);
-  if (key === undefined) return false;
-  for (let node: ts.Node | undefined = listenerCall.parent; node; node = node.parent) {
-    if (!ts.isArrowFunction(node) && !ts.isFunctionExpression(node)) continue;
-    const call = outermostWrapperOf(node).parent;
-    if (!call || !ts.isCallExpression(call)) continue;
-    const callee = skipWrappers(call.expression);
-    if (!ts.isPropertyAccessExpression(callee) || keyOf(callee.expression) !== key) continue;
-    const method = callee.name.text;
-    if (method === 'bind') return true;
-    const [event] = call.arguments;
-    if (
-      /^(on|once)$/.test(method) &&
-      event !== undefined &&
-      ts.isStringLiteralLike(event) &&
-      event.text === 'listening'
-    )
-      return true;
-  }
-  return false;
-}
-
-/**
- * `function SourceDiscovery() { … return <Table …/> }`: a user-interface component, whose fetches
- * fill a screen. Whatever it calls "discovery", a failure there is shown or logged in the browser,
- * not a service losing its peers. Read only in JSX files.
- */
-export function inUserInterfaceComponent(site: ts.Node, sourceFile: ts.SourceFile): boolean {
-  if (sourceFile.languageVariant !== ts.LanguageVariant.JSX) return false;
-  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
-    if (ts.isFunctionLike(node) && 'body' in node && node.body && rendersJsx(node.body)) return true;
-  }
-  return false;
-}
-
-/** JSX in a function's own body (nested functions left out: a callback that renders is not the component). */
-function rendersJsx(body: ts.Node): boolean {
-  let found = false;
-  const visit = (node: ts.Node): void => {
-    if (found) return;
-    if (ts.isJsxElement(node) || ts.isJsxSelfClosingElement(node) || ts.isJsxFragment(node)) {
-      found = true;
-      return;
-    }
-    if (!ts.isFunctionLike(node)) ts.forEachChild(node, visit);
-  };
-  visit(body);
-  return found;
-}
-
-/**
- * `const socket = dgram.createSocket(…); socket.on('error', (e) => { log(e); socket.close() });
- * socket.send(msg, …, () => socket.close())`: a socket opened for one message and closed once it
- * is sent. Closing it on error ends that one use, as success does; discovery is not switched off.
- */
-export function closedAfterOneUse(
-  listenerCall: ts.CallExpression,
-  emitter: ts.Expression,
-  handler: ts.Node,
-): boolean {
-  const key = keyOf(emitter);
-  if (key === undefined) return false;
-  let owner: ts.Node | undefined = listenerCall.parent;
-  while (owner && !ts.isFunctionLike(owner)) owner = owner.parent;
-  if (!owner || !('body' in owner) || !owner.body) return false;
-  let closedElsewhere = false;
-  const visit = (node: ts.Node): void => {
-    if (closedElsewhere || node === handler) return;
-    if (ts.isCallExpression(node)) {
-      const callee = skipWrappers(node.expression);
-      if (
-        ts.isPropertyAccessExpression(callee) &&
-        callee.name.text === 'close' &&
-        keyOf(callee.expression) === key
-      ) {
-        closedElsewhere = true;
-        return;
-      }
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(owner.body);
-  return closedElsewhere;
-}
-
-/** Events that deliver one received message. */
-const MESSAGE_EVENTS = new Set(['message', 'packet', 'response', 'datagram']);
-
-/**
- * True when `site` handles one received message: inside a function named for it
- * (`handleMessage`, `onPacket`, `handleReceivedRpc`) or the listener of a `'message'` event. What
- * fails there is that message's (a bad packet, one reply); the next message is read as before.
- */
-export function handlesOneMessage(site: ts.Node): boolean {
-  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
-    if (!ts.isFunctionLike(node)) continue;
-    const name = functionName(node as ts.FunctionLikeDeclaration);
-    if (name !== undefined && namesMessageHandler(name)) return true;
-    const call = outermostWrapperOf(node).parent;
-    if (call && ts.isCallExpression(call) && call.arguments.length >= 2) {
-      const callee = skipWrappers(call.expression);
-      const [event] = call.arguments;
-      if (
-        ts.isPropertyAccessExpression(callee) &&
-        /^(on|once|addListener)$/.test(callee.name.text) &&
-        event !== undefined &&
-        ts.isStringLiteralLike(event) &&
-        MESSAGE_EVENTS.has(event.text)
-      )
-        return true;
-    }
-  }
-  return false;
 }
