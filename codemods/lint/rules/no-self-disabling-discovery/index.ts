@@ -29,7 +29,7 @@ import {
   resolvesADeferredAwaitedWithATimeout,
 } from './surroundings.js';
 import { closedAfterOneUse, handlesOneMessage, listensAfterBind } from './per-message.js';
-import { runsEveryTick } from './periodic.js';
+import { remadeEveryTick, runsEveryTick } from './periodic.js';
 import { inUserInterfaceComponent } from './user-interface.js';
 import { describeCallee, findDiscoveryWork } from './work.js';
 
@@ -238,7 +238,8 @@ function checkErrorEvent(
   if (
     verdict.fallbacks.length > 0 &&
     verdict.fallbacks.every((fallback) => fallback.kind === 'close-discovery') &&
-    closedAfterOneUse(call, emitter, handlerExpression)
+    // Closed after one use as on success, or made again on the next tick of the timer that made it.
+    (closedAfterOneUse(call, emitter, handlerExpression) || remadeEveryTick(call, context.sourceFile))
   )
     return;
   report(site, verdict);
@@ -472,16 +473,33 @@ function onlyTearsDown(block: ts.Block): boolean {
   let calls = 0;
   let teardowns = 0;
   const visit = (node: ts.Node): void => {
-    // A log line beside the teardown (`browser.stop(); debug('closed')`) takes nothing up.
+    let readCallback = false;
+    // A log line beside the teardown (`browser.stop(); debug('closed')`) takes nothing up, and
+    // `devices.forEach((d) => d.stop())` is as many teardowns as its callback holds.
     if (ts.isCallExpression(node) && logLevelOf(node) === undefined) {
-      calls += 1;
       const names = chainNames(node.expression);
-      if (namesTeardown(names[names.length - 1] ?? '')) teardowns += 1;
+      const name = names[names.length - 1] ?? '';
+      if (ITERATION_METHODS.has(name)) readCallback = true;
+      else {
+        calls += 1;
+        if (namesTeardown(name) || TIMER_CLEARING.has(name)) teardowns += 1;
+      }
     }
-    if (!ts.isFunctionLike(node)) ts.forEachChild(node, visit);
+    if (!ts.isFunctionLike(node) || readCallback || isIterationCallback(node)) ts.forEachChild(node, visit);
   };
   visit(block);
   return calls > 0 && calls === teardowns;
+}
+
+const ITERATION_METHODS = new Set(['forEach', 'map']);
+const TIMER_CLEARING = new Set(['clearInterval', 'clearTimeout', 'clearImmediate']);
+
+/** The callback of `list.forEach(…)`: run now, once per element, inside the `try`. */
+function isIterationCallback(node: ts.Node): boolean {
+  const call = node.parent;
+  if (!call || !ts.isCallExpression(call) || !call.arguments.includes(node as ts.Expression)) return false;
+  const names = chainNames(call.expression);
+  return ITERATION_METHODS.has(names[names.length - 1] ?? '');
 }
 
 /** A promise chain that starts by taking something down: `this.stop().catch(…)`. */

@@ -8,16 +8,24 @@ import { withoutBind } from './modules.js';
 import { splitWords } from './names.js';
 
 /**
- * The functions a file runs on every tick of a `setInterval`: the callback itself, and the named
- * functions it hands over (`setInterval(this.renew.bind(this))`) or calls (`() => this.renew()`).
- * Kept per file: every handler in the file asks.
+ * The functions a file runs on every tick of a `setInterval`: the callback itself, the named
+ * functions it hands over (`setInterval(this.renew.bind(this))`) or calls (`() => this.renew()`),
+ * and the file's functions those call in turn. Kept per file: every handler in the file asks.
  */
-const tickedByFile = new WeakMap<ts.SourceFile, { callbacks: Set<ts.Node>; names: Set<string> }>();
+interface Ticked {
+  readonly callbacks: Set<ts.Node>;
+  /** Functions the timer's callback hands over or calls. */
+  readonly names: Set<string>;
+  /** Those, and the file's functions they call in turn. */
+  readonly reached: Set<string>;
+}
 
-function tickedFunctions(sourceFile: ts.SourceFile): { callbacks: Set<ts.Node>; names: Set<string> } {
+const tickedByFile = new WeakMap<ts.SourceFile, Ticked>();
+
+function tickedFunctions(sourceFile: ts.SourceFile): Ticked {
   let ticked = tickedByFile.get(sourceFile);
   if (ticked !== undefined) return ticked;
-  const found = { callbacks: new Set<ts.Node>(), names: new Set<string>() };
+  const found = { callbacks: new Set<ts.Node>(), names: new Set<string>(), reached: new Set<string>() };
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node)) {
       const names = chainNames(node.expression);
@@ -40,9 +48,42 @@ function tickedFunctions(sourceFile: ts.SourceFile): { callbacks: Set<ts.Node>; 
     ts.forEachChild(node, visit);
   };
   visit(sourceFile);
+  found.names.forEach((name) => found.reached.add(name));
+  addCalledFunctions(sourceFile, found.reached);
   ticked = found;
   tickedByFile.set(sourceFile, ticked);
   return ticked;
+}
+
+/** How many calls deep a tick is followed into the file's own functions (`initsocket` → `_listen_iface`). */
+const TICK_DEPTH = 2;
+
+/** Adds to `names` the functions of this file that the named ones call, `TICK_DEPTH` calls deep. */
+function addCalledFunctions(sourceFile: ts.SourceFile, names: Set<string>): void {
+  if (names.size === 0) return;
+  const bodies = new Map<string, ts.Node[]>();
+  const collect = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+      const name = functionName(node as ts.FunctionLikeDeclaration);
+      if (name !== undefined) bodies.set(name, [...(bodies.get(name) ?? []), node.body]);
+    }
+    ts.forEachChild(node, collect);
+  };
+  collect(sourceFile);
+  let frontier = [...names];
+  for (let depth = 0; depth < TICK_DEPTH && frontier.length > 0; depth += 1) {
+    const next: string[] = [];
+    for (const body of frontier.flatMap((name) => bodies.get(name) ?? [])) {
+      containsCall(body, (called) => {
+        if (bodies.has(called) && !names.has(called)) {
+          names.add(called);
+          next.push(called);
+        }
+        return false;
+      });
+    }
+    frontier = next;
+  }
 }
 
 /**
@@ -59,6 +100,22 @@ export function runsEveryTick(site: ts.Node, sourceFile: ts.SourceFile): boolean
     if (ticked.callbacks.has(current)) return true;
     const name = functionName(current as ts.FunctionLikeDeclaration);
     if (name !== undefined && (ticked.names.has(name) || namesPeriodicStep(name))) return true;
+  }
+  return false;
+}
+
+/**
+ * True when `site` is in a function a timer reaches, through the file's own calls
+ * (`setInterval(() => this.initsocket())` → `initsocket` → `_listen_iface`): a socket made there
+ * when it is missing is made again on the next tick, so closing it on error is a restart.
+ */
+export function remadeEveryTick(site: ts.Node, sourceFile: ts.SourceFile): boolean {
+  const ticked = tickedFunctions(sourceFile);
+  for (let current: ts.Node | undefined = site.parent; current; current = current.parent) {
+    if (!ts.isFunctionLike(current)) continue;
+    if (ticked.callbacks.has(current)) return true;
+    const name = functionName(current as ts.FunctionLikeDeclaration);
+    if (name !== undefined && ticked.reached.has(name)) return true;
   }
   return false;
 }
