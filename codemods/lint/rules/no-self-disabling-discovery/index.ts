@@ -222,12 +222,18 @@ function checkErrorEvent(
     node: siteFrom(callee.name, call),
     within: call,
   };
+  const closesForARestartOrAfterOneUse = (verdict: HandlerVerdict): boolean =>
+    verdict.fallbacks.length > 0 &&
+    verdict.fallbacks.every((fallback) => fallback.kind === 'close-discovery') &&
+    // Closed after one use as on success, or made again on the next tick of the timer that made it.
+    (closedAfterOneUse(call, emitter, handlerExpression) || remadeEveryTick(call, context.sourceFile));
   if (handler.kind === 'body' && handler.declaresNoParameter) {
     // A listener that never takes the error cannot hand it on: removing the socket from a list or
     // carrying on with the others is not surfacing it (an emitted event or a rejection still is).
     const verdict = analyzeHandler(handler.body, undefined, context, enclosingFunctionOrSelf(call), {
       unknownCallsHandle: false,
     });
+    if (closesForARestartOrAfterOneUse(verdict)) return;
     if (swallows(verdict) && verdict.fallbacks.length === 0) {
       report(site, verdict, 'swallows the failure: it declares no error parameter, so the error is dropped');
     } else report(site, verdict);
@@ -235,13 +241,7 @@ function checkErrorEvent(
   }
   const verdict = verdictOf(handler, context, call);
   if (verdict.fallbacks.length === 0 && listensAfterBind(call, emitter)) return;
-  if (
-    verdict.fallbacks.length > 0 &&
-    verdict.fallbacks.every((fallback) => fallback.kind === 'close-discovery') &&
-    // Closed after one use as on success, or made again on the next tick of the timer that made it.
-    (closedAfterOneUse(call, emitter, handlerExpression) || remadeEveryTick(call, context.sourceFile))
-  )
-    return;
+  if (closesForARestartOrAfterOneUse(verdict)) return;
   report(site, verdict);
 }
 
