@@ -4,7 +4,8 @@
  */
 
 /**
- * Test and example code: it asserts failures, or prints them to whoever runs the demo, and tears sockets down on purpose, which is not the production
+ * Test, example and documentation code: it asserts failures, or prints them to whoever runs the
+ * demo, or is kept to be read, and tears sockets down on purpose, which is not the production
  * start-up path the rule is about. Skipped inside folders unless `includeTests`; a file named
  * explicitly is linted.
  */
@@ -19,6 +20,9 @@ export const TEST_DIRECTORIES = new Set([
   'examples',
   'sample',
   'samples',
+  // Documentation: code kept to be read (snippets, old copies of a module), not run.
+  'doc',
+  'docs',
 ]);
 /**
  * A folder named for tests in parts (`test-utils`, `integration-tests`, `chip-testing`,

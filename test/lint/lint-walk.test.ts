@@ -49,6 +49,7 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     write(root, 'example.js', ONLY_LOGS);
     write(root, 'integration-tests/cluster.ts', ONLY_LOGS);
     write(root, 'attestation/peers.ts', ONLY_LOGS);
+    write(root, 'doc/old-discovery.js', ONLY_LOGS);
     execFileSync('mkfifo', [join(root, 'fifo.ts')]);
   });
 
@@ -88,6 +89,7 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
       'src/start.ts',
     ]);
     expect(report.notLinted.testPaths).toEqual([
+      'doc',
       'example.js',
       'examples',
       'integration-tests',
@@ -103,6 +105,7 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     expect(JSON.parse(included.out).findings.map((f: { file: string }) => f.file)).toEqual([
       '..gen/kept.ts',
       'attestation/peers.ts',
+      'doc/old-discovery.js',
       'example.js',
       'examples/demo.js',
       'integration-tests/cluster.ts',
