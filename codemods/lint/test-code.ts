@@ -1,5 +1,5 @@
 /*
- * What counts as test or example code: not walked inside folders unless `includeTests`. Its own
+ * What counts as test, example or documentation code: not walked inside folders unless `includeTests`. Its own
  * module, free of dependencies, so the CLI can describe it in `--help` without loading the walk.
  */
 
@@ -40,14 +40,14 @@ const TEST_DIRECTORY_WORDS = new Set([
   'fixtures',
 ]);
 
-/** True for a folder that holds test or example code: a name in {@link TEST_DIRECTORIES}, or named for tests in parts. */
+/** True for a folder that holds test, example or documentation code: a name in {@link TEST_DIRECTORIES}, or named for tests in parts. */
 export function isTestDirectory(name: string): boolean {
   if (TEST_DIRECTORIES.has(name)) return true;
   const words = name.toLowerCase().split(/[-_.]+/);
   return words.length > 1 && words.some((word) => TEST_DIRECTORY_WORDS.has(word));
 }
 
-/** What counts as test or example code, in words (the CLI's `--include-tests` help reads it). */
+/** What counts as test, example or documentation code, in words (the CLI's `--include-tests` help reads it). */
 export const TEST_CODE_DESCRIPTION = `*.test.*, *.spec.*, *.e2e.*, a file named test.js / tests.js / spec.js / example.js / sample.js, and anything under ${[
   ...TEST_DIRECTORIES,
 ]

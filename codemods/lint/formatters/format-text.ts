@@ -81,7 +81,7 @@ function notLintedLines(report: LintReport, colors: ReturnType<typeof pc.createC
   if (testPaths.length > 0) {
     lines.push(
       colors.dim(
-        `Not linted: ${plural(testPaths.length, 'test or example file or folder', 'test or example files or folders')} (${some(testPaths)}); ` +
+        `Not linted: ${plural(testPaths.length, 'test, example or documentation file or folder', 'test, example or documentation files or folders')} (${some(testPaths)}); ` +
           'add --include-tests to lint them',
       ),
     );

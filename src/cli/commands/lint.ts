@@ -22,7 +22,7 @@ export function lintCommand(context: CommandContext) {
     .option('--output <file>', 'write the report to this file instead of stdout')
     .option(
       '--include-tests',
-      `also lint test and example code inside the folders (${TEST_CODE_DESCRIPTION})`,
+      `also lint test, example and documentation code inside the folders (${TEST_CODE_DESCRIPTION})`,
     )
     .action(async (paths: string[], options) =>
       context.setExitCode(await run({ ...options, paths }, context.io)),
