@@ -37,7 +37,7 @@ export interface LintCommandOptions {
   format?: 'text' | 'json' | 'sarif';
   /** Write the report here instead of stdout. */
   output?: string;
-  /** Also lint test and example code found inside folders. @default false */
+  /** Also lint test, example and documentation code found inside folders. @default false */
   includeTests?: boolean;
 }
 
