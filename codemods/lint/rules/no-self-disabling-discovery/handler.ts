@@ -1,6 +1,6 @@
-import { ts } from '../../../syntax/index.js';
+import { findDeclaration, ts } from '../../../syntax/index.js';
 import { chainNames, containsCall, functionName, isSelfReference, type DiscoveryContext } from './context.js';
-import { skipWrappers, withoutBind } from './modules.js';
+import { requiredSpecifier, skipWrappers, withoutBind } from './modules.js';
 import {
   isLeadershipEvent,
   isLeadershipValue,
@@ -163,8 +163,25 @@ export function logLevelOf(call: ts.CallExpression): LogLevel | undefined {
     // A logger held as a method: `self._logger('…', err.message)`, `this.debug(err)`, `this.log(…)`.
     return loggerNameLevel(callee.name.text);
   }
-  if (ts.isIdentifier(callee)) return loggerNameLevel(callee.text);
+  if (ts.isIdentifier(callee)) return debugInstanceLevel(callee) ?? loggerNameLevel(callee.text);
   return undefined;
+}
+
+/**
+ * `const log = require('debug')('app:x')`, `const trace = createDebug('peers')`,
+ * `const say = util.debuglog('net')`: a function made by a debug-output factory logs at debug
+ * level whatever the variable is called (`log(…)` alone would read as info).
+ */
+function debugInstanceLevel(callee: ts.Identifier): LogLevel | undefined {
+  const declaration = findDeclaration(callee, callee.text);
+  if (!declaration || !ts.isVariableDeclaration(declaration) || !declaration.initializer) return undefined;
+  const made = skipWrappers(declaration.initializer);
+  if (!ts.isCallExpression(made)) return undefined;
+  const factory = skipWrappers(made.expression);
+  const loaded = ts.isCallExpression(factory) ? requiredSpecifier(factory) : undefined;
+  if (loaded === 'debug') return 'debug';
+  const names = chainNames(factory);
+  return /^(debug|createDebug|debuglog|debugLog)$/.test(names[names.length - 1] ?? '') ? 'debug' : undefined;
 }
 
 /** The level a function named like a logger logs at (`log`, `debug`, `_logger`, `logWarn`), or undefined. */
