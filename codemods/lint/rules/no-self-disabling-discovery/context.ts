@@ -1,4 +1,4 @@
-import { findDeclaredFunction, ts } from '../../../syntax/index.js';
+import { findDeclaredFunction, outermostWrapperOf, ts } from '../../../syntax/index.js';
 import { collectModuleBindings, requiredSpecifier, discoveryModuleOf, skipWrappers } from './modules.js';
 import type { DiscoveryModule, ModuleBinding, ModuleBindings } from './modules.js';
 import { namesDiscovery, namesDiscoveryObject, namesNonPeerDiscovery, splitWords } from './names.js';
@@ -556,13 +556,39 @@ export function enclosingDiscoveryFunction(site: ts.Node): string | undefined {
 export function nearestNamedFunction(
   site: ts.Node,
 ): { readonly declaration: ts.FunctionLikeDeclaration; readonly name: string } | undefined {
-  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
-    if (!ts.isFunctionLike(node) || !('body' in node)) continue;
-    const declaration = node as ts.FunctionLikeDeclaration;
+  for (const declaration of functionsAround(site)) {
     const name = functionName(declaration);
     if (name !== undefined) return { declaration, name };
   }
   return undefined;
+}
+
+/** The functions with a body around `site`, innermost first. */
+export function* functionsAround(site: ts.Node): Generator<ts.FunctionLikeDeclaration> {
+  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
+    if (ts.isFunctionLike(node) && 'body' in node) yield node as ts.FunctionLikeDeclaration;
+  }
+}
+
+/**
+ * `emitter.on('message', fn)` → the emitter, the event and the method, when `fn` is that listener
+ * (or the callback of any other method of the receiver, with `event` undefined).
+ */
+export function listenedTo(
+  fn: ts.Node,
+): { readonly receiver: ts.Expression; readonly method: string; readonly event?: string } | undefined {
+  const call = outermostWrapperOf(fn).parent;
+  if (
+    !call ||
+    !ts.isCallExpression(call) ||
+    !call.arguments.some((argument) => outermostWrapperOf(fn) === argument)
+  )
+    return undefined;
+  const callee = skipWrappers(call.expression);
+  if (!ts.isPropertyAccessExpression(callee)) return undefined;
+  const [first] = call.arguments;
+  const event = first !== undefined && ts.isStringLiteralLike(first) ? first.text : undefined;
+  return { receiver: callee.expression, method: callee.name.text, event };
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   buildContext,
   chainNames,
   enclosingDiscoveryFunction,
+  listenedTo,
   namesTeardown,
   onTeardownPath,
   repliesToSender,
@@ -473,19 +474,17 @@ function onlyTearsDown(block: ts.Block): boolean {
   let calls = 0;
   let teardowns = 0;
   const visit = (node: ts.Node): void => {
-    let readCallback = false;
     // A log line beside the teardown (`browser.stop(); debug('closed')`) takes nothing up, and
     // `devices.forEach((d) => d.stop())` is as many teardowns as its callback holds.
     if (ts.isCallExpression(node) && logLevelOf(node) === undefined) {
       const names = chainNames(node.expression);
       const name = names[names.length - 1] ?? '';
-      if (ITERATION_METHODS.has(name)) readCallback = true;
-      else {
+      if (!ITERATION_METHODS.has(name)) {
         calls += 1;
         if (namesTeardown(name) || TIMER_CLEARING.has(name)) teardowns += 1;
       }
     }
-    if (!ts.isFunctionLike(node) || readCallback || isIterationCallback(node)) ts.forEachChild(node, visit);
+    if (!ts.isFunctionLike(node) || isIterationCallback(node)) ts.forEachChild(node, visit);
   };
   visit(block);
   return calls > 0 && calls === teardowns;
@@ -496,10 +495,8 @@ const TIMER_CLEARING = new Set(['clearInterval', 'clearTimeout', 'clearImmediate
 
 /** The callback of `list.forEach(…)`: run now, once per element, inside the `try`. */
 function isIterationCallback(node: ts.Node): boolean {
-  const call = node.parent;
-  if (!call || !ts.isCallExpression(call) || !call.arguments.includes(node as ts.Expression)) return false;
-  const names = chainNames(call.expression);
-  return ITERATION_METHODS.has(names[names.length - 1] ?? '');
+  const listened = listenedTo(node);
+  return listened !== undefined && ITERATION_METHODS.has(listened.method);
 }
 
 /** A promise chain that starts by taking something down: `this.stop().catch(…)`. */

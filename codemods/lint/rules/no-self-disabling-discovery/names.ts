@@ -373,7 +373,7 @@ const MESSAGE_WORDS = new Set([
  * `handleDiscoveryPacket`): what fails in it is that message's, and the next one is read.
  */
 export function namesMessageHandler(name: string): boolean {
-  const words = splitWords(name.replace(/^#/, ''));
+  const words = splitWords(name);
   if (words.includes('received')) return true;
   return (words[0] === 'handle' || words[0] === 'on') && words.some((word) => MESSAGE_WORDS.has(word));
 }

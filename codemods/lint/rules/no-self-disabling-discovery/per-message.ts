@@ -2,8 +2,8 @@
  * Handlers whose failure belongs to one message or one use of a socket, not to discovery: a
  * received message, a send after the socket is bound, a socket opened for one message.
  */
-import { outermostWrapperOf, ts } from '../../../syntax/index.js';
-import { functionName, keyOf } from './context.js';
+import { ts } from '../../../syntax/index.js';
+import { containsCall, functionName, functionsAround, keyOf, listenedTo } from './context.js';
 import { skipWrappers } from './modules.js';
 import { namesMessageHandler } from './names.js';
 
@@ -16,22 +16,11 @@ import { namesMessageHandler } from './names.js';
 export function listensAfterBind(listenerCall: ts.CallExpression, emitter: ts.Expression): boolean {
   const key = keyOf(emitter);
   if (key === undefined) return false;
-  for (let node: ts.Node | undefined = listenerCall.parent; node; node = node.parent) {
-    if (!ts.isArrowFunction(node) && !ts.isFunctionExpression(node)) continue;
-    const call = outermostWrapperOf(node).parent;
-    if (!call || !ts.isCallExpression(call)) continue;
-    const callee = skipWrappers(call.expression);
-    if (!ts.isPropertyAccessExpression(callee) || keyOf(callee.expression) !== key) continue;
-    const method = callee.name.text;
-    if (method === 'bind') return true;
-    const [event] = call.arguments;
-    if (
-      /^(on|once)$/.test(method) &&
-      event !== undefined &&
-      ts.isStringLiteralLike(event) &&
-      event.text === 'listening'
-    )
-      return true;
+  for (const fn of functionsAround(listenerCall)) {
+    const listened = listenedTo(fn);
+    if (listened === undefined || keyOf(listened.receiver) !== key) continue;
+    if (listened.method === 'bind') return true;
+    if (/^(on|once)$/.test(listened.method) && listened.event === 'listening') return true;
   }
   return false;
 }
@@ -47,28 +36,17 @@ export function closedAfterOneUse(
   handler: ts.Node,
 ): boolean {
   const key = keyOf(emitter);
-  if (key === undefined) return false;
-  let owner: ts.Node | undefined = listenerCall.parent;
-  while (owner && !ts.isFunctionLike(owner)) owner = owner.parent;
-  if (!owner || !('body' in owner) || !owner.body) return false;
-  let closedElsewhere = false;
-  const visit = (node: ts.Node): void => {
-    if (closedElsewhere || node === handler) return;
-    if (ts.isCallExpression(node)) {
-      const callee = skipWrappers(node.expression);
-      if (
-        ts.isPropertyAccessExpression(callee) &&
-        callee.name.text === 'close' &&
-        keyOf(callee.expression) === key
-      ) {
-        closedElsewhere = true;
-        return;
-      }
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(owner.body);
-  return closedElsewhere;
+  const owner = functionsAround(listenerCall).next().value;
+  if (key === undefined || !owner?.body) return false;
+  const inHandler = (node: ts.Node): boolean => node.pos >= handler.pos && node.end <= handler.end;
+  return containsCall(
+    owner.body,
+    (name, call) =>
+      name === 'close' &&
+      !inHandler(call) &&
+      ts.isPropertyAccessExpression(skipWrappers(call.expression)) &&
+      keyOf((skipWrappers(call.expression) as ts.PropertyAccessExpression).expression) === key,
+  );
 }
 
 /** Events that deliver one received message. */
@@ -80,23 +58,17 @@ const MESSAGE_EVENTS = new Set(['message', 'packet', 'response', 'datagram']);
  * fails there is that message's (a bad packet, one reply); the next message is read as before.
  */
 export function handlesOneMessage(site: ts.Node): boolean {
-  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
-    if (!ts.isFunctionLike(node)) continue;
-    const name = functionName(node as ts.FunctionLikeDeclaration);
+  for (const fn of functionsAround(site)) {
+    const name = functionName(fn);
     if (name !== undefined && namesMessageHandler(name)) return true;
-    const call = outermostWrapperOf(node).parent;
-    if (call && ts.isCallExpression(call) && call.arguments.length >= 2) {
-      const callee = skipWrappers(call.expression);
-      const [event] = call.arguments;
-      if (
-        ts.isPropertyAccessExpression(callee) &&
-        /^(on|once|addListener)$/.test(callee.name.text) &&
-        event !== undefined &&
-        ts.isStringLiteralLike(event) &&
-        MESSAGE_EVENTS.has(event.text)
-      )
-        return true;
-    }
+    const listened = listenedTo(fn);
+    if (
+      listened !== undefined &&
+      /^(on|once|addListener)$/.test(listened.method) &&
+      listened.event !== undefined &&
+      MESSAGE_EVENTS.has(listened.event)
+    )
+      return true;
   }
   return false;
 }

@@ -3,7 +3,7 @@
  * for a periodic step. A logged failure there is tried again next round.
  */
 import { ts } from '../../../syntax/index.js';
-import { chainNames, containsCall, functionName } from './context.js';
+import { chainNames, containsCall, functionName, functionsAround } from './context.js';
 import { withoutBind } from './modules.js';
 import { splitWords } from './names.js';
 
@@ -65,7 +65,11 @@ function addCalledFunctions(sourceFile: ts.SourceFile, names: Set<string>): void
   const collect = (node: ts.Node): void => {
     if (ts.isFunctionLike(node) && 'body' in node && node.body) {
       const name = functionName(node as ts.FunctionLikeDeclaration);
-      if (name !== undefined) bodies.set(name, [...(bodies.get(name) ?? []), node.body]);
+      if (name !== undefined) {
+        const known = bodies.get(name);
+        if (known) known.push(node.body);
+        else bodies.set(name, [node.body]);
+      }
     }
     ts.forEachChild(node, collect);
   };
@@ -94,14 +98,8 @@ function addCalledFunctions(sourceFile: ts.SourceFile, names: Set<string>): void
  * switched off.
  */
 export function runsEveryTick(site: ts.Node, sourceFile: ts.SourceFile): boolean {
-  const ticked = tickedFunctions(sourceFile);
-  for (let current: ts.Node | undefined = site.parent; current; current = current.parent) {
-    if (!ts.isFunctionLike(current)) continue;
-    if (ticked.callbacks.has(current)) return true;
-    const name = functionName(current as ts.FunctionLikeDeclaration);
-    if (name !== undefined && (ticked.names.has(name) || namesPeriodicStep(name))) return true;
-  }
-  return false;
+  const { names } = tickedFunctions(sourceFile);
+  return inTickedFunction(site, sourceFile, (name) => names.has(name) || namesPeriodicStep(name));
 }
 
 /**
@@ -110,12 +108,21 @@ export function runsEveryTick(site: ts.Node, sourceFile: ts.SourceFile): boolean
  * when it is missing is made again on the next tick, so closing it on error is a restart.
  */
 export function remadeEveryTick(site: ts.Node, sourceFile: ts.SourceFile): boolean {
-  const ticked = tickedFunctions(sourceFile);
-  for (let current: ts.Node | undefined = site.parent; current; current = current.parent) {
-    if (!ts.isFunctionLike(current)) continue;
-    if (ticked.callbacks.has(current)) return true;
-    const name = functionName(current as ts.FunctionLikeDeclaration);
-    if (name !== undefined && ticked.reached.has(name)) return true;
+  const { reached } = tickedFunctions(sourceFile);
+  return inTickedFunction(site, sourceFile, (name) => reached.has(name));
+}
+
+/** A function around `site` is a timer's callback, or is named so that `ticks(name)` holds. */
+function inTickedFunction(
+  site: ts.Node,
+  sourceFile: ts.SourceFile,
+  ticks: (name: string) => boolean,
+): boolean {
+  const { callbacks } = tickedFunctions(sourceFile);
+  for (const fn of functionsAround(site)) {
+    if (callbacks.has(fn)) return true;
+    const name = functionName(fn);
+    if (name !== undefined && ticks(name)) return true;
   }
   return false;
 }
@@ -124,5 +131,5 @@ const PERIODIC_WORDS = new Set(['heartbeat', 'heartbeats', 'tick', 'periodic']);
 
 /** `runHeartbeat`, `onTick`, `periodicRefresh`: a step that runs again on its own schedule. */
 function namesPeriodicStep(name: string): boolean {
-  return splitWords(name.replace(/^#/, '')).some((word) => PERIODIC_WORDS.has(word));
+  return splitWords(name).some((word) => PERIODIC_WORDS.has(word));
 }

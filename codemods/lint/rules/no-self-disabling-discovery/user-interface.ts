@@ -1,5 +1,6 @@
 /** Code that renders a screen: its handlers are the screen's, not a service's discovery. */
 import { ts } from '../../../syntax/index.js';
+import { functionsAround } from './context.js';
 
 /**
  * `function SourceDiscovery() { … return <Table …/> }`: a user-interface component, whose fetches
@@ -8,9 +9,7 @@ import { ts } from '../../../syntax/index.js';
  */
 export function inUserInterfaceComponent(site: ts.Node, sourceFile: ts.SourceFile): boolean {
   if (sourceFile.languageVariant !== ts.LanguageVariant.JSX) return false;
-  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
-    if (ts.isFunctionLike(node) && 'body' in node && node.body && rendersJsx(node.body)) return true;
-  }
+  for (const fn of functionsAround(site)) if (fn.body && rendersJsx(fn.body)) return true;
   return false;
 }
 

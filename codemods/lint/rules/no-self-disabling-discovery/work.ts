@@ -4,6 +4,7 @@ import {
   MULTICAST_METHODS,
   chainNames,
   functionName,
+  functionsAround,
   isUnrelatedCall,
   namesUnrelatedWork,
   repliesToSender,
@@ -128,10 +129,7 @@ function loadsDiscoveryCode(specifier: string): boolean {
  * dependency when the file loads, and the start path decides what its absence means.
  */
 function insideAFunction(call: ts.Node): boolean {
-  for (let node: ts.Node | undefined = call.parent; node; node = node.parent) {
-    if (ts.isFunctionLike(node)) return true;
-  }
-  return false;
+  return !functionsAround(call).next().done;
 }
 
 /**
