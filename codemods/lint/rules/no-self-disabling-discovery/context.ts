@@ -193,6 +193,10 @@ interface SocketUse {
   serviceType: boolean;
   /** Set when a string literal of the file is an SSDP message or a discovery multicast group. */
   discoveryProtocol: boolean;
+  /** Receivers bound or sent on inside a class or function named for discovery (`class TuyaDiscovery`). */
+  readonly ownedByDiscovery: Set<string>;
+  /** Variables a function returns (`return socket`): the caller holds them under another name. */
+  readonly returned: Set<string>;
 }
 
 /** Records a discovery object under a key built only when needed (most initializers are not one). */
@@ -218,6 +222,8 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     members: new Set(),
     serviceType: false,
     discoveryProtocol: false,
+    ownedByDiscovery: new Set(),
+    returned: new Set(),
   };
   const originOf = originResolver(modules, objects);
   recordDiscoveryWork(sourceFile, objectRecorder(sourceFile, modules, originOf, objects), sockets);
@@ -250,7 +256,7 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
   ): ts.FunctionLikeDeclaration | undefined => {
     const callee = skipWrappers(call.expression);
     if (ts.isIdentifier(callee)) return localFunction(callee.text, call, false);
-    if (ts.isPropertyAccessExpression(callee) && callee.expression.kind === ts.SyntaxKind.ThisKeyword) {
+    if (ts.isPropertyAccessExpression(callee) && isSelfReference(callee.expression)) {
       return localFunction(callee.name.text, call, true);
     }
     return undefined;
@@ -332,7 +338,12 @@ function objectRecorder(
   return {
     // Keys are built only once the value is known to come from a discovery module: most assignments do not.
     remember(key, initializer) {
-      const module = moduleMadeBy(initializer, sourceFile, loadsDiscoveryModule, originOf);
+      // `const server = this._servers[port] = dgram.createSocket(…)`: both names hold what is made.
+      let made = skipWrappers(initializer);
+      while (ts.isBinaryExpression(made) && made.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+        made = skipWrappers(made.right);
+      }
+      const module = moduleMadeBy(made, sourceFile, loadsDiscoveryModule, originOf);
       const resolvedKey = module === undefined ? undefined : key();
       if (module !== undefined && resolvedKey !== undefined) objects.set(resolvedKey, module);
     },
@@ -362,6 +373,9 @@ function recordDiscoveryWork(sourceFile: ts.SourceFile, recorder: ObjectRecorder
       const { text } = node as ts.StringLiteralLike;
       if (!sockets.serviceType && SERVICE_TYPE.test(text)) sockets.serviceType = true;
       if (!sockets.discoveryProtocol && DISCOVERY_PROTOCOL.test(text)) sockets.discoveryProtocol = true;
+    } else if (node.kind === ts.SyntaxKind.ReturnStatement) {
+      const { expression } = node as ts.ReturnStatement;
+      if (expression && ts.isIdentifier(expression)) sockets.returned.add(expression.text);
     } else recordObject(node, recorder);
     ts.forEachChild(node, visit);
   };
@@ -439,9 +453,22 @@ function recordSocketUse(call: ts.CallExpression, sockets: SocketUse): void {
   if (isMulticast) sockets.multicast.add(key);
   else if (method === 'bind') sockets.bind.add(key);
   else if (method === 'send') sockets.send.add(key);
+  if ((method === 'bind' || method === 'send') && inDiscoveryNamedOwner(call))
+    sockets.ownedByDiscovery.add(key);
   // `sneeze.join(meta)` … `sneeze.members()`: `[].join(',')` has no `members()` beside it.
   else if (method === 'join' && call.arguments.length <= 1) sockets.join.add(key);
   else if (method === 'members' && call.arguments.length === 0) sockets.members.add(key);
+}
+
+/** A function around `site`, or the class it sits in, is named for discovery (`TuyaDiscovery`, `discoverDevices`). */
+function inDiscoveryNamedOwner(site: ts.Node): boolean {
+  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
+    if (ts.isClassLike(node)) return node.name !== undefined && namesDiscovery(node.name.text);
+    if (!ts.isFunctionLike(node) || !('body' in node)) continue;
+    const name = functionName(node as ts.FunctionLikeDeclaration);
+    if (name !== undefined && namesDiscovery(name)) return true;
+  }
+  return false;
 }
 
 /**
@@ -459,8 +486,22 @@ function discoveryObjectTest(
    */
   const isDiscoverySocketKey = (key: string): boolean =>
     sockets.multicast.has(key) ||
+    sockets.ownedByDiscovery.has(key) ||
     (sockets.bind.has(key) && sockets.send.has(key)) ||
-    (sockets.discoveryProtocol && (sockets.bind.has(key) || sockets.send.has(key)));
+    (sockets.discoveryProtocol && (sockets.bind.has(key) || sockets.send.has(key))) ||
+    heldElsewhereForDiscovery(key);
+  /**
+   * `function createSocket() { const socket = dgram.createSocket(…); …; return socket }` beside
+   * `wiz.socket.setBroadcast(true)`: the socket handed out is the one the file broadcasts on as
+   * `wiz.socket`.
+   */
+  const heldElsewhereForDiscovery = (key: string): boolean => {
+    if (!sockets.returned.has(key)) return false;
+    for (const held of [...sockets.multicast, ...sockets.ownedByDiscovery]) {
+      if (held.endsWith(`.${key}`)) return true;
+    }
+    return false;
+  };
   const ownsMulticastSocket = (owner: string): boolean => {
     for (const key of sockets.multicast) if (key.startsWith(`${owner}.`)) return true;
     return false;
@@ -615,7 +656,7 @@ export function repliesToSender(call: ts.CallExpression): boolean {
 
 /** Names of functions that take discovery down rather than bring it up. */
 const TEARDOWN_NAME =
-  /^_*(stop|destroy|close|shutdown|dispose|teardown|cleanup|cleanUp|terminate|quit|exit|unref|closeFn|onClose|onExit|onShutdown|gracefulShutdown|leave|unbind|disconnect)(All|Sockets?|Discovery|Server|Fn)?$/i;
+  /^_*(stop|destroy|close|shutdown|dispose|teardown|cleanup|cleanUp|terminate|quit|exit|unref|closeFn|onClose|onExit|onShutdown|gracefulShutdown|leave|unbind|disconnect|unload|onUnload|onStop|onDestroy|onModuleDestroy|onApplicationShutdown|beforeApplicationShutdown)(All|Sockets?|Discovery|Server|Fn)?$/i;
 
 /**
  * True when `site` runs on a teardown path: inside a function named `stop`, `destroy`, `close`,

@@ -218,15 +218,20 @@ export function resolveHandler(
   context: DiscoveryContext,
 ): ResolvedHandler | undefined {
   let node = skipWrappers(expression);
+  // `this.onError.bind(this, port)`: arguments bound after `this` come first, the error after them.
+  let boundArguments = 0;
   if (
     ts.isCallExpression(node) &&
     ts.isPropertyAccessExpression(node.expression) &&
     node.expression.name.text === 'bind'
   ) {
     const bound = skipWrappers(node.expression.expression);
-    if (!ts.isPropertyAccessExpression(bound) || logReferenceLevel(bound) === undefined) node = bound;
+    if (!ts.isPropertyAccessExpression(bound) || logReferenceLevel(bound) === undefined) {
+      boundArguments = Math.max(0, node.arguments.length - 1);
+      node = bound;
+    }
   }
-  if (ts.isArrowFunction(node) || ts.isFunctionExpression(node)) return fromFunction(node);
+  if (ts.isArrowFunction(node) || ts.isFunctionExpression(node)) return fromFunction(node, boundArguments);
   const level = logReferenceLevel(node);
   if (level !== undefined) return { kind: 'log-reference', level };
   const names = chainNames(node);
@@ -237,20 +242,26 @@ export function resolveHandler(
   }
   if (ts.isIdentifier(node)) {
     const local = context.localFunction(node.text, node, false);
-    return local ? fromFunction(local) : undefined;
+    return local ? fromFunction(local, boundArguments) : undefined;
   }
   if (ts.isPropertyAccessExpression(node) && node.expression.kind === ts.SyntaxKind.ThisKeyword) {
     const local = context.localFunction(node.name.text, node, true);
-    return local ? fromFunction(local) : undefined;
+    return local ? fromFunction(local, boundArguments) : undefined;
   }
   return undefined;
 }
 
-function fromFunction(node: ts.FunctionLikeDeclaration): ResolvedHandler | undefined {
+function fromFunction(node: ts.FunctionLikeDeclaration, boundArguments = 0): ResolvedHandler | undefined {
   if (!node.body) return undefined;
-  const [first] = node.parameters;
-  const errorName = first && ts.isIdentifier(first.name) ? first.name.text : undefined;
-  return { kind: 'body', body: node.body, errorName, declaresNoParameter: node.parameters.length === 0 };
+  const errorParameter = node.parameters[boundArguments];
+  const errorName =
+    errorParameter && ts.isIdentifier(errorParameter.name) ? errorParameter.name.text : undefined;
+  return {
+    kind: 'body',
+    body: node.body,
+    errorName,
+    declaresNoParameter: node.parameters.length <= boundArguments,
+  };
 }
 
 function shorten(node: ts.Node, sourceFile: ts.SourceFile): string {
@@ -355,7 +366,12 @@ export interface HandlerOptions {
    * a handler that never receives the error, which such a call cannot hand on.
    */
   readonly unknownCallsHandle?: boolean;
+  /** Functions of this file the error has been followed into already (see `handsOnThroughLocalFunction`). */
+  readonly following?: ReadonlySet<ts.Node>;
 }
+
+/** How many functions deep an error is followed before a call given it counts as handing it on. */
+const MAX_FOLLOW_DEPTH = 3;
 
 /** What reading one handler has found so far; the steps below add to it. */
 interface Reading {
@@ -369,6 +385,7 @@ interface Reading {
   doesOtherWork: boolean;
   /** Whether a call the rule cannot classify counts as handling the failure (see `HandlerOptions`). */
   readonly unknownCallsHandle: boolean;
+  readonly following: ReadonlySet<ts.Node>;
   retriesScheduled: number;
   logLevel: LogLevel | undefined;
   statementCount: number;
@@ -389,6 +406,7 @@ export function analyzeHandler(
 ): HandlerVerdict {
   const reading: Reading = {
     unknownCallsHandle: options.unknownCallsHandle ?? true,
+    following: options.following ?? new Set(),
     body,
     errorName,
     context,
@@ -562,6 +580,7 @@ function classifyCall(reading: Reading, node: ts.CallExpression): boolean {
     const outcome = classify(reading, call);
     if (outcome !== undefined) return outcome === 'descend';
   }
+  if (readsThroughLocalFunction(reading, node)) return true;
   if (reading.unknownCallsHandle) reading.doesOtherWork = true;
   return true;
 }
@@ -668,6 +687,7 @@ const handsTheErrorOn: CallClassifier = (reading, { node, name, root, firstArgum
   if (root !== undefined && root === errorName) return 'stop'; // err.message.includes(…)
   if (root !== undefined && PURE_ROOTS.has(root)) return 'descend';
   if (passesError) {
+    if (!handsOnThroughLocalFunction(reading, node)) return 'stop';
     reading.propagations.push(node);
     return 'stop';
   }
@@ -680,6 +700,94 @@ const handsTheErrorOn: CallClassifier = (reading, { node, name, root, firstArgum
   }
   return undefined;
 };
+
+/**
+ * `this.errorHandler('[scan]', error)`: a function of this file that is given the error hands it on
+ * only when its own body does (rethrows, rejects, emits, calls back, or does work the rule cannot
+ * judge). One that only logs or counts it is read as that log line, so the handler around it is
+ * judged by what actually happens to the error. Returns true when the call counts as handing on.
+ */
+function handsOnThroughLocalFunction(reading: Reading, call: ts.CallExpression): boolean {
+  const position = call.arguments.findIndex((argument) => mentions(argument, reading.errorName));
+  const inner = readLocalCallee(reading, call, position);
+  if (inner === undefined || inner.propagates || inner.doesOtherWork || inner.fallbacks.length > 0)
+    return true;
+  if (inner.logLevel !== undefined) noteLogLevel(reading, inner.logLevel);
+  return false;
+}
+
+/**
+ * `cleanup()` in a catch, where `const cleanup = () => { socket.close(); resolve([...found]) }`: a
+ * function of this file called without the error is read as part of the handler, so what it
+ * switches off (or that it only logs) counts. Returns false when the call cannot be read that way
+ * (not a function of this file, too deep, or it does work the rule cannot judge).
+ */
+function readsThroughLocalFunction(reading: Reading, call: ts.CallExpression): boolean {
+  const inner = readLocalCallee(reading, call, -1);
+  if (inner === undefined || inner.propagates || inner.doesOtherWork) return false;
+  // `setTimeout(cleanup, timeout)` beside `socket.on('error', () => cleanup())`: a teardown the
+  // normal path runs too is the socket's end of use, not discovery switched off by the failure.
+  const sharedTeardown = calledFromElsewhere(call, reading.context.sourceFile);
+  for (const fallback of inner.fallbacks) {
+    if (sharedTeardown && RESTART_TEARDOWN.has(fallback.kind)) continue;
+    reading.fallbacks.push({ kind: fallback.kind, node: call, snippet: fallback.snippet });
+  }
+  if (inner.logLevel !== undefined) noteLogLevel(reading, inner.logLevel);
+  return true;
+}
+
+/** True when the function `call` invokes is named somewhere else in the file too (called or passed on). */
+function calledFromElsewhere(call: ts.CallExpression, sourceFile: ts.SourceFile): boolean {
+  const names = chainNames(skipWrappers(call.expression));
+  const name = names[names.length - 1];
+  if (name === undefined) return false;
+  let uses = 0;
+  const visit = (node: ts.Node): void => {
+    if (uses > 1) return;
+    if (ts.isIdentifier(node) && node.text === name && !isDeclarationName(node)) uses += 1;
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return uses > 1;
+}
+
+function isDeclarationName(node: ts.Identifier): boolean {
+  const { parent } = node;
+  return (
+    (ts.isVariableDeclaration(parent) ||
+      ts.isFunctionDeclaration(parent) ||
+      ts.isMethodDeclaration(parent) ||
+      ts.isPropertyDeclaration(parent) ||
+      ts.isPropertyAssignment(parent)) &&
+    parent.name === node
+  );
+}
+
+/**
+ * The verdict of the function of this file that `call` invokes, read with the parameter at
+ * `errorPosition` as the error (none when -1), or undefined when it cannot be read: not found, a
+ * rest parameter, already being followed, too deep, or it schedules a retry (whose bound lives there).
+ */
+function readLocalCallee(
+  reading: Reading,
+  call: ts.CallExpression,
+  errorPosition: number,
+): HandlerVerdict | undefined {
+  const target = reading.context.localCallee(call);
+  if (!target?.body || reading.following.has(target) || reading.following.size >= MAX_FOLLOW_DEPTH)
+    return undefined;
+  let errorName: string | undefined;
+  if (errorPosition >= 0) {
+    const parameter = target.parameters[errorPosition];
+    if (!parameter || !ts.isIdentifier(parameter.name) || parameter.dotDotDotToken) return undefined;
+    errorName = parameter.name.text;
+  }
+  const inner = analyzeHandler(target.body, errorName, reading.context, target, {
+    following: new Set([...reading.following, target]),
+    unknownCallsHandle: reading.unknownCallsHandle,
+  });
+  return inner.retry === 'none' ? inner : undefined;
+}
 
 /**
  * `self.done.bind(self);` as a statement: Function.prototype.bind makes a new function and the

@@ -31,7 +31,7 @@ import {
 } from './surroundings.js';
 import { closedAfterOneUse, handlesOneMessage, listensAfterBind } from './per-message.js';
 import { remadeEveryTick, runsEveryTick } from './periodic.js';
-import { inUserInterfaceComponent } from './user-interface.js';
+import { inCommandLineTool, inUserInterfaceComponent } from './user-interface.js';
 import { describeCallee, findDiscoveryWork } from './work.js';
 
 const ADVICE =
@@ -79,6 +79,7 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
     const where = site.within ?? site.node;
     if (inUserInterfaceComponent(where, sourceFile)) return;
     if (verdict.fallbacks.length === 0 && handlesOneMessage(where)) return;
+    if (printsToTheCommandLine(verdict, sourceFile)) return;
     const finding = judge(site, verdict, extra, sourceFile);
     const at = site.node.getStart(sourceFile);
     if (finding && !reported.has(at)) {
@@ -440,6 +441,15 @@ function lastCallbackFunction(
   if (!callback) return undefined;
   const fn = withoutBind(callback);
   return ts.isArrowFunction(fn) || ts.isFunctionExpression(fn) ? fn : undefined;
+}
+
+/** A command-line tool that prints the failure at warn or error level and does nothing else has told its user. */
+function printsToTheCommandLine(verdict: HandlerVerdict, sourceFile: ts.SourceFile): boolean {
+  return (
+    verdict.fallbacks.length === 0 &&
+    (verdict.logLevel === 'warn' || verdict.logLevel === 'error') &&
+    inCommandLineTool(sourceFile)
+  );
 }
 
 /** True when a verdict, on its own, would be reported as swallowing the failure. */

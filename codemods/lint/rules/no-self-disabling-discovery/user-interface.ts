@@ -27,3 +27,23 @@ function rendersJsx(body: ts.Node): boolean {
   visit(body);
   return found;
 }
+
+/** Packages that parse a command line: a file that loads one is a command someone runs by hand. */
+const COMMAND_LINE_PACKAGES =
+  /(?:from\s+|require\(\s*)['"](?:commander|@commander-js\/extra-typings|yargs(?:\/yargs)?|meow|cac|sade|@oclif\/core|minimist)['"]/;
+
+const commandLineFiles = new WeakMap<ts.SourceFile, boolean>();
+
+/**
+ * `#!/usr/bin/env node` or a file that parses its command line: a command-line tool, whose person
+ * at the terminal is the caller. A discovery command that prints its error at warn or error level
+ * has told that caller; it has not gone on without discovery behind anyone's back.
+ */
+export function inCommandLineTool(sourceFile: ts.SourceFile): boolean {
+  let known = commandLineFiles.get(sourceFile);
+  if (known === undefined) {
+    known = sourceFile.text.startsWith('#!') || COMMAND_LINE_PACKAGES.test(sourceFile.text);
+    commandLineFiles.set(sourceFile, known);
+  }
+  return known;
+}
