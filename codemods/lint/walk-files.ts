@@ -19,6 +19,11 @@ export interface WalkNotes {
   readonly dependencyFolders: readonly string[];
   /** Test files and folders not walked (see {@link WalkOptions.includeTests}). */
   readonly testPaths: readonly string[];
+  /**
+   * Compiled files (`build/main.js` beside `build/main.js.map`) whose source the map names and the
+   * tree holds: the source is linted instead, so one mistake is reported once, at the line to edit.
+   */
+  readonly compiledPaths: readonly string[];
 }
 
 /** Options of {@link walkLintTargets}. */
@@ -104,6 +109,7 @@ export function walkLintTargets(
     unreadableFolders: [] as { folder: string; reason: string }[],
     dependencyFolders: [] as string[],
     testPaths: [] as string[],
+    compiledPaths: [] as string[],
   };
   const readDirectory =
     options.readDirectory ?? ((path: string) => readdirSync(path, { withFileTypes: true }));
@@ -148,6 +154,7 @@ export function walkLintTargets(
       const own = loadGitignore(directory);
       const layers = own ? [...inherited, own] : inherited;
       entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+      const names = new Set(entries.map((entry) => entry.name));
       for (const entry of entries) {
         const path = join(directory, entry.name);
         if (entry.isDirectory()) {
@@ -159,13 +166,44 @@ export function walkLintTargets(
           if (isIgnored(path, false, layers)) continue;
           if (!options.includeTests && TEST_FILE.test(basename(entry.name)))
             notes.testPaths.push(shown(path));
-          else found.add(path);
+          else if (names.has(`${entry.name}.map`) && compiledFromPresentSource(path)) {
+            notes.compiledPaths.push(shown(path));
+          } else found.add(path);
         }
       }
     };
     walk(absolute, ancestorLayers(absolute, cwd));
   }
   return { files: [...found].sort(), ...notes };
+}
+
+/**
+ * True when `<file>.map` names the file's sources and every one of them exists (`../src/main.ts`):
+ * the file is compiled output of code the walk reads anyway. A map that cannot be read or names
+ * sources that are not in the tree (a published bundle) leaves the file to be linted.
+ */
+function compiledFromPresentSource(file: string): boolean {
+  let sources: unknown;
+  try {
+    const map = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as {
+      sources?: unknown;
+      sourceRoot?: unknown;
+    };
+    sources = map.sources;
+    if (typeof map.sourceRoot === 'string' && map.sourceRoot !== '') return false;
+  } catch {
+    return false;
+  }
+  if (!Array.isArray(sources) || sources.length === 0) return false;
+  const directory = dirname(file);
+  return sources.every(
+    (source) =>
+      typeof source === 'string' &&
+      !/^[a-z]+:/i.test(source) &&
+      LINTED_EXTENSIONS.includes(extname(source).toLowerCase()) &&
+      resolve(directory, source) !== file &&
+      existsSync(resolve(directory, source)),
+  );
 }
 
 /**

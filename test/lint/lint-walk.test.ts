@@ -146,3 +146,47 @@ describe('gossipless lint: what the walk reads, skips and refuses', () => {
     }
   });
 });
+
+describe('gossipless lint: compiled output beside its source', () => {
+  let root: string;
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'gossipless-lint-compiled-'));
+    write(root, 'src/main.ts', ONLY_LOGS);
+    // tsc's output of src/main.ts, committed with its map: the same mistake, one line further down.
+    write(
+      root,
+      'build/main.js',
+      `"use strict";\n${ONLY_LOGS.replace("import dgram from 'node:dgram';", "const dgram = require('node:dgram');")}//# sourceMappingURL=main.js.map\n`,
+    );
+    write(
+      root,
+      'build/main.js.map',
+      JSON.stringify({ version: 3, sources: ['../src/main.ts'], mappings: '' }),
+    );
+    // A bundle whose sources are not in the tree is the only copy of that code: it is linted.
+    write(
+      root,
+      'vendor/lan.js',
+      ONLY_LOGS.replace("import dgram from 'node:dgram';", "const dgram = require('dgram');"),
+    );
+    write(
+      root,
+      'vendor/lan.js.map',
+      JSON.stringify({ version: 3, sources: ['../../lan/src/index.ts'], mappings: '' }),
+    );
+  });
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('lints the source, not the compiled copy its source map points back to, and says so', async () => {
+    const report = lintFiles(['.'], { cwd: root });
+    expect(report.findings.map((finding) => finding.file)).toEqual(['src/main.ts', 'vendor/lan.js']);
+    expect(report.notLinted.compiledPaths).toEqual(['build/main.js']);
+    expect(formatText(report, { color: false, readSource: () => undefined })).toContain(
+      'Not linted: 1 compiled file whose source is linted instead, as its source map says (build/main.js)',
+    );
+    const named = await lint(root, 'build/main.js', '--format', 'json');
+    expect(JSON.parse(named.out).findings.map((f: { file: string }) => f.file)).toEqual(['build/main.js']);
+  });
+});
