@@ -148,8 +148,6 @@ const NOT_WORK_WORDS = new Set([
   'workspace',
   'workspaces',
   'typings',
-  'device',
-  'devices',
   'bluetooth',
   'ble',
   // One thing looked up by its identity (`discoverCompanionAppId`) is not a group of peers.
