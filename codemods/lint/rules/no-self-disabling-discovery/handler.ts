@@ -83,6 +83,8 @@ const LEVELS: Record<string, LogLevel> = {
   alert: 'error',
   emerg: 'error',
 };
+/** Android-style one-letter levels, read only on a logger (`Log.w(Tag, '…')`, `log.e(…)`). */
+const SHORT_LEVELS: Record<string, LogLevel> = { v: 'debug', d: 'debug', i: 'info', w: 'warn', e: 'error' };
 const LOGGER_WORDS = new Set(['log', 'logger', 'logging', 'console', 'pino', 'winston', 'bunyan', 'signale']);
 const TELEMETRY_WORDS = new Set([
   'metrics',
@@ -153,7 +155,7 @@ const START_LIKE_CALLEES = new Set([
 export function logLevelOf(call: ts.CallExpression): LogLevel | undefined {
   const callee = skipWrappers(call.expression);
   if (ts.isPropertyAccessExpression(callee)) {
-    const level = LEVELS[callee.name.text];
+    const level = LEVELS[callee.name.text] ?? SHORT_LEVELS[callee.name.text];
     const receiver = chainNames(callee.expression);
     if (
       level !== undefined &&
