@@ -190,7 +190,10 @@ function debugInstanceLevel(callee: ts.Identifier): LogLevel | undefined {
 function loggerNameLevel(name: string): LogLevel | undefined {
   const words = splitWords(name);
   if (words.length === 1 && words[0] === 'log') return 'info';
-  if (words[0] === 'log' || words[0] === 'debug' || words.includes('logger')) {
+  const levelAndLog =
+    words.includes('log') && words.some((word) => word !== 'log' && LEVELS[word] !== undefined);
+  // `warningLog(…)`, `errorLog(…)`, `debugLog(…)`: a logger named level first.
+  if (words[0] === 'log' || words[0] === 'debug' || words.includes('logger') || levelAndLog) {
     return (
       words.map((word) => LEVELS[word]).find((level) => level !== undefined && level !== 'info') ?? 'info'
     );

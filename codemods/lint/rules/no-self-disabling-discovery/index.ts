@@ -102,7 +102,7 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
         } else if (method === 'then' && second) {
           checkPromiseHandler(node, callee, second, 'The rejection handler of `.then()`', context, report);
         } else if (
-          /^(on|once|addListener|prependListener|prependOnceListener)$/.test(method) &&
+          /^(on|once|addListener|prependListener|prependOnceListener|addEventListener)$/.test(method) &&
           first &&
           second
         ) {
@@ -209,7 +209,7 @@ function checkErrorEvent(
   context: DiscoveryContext,
   report: Report,
 ): void {
-  const emitter = callee.expression;
+  const emitter = chainedEmitter(callee.expression);
   if (onTeardownPath(call) || !context.isDiscoveryObject(emitter)) return;
   const handler = resolveHandler(handlerExpression, context);
   if (!handler) return;
@@ -245,6 +245,46 @@ function checkErrorEvent(
   if (verdict.fallbacks.length === 0 && listensAfterBind(call, emitter)) return;
   if (closesForARestartOrAfterOneUse(verdict)) return;
   report(site, verdict);
+}
+
+/** EventEmitter methods that return the emitter, so listeners can be chained. */
+const CHAINABLE_EMITTER_METHODS = new Set([
+  'on',
+  'once',
+  'addListener',
+  'prependListener',
+  'prependOnceListener',
+  'off',
+  'removeListener',
+  'setMaxListeners',
+]);
+
+/**
+ * `const socket = dgram.createSocket(…).once('listening', …).on('error', …)`: the listener is added
+ * to what the chain started from, and the variable the chain is assigned to names it. Anything else
+ * is its own emitter.
+ */
+function chainedEmitter(receiver: ts.Expression): ts.Expression {
+  let start = skipWrappers(receiver);
+  while (
+    ts.isCallExpression(start) &&
+    ts.isPropertyAccessExpression(start.expression) &&
+    CHAINABLE_EMITTER_METHODS.has(start.expression.name.text)
+  ) {
+    start = skipWrappers(start.expression.expression);
+  }
+  if (start === skipWrappers(receiver) || !ts.isCallExpression(start)) return start;
+  let top: ts.Node = receiver;
+  while (
+    (ts.isPropertyAccessExpression(top.parent) && top.parent.expression === top) ||
+    (ts.isCallExpression(top.parent) && top.parent.expression === top)
+  ) {
+    top = top.parent;
+  }
+  const holder = top.parent;
+  return ts.isVariableDeclaration(holder) && holder.initializer === top && ts.isIdentifier(holder.name)
+    ? holder.name
+    : start;
 }
 
 /** Methods of a discovery object that put a packet on the wire and call back with its send's error. */

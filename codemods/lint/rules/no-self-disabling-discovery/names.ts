@@ -49,6 +49,9 @@ export const DISCOVERY_NOUN_WORDS: readonly string[] = [
   'serf',
   'scuttlebutt',
   'ssdp',
+  // Ethereum's node discovery protocols (`discv5.setEnrValue`, `Discv4`).
+  'discv4',
+  'discv5',
   // Coordination services a node registers with or learns its peers (or its master) from. ("zk"
   // alone is as often zero-knowledge as ZooKeeper: only a `zkClient` counts, below.)
   'zookeeper',
