@@ -666,8 +666,29 @@ const TEARDOWN_NAME =
  */
 export function onTeardownPath(site: ts.Node): boolean {
   const named = nearestNamedFunction(site);
-  return named !== undefined && namesTeardownFunction(named.name);
+  if (named !== undefined && namesTeardownFunction(named.name)) return true;
+  // `adapter.on('unload', (callback) => { … })`, `process.once('SIGTERM', …)`: a listener of the
+  // host's shutdown is a teardown path whatever the function is (not) called.
+  for (const fn of functionsAround(site)) {
+    const listened = listenedTo(fn);
+    if (listened?.event !== undefined && /^(on|once|addListener)$/.test(listened.method)) {
+      if (TEARDOWN_EVENTS.has(listened.event)) return true;
+    }
+  }
+  return false;
 }
+
+/** Events a host or the process emits when it shuts down. */
+const TEARDOWN_EVENTS = new Set([
+  'unload',
+  'shutdown',
+  'exit',
+  'beforeExit',
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGQUIT',
+]);
 
 /**
  * First words of function names that take something down whatever follows: `stopMonitoring`,

@@ -29,7 +29,7 @@ import {
   lookupIntoPeerCollection,
   resolvesADeferredAwaitedWithATimeout,
 } from './surroundings.js';
-import { closedAfterOneUse, handlesOneMessage, listensAfterBind } from './per-message.js';
+import { closedAfterOneUse, handlesOneMessage, handlesOnePeer, listensAfterBind } from './per-message.js';
 import { remadeEveryTick, runsEveryTick } from './periodic.js';
 import { inCommandLineTool, inUserInterfaceComponent } from './user-interface.js';
 import { describeCallee, findDiscoveryWork } from './work.js';
@@ -79,6 +79,13 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
     const where = site.within ?? site.node;
     if (inUserInterfaceComponent(where, sourceFile)) return;
     if (verdict.fallbacks.length === 0 && handlesOneMessage(where)) return;
+    // One peer's request in a per-peer callback: `return []` there is that peer's answer, not the list emptied.
+    if (
+      verdict.fallbacks.length > 0 &&
+      verdict.fallbacks.every((fallback) => fallback.kind === 'clear-peers') &&
+      handlesOnePeer(where)
+    )
+      return;
     if (printsToTheCommandLine(verdict, sourceFile)) return;
     const finding = judge(site, verdict, extra, sourceFile);
     const at = site.node.getStart(sourceFile);

@@ -5,7 +5,7 @@
 import { ts } from '../../../syntax/index.js';
 import { containsCall, functionName, functionsAround, keyOf, listenedTo } from './context.js';
 import { skipWrappers } from './modules.js';
-import { namesMessageHandler } from './names.js';
+import { namesMessageHandler, namesPeerList } from './names.js';
 
 /**
  * `socket.bind(port, () => { …; socket.on('error', log) })`: an `'error'` listener added once the
@@ -71,4 +71,34 @@ export function handlesOneMessage(site: ts.Node): boolean {
       return true;
   }
   return false;
+}
+
+/** Array methods that call their callback once per element. */
+const ITERATION_METHODS = new Set(['map', 'flatMap', 'forEach', 'filter', 'some', 'every', 'reduce']);
+
+/**
+ * `peers.slice(0, 8).map(async (peer) => { try { … } catch { log; return [] } })`: the handler is
+ * in the callback an array method calls once per peer, so what it returns is that one peer's
+ * answer (an empty list there does not empty the peer list); the other peers are asked as before.
+ */
+export function handlesOnePeer(site: ts.Node): boolean {
+  for (const fn of functionsAround(site)) {
+    const call = fn.parent;
+    if (!ts.isCallExpression(call) || !call.arguments.includes(fn as unknown as ts.Expression)) continue;
+    const callee = skipWrappers(call.expression);
+    if (!ts.isPropertyAccessExpression(callee) || !ITERATION_METHODS.has(callee.name.text)) continue;
+    if (namesPeersWithin(callee.expression)) return true;
+  }
+  return false;
+}
+
+function namesPeersWithin(receiver: ts.Node): boolean {
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if ((ts.isIdentifier(node) || ts.isPrivateIdentifier(node)) && namesPeerList(node.text)) found = true;
+    else if (!ts.isFunctionLike(node)) ts.forEachChild(node, visit);
+  };
+  visit(receiver);
+  return found;
 }
