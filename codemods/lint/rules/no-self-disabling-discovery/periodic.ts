@@ -3,7 +3,7 @@
  * for a periodic step. A logged failure there is tried again next round.
  */
 import { ts } from '../../../syntax/index.js';
-import { chainNames, containsCall, functionName, functionsAround } from './context.js';
+import { chainNames, containsCall, functionName, functionsAround, listenedTo } from './context.js';
 import { withoutBind } from './modules.js';
 import { splitWords } from './names.js';
 
@@ -30,7 +30,11 @@ function tickedFunctions(sourceFile: ts.SourceFile): Ticked {
     if (ts.isCallExpression(node)) {
       const names = chainNames(node.expression);
       const [callback] = node.arguments;
-      if (names[names.length - 1] === 'setInterval' && callback !== undefined) {
+      const timer = names[names.length - 1];
+      if (
+        callback !== undefined &&
+        (timer === 'setInterval' || (timer === 'setTimeout' && reArmsItself(node, callback)))
+      ) {
         const ticks = withoutBind(callback);
         if (ts.isArrowFunction(ticks) || ts.isFunctionExpression(ticks)) {
           found.callbacks.add(ticks);
@@ -53,6 +57,41 @@ function tickedFunctions(sourceFile: ts.SourceFile): Ticked {
   ticked = found;
   tickedByFile.set(sourceFile, ticked);
   return ticked;
+}
+
+/**
+ * `function loop() { …; setTimeout(loop, 5000) }`, `scheduleRetry() { setTimeout(async () => { await
+ * this.tryAgain(); this.scheduleRetry() }, ms) }`: a timeout that calls the function that set it
+ * sets itself again, a tick as regular as `setInterval`'s.
+ */
+function reArmsItself(timerCall: ts.CallExpression, callback: ts.Expression): boolean {
+  // A timeout set by a failure handler is that handler's retry, judged as one, not a schedule.
+  if (inFailureHandler(timerCall)) return false;
+  const arming = new Set<string>();
+  for (const fn of functionsAround(timerCall)) {
+    const name = functionName(fn);
+    if (name !== undefined) arming.add(name);
+  }
+  if (arming.size === 0) return false;
+  const ticks = withoutBind(callback);
+  if (ts.isArrowFunction(ticks) || ts.isFunctionExpression(ticks)) {
+    return containsCall(ticks, (name) => arming.has(name));
+  }
+  const handed = chainNames(ticks);
+  return arming.has(handed[handed.length - 1] ?? '');
+}
+
+/** Inside a `catch` clause, an `'error'` or `'close'` listener or a `.catch()` callback. */
+function inFailureHandler(site: ts.Node): boolean {
+  for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
+    if (ts.isCatchClause(node)) return true;
+    if (ts.isFunctionLike(node)) {
+      const listened = listenedTo(node);
+      if (listened?.event === 'error' || listened?.event === 'close' || listened?.method === 'catch')
+        return true;
+    }
+  }
+  return false;
 }
 
 /** How many calls deep a tick is followed into the file's own functions (`initsocket` → `_listen_iface`). */
