@@ -29,6 +29,7 @@ import {
   lookupIntoPeerCollection,
   resolvesADeferredAwaitedWithATimeout,
 } from './surroundings.js';
+import { failsWhenNoneSucceeded, retriedInPlace, usedRightAfter } from './loops.js';
 import { closedAfterOneUse, handlesOneMessage, handlesOnePeer, listensAfterBind } from './per-message.js';
 import { remadeEveryTick, runsEveryTick } from './periodic.js';
 import { inCommandLineTool, inUserInterfaceComponent } from './user-interface.js';
@@ -140,6 +141,7 @@ function checkTry(
   report: Report,
 ): void {
   if (onTeardownPath(node) || onlyTearsDown(node.tryBlock)) return;
+  if (retriedInPlace(node) || failsWhenNoneSucceeded(node) || usedRightAfter(node)) return;
   const work =
     findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node)) ??
     afterDiscoveryStopped(node, node.tryBlock, context) ??

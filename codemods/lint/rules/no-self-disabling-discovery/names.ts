@@ -367,6 +367,9 @@ const MESSAGE_WORDS = new Set([
   'datagram',
   'frame',
   'request',
+  'response',
+  'reply',
+  'answer',
 ]);
 
 /**
