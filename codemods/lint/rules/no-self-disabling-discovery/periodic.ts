@@ -26,34 +26,50 @@ function tickedFunctions(sourceFile: ts.SourceFile): Ticked {
   let ticked = tickedByFile.get(sourceFile);
   if (ticked !== undefined) return ticked;
   const found = { callbacks: new Set<ts.Node>(), names: new Set<string>(), reached: new Set<string>() };
+  // One walk: the file's named function bodies, and its timers (judged once the bodies are known).
+  const bodies = new Map<string, ts.Node[]>();
+  const timers: {
+    readonly call: ts.CallExpression;
+    readonly timer: string;
+    readonly callback: ts.Expression;
+  }[] = [];
   const visit = (node: ts.Node): void => {
-    if (ts.isCallExpression(node)) {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+      const name = functionName(node as ts.FunctionLikeDeclaration);
+      if (name !== undefined) {
+        const known = bodies.get(name);
+        if (known) known.push(node.body);
+        else bodies.set(name, [node.body]);
+      }
+    } else if (ts.isCallExpression(node)) {
       const names = chainNames(node.expression);
       const [callback] = node.arguments;
       const timer = names[names.length - 1];
-      if (
-        callback !== undefined &&
-        (timer === 'setInterval' || (timer === 'setTimeout' && reArmsItself(node, callback)))
-      ) {
-        const ticks = withoutBind(callback);
-        if (ts.isArrowFunction(ticks) || ts.isFunctionExpression(ticks)) {
-          found.callbacks.add(ticks);
-          containsCall(ticks, (name) => {
-            found.names.add(name);
-            return false;
-          });
-        } else {
-          const handed = chainNames(ticks);
-          const name = handed[handed.length - 1];
-          if (name !== undefined) found.names.add(name);
-        }
+      if (callback !== undefined && (timer === 'setInterval' || timer === 'setTimeout')) {
+        timers.push({ call: node, timer, callback });
       }
     }
     ts.forEachChild(node, visit);
   };
   visit(sourceFile);
+  for (const { call, timer, callback } of timers) {
+    if (timer === 'setTimeout' && !reArmsItself(call, callback, bodies)) continue;
+    const ticks = withoutBind(callback);
+    if (ts.isArrowFunction(ticks) || ts.isFunctionExpression(ticks)) {
+      found.callbacks.add(ticks);
+      containsCall(ticks, (name) => {
+        found.names.add(name);
+        return false;
+      });
+    } else {
+      const handed = chainNames(ticks);
+      const name = handed[handed.length - 1];
+      if (name !== undefined) found.names.add(name);
+    }
+  }
+  addSleepLoops(bodies, found.names);
   found.names.forEach((name) => found.reached.add(name));
-  addCalledFunctions(sourceFile, found.reached);
+  addCalledFunctions(bodies, found.reached);
   ticked = found;
   tickedByFile.set(sourceFile, ticked);
   return ticked;
@@ -61,10 +77,15 @@ function tickedFunctions(sourceFile: ts.SourceFile): Ticked {
 
 /**
  * `function loop() { …; setTimeout(loop, 5000) }`, `scheduleRetry() { setTimeout(async () => { await
- * this.tryAgain(); this.scheduleRetry() }, ms) }`: a timeout that calls the function that set it
- * sets itself again, a tick as regular as `setInterval`'s.
+ * this.tryAgain(); this.scheduleRetry() }, ms) }`, or one call apart (`schedule()` sets a timeout
+ * that runs `update()`, and `update()` calls `schedule()` when it is done): a timeout that leads back
+ * to the function that set it sets itself again, a tick as regular as `setInterval`'s.
  */
-function reArmsItself(timerCall: ts.CallExpression, callback: ts.Expression): boolean {
+function reArmsItself(
+  timerCall: ts.CallExpression,
+  callback: ts.Expression,
+  bodies: ReadonlyMap<string, readonly ts.Node[]>,
+): boolean {
   // A timeout set by a failure handler is that handler's retry, judged as one, not a schedule.
   if (inFailureHandler(timerCall)) return false;
   const arming = new Set<string>();
@@ -73,12 +94,13 @@ function reArmsItself(timerCall: ts.CallExpression, callback: ts.Expression): bo
     if (name !== undefined) arming.add(name);
   }
   if (arming.size === 0) return false;
+  const leadsBack = (name: string): boolean =>
+    arming.has(name) ||
+    (bodies.get(name) ?? []).some((body) => containsCall(body, (called) => arming.has(called)));
   const ticks = withoutBind(callback);
-  if (ts.isArrowFunction(ticks) || ts.isFunctionExpression(ticks)) {
-    return containsCall(ticks, (name) => arming.has(name));
-  }
+  if (ts.isArrowFunction(ticks) || ts.isFunctionExpression(ticks)) return containsCall(ticks, leadsBack);
   const handed = chainNames(ticks);
-  return arming.has(handed[handed.length - 1] ?? '');
+  return leadsBack(handed[handed.length - 1] ?? '');
 }
 
 /** Inside a `catch` clause, an `'error'` or `'close'` listener or a `.catch()` callback. */
@@ -97,22 +119,30 @@ function inFailureHandler(site: ts.Node): boolean {
 /** How many calls deep a tick is followed into the file's own functions (`initsocket` → `_listen_iface`). */
 const TICK_DEPTH = 2;
 
-/** Adds to `names` the functions of this file that the named ones call, `TICK_DEPTH` calls deep. */
-function addCalledFunctions(sourceFile: ts.SourceFile, names: Set<string>): void {
-  if (names.size === 0) return;
-  const bodies = new Map<string, ts.Node[]>();
-  const collect = (node: ts.Node): void => {
-    if (ts.isFunctionLike(node) && 'body' in node && node.body) {
-      const name = functionName(node as ts.FunctionLikeDeclaration);
-      if (name !== undefined) {
-        const known = bodies.get(name);
-        if (known) known.push(node.body);
-        else bodies.set(name, [node.body]);
-      }
+/**
+ * `async schedule(s) { await sleep(s * 1000); this.update() }` where `update()` ends by calling
+ * `schedule(…)`: a loop paced by a sleep instead of a timer; `update` runs on every round.
+ */
+function addSleepLoops(bodies: ReadonlyMap<string, readonly ts.Node[]>, names: Set<string>): void {
+  for (const [pacer, pacerBodies] of bodies) {
+    for (const body of pacerBodies) {
+      if (!containsCall(body, (called) => SLEEP_CALLS.test(called))) continue;
+      containsCall(body, (called) => {
+        if (
+          called !== pacer &&
+          (bodies.get(called) ?? []).some((step) => containsCall(step, (back) => back === pacer))
+        )
+          names.add(called);
+        return false;
+      });
     }
-    ts.forEachChild(node, collect);
-  };
-  collect(sourceFile);
+  }
+}
+
+const SLEEP_CALLS = /^(sleep|delay|wait|setTimeoutPromise)$/;
+
+/** Adds to `names` the functions of this file that the named ones call, `TICK_DEPTH` calls deep. */
+function addCalledFunctions(bodies: ReadonlyMap<string, readonly ts.Node[]>, names: Set<string>): void {
   let frontier = [...names];
   for (let depth = 0; depth < TICK_DEPTH && frontier.length > 0; depth += 1) {
     const next: string[] = [];
