@@ -4,6 +4,7 @@ import {
   MULTICAST_METHODS,
   chainNames,
   functionName,
+  isSelfReference,
   functionsAround,
   isUnrelatedCall,
   namesUnrelatedWork,
@@ -78,7 +79,10 @@ export function classifyCall(
     const receiverNames = chainNames(receiver);
     if (registersWithARegistry(method, receiverNames)) return `\`${described()}\` (service registry)`;
     const last = receiverNames[receiverNames.length - 1];
-    if (context.isDiscoveryObject(receiver) && !isArrayJoin(method, call, last)) return `\`${described()}\``;
+    // `this.x()` in the wrapper that owns a discovery socket is discovery work only when `x` is
+    // (its name above, or its body below): such a class also parses, encrypts and times out.
+    if (context.isDiscoveryObject(receiver) && !isSelfReference(receiver) && !isArrayJoin(method, call, last))
+      return `\`${described()}\``;
     if (
       last !== undefined &&
       (method === 'join' || method === 'bootstrap' || method === 'discover') &&
