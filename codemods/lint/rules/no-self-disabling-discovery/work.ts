@@ -7,6 +7,7 @@ import {
   isSelfReference,
   functionsAround,
   isUnrelatedCall,
+  namesTeardown,
   namesUnrelatedWork,
   repliesToSender,
   type DiscoveryContext,
@@ -40,6 +41,18 @@ export function describeCallee(
   return `${ts.isNewExpression(call) ? 'new ' : ''}${short}()`;
 }
 
+/** Methods that read or tune the local end of a socket or emitter and do not fail on the network. */
+const READS_LOCAL_STATE = new Set([
+  'address',
+  'remoteAddress',
+  'ref',
+  'unref',
+  'listenerCount',
+  'eventNames',
+  'getRecvBufferSize',
+  'getSendBufferSize',
+]);
+
 /**
  * Classifies one call as discovery work, or not. Resolution first (what the file imported and made
  * from it), names second, and only names that say discovery on their own or with a group verb.
@@ -63,7 +76,9 @@ export function classifyCall(
     const method = callee.name.text;
     const receiver = callee.expression;
     if (MULTICAST_METHODS.has(method)) return `\`${described()}\` (multicast/broadcast socket setup)`;
-    if (LISTENER_METHODS.has(method)) return undefined;
+    if (LISTENER_METHODS.has(method) || READS_LOCAL_STATE.has(method)) return undefined;
+    // `this.stopDiscovery()`: taking discovery down is teardown, whatever its name says it stops.
+    if (namesTeardown(method)) return undefined;
     if (module?.kind === 'membership') return `\`${described()}\` (${module.name})`;
     if (module?.kind === 'dgram') {
       if (
