@@ -6,7 +6,9 @@ export { noSelfDisablingDiscoveryMeta };
 import {
   buildContext,
   chainNames,
+  containsCall,
   enclosingDiscoveryFunction,
+  keyOf,
   listenedTo,
   namesTeardown,
   onTeardownPath,
@@ -347,8 +349,20 @@ function checkStartCallback(
         !context.isDiscoveryObject(callee.expression)
       )
         return;
+      // A socket made for one message, closed in its send's callback once the error is read: one
+      // command's trouble. (A callback that never takes the error still drops it.)
+      const [sendError] = fn.parameters;
+      if (
+        sendError &&
+        ts.isIdentifier(sendError.name) &&
+        mentions(fn.body, sendError.name.text) &&
+        closesInCallback(fn, callee.expression)
+      )
+        return;
       knownErrorFirst = true;
-      onlyOmissions = true;
+      // A socket a timer's tick sends on sends again next round; a one-shot send (a scan's single
+      // M-SEARCH) is not repeated, so a failure it only logs is the scan's answer.
+      onlyOmissions = sentOnEveryTick(callee.expression, context.sourceFile);
       failure = 'a failed announcement is dropped';
     } else if (
       !namesDiscovery(method) &&
@@ -478,6 +492,33 @@ function checkTransportCallback(call: ts.CallExpression, context: DiscoveryConte
     },
     SILENT,
     `${how}, so a failed bind is dropped by omission and peers are told of an endpoint nobody listens on`,
+  );
+}
+
+/** Some `send` on the same socket (`this.socket`, `self.socket` alike) runs on a timer's tick in this file. */
+function sentOnEveryTick(socket: ts.Expression, sourceFile: ts.SourceFile): boolean {
+  const key = keyOf(socket);
+  if (key === undefined) return false;
+  return containsCall(sourceFile, (name, call) => {
+    const callee = skipWrappers(call.expression);
+    return (
+      name === 'send' &&
+      ts.isPropertyAccessExpression(callee) &&
+      keyOf(callee.expression) === key &&
+      runsEveryTick(call, sourceFile)
+    );
+  });
+}
+
+/** `socket.send(buf, port, ip, (err) => { …; socket.close() })`: the callback closes the socket it sent on. */
+function closesInCallback(fn: ts.ArrowFunction | ts.FunctionExpression, socket: ts.Expression): boolean {
+  const key = keyOf(socket);
+  return (
+    key !== undefined &&
+    containsCall(fn.body, (name, call) => {
+      const callee = skipWrappers(call.expression);
+      return name === 'close' && ts.isPropertyAccessExpression(callee) && keyOf(callee.expression) === key;
+    })
   );
 }
 
