@@ -177,16 +177,42 @@ export function collectModuleBindings(sourceFile: ts.SourceFile): ModuleBindings
     const declaration = findDeclaration(identifier, identifier.text);
     return declaration === undefined || declarations.has(declaration) ? binding : undefined;
   };
-  if (!needsWalk) return { bindings, bindingOf, loadsDiscoveryModule, nonPeerBindings };
-  loadsDiscoveryModule = true;
-  const visit = (node: ts.Node): void => {
-    if (ts.isVariableDeclaration(node) && node.initializer) {
-      if (bindFromInitializer(node.name, node.initializer, bindings)) declarations.add(node);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(sourceFile);
+  if (needsWalk) {
+    loadsDiscoveryModule = true;
+    const visit = (node: ts.Node): void => {
+      if (ts.isVariableDeclaration(node) && node.initializer) {
+        if (bindFromInitializer(node.name, node.initializer, bindings)) declarations.add(node);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sourceFile);
+  }
+  if (bindings.size > 0) bindMemberAliases(sourceFile, bindings, declarations);
   return { bindings, bindingOf, loadsDiscoveryModule, nonPeerBindings };
+}
+
+/**
+ * `import SSDP from 'node-ssdp'; const NodeSSDP = SSDP.Client;`: a top-level name for a member of a
+ * bound module is bound to that module too (`new NodeSSDP()` makes a node-ssdp client).
+ */
+function bindMemberAliases(
+  sourceFile: ts.SourceFile,
+  bindings: Map<string, ModuleBinding>,
+  declarations: Set<ts.Node>,
+): void {
+  for (const statement of sourceFile.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    for (const declaration of statement.declarationList.declarations) {
+      if (!ts.isIdentifier(declaration.name) || !declaration.initializer) continue;
+      const initializer = skipWrappers(declaration.initializer);
+      if (!ts.isPropertyAccessExpression(initializer)) continue;
+      const owner = skipWrappers(initializer.expression);
+      const bound = ts.isIdentifier(owner) ? bindings.get(owner.text) : undefined;
+      if (bound === undefined || bindings.has(declaration.name.text)) continue;
+      bindings.set(declaration.name.text, { module: bound.module, imported: initializer.name.text });
+      declarations.add(declaration);
+    }
+  }
 }
 
 /** The discovery modules a file loads, and under which local names. */

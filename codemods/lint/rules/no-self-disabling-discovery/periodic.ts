@@ -3,8 +3,15 @@
  * for a periodic step. A logged failure there is tried again next round.
  */
 import { ts } from '../../../syntax/index.js';
-import { chainNames, containsCall, functionName, functionsAround, listenedTo } from './context.js';
-import { withoutBind } from './modules.js';
+import {
+  chainNames,
+  containsCall,
+  functionName,
+  functionsAround,
+  isSelfReference,
+  listenedTo,
+} from './context.js';
+import { skipWrappers, withoutBind } from './modules.js';
 import { splitWords } from './names.js';
 
 /**
@@ -57,8 +64,8 @@ function tickedFunctions(sourceFile: ts.SourceFile): Ticked {
     const ticks = withoutBind(callback);
     if (ts.isArrowFunction(ticks) || ts.isFunctionExpression(ticks)) {
       found.callbacks.add(ticks);
-      containsCall(ticks, (name) => {
-        found.names.add(name);
+      containsCall(ticks, (name, call) => {
+        if (callsOwnFunction(call)) found.names.add(name);
         return false;
       });
     } else {
@@ -73,6 +80,17 @@ function tickedFunctions(sourceFile: ts.SourceFile): Ticked {
   ticked = found;
   tickedByFile.set(sourceFile, ticked);
   return ticked;
+}
+
+/**
+ * `tick()`, `this.renew()`, `self.ping()`: a call that can reach a function of this file by name.
+ * `this.client.search()` on a tick does not make the file's own `search()` periodic.
+ */
+function callsOwnFunction(call: ts.CallExpression): boolean {
+  const callee = skipWrappers(call.expression);
+  return (
+    ts.isIdentifier(callee) || (ts.isPropertyAccessExpression(callee) && isSelfReference(callee.expression))
+  );
 }
 
 /**
