@@ -6,7 +6,8 @@
  * (`startDiscovery`, `this.gossip`, `GOSSIP_PORT`), a group verb next to a group noun (`joinCluster`,
  * `findPeers`), a join on a group receiver (`this.cluster.join(`), a DNS-SD service type
  * (`'_hap._tcp'`), a registration with a service registry (`registry.register(`), or a class
- * that keeps the peers (`class HostList`). A file without any of them
+ * that keeps the peers (`class HostList`), or a process-local stand-in (`new LocalPresence()`). A file
+ * without any of them
  * cannot produce a finding, so it is never parsed.
  *
  * Tokens must start a word the way `splitWords` in `rules/no-self-disabling-discovery/names.ts`
@@ -51,6 +52,8 @@ const DISCOVERY_TEXT = new RegExp(
     '(?:registry|Registry)\\w*\\s*\\??\\.\\s*register',
     // The class that keeps the peers (`class HostList`, `class PeerTable`): what it looks up fills it.
     'class\\s+\\w*(?:Peer|Host|Node|Member|Seed)(?:List|Table|Set|Book|Store)\\b',
+    // A process-local stand-in made on a failure path (`new LocalPresence()`, `new MemoryStore()`).
+    'new\\s+(?:\\w+\\.)?(?:Local|InMemory|Memory|Standalone|SingleNode)[A-Z]\\w*\\s*\\(',
   ].join('|'),
 );
 

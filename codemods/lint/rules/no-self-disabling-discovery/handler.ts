@@ -24,7 +24,8 @@ export type FallbackKind =
   | 'clear-peers'
   | 'close-discovery'
   | 'stop-discovery'
-  | 'single-node';
+  | 'single-node'
+  | 'local-stand-in';
 
 /** One fallback found in a handler. */
 export interface Fallback {

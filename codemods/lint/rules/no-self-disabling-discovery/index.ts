@@ -31,6 +31,7 @@ import {
   lookupIntoPeerCollection,
   resolvesADeferredAwaitedWithATimeout,
 } from './surroundings.js';
+import { fallsBackToLocalStandIn } from './local-stand-in.js';
 import { failsWhenNoneSucceeded, retriedInPlace, usedRightAfter } from './loops.js';
 import { closedAfterOneUse, handlesOneMessage, handlesOnePeer, listensAfterBind } from './per-message.js';
 import { remadeEveryTick, runsEveryTick } from './periodic.js';
@@ -49,6 +50,7 @@ const FALLBACK_PHRASES: Record<FallbackKind, string> = {
   'close-discovery': 'closes the discovery socket',
   'stop-discovery': 'stops its own discovery for good',
   'single-node': 'sets the cluster size to one',
+  'local-stand-in': 'falls back to a process-local stand-in',
 };
 
 /** What a handler is attached to, for the message: "This `catch` around `swim.bootstrap()` (swim)". */
@@ -144,14 +146,29 @@ function checkTry(
 ): void {
   if (onTeardownPath(node) || onlyTearsDown(node.tryBlock)) return;
   if (retriedInPlace(node) || failsWhenNoneSucceeded(node) || usedRightAfter(node)) return;
+  const standIn = fallsBackToLocalStandIn(node);
   const work =
     findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node)) ??
     afterDiscoveryStopped(node, node.tryBlock, context) ??
-    lookupIntoPeerCollection(node, node.tryBlock, context);
+    lookupIntoPeerCollection(node, node.tryBlock, context) ??
+    (standIn && firstConstruction(node.tryBlock, context.sourceFile));
   if (!work) return;
   const declaration = clause.variableDeclaration;
   const errorName = declaration && ts.isIdentifier(declaration.name) ? declaration.name.text : undefined;
-  const verdict = analyzeHandler(clause.block, errorName, context, enclosingFunctionOrSelf(node));
+  let verdict = analyzeHandler(clause.block, errorName, context, enclosingFunctionOrSelf(node));
+  if (
+    standIn &&
+    swallows(verdict) &&
+    !verdict.fallbacks.some((fallback) => fallback.kind === 'local-stand-in')
+  ) {
+    verdict = {
+      ...verdict,
+      fallbacks: [
+        ...verdict.fallbacks,
+        { kind: 'local-stand-in', node: standIn.node, snippet: standIn.node.getText(context.sourceFile) },
+      ],
+    };
+  }
   if (keepsTheLastList(node, verdict)) return;
   report({ subject: `This \`catch\` around ${work.description}`, node: clause, within: node }, verdict);
 }
@@ -508,6 +525,21 @@ function sentOnEveryTick(socket: ts.Expression, sourceFile: ts.SourceFile): bool
       runsEveryTick(call, sourceFile)
     );
   });
+}
+
+/** The first object the block constructs, as discovery work (the shared implementation a stand-in replaces). */
+function firstConstruction(
+  block: ts.Block,
+  sourceFile: ts.SourceFile,
+): { node: ts.Node; description: string } | undefined {
+  let found: ts.NewExpression | undefined;
+  const visit = (node: ts.Node): void => {
+    if (found || ts.isFunctionLike(node)) return;
+    if (ts.isNewExpression(node)) found = node;
+    else ts.forEachChild(node, visit);
+  };
+  visit(block);
+  return found && { node: found, description: `\`${describeCallee(found, sourceFile)}\`` };
 }
 
 /** `socket.send(buf, port, ip, (err) => { …; socket.close() })`: the callback closes the socket it sent on. */
