@@ -917,3 +917,125 @@ function pathReachesPropagation(
   }
   return false;
 }
+
+/**
+ * `if (err.code === 'EADDRINUSE') { retry() } else { console.error(err) }`,
+ * `if (err.message === NO_PLAYERS) { answer(); return } debug(err)`: a handler that names kinds of
+ * error handles the kinds it names on purpose; what matters is the rest, every other failure. The
+ * rest is read on its own (each test of the error's kind takes its "not this kind" side); its
+ * verdict when it swallows the failure, or undefined when it handles it too.
+ */
+export function swallowingBranch(
+  body: ts.Node,
+  errorName: string | undefined,
+  context: DiscoveryContext,
+  boundSearchRoot: ts.Node,
+): HandlerVerdict | undefined {
+  if (errorName === undefined || !ts.isBlock(body)) return undefined;
+  let namesAKind = false;
+  const rest = (node: ts.Node): ts.Node[] => {
+    if (ts.isBlock(node)) return node.statements.flatMap(rest);
+    if (ts.isIfStatement(node)) {
+      const test = kindTest(node.expression, errorName);
+      if (test !== undefined) namesAKind = true;
+      if (test === 'named') return node.elseStatement ? rest(node.elseStatement) : [];
+      if (test === 'rest') return rest(node.thenStatement);
+      return [
+        node.expression,
+        ...rest(node.thenStatement),
+        ...(node.elseStatement ? rest(node.elseStatement) : []),
+      ];
+    }
+    return [node];
+  };
+  const path = rest(body);
+  if (!namesAKind) return undefined;
+  const parts = path.map((node) => analyzeHandler(node, errorName, context, boundSearchRoot));
+  const verdict: HandlerVerdict = {
+    fallbacks: parts.flatMap((part) => part.fallbacks),
+    propagates: parts.some((part) => part.propagates),
+    doesOtherWork: parts.some((part) => part.doesOtherWork),
+    retry: parts.some((part) => part.retry === 'bounded')
+      ? 'bounded'
+      : parts.some((part) => part.retry === 'unbounded')
+        ? 'unbounded'
+        : 'none',
+    logLevel: parts.reduce<LogLevel | undefined>(
+      (level, part) =>
+        part.logLevel === undefined ||
+        (level !== undefined && LEVEL_ORDER.indexOf(level) >= LEVEL_ORDER.indexOf(part.logLevel))
+          ? level
+          : part.logLevel,
+      undefined,
+    ),
+    empty: parts.every((part) => part.empty),
+  };
+  return !verdict.propagates && !verdict.doesOtherWork && verdict.retry === 'none' ? verdict : undefined;
+}
+
+/**
+ * What an `if` says about the error's kind: `'named'` when its `then` runs for one named kind
+ * (`err.code === 'EADDRINUSE'`, `err instanceof AbortError`, `err.message.startsWith('x')`),
+ * `'rest'` when its `then` runs for every other kind (`err.code !== 'ENOENT'`), undefined otherwise.
+ */
+function kindTest(condition: ts.Expression, errorName: string): 'named' | 'rest' | undefined {
+  const expression = skipWrappers(condition);
+  const readsTheError = (node: ts.Expression): boolean => {
+    const inner = skipWrappers(node);
+    return (
+      (ts.isPropertyAccessExpression(inner) ||
+        ts.isElementAccessExpression(inner) ||
+        ts.isCallExpression(inner)) &&
+      mentions(inner, errorName)
+    );
+  };
+  if (ts.isPrefixUnaryExpression(expression) && expression.operator === ts.SyntaxKind.ExclamationToken) {
+    const inner = kindTest(expression.operand, errorName);
+    return inner === 'named' ? 'rest' : inner === 'rest' ? 'named' : undefined;
+  }
+  if (ts.isBinaryExpression(expression)) {
+    const kind = expression.operatorToken.kind;
+    // `err && err.code === 'EADDRINUSE'`: a presence check beside a kind test is that kind test.
+    if (kind === ts.SyntaxKind.AmpersandAmpersandToken) {
+      const sides = [kindTest(expression.left, errorName), kindTest(expression.right, errorName)];
+      return sides.includes('named') ? 'named' : undefined;
+    }
+    if (kind === ts.SyntaxKind.InstanceOfKeyword) {
+      const left = skipWrappers(expression.left);
+      return ts.isIdentifier(left) && left.text === errorName ? 'named' : undefined;
+    }
+    const equal = kind === ts.SyntaxKind.EqualsEqualsEqualsToken || kind === ts.SyntaxKind.EqualsEqualsToken;
+    const unequal =
+      kind === ts.SyntaxKind.ExclamationEqualsEqualsToken || kind === ts.SyntaxKind.ExclamationEqualsToken;
+    const literal = (node: ts.Expression): boolean => {
+      const inner = skipWrappers(node);
+      return (
+        ts.isStringLiteralLike(inner) ||
+        ts.isNumericLiteral(inner) ||
+        ts.isIdentifier(inner) ||
+        ts.isPropertyAccessExpression(inner)
+      );
+    };
+    if (
+      (equal || unequal) &&
+      ((readsTheError(expression.left) && literal(expression.right)) ||
+        (readsTheError(expression.right) && literal(expression.left)))
+    ) {
+      const isNullCheck = [expression.left, expression.right].some((side) => {
+        const inner = skipWrappers(side);
+        return (
+          inner.kind === ts.SyntaxKind.NullKeyword || (ts.isIdentifier(inner) && inner.text === 'undefined')
+        );
+      });
+      if (isNullCheck) return undefined;
+      return equal ? 'named' : 'rest';
+    }
+    return undefined;
+  }
+  if (ts.isCallExpression(expression) && ts.isPropertyAccessExpression(expression.expression)) {
+    const method = expression.expression.name.text;
+    if (/^(startsWith|endsWith|includes|match|test)$/.test(method) && mentions(expression, errorName))
+      return 'named';
+  }
+  return undefined;
+}

@@ -20,7 +20,7 @@ import { parameterlessCompletion } from './completion.js';
 import { dropsTheContinuation } from './continuation.js';
 import { dropsTransportError } from './transport.js';
 import { errorBranches, looksLikeErrorName } from './error-branches.js';
-import { analyzeHandler, logLevelOf, mentions, resolveHandler } from './handler.js';
+import { analyzeHandler, logLevelOf, mentions, resolveHandler, swallowingBranch } from './handler.js';
 import type { Fallback, FallbackKind, HandlerVerdict } from './handler.js';
 import { skipWrappers, withoutBind } from './modules.js';
 import { namesDiscovery } from './names.js';
@@ -155,7 +155,7 @@ function checkTry(
   if (!work) return;
   const declaration = clause.variableDeclaration;
   const errorName = declaration && ts.isIdentifier(declaration.name) ? declaration.name.text : undefined;
-  let verdict = analyzeHandler(clause.block, errorName, context, enclosingFunctionOrSelf(node));
+  let verdict = readEachBranch(clause.block, errorName, context, enclosingFunctionOrSelf(node));
   if (
     standIn &&
     swallows(verdict) &&
@@ -595,7 +595,19 @@ function verdictOf(
 ): HandlerVerdict {
   if (handler.kind === 'noop-reference') return SILENT;
   if (handler.kind === 'log-reference') return { ...SILENT, empty: false, logLevel: handler.level };
-  return analyzeHandler(handler.body, handler.errorName, context, enclosingFunctionOrSelf(site));
+  return readEachBranch(handler.body, handler.errorName, context, enclosingFunctionOrSelf(site));
+}
+
+/** The handler's verdict, or, when it handles the failure only on some paths, the path that only logs. */
+function readEachBranch(
+  body: ts.Node,
+  errorName: string | undefined,
+  context: DiscoveryContext,
+  boundSearchRoot: ts.Node,
+): HandlerVerdict {
+  const whole = analyzeHandler(body, errorName, context, boundSearchRoot);
+  if (swallows(whole) || whole.fallbacks.length > 0) return whole;
+  return swallowingBranch(body, errorName, context, boundSearchRoot) ?? whole;
 }
 
 /**
