@@ -706,6 +706,12 @@ const TEARDOWN_FIRST_WORDS = new Set([
   'terminate',
   'unbind',
   'disconnect',
+  // Taking this node out of a registry or a group: `deregister`, `unregisterService`, `unsubscribe`.
+  'deregister',
+  'unregister',
+  'unsubscribe',
+  'unpublish',
+  'unannounce',
 ]);
 
 /** True for a function or method name that takes discovery down (`stop`, `stopMonitoring`, `onClose`). */

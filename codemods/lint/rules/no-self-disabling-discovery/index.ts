@@ -32,7 +32,7 @@ import {
   resolvesADeferredAwaitedWithATimeout,
 } from './surroundings.js';
 import { fallsBackToLocalStandIn } from './local-stand-in.js';
-import { failsWhenNoneSucceeded, retriedInPlace, usedRightAfter } from './loops.js';
+import { failsWhenNoneSucceeded, repeatedOnATimer, retriedInPlace, usedRightAfter } from './loops.js';
 import { closedAfterOneUse, handlesOneMessage, handlesOnePeer, listensAfterBind } from './per-message.js';
 import { remadeEveryTick, runsEveryTick } from './periodic.js';
 import { inCommandLineTool, inUserInterfaceComponent } from './user-interface.js';
@@ -153,6 +153,7 @@ function checkTry(
     lookupIntoPeerCollection(node, node.tryBlock, context) ??
     (standIn && firstConstruction(node.tryBlock, context.sourceFile));
   if (!work) return;
+  const repeated = repeatedOnATimer(node, work.node);
   const declaration = clause.variableDeclaration;
   const errorName = declaration && ts.isIdentifier(declaration.name) ? declaration.name.text : undefined;
   let verdict = readEachBranch(clause.block, errorName, context, enclosingFunctionOrSelf(node));
@@ -170,6 +171,8 @@ function checkTry(
     };
   }
   if (keepsTheLastList(node, verdict)) return;
+  // Logged, and the same call is made again on a timer the function sets up.
+  if (repeated && verdict.fallbacks.length === 0 && verdict.logLevel !== undefined) return;
   report({ subject: `This \`catch\` around ${work.description}`, node: clause, within: node }, verdict);
 }
 
