@@ -1,7 +1,13 @@
 import { findDeclaredFunction, outermostWrapperOf, ts } from '../../../syntax/index.js';
 import { collectModuleBindings, requiredSpecifier, discoveryModuleOf, skipWrappers } from './modules.js';
 import type { DiscoveryModule, ModuleBinding, ModuleBindings } from './modules.js';
-import { namesDiscovery, namesDiscoveryObject, namesNonPeerDiscovery, splitWords } from './names.js';
+import {
+  namesDeviceDiscovery,
+  namesDiscovery,
+  namesDiscoveryObject,
+  namesNonPeerDiscovery,
+  splitWords,
+} from './names.js';
 
 /** dgram methods that only multicast/broadcast discovery uses; they are discovery work on any receiver. */
 export const MULTICAST_METHODS = new Set([
@@ -463,10 +469,10 @@ function recordSocketUse(call: ts.CallExpression, sockets: SocketUse): void {
 /** A function around `site`, or the class it sits in, is named for discovery (`TuyaDiscovery`, `discoverDevices`). */
 function inDiscoveryNamedOwner(site: ts.Node): boolean {
   for (let node: ts.Node | undefined = site.parent; node; node = node.parent) {
-    if (ts.isClassLike(node)) return node.name !== undefined && namesDiscovery(node.name.text);
+    if (ts.isClassLike(node)) return node.name !== undefined && namesDeviceDiscovery(node.name.text);
     if (!ts.isFunctionLike(node) || !('body' in node)) continue;
     const name = functionName(node as ts.FunctionLikeDeclaration);
-    if (name !== undefined && namesDiscovery(name)) return true;
+    if (name !== undefined && namesDeviceDiscovery(name)) return true;
   }
   return false;
 }

@@ -151,6 +151,10 @@ const NOT_WORK_WORDS = new Set([
   'workspace',
   'workspaces',
   'typings',
+  // Devices found through a vendor's cloud API (`discoverDevices()` → `this.loadDevices()`) are
+  // not peers; a socket bound by such a function is still LAN discovery (see `namesDeviceDiscovery`).
+  'device',
+  'devices',
   'bluetooth',
   'ble',
   // One thing looked up by its identity (`discoverCompanionAppId`) is not a group of peers.
@@ -195,6 +199,15 @@ export function namesDiscovery(name: string): boolean {
       GROUP_NOUNS.has(word) &&
       (GROUP_VERBS.has(words[index - 1] ?? '') || GROUP_VERBS.has(words[index + 1] ?? '')),
   );
+}
+
+/**
+ * `discoverLocalDevices`, `DeviceDiscovery`: discovery of devices. On its own it may be a cloud API
+ * lookup; a socket such a function or class binds is LAN discovery all the same.
+ */
+export function namesDeviceDiscovery(name: string): boolean {
+  const words = splitWords(name).filter((word) => word !== 'device' && word !== 'devices');
+  return words.length > 0 && namesDiscovery(words.join('_'));
 }
 
 /** True when `name` contains a discovery noun (used for receivers: `this.gossip`, `membershipClient`). */

@@ -10,7 +10,19 @@ import { functionsAround } from './context.js';
 export function inUserInterfaceComponent(site: ts.Node, sourceFile: ts.SourceFile): boolean {
   if (sourceFile.languageVariant !== ts.LanguageVariant.JSX) return false;
   for (const fn of functionsAround(site)) if (fn.body && rendersJsx(fn.body)) return true;
-  return false;
+  // A class component: `class SettingsMdns extends Component { async load() {…} render() { return <…/> } }`.
+  const owner = ts.findAncestor(site, ts.isClassLike);
+  return (
+    owner !== undefined &&
+    owner.members.some(
+      (member) =>
+        ts.isMethodDeclaration(member) &&
+        ts.isIdentifier(member.name) &&
+        member.name.text === 'render' &&
+        member.body !== undefined &&
+        rendersJsx(member.body),
+    )
+  );
 }
 
 /** JSX in a function's own body (nested functions left out: a callback that renders is not the component). */
