@@ -135,6 +135,8 @@ const CLOSE_METHODS = new Set([
   'end',
 ]);
 const CLEAR_METHODS = new Set(['clear', 'splice', 'reset']);
+/** Words of a method an object calls on itself to switch itself off (`pluginShutdown`, `disableLan`). */
+const SELF_DISABLING_WORDS = new Set(['shutdown', 'disable']);
 /** Fallbacks that are a restart's first half when the handler also schedules discovery's start. */
 const RESTART_TEARDOWN: ReadonlySet<FallbackKind> = new Set([
   'close-discovery',
@@ -643,6 +645,15 @@ const closesOrClears: CallClassifier = (reading, { node, name, receiver }) => {
   if (receiver && CLOSE_METHODS.has(name) && reading.context.isDiscoveryObject(receiver)) {
     // `self.stop()` in the object that owns the discovery socket ends its rounds, not one socket.
     addFallback(reading, isSelfReference(receiver) ? 'stop-discovery' : 'close-discovery', node);
+    return 'stop';
+  }
+  // `this.pluginShutdown()`, `this.disable()` after a failed start: the object switches itself off.
+  if (
+    receiver &&
+    isSelfReference(receiver) &&
+    splitWords(name).some((word) => SELF_DISABLING_WORDS.has(word))
+  ) {
+    addFallback(reading, 'stop-discovery', node);
     return 'stop';
   }
   if (receiver && CLEAR_METHODS.has(name) && chainNames(receiver).some((part) => namesPeerList(part))) {
