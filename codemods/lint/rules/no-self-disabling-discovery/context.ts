@@ -241,6 +241,7 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
   ): ts.FunctionLikeDeclaration | undefined => {
     if (viaThis) {
       const owner = ts.findAncestor(site.parent, ts.isClassLike);
+      if (owner === undefined) return prototypeFunction(sourceFile, name);
       const member = owner?.members.find(
         (candidate) =>
           (ts.isMethodDeclaration(candidate) || ts.isPropertyDeclaration(candidate)) &&
@@ -278,6 +279,44 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     localFunction,
     namesServiceType: sockets.serviceType,
   };
+}
+
+const prototypeFunctionsByFile = new WeakMap<
+  ts.SourceFile,
+  ReadonlyMap<string, ts.FunctionLikeDeclaration>
+>();
+
+/**
+ * `ZooKeeperService.prototype.emitError = function (error) { … }`: a method written outside a class,
+ * found by name for `this.emitError(…)` / `that.emitError(…)` in the same file.
+ */
+function prototypeFunction(sourceFile: ts.SourceFile, name: string): ts.FunctionLikeDeclaration | undefined {
+  let functions = prototypeFunctionsByFile.get(sourceFile);
+  if (functions === undefined) {
+    const found = new Map<string, ts.FunctionLikeDeclaration>();
+    const visit = (node: ts.Node): void => {
+      if (
+        ts.isBinaryExpression(node) &&
+        node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+        ts.isPropertyAccessExpression(node.left) &&
+        ts.isPropertyAccessExpression(node.left.expression) &&
+        node.left.expression.name.text === 'prototype'
+      ) {
+        const value = skipWrappers(node.right);
+        if (
+          (ts.isFunctionExpression(value) || ts.isArrowFunction(value)) &&
+          !found.has(node.left.name.text)
+        ) {
+          found.set(node.left.name.text, value);
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    if (sourceFile.text.includes('.prototype.')) visit(sourceFile);
+    functions = found;
+    prototypeFunctionsByFile.set(sourceFile, functions);
+  }
+  return functions.get(name);
 }
 
 /**
@@ -330,7 +369,44 @@ function moduleMadeBy(
   const call = skipWrappers(initializer);
   if (module !== undefined || !ts.isCallExpression(call)) return module;
   // A wrapper around a discovery function is that function: `promisify(ringpop.bootstrap.bind(ringpop))`.
-  return call.arguments.map((argument) => originOf(argument)).find((origin) => origin?.kind === 'membership');
+  const wrapped = call.arguments
+    .map((argument) => originOf(argument))
+    .find((origin) => origin?.kind === 'membership');
+  return wrapped ?? madeByLocalFactory(call, sourceFile, loadsDiscoveryModule, originOf);
+}
+
+/**
+ * `this.client = createZooKeeperClient(options)` where that function of the file makes the client
+ * (`var client = zooKeeper.createClient(…); …; return client`): the call makes what it returns.
+ */
+function madeByLocalFactory(
+  call: ts.CallExpression,
+  sourceFile: ts.SourceFile,
+  loadsDiscoveryModule: boolean,
+  originOf: (node: ts.Expression) => DiscoveryModule | undefined,
+): DiscoveryModule | undefined {
+  const callee = skipWrappers(call.expression);
+  if (!ts.isIdentifier(callee)) return undefined;
+  const factory = findDeclaredFunction(call, callee.text);
+  if (!factory?.body || !ts.isBlock(factory.body)) return undefined;
+  for (const statement of factory.body.statements) {
+    if (!ts.isReturnStatement(statement) || !statement.expression) continue;
+    const returned = skipWrappers(statement.expression);
+    if (isMadeByCall(returned)) return moduleMadeBy(returned, sourceFile, loadsDiscoveryModule, originOf);
+    if (!ts.isIdentifier(returned)) continue;
+    const made = factory.body.statements
+      .filter(ts.isVariableStatement)
+      .flatMap((variables) => variables.declarationList.declarations)
+      .find((declaration) => ts.isIdentifier(declaration.name) && declaration.name.text === returned.text);
+    if (
+      made?.initializer &&
+      isMadeByCall(made.initializer) &&
+      !ts.isIdentifier(skipWrappers((skipWrappers(made.initializer) as ts.CallExpression).expression))
+    ) {
+      return moduleMadeBy(made.initializer, sourceFile, loadsDiscoveryModule, originOf);
+    }
+  }
+  return undefined;
 }
 
 /** Step 2a: how the walk records discovery objects into `objects`. */

@@ -19,7 +19,7 @@ import type { DiscoveryContext } from './context.js';
 import { parameterlessCompletion } from './completion.js';
 import { dropsTheContinuation } from './continuation.js';
 import { dropsTransportError } from './transport.js';
-import { errorBranches, looksLikeErrorName } from './error-branches.js';
+import { alwaysExits, errorBranches, looksLikeErrorName } from './error-branches.js';
 import { analyzeHandler, logLevelOf, mentions, resolveHandler, swallowingBranch } from './handler.js';
 import type { Fallback, FallbackKind, HandlerVerdict } from './handler.js';
 import { skipWrappers, withoutBind } from './modules.js';
@@ -355,8 +355,14 @@ function checkStartCallback(
       onlyOmissions = true;
       failure = `a failed ${method === 'query' ? 'query' : 'announcement'} is dropped`;
     } else if (module?.kind === 'membership') {
-      if (!START_METHODS.has(method)) return;
-      knownErrorFirst = module.errorFirstStart;
+      // Its start, or any other request whose callback is error-first by its first parameter
+      // (`zk.getChildren(path, watch, (error, children) => …)`, `consul.session.create(cb)`).
+      if (!START_METHODS.has(method)) {
+        const [first] = fn.parameters;
+        if (!first || !ts.isIdentifier(first.name) || !looksLikeErrorName(first.name.text)) return;
+        if (onTeardownPath(call)) return;
+        failure = 'a failed request is ignored';
+      } else knownErrorFirst = module.errorFirstStart;
     } else if (module?.kind === 'dgram') {
       // bind's callback is a 'listening' callback; failures arrive as 'error' events. send's is
       // error-first: on a discovery socket, a send that is not a reply to one sender announces
@@ -432,7 +438,7 @@ function checkStartCallback(
   // Each failure branch on its own: one that hands the error to a callback does not excuse
   // another that logs it and carries on.
   const verdicts = (branches.length > 0 ? branches : [fn.body]).map((branch) =>
-    analyzeHandler(branch, errorName, context, fn),
+    fallingThrough(branch, errorName, context, fn),
   );
   if (onlyOmissions) {
     // A repeated send that logs its failure is sent again next round; one that stops the rounds
@@ -555,6 +561,29 @@ function closesInCallback(fn: ts.ArrowFunction | ts.FunctionExpression, socket: 
       return name === 'close' && ts.isPropertyAccessExpression(callee) && keyOf(callee.expression) === key;
     })
   );
+}
+
+/**
+ * A failure branch read with what runs after it: `if (err) { log(err) } cb(err)` logs and then
+ * hands the error on, because the branch does not leave the function.
+ */
+function fallingThrough(
+  branch: ts.Node,
+  errorName: string,
+  context: DiscoveryContext,
+  fn: ts.FunctionLikeDeclaration,
+): HandlerVerdict {
+  const own = analyzeHandler(branch, errorName, context, fn);
+  const statement = branch.parent;
+  if (!ts.isIfStatement(statement) || !ts.isBlock(statement.parent) || alwaysExits(branch as ts.Statement))
+    return own;
+  const following = statement.parent.statements.slice(statement.parent.statements.indexOf(statement) + 1);
+  const rest = following.map((node) => analyzeHandler(node, errorName, context, fn));
+  return {
+    ...own,
+    propagates: own.propagates || rest.some((verdict) => verdict.propagates),
+    doesOtherWork: own.doesOtherWork || rest.some((verdict) => verdict.doesOtherWork),
+  };
 }
 
 /** The call's last argument when it is a function written there (`.bind(this)` allowed): its callback. */

@@ -105,7 +105,12 @@ export function requiredSpecifier(node: ts.Expression): string | undefined {
   if (!ts.isCallExpression(expression)) return undefined;
   const [argument] = expression.arguments;
   if (argument === undefined || !ts.isStringLiteralLike(argument)) return undefined;
-  const isRequire = ts.isIdentifier(expression.expression) && expression.expression.text === 'require';
+  // `require(…)`, and the loaders that wrap it: `requirePeer('node-zookeeper-client')`,
+  // `tryRequire('mdns')`, `requireOptional(…)`, `importModule(…)`.
+  const isRequire =
+    ts.isIdentifier(expression.expression) &&
+    /^(require|\w*[rR]equire\w*|import[A-Z]\w*)$/.test(expression.expression.text) &&
+    expression.arguments.length === 1;
   const isImport = expression.expression.kind === ts.SyntaxKind.ImportKeyword;
   return isRequire || isImport ? argument.text : undefined;
 }
@@ -160,7 +165,7 @@ export function collectModuleBindings(sourceFile: ts.SourceFile): ModuleBindings
   }
   // `require()` and `import()` can sit anywhere; walk the tree only when the text has one that
   // loads a discovery module (a 9 MB bundle that requires only `fs` is not walked for this).
-  const dynamicLoads = /\b(?:require|import)\s*\(\s*['"`]([^'"`\n]+)['"`]/g;
+  const dynamicLoads = /\b(?:\w*[rR]equire\w*|import\w*)\s*\(\s*['"`]([^'"`\n]+)['"`]/g;
   let needsWalk = false;
   for (const match of sourceFile.text.matchAll(dynamicLoads)) {
     if (match[1] !== undefined && discoveryModuleOf(match[1]) !== undefined) {
