@@ -53,6 +53,19 @@ const READS_LOCAL_STATE = new Set([
   'getSendBufferSize',
 ]);
 
+/** Map, Set and array bookkeeping: never a network call. */
+const COLLECTION_METHODS = new Set([
+  'set',
+  'get',
+  'has',
+  'delete',
+  'add',
+  'push',
+  'keys',
+  'values',
+  'entries',
+]);
+
 /**
  * Classifies one call as discovery work, or not. Resolution first (what the file imported and made
  * from it), names second, and only names that say discovery on their own or with a group verb.
@@ -80,6 +93,10 @@ export function classifyCall(
     // `this.stopDiscovery()`: taking discovery down is teardown, whatever its name says it stops.
     if (namesTeardown(method)) return undefined;
     if (module?.kind === 'membership') return `\`${described()}\` (${module.name})`;
+    // `this.ongoingDiscoverySessions.set(id, s)`, `serviceDiscovery.isEnabled()`: a collection's
+    // bookkeeping or a predicate, whatever the receiver is called (a registry client's `get` is not
+    // this: it was recognised above).
+    if (COLLECTION_METHODS.has(method) || /^(is|has|can|should)[A-Z]/.test(method)) return undefined;
     if (module?.kind === 'dgram') {
       if (
         (method === 'bind' || (method === 'send' && ts.isCallExpression(call) && !repliesToSender(call))) &&
