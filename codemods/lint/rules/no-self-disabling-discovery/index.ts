@@ -8,6 +8,8 @@ import {
   chainNames,
   containsCall,
   enclosingDiscoveryFunction,
+  functionName,
+  functionsAround,
   keyOf,
   listenedTo,
   namesTeardown,
@@ -388,7 +390,8 @@ function checkStartCallback(
       knownErrorFirst = true;
       // A socket a timer's tick sends on sends again next round; a one-shot send (a scan's single
       // M-SEARCH) is not repeated, so a failure it only logs is the scan's answer.
-      onlyOmissions = sentOnEveryTick(callee.expression, context.sourceFile);
+      // A send helper (`Networking.prototype.send`) is the transport its callers repeat or not.
+      onlyOmissions = sentOnEveryTick(callee.expression, context.sourceFile) || inSendHelper(call);
       failure = 'a failed announcement is dropped';
     } else if (
       !namesDiscovery(method) &&
@@ -519,6 +522,15 @@ function checkTransportCallback(call: ts.CallExpression, context: DiscoveryConte
     SILENT,
     `${how}, so a failed bind is dropped by omission and peers are told of an endpoint nobody listens on`,
   );
+}
+
+/** Inside a function named for sending (`send`, `sendPacket`, `writeMessage`): a transport helper. */
+function inSendHelper(call: ts.Node): boolean {
+  for (const fn of functionsAround(call)) {
+    const name = functionName(fn);
+    if (name !== undefined && /^_?(send|write|transmit)([A-Z]\w*)?$/.test(name)) return true;
+  }
+  return false;
 }
 
 /** Some `send` on the same socket (`this.socket`, `self.socket` alike) runs on a timer's tick in this file. */
