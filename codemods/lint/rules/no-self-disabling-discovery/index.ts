@@ -55,6 +55,29 @@ const FALLBACK_PHRASES: Record<FallbackKind, string> = {
   'local-stand-in': 'falls back to a process-local stand-in',
 };
 
+/**
+ * What follows on that path, said plainly: only a node that goes on as the whole cluster makes
+ * split brain; one that switches its own discovery off is simply not found any more.
+ */
+const SPLIT_BRAIN = 'every replica that cannot reach its peers will do the same, which is split brain';
+const STAYS_OFF = 'discovery stays off for the rest of the run';
+const FALLBACK_OUTCOMES: Record<FallbackKind, string> = {
+  leader: SPLIT_BRAIN,
+  'single-node': SPLIT_BRAIN,
+  'local-stand-in': 'every process that fails the same way runs alone, which is split brain',
+  'disable-flag': STAYS_OFF,
+  'null-discovery': STAYS_OFF,
+  'close-discovery': STAYS_OFF,
+  'stop-discovery': STAYS_OFF,
+  'clear-peers': 'the node goes on as if it had no peers',
+};
+
+function outcomeOf(kind: FallbackKind, verdict: HandlerVerdict): string {
+  const outcome = FALLBACK_OUTCOMES[kind];
+  if (outcome !== STAYS_OFF) return outcome;
+  return `${outcome}, and ${verdict.logLevel === undefined ? 'nothing' : 'nothing but a log line'} says so`;
+}
+
 /** What a handler is attached to, for the message: "This `catch` around `swim.bootstrap()` (swim)". */
 interface Site {
   readonly subject: string;
@@ -742,7 +765,7 @@ function judge(
     return {
       ...at,
       severity: 'error',
-      message: `${site.subject} swallows the failure and ${describeFallback(fallback, sourceFile)}: every replica that cannot reach its peers will do the same, which is split brain. ${ADVICE}`,
+      message: `${site.subject} swallows the failure and ${describeFallback(fallback, sourceFile)}: ${outcomeOf(fallback.kind, verdict)}. ${ADVICE}`,
     };
   }
   if (extra !== undefined)
