@@ -50,6 +50,8 @@ const DISCOVERY_TEXT = new RegExp(
     `${either(GROUP_NOUN_WORDS)}\\w*\\s*\\??\\.\\s*(?:join|bootstrap|discover)\\b`,
     // Registering with a service registry: `this.registry.registerServices(`.
     '(?:registry|Registry)\\w*\\s*\\??\\.\\s*register',
+    // Starting what registers this node: `this.registerServerManager?.start()`.
+    '(?<![A-Za-z0-9])(?:register|registration)\\w*\\s*\\??\\.\\s*(?:start|run)\\s*\\(',
     // The class that keeps the peers (`class HostList`, `class PeerTable`): what it looks up fills it.
     'class\\s+\\w*(?:Peer|Host|Node|Member|Seed)(?:List|Table|Set|Book|Store)\\b',
     // A process-local stand-in made on a failure path (`new LocalPresence()`, `new MemoryStore()`).

@@ -174,8 +174,14 @@ function insideAFunction(call: ts.Node): boolean {
  * registry is not one (`namesNonPeerDiscovery`).
  */
 function registersWithARegistry(method: string, receiverNames: readonly string[]): boolean {
-  if (splitWords(method)[0] !== 'register') return false;
   if (namesNonPeerDiscovery([method, ...receiverNames])) return false;
+  // `this.registerServerManager.start()`: starting what registers this server with a discovery server.
+  const last = receiverNames[receiverNames.length - 1];
+  if ((method === 'start' || method === 'run') && last !== undefined) {
+    const words = splitWords(last);
+    if (words[0] === 'register' || words[0] === 'registration') return true;
+  }
+  if (splitWords(method)[0] !== 'register') return false;
   return receiverNames.some((name) => splitWords(name).includes('registry'));
 }
 
