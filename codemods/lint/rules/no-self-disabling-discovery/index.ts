@@ -11,6 +11,7 @@ import {
   functionName,
   functionsAround,
   keyOf,
+  LISTENER_METHODS,
   listenedTo,
   namesTeardown,
   onTeardownPath,
@@ -303,18 +304,6 @@ function checkErrorEvent(
   report(site, verdict);
 }
 
-/** EventEmitter methods that return the emitter, so listeners can be chained. */
-const CHAINABLE_EMITTER_METHODS = new Set([
-  'on',
-  'once',
-  'addListener',
-  'prependListener',
-  'prependOnceListener',
-  'off',
-  'removeListener',
-  'setMaxListeners',
-]);
-
 /**
  * `const socket = dgram.createSocket(…).once('listening', …).on('error', …)`: the listener is added
  * to what the chain started from, and the variable the chain is assigned to names it. Anything else
@@ -325,7 +314,8 @@ function chainedEmitter(receiver: ts.Expression): ts.Expression {
   while (
     ts.isCallExpression(start) &&
     ts.isPropertyAccessExpression(start.expression) &&
-    CHAINABLE_EMITTER_METHODS.has(start.expression.name.text)
+    // EventEmitter's listener methods return the emitter, so listeners can be chained.
+    (LISTENER_METHODS.has(start.expression.name.text) || start.expression.name.text === 'setMaxListeners')
   ) {
     start = skipWrappers(start.expression.expression);
   }
