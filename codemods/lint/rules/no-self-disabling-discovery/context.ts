@@ -388,26 +388,35 @@ function madeByLocalFactory(
   const callee = skipWrappers(call.expression);
   if (!ts.isIdentifier(callee)) return undefined;
   const factory = findDeclaredFunction(call, callee.text);
-  if (!factory?.body || !ts.isBlock(factory.body)) return undefined;
-  for (const statement of factory.body.statements) {
-    if (!ts.isReturnStatement(statement) || !statement.expression) continue;
-    const returned = skipWrappers(statement.expression);
-    if (isMadeByCall(returned)) return moduleMadeBy(returned, sourceFile, loadsDiscoveryModule, originOf);
-    if (!ts.isIdentifier(returned)) continue;
-    const made = factory.body.statements
-      .filter(ts.isVariableStatement)
-      .flatMap((variables) => variables.declarationList.declarations)
-      .find((declaration) => ts.isIdentifier(declaration.name) && declaration.name.text === returned.text);
-    if (
-      made?.initializer &&
-      isMadeByCall(made.initializer) &&
-      !ts.isIdentifier(skipWrappers((skipWrappers(made.initializer) as ts.CallExpression).expression))
-    ) {
-      return moduleMadeBy(made.initializer, sourceFile, loadsDiscoveryModule, originOf);
+  // One factory deep, and never into itself: `function make() { return make() }` must end.
+  if (!factory?.body || !ts.isBlock(factory.body) || readingFactories.has(factory)) return undefined;
+  readingFactories.add(factory);
+  try {
+    for (const statement of factory.body.statements) {
+      if (!ts.isReturnStatement(statement) || !statement.expression) continue;
+      let made: ts.Expression | undefined = skipWrappers(statement.expression);
+      if (ts.isIdentifier(made)) {
+        const name = made.text;
+        made = factory.body.statements
+          .filter(ts.isVariableStatement)
+          .flatMap((variables) => variables.declarationList.declarations)
+          .find(
+            (declaration) => ts.isIdentifier(declaration.name) && declaration.name.text === name,
+          )?.initializer;
+      }
+      if (made !== undefined && isMadeByCall(made)) {
+        const module = moduleMadeBy(made, sourceFile, loadsDiscoveryModule, originOf);
+        if (module !== undefined) return module;
+      }
     }
+    return undefined;
+  } finally {
+    readingFactories.delete(factory);
   }
-  return undefined;
 }
+
+/** Factories being read right now (see `madeByLocalFactory`). */
+const readingFactories = new Set<ts.Node>();
 
 /** Step 2a: how the walk records discovery objects into `objects`. */
 function objectRecorder(
