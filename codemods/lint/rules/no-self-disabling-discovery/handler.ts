@@ -744,9 +744,9 @@ function readsThroughLocalFunction(reading: Reading, call: ts.CallExpression): b
   if (inner === undefined || inner.propagates || inner.doesOtherWork) return false;
   // `setTimeout(cleanup, timeout)` beside `socket.on('error', () => cleanup())`: a teardown the
   // normal path runs too is the socket's end of use, not discovery switched off by the failure.
-  const sharedTeardown = calledFromElsewhere(call, reading.context.sourceFile);
   for (const fallback of inner.fallbacks) {
-    if (sharedTeardown && RESTART_TEARDOWN.has(fallback.kind)) continue;
+    if (RESTART_TEARDOWN.has(fallback.kind) && calledFromElsewhere(call, reading.context.sourceFile))
+      continue;
     reading.fallbacks.push({ kind: fallback.kind, node: call, snippet: fallback.snippet });
   }
   if (inner.logLevel !== undefined) noteLogLevel(reading, inner.logLevel);
@@ -757,15 +757,26 @@ function readsThroughLocalFunction(reading: Reading, call: ts.CallExpression): b
 function calledFromElsewhere(call: ts.CallExpression, sourceFile: ts.SourceFile): boolean {
   const names = chainNames(skipWrappers(call.expression));
   const name = names[names.length - 1];
-  if (name === undefined) return false;
-  let uses = 0;
-  const visit = (node: ts.Node): void => {
-    if (uses > 1) return;
-    if (ts.isIdentifier(node) && node.text === name && !isDeclarationName(node)) uses += 1;
-    ts.forEachChild(node, visit);
-  };
-  visit(sourceFile);
-  return uses > 1;
+  return name !== undefined && (identifierUses(sourceFile).get(name) ?? 0) > 1;
+}
+
+const usesByFile = new WeakMap<ts.SourceFile, ReadonlyMap<string, number>>();
+
+/** How often each name is used (not declared) in the file; one walk per file, asked by every handler. */
+function identifierUses(sourceFile: ts.SourceFile): ReadonlyMap<string, number> {
+  let uses = usesByFile.get(sourceFile);
+  if (uses === undefined) {
+    const counted = new Map<string, number>();
+    const visit = (node: ts.Node): void => {
+      if (ts.isIdentifier(node) && !isDeclarationName(node))
+        counted.set(node.text, (counted.get(node.text) ?? 0) + 1);
+      ts.forEachChild(node, visit);
+    };
+    visit(sourceFile);
+    uses = counted;
+    usesByFile.set(sourceFile, uses);
+  }
+  return uses;
 }
 
 function isDeclarationName(node: ts.Identifier): boolean {
