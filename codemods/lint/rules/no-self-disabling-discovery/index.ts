@@ -604,11 +604,8 @@ function fallingThrough(
     return own;
   const following = statement.parent.statements.slice(statement.parent.statements.indexOf(statement) + 1);
   const rest = following.map((node) => analyzeHandler(node, errorName, context, fn));
-  return {
-    ...own,
-    propagates: own.propagates || rest.some((verdict) => verdict.propagates),
-    doesOtherWork: own.doesOtherWork || rest.some((verdict) => verdict.doesOtherWork),
-  };
+  // Only handing the error on counts: `if (err) log(err); app.listen()` still starts without it.
+  return { ...own, propagates: own.propagates || rest.some((verdict) => verdict.propagates) };
 }
 
 /** The call's last argument when it is a function written there (`.bind(this)` allowed): its callback. */

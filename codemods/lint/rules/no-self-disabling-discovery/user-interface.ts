@@ -47,14 +47,16 @@ const COMMAND_LINE_PACKAGES =
 const commandLineFiles = new WeakMap<ts.SourceFile, boolean>();
 
 /**
- * `#!/usr/bin/env node` or a file that parses its command line: a command-line tool, whose person
- * at the terminal is the caller. A discovery command that prints its error at warn or error level
- * has told that caller; it has not gone on without discovery behind anyone's back.
+ * A file that parses its command line (a CLI package, or `#!/usr/bin/env node` reading
+ * `process.argv`): a command-line tool, whose person at the terminal is the caller. A discovery
+ * command that prints its error at warn or error level has told that caller; it has not gone on
+ * without discovery behind anyone's back. (A shebang alone is also how `bin/www` starts a server.)
  */
 export function inCommandLineTool(sourceFile: ts.SourceFile): boolean {
   let known = commandLineFiles.get(sourceFile);
   if (known === undefined) {
-    known = sourceFile.text.startsWith('#!') || COMMAND_LINE_PACKAGES.test(sourceFile.text);
+    const { text } = sourceFile;
+    known = COMMAND_LINE_PACKAGES.test(text) || (text.startsWith('#!') && text.includes('process.argv'));
     commandLineFiles.set(sourceFile, known);
   }
   return known;
