@@ -36,7 +36,13 @@ import {
 } from './surroundings.js';
 import { fallsBackToLocalStandIn } from './local-stand-in.js';
 import { failsWhenNoneSucceeded, repeatedOnATimer, retriedInPlace, usedRightAfter } from './loops.js';
-import { closedAfterOneUse, handlesOneMessage, handlesOnePeer, listensAfterBind } from './per-message.js';
+import {
+  closedAfterOneUse,
+  closesSocket,
+  handlesOneMessage,
+  handlesOnePeer,
+  listensAfterBind,
+} from './per-message.js';
 import { remadeEveryTick, runsEveryTick } from './periodic.js';
 import { inCommandLineTool, inUserInterfaceComponent } from './user-interface.js';
 import { describeCallee, findDiscoveryWork } from './work.js';
@@ -171,13 +177,16 @@ function checkTry(
   report: Report,
 ): void {
   if (onTeardownPath(node) || onlyTearsDown(node.tryBlock)) return;
-  if (retriedInPlace(node) || failsWhenNoneSucceeded(node) || usedRightAfter(node)) return;
+  if (retriedInPlace(node) || failsWhenNoneSucceeded(node, context) || usedRightAfter(node)) return;
   const standIn = fallsBackToLocalStandIn(node);
   const work =
     findDiscoveryWork(node.tryBlock, context, enclosingDiscoveryFunction(node)) ??
     afterDiscoveryStopped(node, node.tryBlock, context) ??
     lookupIntoPeerCollection(node, node.tryBlock, context) ??
-    (standIn && firstConstruction(node.tryBlock, context.sourceFile));
+    (standIn && {
+      node: standIn.replaced,
+      description: `\`${describeCallee(standIn.replaced, context.sourceFile)}\``,
+    });
   if (!work) return;
   const repeated = repeatedOnATimer(node, work.node);
   const declaration = clause.variableDeclaration;
@@ -397,7 +406,7 @@ function checkStartCallback(
         sendError &&
         ts.isIdentifier(sendError.name) &&
         mentions(fn.body, sendError.name.text) &&
-        closesInCallback(fn, callee.expression)
+        closesSocket(fn.body, callee.expression)
       )
         return;
       knownErrorFirst = true;
@@ -559,33 +568,6 @@ function sentOnEveryTick(socket: ts.Expression, sourceFile: ts.SourceFile): bool
       runsEveryTick(call, sourceFile)
     );
   });
-}
-
-/** The first object the block constructs, as discovery work (the shared implementation a stand-in replaces). */
-function firstConstruction(
-  block: ts.Block,
-  sourceFile: ts.SourceFile,
-): { node: ts.Node; description: string } | undefined {
-  let found: ts.NewExpression | undefined;
-  const visit = (node: ts.Node): void => {
-    if (found || ts.isFunctionLike(node)) return;
-    if (ts.isNewExpression(node)) found = node;
-    else ts.forEachChild(node, visit);
-  };
-  visit(block);
-  return found && { node: found, description: `\`${describeCallee(found, sourceFile)}\`` };
-}
-
-/** `socket.send(buf, port, ip, (err) => { …; socket.close() })`: the callback closes the socket it sent on. */
-function closesInCallback(fn: ts.ArrowFunction | ts.FunctionExpression, socket: ts.Expression): boolean {
-  const key = keyOf(socket);
-  return (
-    key !== undefined &&
-    containsCall(fn.body, (name, call) => {
-      const callee = skipWrappers(call.expression);
-      return name === 'close' && ts.isPropertyAccessExpression(callee) && keyOf(callee.expression) === key;
-    })
-  );
 }
 
 /**

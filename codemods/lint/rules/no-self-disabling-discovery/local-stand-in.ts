@@ -10,9 +10,11 @@ import { splitWords } from './names.js';
 /** First words of class names that say "this process only". */
 const LOCAL_WORDS = new Set(['local', 'memory', 'inmemory', 'standalone', 'single', 'singlenode']);
 
-/** What was found: the construction of the stand-in, for the message. */
+/** What was found: the construction of the stand-in, and of what it stands in for, for the message. */
 export interface LocalStandIn {
   readonly node: ts.NewExpression;
+  /** The shared implementation the `try` makes (`new RedisPresence(uri)`). */
+  readonly replaced: ts.NewExpression;
 }
 
 /**
@@ -22,9 +24,10 @@ export interface LocalStandIn {
  */
 export function fallsBackToLocalStandIn(tryStatement: ts.TryStatement): LocalStandIn | undefined {
   const clause = tryStatement.catchClause;
-  if (!clause || !makesNonLocal(tryStatement.tryBlock)) return undefined;
-  const inHandler = firstLocalConstruction(clause.block);
-  if (inHandler) return { node: inHandler };
+  const replaced = firstConstruction(tryStatement.tryBlock, (made) => !isLocalClass(made));
+  if (!clause || !replaced) return undefined;
+  const inHandler = firstConstruction(clause.block, isLocalClass);
+  if (inHandler) return { node: inHandler, replaced };
   // Reached after the catch only when the try did not return.
   if (!returnsFromTry(tryStatement.tryBlock)) return undefined;
   const block = tryStatement.parent;
@@ -38,7 +41,7 @@ export function fallsBackToLocalStandIn(tryStatement: ts.TryStatement): LocalSta
   for (const statement of [...after, ...outer]) {
     if (ts.isReturnStatement(statement) && statement.expression) {
       const made = skipWrappers(statement.expression);
-      return ts.isNewExpression(made) && isLocalClass(made) ? { node: made } : undefined;
+      return ts.isNewExpression(made) && isLocalClass(made) ? { node: made, replaced } : undefined;
     }
     if (!ts.isExpressionStatement(statement)) return undefined;
   }
@@ -55,22 +58,15 @@ function isLocalClass(made: ts.NewExpression): boolean {
   return name !== undefined && LOCAL_WORDS.has(splitWords(name)[0] ?? '');
 }
 
-function makesNonLocal(block: ts.Block): boolean {
-  let found = false;
-  const visit = (node: ts.Node): void => {
-    if (found || ts.isFunctionLike(node)) return;
-    if (ts.isNewExpression(node) && !isLocalClass(node)) found = true;
-    else ts.forEachChild(node, visit);
-  };
-  visit(block);
-  return found;
-}
-
-function firstLocalConstruction(block: ts.Block): ts.NewExpression | undefined {
+/** The first `new …` in `block` (nested functions left out) that `test` accepts. */
+function firstConstruction(
+  block: ts.Block,
+  test: (made: ts.NewExpression) => boolean,
+): ts.NewExpression | undefined {
   let found: ts.NewExpression | undefined;
   const visit = (node: ts.Node): void => {
     if (found || ts.isFunctionLike(node)) return;
-    if (ts.isNewExpression(node) && isLocalClass(node)) found = node;
+    if (ts.isNewExpression(node) && test(node)) found = node;
     else ts.forEachChild(node, visit);
   };
   visit(block);

@@ -4,7 +4,8 @@
  * statement right after that uses what the `try` failed to make.
  */
 import { ts } from '../../../syntax/index.js';
-import { mentions } from './handler.js';
+import type { DiscoveryContext } from './context.js';
+import { analyzeHandler, mentions } from './handler.js';
 import { skipWrappers } from './modules.js';
 
 /**
@@ -25,7 +26,7 @@ export function retriedInPlace(tryStatement: ts.TryStatement): boolean {
  * if (!mapped) throw new Error('no gateway mapped')`: each attempt's failure is logged, and the loop
  * fails as a whole when none succeeded. The caller hears of it when it matters.
  */
-export function failsWhenNoneSucceeded(tryStatement: ts.TryStatement): boolean {
+export function failsWhenNoneSucceeded(tryStatement: ts.TryStatement, context: DiscoveryContext): boolean {
   const loop = enclosingLoop(tryStatement);
   if (loop === undefined) return false;
   const marks = successMarks(tryStatement.tryBlock);
@@ -37,7 +38,8 @@ export function failsWhenNoneSucceeded(tryStatement: ts.TryStatement): boolean {
     (statement) =>
       ts.isIfStatement(statement) &&
       [...marks].some((mark) => mentions(statement.expression, mark)) &&
-      surfaces(statement.thenStatement),
+      // A throw, a rejection, an error handed to a callback or an 'error' event: read as a handler is.
+      analyzeHandler(statement.thenStatement, undefined, context).propagates,
   );
 }
 
@@ -118,32 +120,6 @@ function successMarks(block: ts.Node): Set<string> {
   };
   visit(block);
   return marks;
-}
-
-/** A throw, a rejection or an error handed to a callback or an 'error' event. */
-function surfaces(statement: ts.Statement): boolean {
-  let found = false;
-  const visit = (node: ts.Node): void => {
-    if (found || ts.isFunctionLike(node)) return;
-    if (ts.isThrowStatement(node)) found = true;
-    else if (ts.isCallExpression(node)) {
-      const callee = skipWrappers(node.expression);
-      const name = ts.isPropertyAccessExpression(callee)
-        ? callee.name.text
-        : ts.isIdentifier(callee)
-          ? callee.text
-          : '';
-      const [first] = node.arguments;
-      if (name === 'reject') found = true;
-      else if (/^(callback|cb|done|next)$/.test(name) && first && first.kind !== ts.SyntaxKind.NullKeyword)
-        found = true;
-      else if (name === 'emit' && first && ts.isStringLiteralLike(first) && first.text === 'error')
-        found = true;
-    }
-    if (!found) ts.forEachChild(node, visit);
-  };
-  visit(statement);
-  return found;
 }
 
 /** The variable a one-statement `try` assigns a new object to (`client = new Client()`). */

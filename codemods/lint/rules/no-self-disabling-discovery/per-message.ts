@@ -35,18 +35,25 @@ export function closedAfterOneUse(
   emitter: ts.Expression,
   handler: ts.Node,
 ): boolean {
-  const key = keyOf(emitter);
   const owner = functionsAround(listenerCall).next().value;
-  if (key === undefined || !owner?.body) return false;
-  const inHandler = (node: ts.Node): boolean => node.pos >= handler.pos && node.end <= handler.end;
-  return containsCall(
-    owner.body,
-    (name, call) =>
+  return owner?.body !== undefined && closesSocket(owner.body, emitter, handler);
+}
+
+/** `socket.close()` on the same socket (`this.socket`, `self.socket` alike) under `root`, outside `except`. */
+export function closesSocket(root: ts.Node, socket: ts.Expression, except?: ts.Node): boolean {
+  const key = keyOf(socket);
+  if (key === undefined) return false;
+  const outside = (node: ts.Node): boolean =>
+    except === undefined || node.pos < except.pos || node.end > except.end;
+  return containsCall(root, (name, call) => {
+    const callee = skipWrappers(call.expression);
+    return (
       name === 'close' &&
-      !inHandler(call) &&
-      ts.isPropertyAccessExpression(skipWrappers(call.expression)) &&
-      keyOf((skipWrappers(call.expression) as ts.PropertyAccessExpression).expression) === key,
-  );
+      outside(call) &&
+      ts.isPropertyAccessExpression(callee) &&
+      keyOf(callee.expression) === key
+    );
+  });
 }
 
 /** Events that deliver one received message. */
