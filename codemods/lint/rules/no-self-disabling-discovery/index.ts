@@ -34,6 +34,7 @@ import {
   lookupIntoPeerCollection,
   resolvesADeferredAwaitedWithATimeout,
 } from './surroundings.js';
+import { callbackRunsTheStepAgain, localErrorFirstDiscovery } from './local-error-first.js';
 import { fallsBackToLocalStandIn } from './local-stand-in.js';
 import { failsWhenNoneSucceeded, repeatedOnATimer, retriedInPlace, usedRightAfter } from './loops.js';
 import {
@@ -365,6 +366,23 @@ function checkStartCallback(
    * that drops the error unread (no parameter, never read, only the success path) is reported.
    */
   let onlyOmissions = false;
+  // A function of this file that hands its failure to this callback: admitted by its own code,
+  // and (like an announcement) reported only when the callback drops the error unread.
+  const admitByCallee = (): boolean => {
+    const name = localErrorFirstDiscovery(call, fn, context);
+    // One peer's request in a per-member loop (`relayMembers.forEach(…)`) is that peer's answer.
+    if (
+      name === undefined ||
+      onTeardownPath(call) ||
+      handlesOnePeer(call) ||
+      callbackRunsTheStepAgain(call, fn, context)
+    )
+      return false;
+    knownErrorFirst = true;
+    onlyOmissions = true;
+    failure = `a failed \`${name}\` is dropped`;
+    return true;
+  };
   if (ts.isPropertyAccessExpression(callee)) {
     const method = callee.name.text;
     if (/^(on|once|addListener|prependListener|prependOnceListener|then|catch|finally)$/.test(method)) return;
@@ -417,7 +435,8 @@ function checkStartCallback(
       failure = 'a failed announcement is dropped';
     } else if (
       !namesDiscovery(method) &&
-      !(START_METHODS.has(method) && context.isDiscoveryObject(callee.expression))
+      !(START_METHODS.has(method) && context.isDiscoveryObject(callee.expression)) &&
+      !admitByCallee()
     ) {
       return;
     }
@@ -432,7 +451,7 @@ function checkStartCallback(
       )
         return;
       knownErrorFirst = module.errorFirstStart;
-    } else if (!namesDiscovery(callee.text)) {
+    } else if (!namesDiscovery(callee.text) && !admitByCallee()) {
       return;
     }
   } else {
