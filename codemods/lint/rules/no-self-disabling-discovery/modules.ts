@@ -63,10 +63,11 @@ export function discoveryModuleOf(specifier: string): DiscoveryModule | undefine
 
 /**
  * Package names whose words name a discovery protocol or a peer directory: mDNS, DNS-SD, SSDP,
- * multicast, gossip, SWIM, a DHT, a coordination service.
+ * multicast, UDP broadcast (`dgram-broadcast`; a bare `broadcast-channel` is browser tab messaging),
+ * gossip, SWIM, a DHT, a coordination service.
  */
 const PROTOCOL_PACKAGE =
-  /(^|[-_./@])(mdns|bonjour|zeroconf|dnssd|ssdp|multicast|gossip|swim|ringpop|ciao|avahi|memberlist|scuttlebutt|dht|kademlia|zookeeper|etcd3?|consul|eureka|nacos)([-_./]|$)/i;
+  /(^|[-_./@])(mdns|bonjour|zeroconf|dnssd|ssdp|multicast|(dgram|udp)[-_]broadcast|broadcast[-_](dgram|udp)|gossip|swim|ringpop|ciao|avahi|memberlist|scuttlebutt|dht|kademlia|zookeeper|etcd3?|consul|eureka|nacos)([-_./]|$)/i;
 
 /**
  * Modules whose "discovery" is of an identity provider, not of peers: `Issuer.discover()` in
