@@ -12,6 +12,7 @@ import {
   repliesToSender,
   type DiscoveryContext,
 } from './context.js';
+import { analyzeHandler } from './handler.js';
 import { discoveryModuleOf, requiredSpecifier, skipWrappers } from './modules.js';
 import {
   namesDiscovery,
@@ -307,6 +308,13 @@ export function findDiscoveryWork(
     ) {
       return; // a listener or timer callback: what it throws never reaches this handler
     }
+    // In a function followed from the handler, work its own `try` catches without handing the
+    // failure on never reaches the handler (that `catch` is judged where it is).
+    if (depth > 0 && ts.isTryStatement(node) && swallowedInside(node, context)) {
+      if (node.catchClause) visit(node.catchClause.block);
+      if (node.finallyBlock) visit(node.finallyBlock);
+      return;
+    }
     if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
       const description = classifyCall(node, context, depth, seen);
       if (description !== undefined) {
@@ -333,4 +341,15 @@ export function findDiscoveryWork(
   };
   visit(root);
   return found ?? fallback;
+}
+
+/** A `try` whose `catch` does not propagate: a failure of its block stays there. */
+function swallowedInside(tryStatement: ts.TryStatement, context: DiscoveryContext): boolean {
+  const clause = tryStatement.catchClause;
+  if (!clause) return false;
+  const errorName =
+    clause.variableDeclaration && ts.isIdentifier(clause.variableDeclaration.name)
+      ? clause.variableDeclaration.name.text
+      : undefined;
+  return !analyzeHandler(clause.block, errorName, context).propagates;
 }
