@@ -12,7 +12,7 @@ import {
   repliesToSender,
   type DiscoveryContext,
 } from './context.js';
-import { analyzeHandler } from './handler.js';
+import { analyzeHandler, logLevelOf } from './handler.js';
 import { discoveryModuleOf, requiredSpecifier, skipWrappers } from './modules.js';
 import {
   namesDiscovery,
@@ -315,6 +315,8 @@ export function findDiscoveryWork(
       if (node.finallyBlock) visit(node.finallyBlock);
       return;
     }
+    // A log line's arguments format its message (`${peers.join(', ')}`): nothing there discovers.
+    if (ts.isCallExpression(node) && logLevelOf(node) !== undefined) return;
     if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
       const description = classifyCall(node, context, depth, seen);
       if (description !== undefined) {
