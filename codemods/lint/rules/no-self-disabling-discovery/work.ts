@@ -12,7 +12,8 @@ import {
   repliesToSender,
   type DiscoveryContext,
 } from './context.js';
-import { analyzeHandler, logLevelOf } from './handler.js';
+import { catchSwallows, cannotFail } from './cannot-fail.js';
+import { logLevelOf } from './handler.js';
 import { discoveryModuleOf, requiredSpecifier, skipWrappers } from './modules.js';
 import {
   namesDiscovery,
@@ -79,6 +80,9 @@ export function classifyCall(
 ): string | undefined {
   const callee = skipWrappers(call.expression);
   const described = (): string => describeCallee(call, context.sourceFile);
+  // A function of this file that catches every failure itself hands none to this caller.
+  const local = context.localCallee(call);
+  if (local?.body && cannotFail(local, context)) return undefined;
   const loaded = ts.isCallExpression(call) ? requiredSpecifier(call) : undefined;
   if (loaded !== undefined) {
     return loadsDiscoveryCode(loaded) && insideAFunction(call) ? `loading \`${loaded}\`` : undefined;
@@ -135,7 +139,6 @@ export function classifyCall(
     return `\`${described()}\` (${module.name})`;
   }
   if (depth < MAX_LOCAL_DEPTH) {
-    const local = context.localCallee(call);
     const localName = local === undefined ? undefined : functionName(local);
     // Handling one received message is per-message work, whatever it touches.
     if (local?.body && !seen.has(local) && !(localName !== undefined && namesMessageHandler(localName))) {
@@ -310,7 +313,7 @@ export function findDiscoveryWork(
     }
     // In a function followed from the handler, work its own `try` catches without handing the
     // failure on never reaches the handler (that `catch` is judged where it is).
-    if (depth > 0 && ts.isTryStatement(node) && swallowedInside(node, context)) {
+    if (depth > 0 && ts.isTryStatement(node) && catchSwallows(node, context)) {
       if (node.catchClause) visit(node.catchClause.block);
       if (node.finallyBlock) visit(node.finallyBlock);
       return;
@@ -343,15 +346,4 @@ export function findDiscoveryWork(
   };
   visit(root);
   return found ?? fallback;
-}
-
-/** A `try` whose `catch` does not propagate: a failure of its block stays there. */
-function swallowedInside(tryStatement: ts.TryStatement, context: DiscoveryContext): boolean {
-  const clause = tryStatement.catchClause;
-  if (!clause) return false;
-  const errorName =
-    clause.variableDeclaration && ts.isIdentifier(clause.variableDeclaration.name)
-      ? clause.variableDeclaration.name.text
-      : undefined;
-  return !analyzeHandler(clause.block, errorName, context).propagates;
 }
