@@ -434,7 +434,11 @@ function objectRecorder(
       while (ts.isBinaryExpression(made) && made.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
         made = skipWrappers(made.right);
       }
-      const module = moduleMadeBy(made, sourceFile, loadsDiscoveryModule, originOf);
+      // `this.legacy = enabled ? broadcast(port) : undefined`: made on one branch is made all the same.
+      const branches = ts.isConditionalExpression(made) ? [made.whenTrue, made.whenFalse] : [made];
+      const module = branches
+        .map((branch) => moduleMadeBy(branch, sourceFile, loadsDiscoveryModule, originOf))
+        .find((found) => found !== undefined);
       const resolvedKey = module === undefined ? undefined : key();
       if (module !== undefined && resolvedKey !== undefined) objects.set(resolvedKey, module);
     },

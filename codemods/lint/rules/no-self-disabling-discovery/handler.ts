@@ -611,6 +611,22 @@ const exitsRejectsOrEmits: CallClassifier = (reading, { node, name, root, firstA
   return undefined;
 };
 
+/**
+ * `this.other?.on('error', onError)` in a catch: attaching a listener for later errors neither
+ * handles nor hands on the one caught (unless it is given that error).
+ */
+const attachesAnErrorListener: CallClassifier = (reading, { node, name, firstArgument }) => {
+  if (
+    !/^(on|once|addListener|prependListener|prependOnceListener)$/.test(name) ||
+    firstArgument === undefined ||
+    !ts.isStringLiteralLike(firstArgument) ||
+    firstArgument.text !== 'error' ||
+    node.arguments.some((argument) => mentions(argument, reading.errorName))
+  )
+    return undefined;
+  return 'stop';
+};
+
 /** A log line (its level noted) or a metric: neither handles the failure. */
 const logsOrCounts: CallClassifier = (reading, { node, names }) => {
   const level = logLevelOf(node);
@@ -835,6 +851,7 @@ const bindsAndDropsAFunction: CallClassifier = (_reading, { node, name, root, fi
 /** The classifiers in the order they are asked; any other call is other work the rule cannot judge. */
 const CALL_CLASSIFIERS: readonly CallClassifier[] = [
   bindsAndDropsAFunction,
+  attachesAnErrorListener,
   exitsRejectsOrEmits,
   logsOrCounts,
   takesLeadership,
