@@ -202,6 +202,8 @@ function loggerNameLevel(name: string): LogLevel | undefined {
     );
   }
   if (words.length === 1 && (words[0] === 'warn' || words[0] === 'trace')) return LEVELS[words[0]];
+  // `pushConsoleMessage(…)`, `writeToConsole(…)`: a line on an operator's console is a log line.
+  if (words.includes('console')) return 'info';
   return undefined;
 }
 
