@@ -51,6 +51,21 @@ const START_LIKE_METHODS = new Set([
   'begin',
 ]);
 
+/**
+ * First words of a lookup method: in a class named for discovery (`DiscoveryService.findNodes()`,
+ * `ServiceRegistry.getInstances()`), asking the store is the discovery answer.
+ */
+const LOOKUP_VERBS = new Set(['find', 'get', 'list', 'load', 'fetch', 'lookup', 'resolve', 'query']);
+const PEER_LIST_LOOKUP_NOUNS = new Set([
+  'nodes',
+  'peers',
+  'members',
+  'instances',
+  'hosts',
+  'servers',
+  'endpoints',
+]);
+
 /** Everything the rule knows about one file before it looks at handlers. */
 export interface DiscoveryContext {
   readonly sourceFile: ts.SourceFile;
@@ -676,7 +691,11 @@ export function enclosingDiscoveryFunction(site: ts.Node): string | undefined {
   if (named === undefined) return undefined;
   const { declaration, name } = named;
   if (namesDiscovery(name)) return name;
-  if (ts.isMethodDeclaration(declaration) && START_LIKE_METHODS.has(name)) {
+  const words = splitWords(name);
+  // `findNodes`, `getAllPeers`, `listInstances`: a lookup of the peer list, not of one peer
+  // (`getPeer`) or of something else the class found (`getAllProviders`).
+  const lookup = LOOKUP_VERBS.has(words[0] ?? '') && words.some((word) => PEER_LIST_LOOKUP_NOUNS.has(word));
+  if (ts.isMethodDeclaration(declaration) && (START_LIKE_METHODS.has(name) || lookup)) {
     const owner = declaration.parent;
     if ((ts.isClassDeclaration(owner) || ts.isClassExpression(owner)) && owner.name) {
       if (namesDiscoveryObject(owner.name.text)) return `${owner.name.text}.${name}`;
