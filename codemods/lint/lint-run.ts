@@ -85,12 +85,12 @@ function select(paths: readonly string[], options: LintFilesOptions) {
     if (mightContainDiscovery(text)) candidates.push({ absolute, file, text });
     else options.onProgress?.(index + 1 - candidates.length, walked.files.length);
   });
-  const { unreadableFolders, dependencyFolders, testPaths, compiledPaths } = walked;
+  const { unreadableFolders, dependencyFolders, testPaths, compiledPaths, buildFolders } = walked;
   return {
     total: walked.files.length,
     candidates,
     skipped,
-    notLinted: { unreadableFolders, dependencyFolders, testPaths, compiledPaths },
+    notLinted: { unreadableFolders, dependencyFolders, testPaths, compiledPaths, buildFolders },
   };
 }
 

@@ -10,6 +10,18 @@ const VCS_DIRECTORIES = new Set(['.git', '.hg', '.svn']);
 
 /** Dependencies: not walked when found inside a folder, but said so (a folder given by name is walked). */
 const DEPENDENCY_DIRECTORY = 'node_modules';
+/** Folders bundlers and compilers write to; skipped only beside `src/` and when they hold declarations. */
+const BUILD_DIRECTORIES = new Set(['dist', 'build']);
+const DECLARATION_FILE = /\.d\.[cm]?ts$/;
+
+/** True when the folder's own files include a type declaration (`index.d.ts`, `index.d.cts`). */
+function holdsDeclarations(directory: string, readDirectory: (path: string) => Dirent[]): boolean {
+  try {
+    return readDirectory(directory).some((entry) => entry.isFile() && DECLARATION_FILE.test(entry.name));
+  } catch {
+    return false;
+  }
+}
 
 /** What the walk left out, and why; formatters print it so a skip is never silent. */
 export interface WalkNotes {
@@ -24,6 +36,11 @@ export interface WalkNotes {
    * tree holds: the source is linted instead, so one mistake is reported once, at the line to edit.
    */
   readonly compiledPaths: readonly string[];
+  /**
+   * Build output folders (`dist/`, `build/` beside a `src/` folder, holding type declarations such
+   * as `index.d.ts`): a bundler's copy of the sources the walk reads anyway, often without a map.
+   */
+  readonly buildFolders: readonly string[];
 }
 
 /** Options of {@link walkLintTargets}. */
@@ -110,6 +127,7 @@ export function walkLintTargets(
     dependencyFolders: [] as string[],
     testPaths: [] as string[],
     compiledPaths: [] as string[],
+    buildFolders: [] as string[],
   };
   const readDirectory =
     options.readDirectory ?? ((path: string) => readdirSync(path, { withFileTypes: true }));
@@ -160,6 +178,12 @@ export function walkLintTargets(
         if (entry.isDirectory()) {
           if (VCS_DIRECTORIES.has(entry.name) || isIgnored(path, true, layers)) continue;
           if (entry.name === DEPENDENCY_DIRECTORY) notes.dependencyFolders.push(shown(path));
+          else if (
+            BUILD_DIRECTORIES.has(entry.name) &&
+            names.has('src') &&
+            holdsDeclarations(path, readDirectory)
+          )
+            notes.buildFolders.push(shown(path));
           else if (!options.includeTests && isTestDirectory(entry.name)) notes.testPaths.push(shown(path));
           else walk(path, layers);
         } else if (entry.isFile() && LINTED_EXTENSIONS.includes(extname(entry.name).toLowerCase())) {

@@ -190,3 +190,43 @@ describe('gossipless lint: compiled output beside its source', () => {
     expect(JSON.parse(named.out).findings.map((f: { file: string }) => f.file)).toEqual(['build/main.js']);
   });
 });
+
+describe('gossipless lint: a build output folder beside its sources', () => {
+  let root: string;
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'gossipless-lint-build-'));
+    write(root, 'src/main.ts', ONLY_LOGS);
+    // A bundler's output (tsup, rollup) committed without maps: two copies and their declarations.
+    const bundled = ONLY_LOGS.replace("import dgram from 'node:dgram';", "const dgram = require('node:dgram');");
+    write(root, 'dist/index.js', bundled);
+    write(root, 'dist/index.cjs', bundled);
+    write(root, 'dist/index.d.ts', 'export declare function start(): void;\n');
+    // A plain JavaScript package with hand-written types and no src/: its lib/ is the source.
+    write(root, 'plain/lib/index.js', bundled);
+    write(root, 'plain/lib/index.d.ts', 'export declare function start(): void;\n');
+    // A dist/ without declarations next to src/ may be anything: it is linted.
+    write(root, 'other/src/keep.ts', 'export const keep = 1;\n');
+    write(root, 'other/dist/lan.js', bundled);
+  });
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('lints src/, not the dist/ beside it that holds declarations, and says how to include it', async () => {
+    const report = lintFiles(['.'], { cwd: root });
+    expect(report.findings.map((finding) => finding.file)).toEqual([
+      'other/dist/lan.js',
+      'plain/lib/index.js',
+      'src/main.ts',
+    ]);
+    expect(report.notLinted.buildFolders).toEqual(['dist']);
+    expect(formatText(report, { color: false, readSource: () => undefined })).toContain(
+      'Not linted: 1 build output folder beside src/, holding type declarations (dist); name one to lint it: gossipless lint dist',
+    );
+    const named = await lint(root, 'dist', '--format', 'json');
+    expect(JSON.parse(named.out).findings.map((f: { file: string }) => f.file)).toEqual([
+      'dist/index.cjs',
+      'dist/index.js',
+    ]);
+  });
+});

@@ -7,7 +7,7 @@ export const LINT_JSON_VERSION = 1;
  * One JSON document: findings, skipped files and a summary. Shape, versioned by `version`:
  * `{ version, tool, rules[], findings[{ file, line, column, endLine, endColumn, severity, ruleId, message }],
  * skipped[{ file, reason, line?, column? }],
- * notLinted{ unreadableFolders[{ folder, reason }], dependencyFolders[], testPaths[], compiledPaths[] }, summary{ filesLinted, filesParsed, errors, warnings, suppressed } }`.
+ * notLinted{ unreadableFolders[{ folder, reason }], dependencyFolders[], testPaths[], compiledPaths[], buildFolders[] }, summary{ filesLinted, filesParsed, errors, warnings, suppressed } }`.
  */
 export function formatJson(report: LintReport): string {
   return `${JSON.stringify(

@@ -66,7 +66,7 @@ export function formatText(report: LintReport, options: FormatTextOptions): stri
 
 /** What the walk left out, one line each, so "No problems found" never hides an unread tree. */
 function notLintedLines(report: LintReport, colors: ReturnType<typeof pc.createColors>): string[] {
-  const { dependencyFolders, testPaths, compiledPaths } = report.notLinted;
+  const { dependencyFolders, testPaths, compiledPaths, buildFolders } = report.notLinted;
   const lines: string[] = [];
   const some = (paths: readonly string[]): string =>
     paths.length <= 3 ? paths.join(', ') : `${paths.slice(0, 3).join(', ')}, …`;
@@ -91,6 +91,14 @@ function notLintedLines(report: LintReport, colors: ReturnType<typeof pc.createC
       colors.dim(
         `Not linted: ${plural(compiledPaths.length, 'compiled file')} whose source is linted instead, as its source map says (${some(compiledPaths)}); ` +
           'name one to lint it',
+      ),
+    );
+  }
+  if (buildFolders.length > 0) {
+    lines.push(
+      colors.dim(
+        `Not linted: ${plural(buildFolders.length, 'build output folder')} beside src/, holding type declarations (${some(buildFolders)}); ` +
+          `name one to lint it: gossipless lint ${buildFolders[0]}`,
       ),
     );
   }
