@@ -760,8 +760,7 @@ function judge(
     return { ...at, severity: 'warning', message: `${site.subject} ${extra}. ${ADVICE}` };
   if (verdict.propagates || verdict.doesOtherWork || verdict.retry === 'bounded') return undefined;
   // Logged on a timer's tick: the next tick does the work again (a renewal, a heartbeat).
-  if (verdict.logLevel !== undefined && site.within && runsEveryTick(site.within, sourceFile))
-    return undefined;
+  if (site.within && runsEveryTick(site.within, sourceFile)) return undefined;
   let how: string;
   if (verdict.retry === 'unbounded')
     how =
