@@ -718,7 +718,8 @@ const handsTheErrorOn: CallClassifier = (reading, { node, name, root, firstArgum
     if (passesError) reading.propagations.push(node);
     return 'stop';
   }
-  if (/^(is|has|should|can|was)[A-Z_]/.test(name)) return 'descend';
+  // A predicate or a getter only reads: `supportsFeature('PLUGINS')`, `getPluginInstance('sentry')`.
+  if (/^(is|has|should|can|was|supports|get)[A-Z_]/.test(name)) return 'descend';
   if (root !== undefined && root === errorName) return 'stop'; // err.message.includes(…)
   if (root !== undefined && PURE_ROOTS.has(root)) return 'descend';
   if (passesError) {
