@@ -405,29 +405,48 @@ function madeByLocalFactory(
   const factory = findDeclaredFunction(call, callee.text);
   // One factory deep, and never into itself: `function make() { return make() }` must end.
   if (!factory?.body || !ts.isBlock(factory.body) || readingFactories.has(factory)) return undefined;
+  const known = factoryVerdicts.get(factory);
+  if (known !== undefined) return known ?? undefined;
+  // Only a verdict read from the top is kept: one cut short by the guard above is partial.
+  const fromTheTop = readingFactories.size === 0;
   readingFactories.add(factory);
   try {
-    for (const statement of factory.body.statements) {
-      if (!ts.isReturnStatement(statement) || !statement.expression) continue;
-      let made: ts.Expression | undefined = skipWrappers(statement.expression);
-      if (ts.isIdentifier(made)) {
-        const name = made.text;
-        made = factory.body.statements
-          .filter(ts.isVariableStatement)
-          .flatMap((variables) => variables.declarationList.declarations)
-          .find(
-            (declaration) => ts.isIdentifier(declaration.name) && declaration.name.text === name,
-          )?.initializer;
-      }
-      if (made !== undefined && isMadeByCall(made)) {
-        const module = moduleMadeBy(made, sourceFile, loadsDiscoveryModule, originOf);
-        if (module !== undefined) return module;
-      }
-    }
-    return undefined;
+    const made = readFactory(factory.body, sourceFile, loadsDiscoveryModule, originOf);
+    if (fromTheTop) factoryVerdicts.set(factory, made ?? null);
+    return made;
   } finally {
     readingFactories.delete(factory);
   }
+}
+
+/** Per factory function: what it makes, read once (null: nothing from a discovery module). */
+const factoryVerdicts = new WeakMap<ts.FunctionLikeDeclaration, DiscoveryModule | null>();
+
+/** The discovery module a factory's `return` hands out (`return x` resolved to `const x = …`). */
+function readFactory(
+  body: ts.Block,
+  sourceFile: ts.SourceFile,
+  loadsDiscoveryModule: boolean,
+  originOf: (node: ts.Expression) => DiscoveryModule | undefined,
+): DiscoveryModule | undefined {
+  for (const statement of body.statements) {
+    if (!ts.isReturnStatement(statement) || !statement.expression) continue;
+    let made: ts.Expression | undefined = skipWrappers(statement.expression);
+    if (ts.isIdentifier(made)) {
+      const name = made.text;
+      made = body.statements
+        .filter(ts.isVariableStatement)
+        .flatMap((variables) => variables.declarationList.declarations)
+        .find(
+          (declaration) => ts.isIdentifier(declaration.name) && declaration.name.text === name,
+        )?.initializer;
+    }
+    if (made !== undefined && isMadeByCall(made)) {
+      const module = moduleMadeBy(made, sourceFile, loadsDiscoveryModule, originOf);
+      if (module !== undefined) return module;
+    }
+  }
+  return undefined;
 }
 
 /** Factories being read right now (see `madeByLocalFactory`). */

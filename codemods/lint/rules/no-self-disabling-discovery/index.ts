@@ -36,7 +36,7 @@ import {
 } from './surroundings.js';
 import { callbackRunsTheStepAgain, localErrorFirstDiscovery } from './local-error-first.js';
 import { fallsBackToLocalStandIn } from './local-stand-in.js';
-import { failsWhenNoneSucceeded, repeatedOnATimer, retriedInPlace, usedRightAfter } from './loops.js';
+import { failsWhenNoneSucceeded, retriedInPlace, usedRightAfter } from './loops.js';
 import {
   closedAfterOneUse,
   closesSocket,
@@ -44,7 +44,7 @@ import {
   handlesOnePeer,
   listensAfterBind,
 } from './per-message.js';
-import { remadeEveryTick, runsEveryTick } from './periodic.js';
+import { remadeEveryTick, repeatedOnATimer, runsEveryTick } from './periodic.js';
 import { inCommandLineTool, inUserInterfaceComponent } from './user-interface.js';
 import { describeCallee, findDiscoveryWork } from './work.js';
 
@@ -577,16 +577,28 @@ function inSendHelper(call: ts.Node): boolean {
 /** Some `send` on the same socket (`this.socket`, `self.socket` alike) runs on a timer's tick in this file. */
 function sentOnEveryTick(socket: ts.Expression, sourceFile: ts.SourceFile): boolean {
   const key = keyOf(socket);
-  if (key === undefined) return false;
-  return containsCall(sourceFile, (name, call) => {
-    const callee = skipWrappers(call.expression);
-    return (
-      name === 'send' &&
-      ts.isPropertyAccessExpression(callee) &&
-      keyOf(callee.expression) === key &&
-      runsEveryTick(call, sourceFile)
-    );
-  });
+  return key !== undefined && tickedSendReceivers(sourceFile).has(key);
+}
+
+const tickedSendsByFile = new WeakMap<ts.SourceFile, ReadonlySet<string>>();
+
+/** The receivers (by key) of every `x.send(…)` in the file that runs on a timer's tick: one walk per file. */
+function tickedSendReceivers(sourceFile: ts.SourceFile): ReadonlySet<string> {
+  let receivers = tickedSendsByFile.get(sourceFile);
+  if (receivers === undefined) {
+    const found = new Set<string>();
+    containsCall(sourceFile, (name, call) => {
+      const callee = skipWrappers(call.expression);
+      if (name === 'send' && ts.isPropertyAccessExpression(callee) && runsEveryTick(call, sourceFile)) {
+        const key = keyOf(callee.expression);
+        if (key !== undefined) found.add(key);
+      }
+      return false;
+    });
+    receivers = found;
+    tickedSendsByFile.set(sourceFile, receivers);
+  }
+  return receivers;
 }
 
 /**

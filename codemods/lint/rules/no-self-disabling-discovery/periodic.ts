@@ -220,3 +220,44 @@ const PERIODIC_WORDS = new Set(['heartbeat', 'heartbeats', 'tick', 'periodic']);
 function namesPeriodicStep(name: string): boolean {
   return splitWords(name).some((word) => PERIODIC_WORDS.has(word));
 }
+
+/**
+ * `try { client.search(st) } catch (e) { log(e) }` followed by `setInterval(() => client.search(st),
+ * 50000)`: the same call is made again on a timer the function sets up, so a first attempt that
+ * fails and is logged is tried again next round.
+ */
+export function repeatedOnATimer(tryStatement: ts.TryStatement, work: ts.Node): boolean {
+  if (!ts.isCallExpression(work)) return false;
+  const signature = callSignature(work);
+  if (signature === undefined) return false;
+  let owner: ts.Node | undefined = tryStatement.parent;
+  while (owner && !ts.isFunctionLike(owner) && !ts.isSourceFile(owner)) owner = owner.parent;
+  if (!owner) return false;
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isCallExpression(node)) {
+      const callee = skipWrappers(node.expression);
+      const [callback] = node.arguments;
+      if (ts.isIdentifier(callee) && callee.text === 'setInterval' && callback) {
+        const repeats = (inner: ts.Node): void => {
+          if (found) return;
+          if (ts.isCallExpression(inner) && inner !== work && callSignature(inner) === signature)
+            found = true;
+          else ts.forEachChild(inner, repeats);
+        };
+        repeats(callback);
+        return;
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(owner);
+  return found;
+}
+
+/** `client.search` for `client.search(st)`: the callee's text, or undefined for anything else. */
+function callSignature(call: ts.CallExpression): string | undefined {
+  const callee = skipWrappers(call.expression);
+  return ts.isPropertyAccessExpression(callee) || ts.isIdentifier(callee) ? callee.getText() : undefined;
+}
