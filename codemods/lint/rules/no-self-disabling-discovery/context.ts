@@ -149,10 +149,56 @@ export function keyOf(node: ts.Expression): string | undefined {
   if (expression.kind === ts.SyntaxKind.ThisKeyword) return 'this';
   if (ts.isPropertyAccessExpression(expression)) {
     const base = keyOf(expression.expression);
-    if (base !== undefined && THIS_ALIASES.has(base)) return `this.${expression.name.text}`;
+    if (base !== undefined && THIS_ALIASES.has(base)) return selfKey(expression.name.text, expression);
     return base === undefined ? undefined : `${base}.${expression.name.text}`;
   }
   return undefined;
+}
+
+/**
+ * `this.client` inside `class Player` → `Player::this.client`: two classes of one file that both
+ * keep a `this.client` (a TCP socket in one, a broadcast socket in the other) hold two objects.
+ * Outside a named class (constructor functions and their prototypes) the key stays `this.client`.
+ */
+export function selfKey(property: string, site: ts.Node): string {
+  return `${selfScope(site)}this.${property}`;
+}
+
+/**
+ * `Base::` for a site inside `class Base` or inside a class of the same file that extends it
+ * (`class Browser extends Base`: one object, one `this.socket`), or '' outside a named class.
+ */
+export function selfScope(site: ts.Node): string {
+  const own = ts.findAncestor(site, ts.isClassLike);
+  if (!own?.name) return '';
+  const classes = classesOf(site.getSourceFile());
+  let owner: ts.ClassLikeDeclaration = own;
+  for (let hops = 0; hops < 8; hops += 1) {
+    const base: ts.Expression | undefined = owner.heritageClauses?.find(
+      (clause) => clause.token === ts.SyntaxKind.ExtendsKeyword,
+    )?.types[0]?.expression;
+    const parent: ts.ClassLikeDeclaration | undefined =
+      base !== undefined && ts.isIdentifier(base) ? classes.get(base.text) : undefined;
+    if (parent === undefined || parent === owner) break;
+    owner = parent;
+  }
+  return `${owner.name?.text ?? own.name.text}::`;
+}
+
+const classesByFile = new WeakMap<ts.SourceFile, ReadonlyMap<string, ts.ClassLikeDeclaration>>();
+
+/** The file's top-level named classes, by name. */
+function classesOf(sourceFile: ts.SourceFile): ReadonlyMap<string, ts.ClassLikeDeclaration> {
+  let classes = classesByFile.get(sourceFile);
+  if (classes === undefined) {
+    const found = new Map<string, ts.ClassLikeDeclaration>();
+    for (const statement of sourceFile.statements) {
+      if (ts.isClassDeclaration(statement) && statement.name) found.set(statement.name.text, statement);
+    }
+    classes = found;
+    classesByFile.set(sourceFile, classes);
+  }
+  return classes;
 }
 
 /** The identifiers along a receiver chain: `this.cluster.gossip` → `['cluster', 'gossip']`. */
@@ -535,7 +581,7 @@ function recordObject(node: ts.Node, recorder: ObjectRecorder): void {
       const name = parameter.name;
       if (ts.isIdentifier(name)) {
         const isProperty = (ts.getModifiers(parameter)?.length ?? 0) > 0;
-        rememberTyped(() => (isProperty ? `this.${name.text}` : name.text), parameter.type);
+        rememberTyped(() => (isProperty ? selfKey(name.text, parameter) : name.text), parameter.type);
       }
       break;
     }
@@ -543,8 +589,8 @@ function recordObject(node: ts.Node, recorder: ObjectRecorder): void {
       const property = node as ts.PropertyDeclaration;
       const name = property.name;
       if (ts.isIdentifier(name)) {
-        rememberTyped(() => `this.${name.text}`, property.type);
-        if (property.initializer) remember(() => `this.${name.text}`, property.initializer);
+        rememberTyped(() => selfKey(name.text, property), property.type);
+        if (property.initializer) remember(() => selfKey(name.text, property), property.initializer);
       }
       break;
     }
@@ -636,9 +682,10 @@ function discoveryObjectTest(
     return false;
   };
   /** `this.socket = dgram.createSocket(…)`, then bound and sent on: the object holds a peer socket. */
-  const ownsPeerSocket = (): boolean => {
+  const ownsPeerSocket = (scope: string): boolean => {
     for (const [key, module] of objects) {
-      if (module.kind === 'dgram' && key.startsWith('this.') && isDiscoverySocketKey(key)) return true;
+      if (module.kind === 'dgram' && key.startsWith(`${scope}this.`) && isDiscoverySocketKey(key))
+        return true;
     }
     return false;
   };
@@ -651,8 +698,10 @@ function discoveryObjectTest(
     if (key !== undefined && isDiscoverySocketKey(key) && sockets.multicast.has(key)) return true;
     // The wrapper that owns such a socket: `self.on('error', …)` in a constructor that joins a
     // multicast group on `self.socket` is the discovery object, under whatever name it is exported.
-    if (key !== undefined && THIS_ALIASES.has(key) && (ownsMulticastSocket('this') || ownsPeerSocket()))
-      return true;
+    if (key !== undefined && THIS_ALIASES.has(key)) {
+      const scope = selfScope(expression);
+      if (ownsMulticastSocket(`${scope}this`) || ownsPeerSocket(scope)) return true;
+    }
     // A membership library by another name, recognised by its API: the file joins through it and
     // reads its member list (`members.join(meta)`, `members.members()`), as SWIM and memberlist do.
     if (key !== undefined && sockets.join.has(key) && sockets.members.has(key)) return true;
