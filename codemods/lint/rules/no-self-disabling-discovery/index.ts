@@ -458,6 +458,12 @@ function checkStartCallback(
     return;
   }
 
+  // `ext.discover(opts, function noop() {})`: an empty callback with no parameter, handed to a
+  // discovery call as its completion, is there to drop the outcome, failure included.
+  if (!knownErrorFirst && fn.parameters.length === 0 && isEmptyFunction(fn)) {
+    knownErrorFirst = true;
+    failure = 'a failed discovery call is dropped';
+  }
   const described = describeCallee(call, context.sourceFile);
   const label = module?.kind === 'membership' ? ` (${module.name})` : '';
   const subject = `The callback of \`${described}\`${label}`;
@@ -789,4 +795,9 @@ function judge(
 function describeFallback(fallback: Fallback, sourceFile: ts.SourceFile): string {
   const line = sourceFile.getLineAndCharacterOfPosition(fallback.node.getStart(sourceFile)).line + 1;
   return `${FALLBACK_PHRASES[fallback.kind]} (\`${fallback.snippet}\`, line ${line})`;
+}
+
+/** `() => {}`, `function noop() {}`: a function that does nothing. */
+function isEmptyFunction(fn: ts.ArrowFunction | ts.FunctionExpression): boolean {
+  return ts.isBlock(fn.body) && fn.body.statements.length === 0;
 }
