@@ -198,7 +198,10 @@ describe('gossipless lint: a build output folder beside its sources', () => {
     root = mkdtempSync(join(tmpdir(), 'gossipless-lint-build-'));
     write(root, 'src/main.ts', ONLY_LOGS);
     // A bundler's output (tsup, rollup) committed without maps: two copies and their declarations.
-    const bundled = ONLY_LOGS.replace("import dgram from 'node:dgram';", "const dgram = require('node:dgram');");
+    const bundled = ONLY_LOGS.replace(
+      "import dgram from 'node:dgram';",
+      "const dgram = require('node:dgram');",
+    );
     write(root, 'dist/index.js', bundled);
     write(root, 'dist/index.cjs', bundled);
     write(root, 'dist/index.d.ts', 'export declare function start(): void;\n');
