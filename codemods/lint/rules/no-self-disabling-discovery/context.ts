@@ -33,6 +33,17 @@ export const LISTENER_METHODS = new Set([
   'emit',
 ]);
 
+/** Methods that add a listener to an emitter or an event target (`on`, `once`, `addEventListener`…). */
+export const ADDS_A_LISTENER = /^(on|once|addListener|prependListener|prependOnceListener|addEventListener)$/;
+
+/** `'error'`, `Swim.EventType.Error`, `Events.ERROR`: the event name of an error. */
+export function isErrorEvent(argument: ts.Expression): boolean {
+  const expression = skipWrappers(argument);
+  if (ts.isStringLiteralLike(expression)) return expression.text === 'error';
+  if (ts.isPropertyAccessExpression(expression)) return /^(error|Error|ERROR)$/.test(expression.name.text);
+  return false;
+}
+
 /** Methods that start discovery and, on the libraries that have them, take an error-first callback. */
 export const START_METHODS = new Set(['start', 'bootstrap', 'join']);
 
@@ -171,19 +182,27 @@ export function selfKey(property: string, site: ts.Node): string {
 export function selfScope(site: ts.Node): string {
   const own = ts.findAncestor(site, ts.isClassLike);
   if (!own?.name) return '';
-  const classes = classesOf(site.getSourceFile());
-  let owner: ts.ClassLikeDeclaration = own;
-  for (let hops = 0; hops < 8; hops += 1) {
-    const base: ts.Expression | undefined = owner.heritageClauses?.find(
-      (clause) => clause.token === ts.SyntaxKind.ExtendsKeyword,
-    )?.types[0]?.expression;
-    const parent: ts.ClassLikeDeclaration | undefined =
-      base !== undefined && ts.isIdentifier(base) ? classes.get(base.text) : undefined;
-    if (parent === undefined || parent === owner) break;
-    owner = parent;
+  let scope = scopeByClass.get(own);
+  if (scope === undefined) {
+    const classes = classesOf(site.getSourceFile());
+    let owner: ts.ClassLikeDeclaration = own;
+    // A bounded walk up the chain: `class A extends B`, `class B extends A` must end.
+    for (let hops = 0; hops < 8; hops += 1) {
+      const base: ts.Expression | undefined = owner.heritageClauses?.find(
+        (clause) => clause.token === ts.SyntaxKind.ExtendsKeyword,
+      )?.types[0]?.expression;
+      const parent = base !== undefined && ts.isIdentifier(base) ? classes.get(base.text) : undefined;
+      if (parent === undefined || parent === owner) break;
+      owner = parent;
+    }
+    scope = `${(owner.name ?? own.name).text}::`;
+    scopeByClass.set(own, scope);
   }
-  return `${owner.name?.text ?? own.name.text}::`;
+  return scope;
 }
+
+/** Per class: its scope (keys are asked for every `this.x` the walk and the handlers meet). */
+const scopeByClass = new WeakMap<ts.ClassLikeDeclaration, string>();
 
 const classesByFile = new WeakMap<ts.SourceFile, ReadonlyMap<string, ts.ClassLikeDeclaration>>();
 

@@ -1,5 +1,13 @@
 import { findDeclaration, ts } from '../../../syntax/index.js';
-import { chainNames, containsCall, functionName, isSelfReference, type DiscoveryContext } from './context.js';
+import {
+  ADDS_A_LISTENER,
+  chainNames,
+  containsCall,
+  functionName,
+  isErrorEvent,
+  isSelfReference,
+  type DiscoveryContext,
+} from './context.js';
 import { requiredSpecifier, skipWrappers, withoutBind } from './modules.js';
 import {
   isLeadershipEvent,
@@ -617,17 +625,13 @@ const exitsRejectsOrEmits: CallClassifier = (reading, { node, name, root, firstA
  * `this.other?.on('error', onError)` in a catch: attaching a listener for later errors neither
  * handles nor hands on the one caught (unless it is given that error).
  */
-const attachesAnErrorListener: CallClassifier = (reading, { node, name, firstArgument }) => {
-  if (
-    !/^(on|once|addListener|prependListener|prependOnceListener)$/.test(name) ||
-    firstArgument === undefined ||
-    !ts.isStringLiteralLike(firstArgument) ||
-    firstArgument.text !== 'error' ||
-    node.arguments.some((argument) => mentions(argument, reading.errorName))
-  )
-    return undefined;
-  return 'stop';
-};
+const attachesAnErrorListener: CallClassifier = (reading, { node, name, firstArgument }) =>
+  ADDS_A_LISTENER.test(name) &&
+  firstArgument !== undefined &&
+  isErrorEvent(firstArgument) &&
+  !node.arguments.some((argument) => mentions(argument, reading.errorName))
+    ? 'stop'
+    : undefined;
 
 /** A log line (its level noted) or a metric: neither handles the failure. */
 const logsOrCounts: CallClassifier = (reading, { node, names }) => {

@@ -4,12 +4,14 @@ import { noSelfDisablingDiscoveryMeta } from './meta.js';
 
 export { noSelfDisablingDiscoveryMeta };
 import {
+  ADDS_A_LISTENER,
   buildContext,
   chainNames,
   containsCall,
   enclosingDiscoveryFunction,
   functionName,
   functionsAround,
+  isErrorEvent,
   keyOf,
   LISTENER_METHODS,
   listenedTo,
@@ -146,11 +148,7 @@ export function noSelfDisablingDiscovery(sourceFile: ts.SourceFile): Finding[] {
           checkPromiseHandler(node, callee, first, '`.catch()`', context, report);
         } else if (method === 'then' && second) {
           checkPromiseHandler(node, callee, second, 'The rejection handler of `.then()`', context, report);
-        } else if (
-          /^(on|once|addListener|prependListener|prependOnceListener|addEventListener)$/.test(method) &&
-          first &&
-          second
-        ) {
+        } else if (ADDS_A_LISTENER.test(method) && first && second) {
           if (isErrorEvent(first)) checkErrorEvent(node, callee, second, context, report);
         }
       }
@@ -744,13 +742,6 @@ function siteFrom(start: ts.Node, whole: ts.Node): ts.Node {
   return { getStart: () => start.getStart(), getEnd: () => whole.getEnd() } as unknown as ts.Node;
 }
 
-function isErrorEvent(argument: ts.Expression): boolean {
-  const expression = skipWrappers(argument);
-  if (ts.isStringLiteralLike(expression)) return expression.text === 'error';
-  if (ts.isPropertyAccessExpression(expression)) return /^(error|Error|ERROR)$/.test(expression.name.text);
-  return false;
-}
-
 function judge(
   site: Site,
   verdict: HandlerVerdict,
@@ -777,7 +768,7 @@ function judge(
   if (extra !== undefined)
     return { ...at, severity: 'warning', message: `${site.subject} ${extra}. ${ADVICE}` };
   if (verdict.propagates || verdict.doesOtherWork || verdict.retry === 'bounded') return undefined;
-  // Logged on a timer's tick: the next tick does the work again (a renewal, a heartbeat).
+  // On a timer's tick, logged or not: the next tick does the work again (a renewal, a heartbeat).
   if (site.within && runsEveryTick(site.within, sourceFile)) return undefined;
   let how: string;
   if (verdict.retry === 'unbounded')

@@ -48,19 +48,10 @@ function describeCall(call: ts.CallExpression | ts.NewExpression): string {
 /** True when the parameter at `position` is called somewhere with an error as its first argument. */
 function callsBackWithError(target: ts.FunctionLikeDeclaration, position: number): boolean {
   const parameter = target.parameters[position];
-  if (!parameter || parameter.dotDotDotToken || !ts.isIdentifier(parameter.name)) return false;
+  if (!target.body || !parameter || parameter.dotDotDotToken || !ts.isIdentifier(parameter.name))
+    return false;
   const name = parameter.name.text;
-  let found = false;
-  const visit = (node: ts.Node): void => {
-    if (found) return;
-    if (ts.isCallExpression(node) && handsAnErrorTo(node, name)) {
-      found = true;
-      return;
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(target.body!);
-  return found;
+  return containsCall(target.body, (_called, call) => handsAnErrorTo(call, name));
 }
 
 /**
@@ -70,10 +61,10 @@ function callsBackWithError(target: ts.FunctionLikeDeclaration, position: number
 function handsAnErrorTo(call: ts.CallExpression, name: string): boolean {
   const callee = skipWrappers(call.expression);
   const args = call.arguments;
-  const isTheCallback = (node: ts.Node | undefined): boolean =>
-    node !== undefined &&
-    ts.isIdentifier(skipWrappers(node as ts.Expression)) &&
-    (skipWrappers(node as ts.Expression) as ts.Identifier).text === name;
+  const isTheCallback = (node: ts.Expression): boolean => {
+    const inner = skipWrappers(node);
+    return ts.isIdentifier(inner) && inner.text === name;
+  };
   if (isTheCallback(callee)) return args[0] !== undefined && isAnError(args[0]);
   if (
     ts.isPropertyAccessExpression(callee) &&
@@ -82,7 +73,7 @@ function handsAnErrorTo(call: ts.CallExpression, name: string): boolean {
   ) {
     return args[1] !== undefined && (callee.name.text === 'apply' || isAnError(args[1]));
   }
-  const at = args.findIndex((argument) => isTheCallback(argument));
+  const at = args.findIndex(isTheCallback);
   return at >= 0 && args[at + 1] !== undefined && isAnError(args[at + 1]!);
 }
 

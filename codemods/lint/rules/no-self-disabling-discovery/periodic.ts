@@ -229,31 +229,20 @@ function namesPeriodicStep(name: string): boolean {
 export function repeatedOnATimer(tryStatement: ts.TryStatement, work: ts.Node): boolean {
   if (!ts.isCallExpression(work)) return false;
   const signature = callSignature(work);
-  if (signature === undefined) return false;
-  let owner: ts.Node | undefined = tryStatement.parent;
-  while (owner && !ts.isFunctionLike(owner) && !ts.isSourceFile(owner)) owner = owner.parent;
-  if (!owner) return false;
-  let found = false;
-  const visit = (node: ts.Node): void => {
-    if (found) return;
-    if (ts.isCallExpression(node)) {
-      const callee = skipWrappers(node.expression);
-      const [callback] = node.arguments;
-      if (ts.isIdentifier(callee) && callee.text === 'setInterval' && callback) {
-        const repeats = (inner: ts.Node): void => {
-          if (found) return;
-          if (ts.isCallExpression(inner) && inner !== work && callSignature(inner) === signature)
-            found = true;
-          else ts.forEachChild(inner, repeats);
-        };
-        repeats(callback);
-        return;
-      }
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(owner);
-  return found;
+  const owner = ts.findAncestor(
+    tryStatement.parent,
+    (node) => ts.isFunctionLike(node) || ts.isSourceFile(node),
+  );
+  if (signature === undefined || owner === undefined) return false;
+  return containsCall(owner, (name, call) => {
+    const [callback] = call.arguments;
+    return (
+      name === 'setInterval' &&
+      ts.isIdentifier(skipWrappers(call.expression)) &&
+      callback !== undefined &&
+      containsCall(callback, (_called, inner) => inner !== work && callSignature(inner) === signature)
+    );
+  });
 }
 
 /** `client.search` for `client.search(st)`: the callee's text, or undefined for anything else. */

@@ -78,11 +78,22 @@ export function classifyCall(
   depth = 0,
   seen: Set<ts.Node> = new Set(),
 ): string | undefined {
+  const description = classifyWork(call, context, depth, seen);
+  if (description === undefined) return undefined;
+  // A function of this file that catches every failure itself hands none to this caller. Asked
+  // only of calls found to be discovery work: most calls are not, and the lookup is not free.
+  const local = context.localCallee(call);
+  return local?.body && cannotFail(local, context) ? undefined : description;
+}
+
+function classifyWork(
+  call: ts.CallExpression | ts.NewExpression,
+  context: DiscoveryContext,
+  depth: number,
+  seen: Set<ts.Node>,
+): string | undefined {
   const callee = skipWrappers(call.expression);
   const described = (): string => describeCallee(call, context.sourceFile);
-  // A function of this file that catches every failure itself hands none to this caller.
-  const local = context.localCallee(call);
-  if (local?.body && cannotFail(local, context)) return undefined;
   const loaded = ts.isCallExpression(call) ? requiredSpecifier(call) : undefined;
   if (loaded !== undefined) {
     return loadsDiscoveryCode(loaded) && insideAFunction(call) ? `loading \`${loaded}\`` : undefined;
@@ -139,6 +150,7 @@ export function classifyCall(
     return `\`${described()}\` (${module.name})`;
   }
   if (depth < MAX_LOCAL_DEPTH) {
+    const local = context.localCallee(call);
     const localName = local === undefined ? undefined : functionName(local);
     // Handling one received message is per-message work, whatever it touches.
     if (local?.body && !seen.has(local) && !(localName !== undefined && namesMessageHandler(localName))) {
