@@ -11,14 +11,11 @@ const exec = promisify(execFile);
 
 /** `npm pack` of the package in `dir` into `destination`; returns the tarball's path. */
 export async function packPackage(dir: string, destination: string): Promise<string> {
-  // --ignore-scripts: the build already ran (npm ci's prepare); packing must not rebuild into dist.
-  const { stdout } = await exec(
-    'npm',
-    ['pack', '--ignore-scripts', '--json', '--pack-destination', destination],
-    {
-      cwd: dir,
-    },
-  );
+  // Scripts run: the toolkit's prepack/postpack take `prepare` out of the packed manifest (scripts/
+  // publish-manifest.mjs) and, with it gone, npm does not rebuild dist/ (the build already ran in npm ci).
+  const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', destination], {
+    cwd: dir,
+  });
   const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
   return join(destination, filename);
 }

@@ -102,6 +102,24 @@ describe('the toolkit, installed from both tarballs', () => {
     expect(existsSync(join(toolkit, 'node_modules/@gossipless/runtime'))).toBe(false);
   });
 
+  it('runs nothing at a user install: no install scripts in either manifest; the checkout keeps its prepare', async () => {
+    // npm 11 lists a published `prepare` at every install (allowScripts) and npm 12 blocks it.
+    const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare'];
+    for (const name of ['gossipless', '@gossipless/runtime']) {
+      const manifest = JSON.parse(
+        await readFile(join(project, 'node_modules', name, 'package.json'), 'utf8'),
+      ) as { scripts?: Record<string, string> };
+      expect(
+        Object.keys(manifest.scripts ?? {}).filter((script) => INSTALL_SCRIPTS.includes(script)),
+      ).toEqual([]);
+    }
+    const checkout = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(checkout.scripts.prepare).toBe('npm run build');
+    expect(existsSync(join(root, 'package.json.before-pack'))).toBe(false);
+  });
+
   it('lint finds the self-disabling catch in the shipped example (exit 1)', async () => {
     const example = join(project, 'node_modules/gossipless/examples/legacy-auth-service');
     const result = await gossipless(project, ['lint', join(example, 'src'), '--format', 'json']);
