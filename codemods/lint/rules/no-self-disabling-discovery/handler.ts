@@ -173,11 +173,63 @@ export function logLevelOf(call: ts.CallExpression): LogLevel | undefined {
       receiver.some((name) => splitWords(name).some((word) => LOGGER_WORDS.has(word)))
     )
       return level;
+    // `node.error('SAP socket: ' + err.message)` in a Node-RED node, `this.warn(`…${err}`)` in a class
+    // whose `warn` writes a line: a level-named call given only text about the error logs it. Given
+    // the error itself (`this.error(err)`, `node.error(err, msg)` to Catch nodes) it may hand it on.
+    if (
+      LEVELS[callee.name.text] !== undefined &&
+      call.arguments.length > 0 &&
+      call.arguments.every(isMessageText) &&
+      !ownMethodHandsOn(callee)
+    )
+      return LEVELS[callee.name.text];
     // A logger held as a method: `self._logger('…', err.message)`, `this.debug(err)`, `this.log(…)`.
     return loggerNameLevel(callee.name.text);
   }
   if (ts.isIdentifier(callee)) return debugInstanceLevel(callee) ?? loggerNameLevel(callee.text);
   return undefined;
+}
+
+/** A message written about an error: `'text'`, `` `…${err}` ``, `'x: ' + err.message`, `String(err)`. */
+function isMessageText(argument: ts.Expression): boolean {
+  const node = skipWrappers(argument);
+  if (ts.isStringLiteralLike(node) || ts.isTemplateExpression(node)) return true;
+  if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.PlusToken) {
+    return isMessageText(node.left) || isMessageText(node.right);
+  }
+  if (ts.isPropertyAccessExpression(node)) return /^(message|stack|code)$/.test(node.name.text);
+  if (ts.isCallExpression(node)) {
+    const names = chainNames(skipWrappers(node.expression));
+    const last = names[names.length - 1];
+    return last === 'String' || last === 'toString' || last === 'format' || last === 'stringify';
+  }
+  return false;
+}
+
+/** `this.error(…)` where the class's own `error()` throws, emits or rejects: handing on, not a log. */
+function ownMethodHandsOn(callee: ts.PropertyAccessExpression): boolean {
+  if (callee.expression.kind !== ts.SyntaxKind.ThisKeyword) return false;
+  const owner = ts.findAncestor(callee, ts.isClassLike);
+  const method = owner?.members.find(
+    (member) =>
+      ts.isMethodDeclaration(member) &&
+      ts.isIdentifier(member.name) &&
+      member.name.text === callee.name.text &&
+      member.body !== undefined,
+  );
+  if (method === undefined) return false;
+  let handsOn = false;
+  const visit = (node: ts.Node): void => {
+    if (handsOn) return;
+    if (ts.isThrowStatement(node)) handsOn = true;
+    else if (ts.isCallExpression(node)) {
+      const names = chainNames(skipWrappers(node.expression));
+      if (/^(emit|reject|callback|cb|done|next)$/.test(names[names.length - 1] ?? '')) handsOn = true;
+    }
+    if (!handsOn) ts.forEachChild(node, visit);
+  };
+  visit(method);
+  return handsOn;
 }
 
 /**
