@@ -251,6 +251,10 @@ function debugInstanceLevel(callee: ts.Identifier): LogLevel | undefined {
 
 /** The level a function named like a logger logs at (`log`, `debug`, `_logger`, `logWarn`), or undefined. */
 function loggerNameLevel(name: string): LogLevel | undefined {
+  // `logerror(…)`, `loginfo(…)`, `errorlog(…)`: one lower-case word, level and log run together.
+  const runTogether = /^(?:log_?([a-z]+)|([a-z]+?)_?log)$/.exec(name);
+  const joinedLevel = runTogether && LEVELS[runTogether[1] ?? runTogether[2] ?? ''];
+  if (joinedLevel) return joinedLevel === 'info' && name !== 'log' ? 'info' : joinedLevel;
   const words = splitWords(name);
   if (words.length === 1 && words[0] === 'log') return 'info';
   const levelAndLog =
@@ -737,8 +741,36 @@ const closesOrClears: CallClassifier = (reading, { node, name, receiver }) => {
   return undefined;
 };
 
+/**
+ * `node.status({ fill: 'red', text: 'SAP error' })` (a Node-RED node's badge), `setStatus('error')`:
+ * the failure is shown where the operator watches the service, as a health flag is.
+ */
+function showsAFailedStatus(node: ts.CallExpression, name: string): boolean {
+  if (!/^(status|setStatus|updateStatus|showStatus)$/.test(name)) return false;
+  const argument = node.arguments[0] && skipWrappers(node.arguments[0]);
+  if (argument === undefined) return false;
+  if (ts.isStringLiteralLike(argument)) return FAILED_STATE.test(argument.text);
+  if (!ts.isObjectLiteralExpression(argument)) return false;
+  return argument.properties.some(
+    (property) =>
+      ts.isPropertyAssignment(property) &&
+      ts.isIdentifier(property.name) &&
+      /^(fill|color|colour|state|level)$/.test(property.name.text) &&
+      ts.isStringLiteralLike(property.initializer) &&
+      (FAILED_STATE.test(property.initializer.text) || property.initializer.text === 'red'),
+  );
+}
+
+const FAILED_STATE = /^(error|failed|failure|offline|disconnected|down|fault)$/i;
+
 /** Health marking is other work; a retry (or a scheduled restart) is counted; a sleep is read through. */
 const marksHealthOrRetries: CallClassifier = (reading, { node, names, name }) => {
+  // Shown to the operator like a rejection is shown to the caller: a closed socket with a red badge
+  // is not a quiet switch-off.
+  if (showsAFailedStatus(node, name)) {
+    reading.propagations.push(node);
+    return 'stop';
+  }
   if (names.some((part) => namesHealth(part)) || /unhealthy|notready|degraded/i.test(name)) {
     reading.doesOtherWork = true;
     return 'stop';
@@ -932,7 +964,7 @@ function isScheduledRestart(node: ts.CallExpression): boolean {
 }
 
 /**
- * Step 2: the fallbacks that stand — not followed by a propagation on their path, and not the
+ * Step 2: the fallbacks that stand — not preceded or followed by a propagation on their path, and not the
  * first half of a restart.
  */
 function standingFallbacks(reading: Reading): Fallback[] {
@@ -998,6 +1030,14 @@ function pathReachesPropagation(
     ) {
       const statements = parent.statements;
       const index = statements.indexOf(current as ts.Statement);
+      // `this.emit('error', err); socket.close()`: handed on before the switch-off, on every path to
+      // it (a propagation nested in an earlier `if` may sit on another path, so only plain statements).
+      if (
+        statements
+          .slice(0, index)
+          .some((statement) => ts.isExpressionStatement(statement) && contains(statement))
+      )
+        return true;
       for (const statement of statements.slice(index + 1)) {
         if (contains(statement)) return true;
         if (
