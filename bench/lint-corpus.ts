@@ -30,6 +30,21 @@ interface Verdicts {
   }[];
 }
 
+/** Whether the readers marked a verdict "judgement call" in its reason, or judged it clear-cut. */
+export type Certainty = 'clearCut' | 'judgementCall';
+
+/** Hits and misses among the sites of one certainty; precision here is over judged sites only. */
+export interface CertaintyScore {
+  found: number;
+  findings: number;
+  /** Sites judged clean that the rule reported. */
+  reportedClean: number;
+}
+
+function certaintyOf(reason: string): Certainty {
+  return /judgement call/i.test(reason) ? 'judgementCall' : 'clearCut';
+}
+
 /** The verdict-file arithmetic, apart from any file system, so it can be checked on its own. */
 export function score(
   verdicts: Verdicts,
@@ -41,6 +56,7 @@ export function score(
   recall: number;
   precision: number;
   byKind: Map<string, { found: number; total: number }>;
+  byCertainty: Record<Certainty, CertaintyScore>;
   perProject: { repo: string; falseErrors: string[]; falseWarnings: string[] }[];
 } {
   const key = (repo: string, path: string, line: number): string => `${repo}:${path}:${line}`;
@@ -50,17 +66,28 @@ export function score(
   const falseNegatives: string[] = [];
   const falsePositives: string[] = [];
   const byKind = new Map<string, { found: number; total: number }>();
+  const byCertainty: Record<Certainty, CertaintyScore> = {
+    clearCut: { found: 0, findings: 0, reportedClean: 0 },
+    judgementCall: { found: 0, findings: 0, reportedClean: 0 },
+  };
   const perProject: { repo: string; falseErrors: string[]; falseWarnings: string[] }[] = [];
   for (const { repo } of verdicts.projects) {
     const findings = findingsByRepo.get(repo) ?? [];
     const reported = new Set(findings.map((finding) => key(repo, finding.file, finding.line)));
     for (const site of verdicts.sites.filter((candidate) => candidate.repo === repo)) {
-      if (site.expected !== 'finding') continue;
+      const certainty = byCertainty[certaintyOf(site.reason)];
+      const isReported = reported.has(key(repo, site.path, site.line));
+      if (site.expected !== 'finding') {
+        if (isReported) certainty.reportedClean += 1;
+        continue;
+      }
       const kind = byKind.get(site.kind) ?? { found: 0, total: 0 };
       kind.total += 1;
-      if (reported.has(key(repo, site.path, site.line))) {
+      certainty.findings += 1;
+      if (isReported) {
         truePositives += 1;
         kind.found += 1;
+        certainty.found += 1;
       } else {
         falseNegatives.push(`${key(repo, site.path, site.line)} (${site.kind}): ${site.reason}`);
       }
@@ -88,6 +115,7 @@ export function score(
         ? 1
         : truePositives / (truePositives + falsePositives.length),
     byKind,
+    byCertainty,
     perProject,
   };
 }
@@ -114,6 +142,18 @@ function printScores(
   );
   for (const [kind, { found, total }] of [...result.byKind].sort())
     console.log(`    ${kind}: ${found}/${total}`);
+  // The readers' own doubt, apart: a rule cannot be held to 95 % on verdicts its judges call close.
+  for (const [certainty, label] of [
+    ['clearCut', 'clear-cut verdicts'],
+    ['judgementCall', '"judgement call" verdicts'],
+  ] as const) {
+    const { found, findings, reportedClean } = result.byCertainty[certainty];
+    const ratio = (part: number, whole: number): string => (whole === 0 ? '-' : percent(part / whole));
+    console.log(
+      `  ${label}: recall ${ratio(found, findings)} (${found}/${findings}), ` +
+        `precision on judged sites ${ratio(found, found + reportedClean)} (${found}/${found + reportedClean})`,
+    );
+  }
   const falseErrors = result.perProject.reduce((sum, project) => sum + project.falseErrors.length, 0);
   const falseWarnings = result.perProject.reduce((sum, project) => sum + project.falseWarnings.length, 0);
   const worst = Math.max(0, ...result.perProject.map((project) => project.falseErrors.length));

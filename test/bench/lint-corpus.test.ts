@@ -85,4 +85,35 @@ describe('bench:lint-corpus scoring', () => {
     expect(result.perProject[0]?.falseErrors).toHaveLength(1);
     expect(result.perProject[0]?.falseWarnings).toHaveLength(1);
   });
+
+  it('scores clear-cut verdicts apart from those whose reason says "judgement call"', () => {
+    const result = score(
+      {
+        projects: [{ repo: 'o/a', commit: 'c', what: 'w' }],
+        sites: [
+          { repo: 'o/a', path: 'x.js', line: 3, kind: 'try-catch', expected: 'finding', reason: 'r' },
+          { repo: 'o/a', path: 'x.js', line: 9, kind: 'callback', expected: 'finding', reason: 'r' },
+          {
+            repo: 'o/a',
+            path: 'x.js',
+            line: 20,
+            kind: 'try-catch',
+            expected: 'clean',
+            reason: 'Judgement call: per-peer',
+          },
+          {
+            repo: 'o/a',
+            path: 'x.js',
+            line: 30,
+            kind: 'try-catch',
+            expected: 'finding',
+            reason: 'judgement call (rare)',
+          },
+        ],
+      },
+      new Map([['o/a', [finding('x.js', 3), finding('x.js', 20), finding('x.js', 30)]]]),
+    );
+    expect(result.byCertainty.clearCut).toEqual({ found: 1, findings: 2, reportedClean: 0 });
+    expect(result.byCertainty.judgementCall).toEqual({ found: 1, findings: 1, reportedClean: 1 });
+  });
 });
