@@ -311,6 +311,9 @@ export function buildContext(sourceFile: ts.SourceFile): DiscoveryContext {
     ownedByDiscovery: new Set(),
     returned: new Set(),
   };
+  // `networkDiscovery/networkDiscovery.scanUdpBroadcast.js`, `lib/ssdp.js`: the file is where the
+  // project keeps its discovery, so a UDP socket bound or sent on there is for it.
+  sockets.discoveryProtocol = fileNamedForDiscovery(sourceFile.fileName);
   const originOf = originResolver(modules, objects);
   recordDiscoveryWork(sourceFile, objectRecorder(sourceFile, modules, originOf, objects), sockets);
 
@@ -633,6 +636,24 @@ function recordObject(node: ts.Node, recorder: ObjectRecorder): void {
       break;
     }
   }
+}
+
+/**
+ * The file's own name or its folder's names a discovery protocol or discovery itself, as a module
+ * name does (`TuyaDiscovery.js`, `mdns-browser`): a name of five words or more is a sentence about
+ * the code (`udp-data-socket-is-not-discovery.js`), not a module's name.
+ */
+function fileNamedForDiscovery(fileName: string): boolean {
+  const [folder = '', file = ''] = fileName.split(/[\\/]/).slice(-2);
+  return [folder, file.replace(/\.[^.]+$/, '')].some((part) =>
+    part
+      .split('.')
+      .some(
+        (name) =>
+          splitWords(name).length <= 4 &&
+          (namesDeviceDiscovery(name) || /^(ssdp|mdns|bonjour|zeroconf|dnssd)$/i.test(name)),
+      ),
+  );
 }
 
 /** Step 2c: `sock.addMembership(…)`, `sock.bind(…)`, `sock.send(…)` — what the file does with a receiver. */
