@@ -1,4 +1,4 @@
-import { ts } from '../../../syntax/index.js';
+import { findDeclaration, ts } from '../../../syntax/index.js';
 import type { Finding } from '../../finding.js';
 import { noSelfDisablingDiscoveryMeta } from './meta.js';
 
@@ -429,7 +429,7 @@ function checkStartCallback(
       // A socket a timer's tick sends on sends again next round; a one-shot send (a scan's single
       // M-SEARCH) is not repeated, so a failure it only logs is the scan's answer.
       // A send helper (`Networking.prototype.send`) is the transport its callers repeat or not.
-      onlyOmissions = sentOnEveryTick(callee.expression, context.sourceFile) || inSendHelper(call);
+      onlyOmissions = sentOnEveryTick(call, callee.expression, context.sourceFile) || inSendHelper(call);
       failure = 'a failed announcement is dropped';
     } else if (
       !namesDiscovery(method) &&
@@ -578,31 +578,61 @@ function inSendHelper(call: ts.Node): boolean {
   return false;
 }
 
-/** Some `send` on the same socket (`this.socket`, `self.socket` alike) runs on a timer's tick in this file. */
-function sentOnEveryTick(socket: ts.Expression, sourceFile: ts.SourceFile): boolean {
+/**
+ * The same message is sent on the same socket (`this.socket`, `self.socket` alike) on a timer's
+ * tick in this file: a one-off `pingOnce()` of the beacon's packet is sent again next round, but a
+ * scan's query beside a heartbeat's announcement is not.
+ */
+function sentOnEveryTick(call: ts.CallExpression, socket: ts.Expression, sourceFile: ts.SourceFile): boolean {
   const key = keyOf(socket);
-  return key !== undefined && tickedSendReceivers(sourceFile).has(key);
+  const message = call.arguments[0];
+  if (key === undefined || message === undefined) return false;
+  return tickedSends(sourceFile).get(key)?.has(messageMadeBy(message, sourceFile)) ?? false;
 }
 
-const tickedSendsByFile = new WeakMap<ts.SourceFile, ReadonlySet<string>>();
+/** What a sent message is made of: `packet` declared as `createQuery(…)` reads as that call. */
+function messageMadeBy(message: ts.Expression, sourceFile: ts.SourceFile): string {
+  const expression = skipWrappers(message);
+  if (ts.isIdentifier(expression)) {
+    const declaration = findDeclaration(expression, expression.text);
+    if (declaration && ts.isVariableDeclaration(declaration) && declaration.initializer)
+      return skipWrappers(declaration.initializer).getText(sourceFile);
+  }
+  return expression.getText(sourceFile);
+}
 
-/** The receivers (by key) of every `x.send(…)` in the file that runs on a timer's tick: one walk per file. */
-function tickedSendReceivers(sourceFile: ts.SourceFile): ReadonlySet<string> {
-  let receivers = tickedSendsByFile.get(sourceFile);
-  if (receivers === undefined) {
-    const found = new Set<string>();
+const tickedSendsByFile = new WeakMap<ts.SourceFile, ReadonlyMap<string, ReadonlySet<string>>>();
+
+/**
+ * The receivers (by key) of every `x.send(message, …)` in the file that runs on a timer's tick,
+ * with the messages sent on each: one walk per file.
+ */
+function tickedSends(sourceFile: ts.SourceFile): ReadonlyMap<string, ReadonlySet<string>> {
+  let sends = tickedSendsByFile.get(sourceFile);
+  if (sends === undefined) {
+    const found = new Map<string, Set<string>>();
     containsCall(sourceFile, (name, call) => {
       const callee = skipWrappers(call.expression);
-      if (name === 'send' && ts.isPropertyAccessExpression(callee) && runsEveryTick(call, sourceFile)) {
+      const [message] = call.arguments;
+      if (
+        name === 'send' &&
+        message !== undefined &&
+        ts.isPropertyAccessExpression(callee) &&
+        runsEveryTick(call, sourceFile)
+      ) {
         const key = keyOf(callee.expression);
-        if (key !== undefined) found.add(key);
+        if (key !== undefined) {
+          const messages = found.get(key) ?? new Set<string>();
+          messages.add(messageMadeBy(message, sourceFile));
+          found.set(key, messages);
+        }
       }
       return false;
     });
-    receivers = found;
-    tickedSendsByFile.set(sourceFile, receivers);
+    sends = found;
+    tickedSendsByFile.set(sourceFile, sends);
   }
-  return receivers;
+  return sends;
 }
 
 /**
