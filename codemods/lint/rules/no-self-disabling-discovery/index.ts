@@ -45,6 +45,7 @@ import {
   handlesOneMessage,
   handlesOnePeer,
   listensAfterBind,
+  workOnOneMember,
 } from './per-message.js';
 import { remadeEveryTick, repeatedOnATimer, runsEveryTick } from './periodic.js';
 import { inCommandLineTool, inUserInterfaceComponent } from './user-interface.js';
@@ -205,6 +206,8 @@ function checkTry(
     };
   }
   if (keepsTheLastList(node, verdict)) return;
+  // Logged or dropped for one member of a loop (a provider, a router, a found device): not discovery's.
+  if (verdict.fallbacks.length === 0 && workOnOneMember(work.node)) return;
   // Logged, and the same call is made again on a timer the function sets up.
   if (repeated && verdict.fallbacks.length === 0 && verdict.logLevel !== undefined) return;
   report({ subject: `This \`catch\` around ${work.description}`, node: clause, within: node }, verdict);

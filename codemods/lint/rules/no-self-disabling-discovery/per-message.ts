@@ -5,7 +5,7 @@
 import { ts } from '../../../syntax/index.js';
 import { containsCall, functionName, functionsAround, keyOf, listenedTo } from './context.js';
 import { skipWrappers } from './modules.js';
-import { namesMessageHandler, namesPeerList } from './names.js';
+import { namesMessageHandler, namesPeerList, splitWords } from './names.js';
 
 /**
  * `socket.bind(port, () => { …; socket.on('error', log) })`: an `'error'` listener added once the
@@ -108,4 +108,93 @@ function namesPeersWithin(receiver: ts.Node): boolean {
   };
   visit(receiver);
   return found;
+}
+
+/**
+ * `for (const peer of found) { try { await this.findPeer(peer.id) } catch (e) { log(e) } }`,
+ * `routers.map((router) => router.findPeer(id))`: the discovery call is made on, or about, the
+ * element a loop or a per-element callback is at, so its failure is that one member's (a provider
+ * skipped, one router silent); the others are asked as before and the lookup goes on.
+ */
+export function workOnOneMember(work: ts.Node): boolean {
+  if (!ts.isCallExpression(work)) return false;
+  const callee = skipWrappers(work.expression);
+  const method = ts.isPropertyAccessExpression(callee)
+    ? callee.name.text
+    : ts.isIdentifier(callee)
+      ? callee.text
+      : '';
+  // A lookup or a request to one member; joining a group or starting a search on one interface is
+  // this node's own discovery on that interface, which stays off.
+  if (!MEMBER_REQUEST_VERBS.has(splitWords(method)[0] ?? '')) return false;
+  const about = [callee, ...work.arguments];
+  for (let node: ts.Node | undefined = work.parent; node && !ts.isSourceFile(node); node = node.parent) {
+    const members = memberNames(node).filter((name) => !NETWORK_INTERFACE.test(name));
+    if (members.length > 0 && about.some((part) => members.some((name) => rootedAt(part, name)))) return true;
+    // A loop outside the method the call is in iterates over something else than its argument.
+    if (ts.isMethodDeclaration(node) || ts.isFunctionDeclaration(node) || ts.isConstructorDeclaration(node))
+      return false;
+  }
+  return false;
+}
+
+const MEMBER_REQUEST_VERBS = new Set([
+  'find',
+  'get',
+  'lookup',
+  'resolve',
+  'query',
+  'fetch',
+  'load',
+  'request',
+  'read',
+  'ping',
+  'dial',
+  'connect',
+  'probe',
+]);
+
+/** `iface`, `networkInterface`, `address`, `nic`: a loop over this host's interfaces, not over members. */
+const NETWORK_INTERFACE = /iface|interface|^nic|address|^eth|adapter/i;
+
+/** The names a loop binds per element, or an iteration callback's first parameter. */
+function memberNames(node: ts.Node): string[] {
+  if (
+    (ts.isForOfStatement(node) || ts.isForInStatement(node)) &&
+    ts.isVariableDeclarationList(node.initializer)
+  ) {
+    return node.initializer.declarations.flatMap((declaration) => boundNames(declaration.name));
+  }
+  if ((ts.isArrowFunction(node) || ts.isFunctionExpression(node)) && ts.isCallExpression(node.parent)) {
+    const callee = skipWrappers(node.parent.expression);
+    const [element] = node.parameters;
+    if (
+      element !== undefined &&
+      ts.isPropertyAccessExpression(callee) &&
+      ITERATION_METHODS.has(callee.name.text) &&
+      node.parent.arguments[0] === node
+    )
+      return boundNames(element.name);
+  }
+  return [];
+}
+
+function boundNames(name: ts.BindingName): string[] {
+  if (ts.isIdentifier(name)) return [name.text];
+  return name.elements.flatMap((element) => (ts.isBindingElement(element) ? boundNames(element.name) : []));
+}
+
+/** `peer`, `peer.id`, `router.findPeer`, `peers[peer]`: an expression that starts at `name`. */
+function rootedAt(expression: ts.Node, name: string): boolean {
+  let node = skipWrappers(expression as ts.Expression);
+  for (;;) {
+    if (ts.isIdentifier(node)) return node.text === name;
+    if (
+      ts.isPropertyAccessExpression(node) ||
+      ts.isElementAccessExpression(node) ||
+      ts.isCallExpression(node)
+    )
+      node = skipWrappers(node.expression);
+    else return false;
+  }
 }
